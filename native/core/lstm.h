@@ -1,0 +1,27 @@
+// LSTM, Keras/tfjs/PyTorch gate order i, f, g, o:
+//   [i f g o] = x_t W + b + h_{t-1} U      (pre-activations, one GEMM per step)
+//   i, f, o = rec_act(.)   g = act(.)
+//   c_t = f * c_{t-1} + i * g              h_t = o * act(c_t)
+#pragma once
+
+#include "recurrent_direction.h"
+
+namespace rnn {
+
+template <typename T>
+class LstmDirection final : public RecurrentDirection<T> {
+ public:
+  using RecurrentDirection<T>::RecurrentDirection;
+  void forward(const PackedLayout& layout, const T* X, const DirectionParams<T>& p, const T* h0,
+               const T* c0) override;
+  void backward(const PackedLayout& layout, const T* X, const DirectionParams<T>& p, const T* dH,
+                const DirectionGrads<T>& g, T* dX, T* dh0, T* dc0) override;
+
+ private:
+  std::vector<T> C_;      // [batch, units]: running cell state
+  std::vector<T> Cprev_;  // [rows, units]: c_{t-1} of each step
+  std::vector<T> Cact_;   // [rows, units]: act(c_t)
+  std::vector<T> dC_;     // [batch, units]: dL/dc carried to the previous step
+};
+
+}  // namespace rnn

@@ -1,0 +1,81 @@
+#include "model.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace rnn {
+
+namespace {
+
+const ModelConfig& checked(const ModelConfig& config) {
+  const std::string err = validate_config(config);
+  if (!err.empty()) throw std::invalid_argument(err);
+  return config;
+}
+
+std::string check_labels(const int32_t* labels, int batch, int classes) {
+  for (int i = 0; i < batch; ++i)
+    if (labels[i] < 0 || labels[i] >= classes)
+      return "label " + std::to_string(labels[i]) + " at index " + std::to_string(i) +
+             " is outside [0, " + std::to_string(classes) + ")";
+  return "";
+}
+
+}  // namespace
+
+Model::Model(const ModelConfig& config)
+    : network_(checked(config)),
+      params_(network_.param_count(), 0.0f),
+      grads_(network_.param_count(), 0.0f),
+      optimizer_(std::make_unique<Optimizer<float>>(OptimizerConfig{}, network_.param_count())) {}
+
+void Model::set_params(const float* values) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::copy(values, values + params_.size(), params_.begin());
+}
+
+void Model::initialize(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  network_.initialize(params_.data(), seed);
+}
+
+void Model::set_optimizer(const OptimizerConfig& config) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  optimizer_ = std::make_unique<Optimizer<float>>(config, param_count());
+}
+
+std::string Model::train_step(const BatchInput<float>& in, const int32_t* labels,
+                              const float* class_weights, double learning_rate, uint64_t seed,
+                              StepResult* result) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string err = check_labels(labels, in.batch, network_.config().classes);
+  if (err.empty()) err = network_.forward(workspace_, params_.data(), in, true, seed);
+  if (!err.empty()) return err;
+  result->loss = network_.loss(workspace_, labels, class_weights, &result->correct);
+  std::fill(grads_.begin(), grads_.end(), 0.0f);
+  network_.backward(workspace_, params_.data(), grads_.data(), nullptr);
+  result->grad_norm = optimizer_->step(params_.data(), grads_.data(), learning_rate);
+  return "";
+}
+
+std::string Model::gradients(const BatchInput<float>& in, const int32_t* labels,
+                             const float* class_weights, float* grads, double* loss) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string err = check_labels(labels, in.batch, network_.config().classes);
+  if (err.empty()) err = network_.forward(workspace_, params_.data(), in, false, 0);
+  if (!err.empty()) return err;
+  *loss = network_.loss(workspace_, labels, class_weights, nullptr);
+  std::fill(grads, grads + param_count(), 0.0f);
+  network_.backward(workspace_, params_.data(), grads, nullptr);
+  return "";
+}
+
+std::string Model::predict(const BatchInput<float>& in, float* probabilities) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string err = network_.forward(workspace_, params_.data(), in, false, 0);
+  if (!err.empty()) return err;
+  network_.probabilities(workspace_, probabilities);
+  return "";
+}
+
+}  // namespace rnn

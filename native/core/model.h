@@ -1,0 +1,56 @@
+// A trainable classifier: the network, its flat float32 parameters and gradients, the
+// optimizer state and reusable workspaces. Calls on one Model are serialised by a mutex
+// (one job at a time uses all threads); the binding decides who may call when.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "network.h"
+#include "optimizer.h"
+
+namespace rnn {
+
+struct StepResult {
+  double loss = 0;
+  long correct = 0;
+  double grad_norm = 0;
+};
+
+class Model {
+ public:
+  // Throws std::invalid_argument when validate_config(config) reports a problem.
+  explicit Model(const ModelConfig& config);
+
+  const Network<float>& network() const { return network_; }
+  long param_count() const { return network_.param_count(); }
+  const std::vector<float>& params() const { return params_; }
+  void set_params(const float* values);  // param_count() values
+  void initialize(uint64_t seed);
+
+  void set_optimizer(const OptimizerConfig& config);  // resets moments and step count
+  Optimizer<float>& optimizer() { return *optimizer_; }
+
+  // Forward, backward and one optimizer update. Returns an error message or "".
+  std::string train_step(const BatchInput<float>& in, const int32_t* labels,
+                         const float* class_weights, double learning_rate, uint64_t seed,
+                         StepResult* result);
+
+  // Loss and gradients (not applied) of one batch, evaluation mode. grads: param_count().
+  std::string gradients(const BatchInput<float>& in, const int32_t* labels,
+                        const float* class_weights, float* grads, double* loss);
+
+  // Class probabilities [batch, classes] in caller order.
+  std::string predict(const BatchInput<float>& in, float* probabilities);
+
+ private:
+  Network<float> network_;
+  std::vector<float> params_, grads_;
+  std::unique_ptr<Optimizer<float>> optimizer_;
+  Workspace<float> workspace_;
+  std::mutex mutex_;
+};
+
+}  // namespace rnn

@@ -1,0 +1,31 @@
+#include "model_config.h"
+
+namespace rnn {
+
+int gate_count(CellType cell) {
+  switch (cell) {
+    case CellType::kRnn: return 1;
+    case CellType::kLstm: return 4;
+    case CellType::kGru: return 3;
+  }
+  return 0;
+}
+
+std::string validate_config(const ModelConfig& c) {
+  if (c.input == InputType::kDense) {
+    if (c.features < 1 || c.features > kMaxFeatures) return "features must be in [1, 2^20]";
+  } else {
+    if (c.vocab_size < 1 || c.vocab_size > kMaxVocab) return "vocabSize must be in [1, 2^24]";
+    if (c.embedding_dim < 1 || c.embedding_dim > kMaxUnits) return "embeddingDim must be in [1, 16384]";
+  }
+  if (c.layers.empty() || c.layers.size() > static_cast<size_t>(kMaxLayers))
+    return "layers must hold 1 to 64 recurrent layers";
+  for (const LayerConfig& l : c.layers) {
+    if (l.units < 1 || l.units > kMaxUnits) return "units must be in [1, 16384]";
+    if (!(l.dropout >= 0.0 && l.dropout < 1.0)) return "dropout must be in [0, 1)";
+  }
+  if (c.classes < 2 || c.classes > kMaxClasses) return "classes must be in [2, 2^20]";
+  return "";
+}
+
+}  // namespace rnn

@@ -1,0 +1,56 @@
+// The network description shared by every part of the core. It mirrors the public
+// `SequenceClassifier` config (see shared/DESIGN.md); defaults are applied in TypeScript.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rnn {
+
+enum class CellType { kRnn = 0, kLstm = 1, kGru = 2 };
+enum class Activation { kTanh = 0, kRelu = 1 };
+enum class RecurrentActivation { kSigmoid = 0, kHardSigmoid = 1 };
+enum class Pooling { kLast = 0, kMean = 1, kMax = 2 };
+enum class InputType { kDense = 0, kTokens = 1 };
+
+struct LayerConfig {
+  CellType cell = CellType::kLstm;
+  int units = 0;
+  bool bidirectional = false;
+  Activation activation = Activation::kTanh;
+  RecurrentActivation recurrent_activation = RecurrentActivation::kSigmoid;
+  bool reset_after = true;       // GRU only: true = PyTorch/cuDNN/Keras-2 form
+  bool unit_forget_bias = true;  // LSTM only: forget-gate bias initialised to 1
+  double dropout = 0.0;          // on this layer's output sequence, training only
+
+  int directions() const { return bidirectional ? 2 : 1; }
+  int output_size() const { return units * directions(); }
+};
+
+struct ModelConfig {
+  InputType input = InputType::kDense;
+  int features = 0;       // dense input: values per step
+  int vocab_size = 0;     // token input: ids in [0, vocab_size)
+  int embedding_dim = 0;  // token input: embedding width
+  std::vector<LayerConfig> layers;
+  Pooling pooling = Pooling::kLast;
+  int classes = 0;
+
+  int input_size() const { return input == InputType::kDense ? features : embedding_dim; }
+  int head_input_size() const { return layers.empty() ? 0 : layers.back().output_size(); }
+};
+
+// Limits that keep every derived size comfortably inside 32-bit indices and memory.
+constexpr int kMaxUnits = 1 << 14;
+constexpr int kMaxFeatures = 1 << 20;
+constexpr int kMaxVocab = 1 << 24;
+constexpr int kMaxClasses = 1 << 20;
+constexpr int kMaxLayers = 64;
+
+// Returns an empty string when the config is valid, else what is wrong with it.
+std::string validate_config(const ModelConfig& config);
+
+int gate_count(CellType cell);
+
+}  // namespace rnn

@@ -1,0 +1,324 @@
+#include "network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "parallel.h"
+#include "rng.h"
+
+namespace rnn {
+
+template <typename T>
+Network<T>::Network(const ModelConfig& config)
+    : config_(config), params_(make_param_layout(config)) {}
+
+template <typename T>
+DirectionParams<T> Network<T>::direction_params(const T* P, int layer, int dir) const {
+  const ParamLayout::Direction& d = params_.layers[layer][dir];
+  return {P + d.kernel, P + d.recurrent, P + d.bias};
+}
+
+template <typename T>
+std::string Network<T>::pack_input(Workspace<T>& ws, const T* P, const BatchInput<T>& in) const {
+  const PackedLayout& L = ws.layout;
+  const long width = config_.input_size();
+  ws.x.resize(size_t(L.rows) * width);
+  ws.input_steps = in.steps;
+  if (config_.input == InputType::kTokens) ws.token_ids.resize(L.rows);
+  for (int t = 0; t < L.steps; ++t) {
+    for (int r = 0; r < L.active[t]; ++r) {
+      T* dst = ws.x.data() + L.row(t, r) * width;
+      const size_t src = size_t(L.order[r]) * in.steps + t;
+      if (config_.input == InputType::kDense) {
+        std::memcpy(dst, in.dense + src * width, sizeof(T) * width);
+      } else {
+        const int32_t id = in.tokens[src];
+        if (id < 0 || id >= config_.vocab_size)
+          return "token id " + std::to_string(id) + " at sequence " +
+                 std::to_string(L.order[r]) + ", step " + std::to_string(t) +
+                 " is outside the vocabulary [0, " + std::to_string(config_.vocab_size) + ")";
+        ws.token_ids[L.row(t, r)] = id;
+        std::memcpy(dst, P + params_.embedding + long(id) * width, sizeof(T) * width);
+      }
+    }
+  }
+  return "";
+}
+
+namespace {
+
+// Caller-order [batch, units] rows -> sorted order, or back.
+template <typename T>
+void permute_rows(const PackedLayout& L, const T* src, T* dst, long width, bool to_sorted) {
+  for (int r = 0; r < L.batch; ++r) {
+    const long from = to_sorted ? L.order[r] : r, to = to_sorted ? r : L.order[r];
+    std::memcpy(dst + to * width, src + from * width, sizeof(T) * width);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+std::string Network<T>::forward(Workspace<T>& ws, const T* P, const BatchInput<T>& in,
+                                bool training, uint64_t seed) const {
+  std::string err = build_layout(in.lengths, in.batch, in.steps, ws.layout);
+  if (err.empty()) err = pack_input(ws, P, in);
+  if (!err.empty()) return err;
+  const PackedLayout& L = ws.layout;
+  const int nl = int(config_.layers.size());
+  if (ws.directions.size() != size_t(nl)) {
+    ws.directions.clear();
+    int input = config_.input_size();
+    for (const LayerConfig& lc : config_.layers) {
+      std::vector<std::unique_ptr<RecurrentDirection<T>>> dirs;
+      for (int d = 0; d < lc.directions(); ++d) dirs.push_back(make_direction<T>(lc, input, d == 1));
+      ws.directions.push_back(std::move(dirs));
+      input = lc.output_size();
+    }
+  }
+  ws.outputs.resize(nl);
+  ws.dropout_masks.resize(nl);
+  const T* x = ws.x.data();
+  for (int l = 0; l < nl; ++l) {
+    const LayerConfig& lc = config_.layers[l];
+    const long u = lc.units, D = lc.output_size();
+    std::vector<T>& out = ws.outputs[l];
+    out.resize(size_t(L.rows) * D);
+    MapR<T> Out(out.data(), L.rows, D);
+    for (int d = 0; d < lc.directions(); ++d) {
+      const T *h0 = nullptr, *c0 = nullptr;
+      if (!ws.h0.empty() && !ws.h0[l][d].empty()) {
+        ws.state_in.resize(size_t(L.batch) * u);
+        permute_rows(L, ws.h0[l][d].data(), ws.state_in.data(), u, true);
+        h0 = ws.state_in.data();
+      }
+      if (!ws.c0.empty() && !ws.c0[l][d].empty()) {
+        ws.cell_in.resize(size_t(L.batch) * u);
+        permute_rows(L, ws.c0[l][d].data(), ws.cell_in.data(), u, true);
+        c0 = ws.cell_in.data();
+      }
+      RecurrentDirection<T>& dir = *ws.directions[l][d];
+      dir.forward(L, x, direction_params(P, l, d), h0, c0);
+      Out.middleCols(d * u, u) = ConstMapR<T>(dir.output(), L.rows, u);
+    }
+    std::vector<T>& mask = ws.dropout_masks[l];
+    mask.clear();
+    if (training && lc.dropout > 0) {
+      // Inverted dropout: kept values are scaled by 1/(1-p) so evaluation needs nothing.
+      mask.resize(out.size());
+      Rng rng(seed * 0x9e3779b97f4a7c15ULL + uint64_t(l) + 1);
+      const T keep_scale = T(1) / T(1 - lc.dropout);
+      for (T& m : mask) m = rng.uniform() >= lc.dropout ? keep_scale : T(0);
+      Out.array() *= ConstMapR<T>(mask.data(), L.rows, D).array();
+    }
+    x = out.data();
+  }
+  pool(ws);
+  // Dense head and a numerically stable softmax.
+  const long C = config_.classes, Dtop = config_.head_input_size();
+  ws.logits.resize(size_t(L.batch) * C);
+  ws.log_norm.resize(L.batch);
+  ws.probs.resize(size_t(L.batch) * C);
+  MapR<T> logits(ws.logits.data(), L.batch, C);
+  logits.noalias() = ConstMapR<T>(ws.pooled.data(), L.batch, Dtop) *
+                     ConstMapR<T>(P + params_.dense_kernel, Dtop, C);
+  logits.rowwise() += ConstRowVectorMap<T>(P + params_.dense_bias, C);
+  MapR<T> probs(ws.probs.data(), L.batch, C);
+  for (int r = 0; r < L.batch; ++r) {
+    const T top = logits.row(r).maxCoeff();
+    probs.row(r) = (logits.row(r).array() - top).exp();
+    const T sum = probs.row(r).sum();
+    probs.row(r) /= sum;
+    ws.log_norm[r] = top + std::log(sum);
+  }
+  return "";
+}
+
+template <typename T>
+void Network<T>::pool(Workspace<T>& ws) const {
+  const PackedLayout& L = ws.layout;
+  const LayerConfig& top = config_.layers.back();
+  const long D = top.output_size(), u = top.units;
+  ConstMapR<T> H(ws.outputs.back().data(), L.rows, D);
+  ws.pooled.resize(size_t(L.batch) * D);
+  MapR<T> P(ws.pooled.data(), L.batch, D);
+  if (config_.pooling == Pooling::kMax) ws.argmax.resize(size_t(L.batch) * D);
+  parallel_rows(L.batch, long(L.steps) * D, [&](Index b, Index e) {
+    for (Index r = b; r < e; ++r) {
+      const int len = L.lengths[r];
+      switch (config_.pooling) {
+        case Pooling::kLast:
+          // Forward half: state after the last valid step; backward half (bidirectional):
+          // state after reading back to step 0 (Keras semantics).
+          P.row(r).head(u) = H.row(L.row(len - 1, int(r))).head(u);
+          if (top.bidirectional) P.row(r).tail(u) = H.row(L.row(0, int(r))).tail(u);
+          break;
+        case Pooling::kMean:
+          P.row(r).setZero();
+          for (int t = 0; t < len; ++t) P.row(r) += H.row(L.row(t, int(r)));
+          P.row(r) /= T(len);
+          break;
+        case Pooling::kMax: {
+          long* arg = ws.argmax.data() + r * D;
+          P.row(r) = H.row(L.row(0, int(r)));
+          for (long c = 0; c < D; ++c) arg[c] = L.row(0, int(r));
+          for (int t = 1; t < len; ++t) {
+            const long row = L.row(t, int(r));
+            for (long c = 0; c < D; ++c)
+              if (H(row, c) > P(r, c)) { P(r, c) = H(row, c); arg[c] = row; }
+          }
+          break;
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void Network<T>::unpool(Workspace<T>& ws, T* dtop) const {
+  const PackedLayout& L = ws.layout;
+  const LayerConfig& top = config_.layers.back();
+  const long D = top.output_size(), u = top.units;
+  MapR<T> dH(dtop, L.rows, D);
+  dH.setZero();
+  ConstMapR<T> dP(ws.dpooled.data(), L.batch, D);
+  // Each sequence's rows are its own, so sequences can be split across threads.
+  parallel_rows(L.batch, long(L.steps) * D, [&](Index b, Index e) {
+    for (Index r = b; r < e; ++r) {
+      const int len = L.lengths[r];
+      switch (config_.pooling) {
+        case Pooling::kLast:
+          dH.row(L.row(len - 1, int(r))).head(u) += dP.row(r).head(u);
+          if (top.bidirectional) dH.row(L.row(0, int(r))).tail(u) += dP.row(r).tail(u);
+          break;
+        case Pooling::kMean:
+          for (int t = 0; t < len; ++t) dH.row(L.row(t, int(r))) += dP.row(r) / T(len);
+          break;
+        case Pooling::kMax: {
+          const long* arg = ws.argmax.data() + r * D;
+          for (long c = 0; c < D; ++c) dH(arg[c], c) += dP(r, c);
+          break;
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+T Network<T>::loss(Workspace<T>& ws, const int32_t* labels, const T* class_weights,
+                   long* correct) const {
+  const PackedLayout& L = ws.layout;
+  const long C = config_.classes;
+  ws.labels.resize(L.batch);
+  ws.dlogits.resize(size_t(L.batch) * C);
+  ConstMapR<T> probs(ws.probs.data(), L.batch, C);
+  ConstMapR<T> logits(ws.logits.data(), L.batch, C);
+  MapR<T> dlogits(ws.dlogits.data(), L.batch, C);
+  T total = 0;
+  long hits = 0;
+  for (int r = 0; r < L.batch; ++r) {
+    const int32_t y = labels[L.order[r]];
+    ws.labels[r] = y;
+    const T w = class_weights ? class_weights[y] : T(1);
+    // -log softmax(logits)_y, from the logits so tiny probabilities keep their precision.
+    total += w * (ws.log_norm[r] - logits(r, y));
+    dlogits.row(r) = probs.row(r) * (w / T(L.batch));
+    dlogits(r, y) -= w / T(L.batch);
+    Index best;
+    probs.row(r).maxCoeff(&best);
+    hits += best == y;
+  }
+  if (correct) *correct = hits;
+  return total / T(L.batch);
+}
+
+template <typename T>
+void Network<T>::backward(Workspace<T>& ws, const T* P, T* grads, T* dx) const {
+  const PackedLayout& L = ws.layout;
+  const long C = config_.classes, Dtop = config_.head_input_size();
+  ConstMapR<T> dlogits(ws.dlogits.data(), L.batch, C);
+  ConstMapR<T> pooled(ws.pooled.data(), L.batch, Dtop);
+  MapR<T>(grads + params_.dense_kernel, Dtop, C).noalias() += pooled.transpose() * dlogits;
+  RowVectorMap<T>(grads + params_.dense_bias, C) += dlogits.colwise().sum();
+  ws.dpooled.resize(size_t(L.batch) * Dtop);
+  MapR<T>(ws.dpooled.data(), L.batch, Dtop).noalias() =
+      dlogits * ConstMapR<T>(P + params_.dense_kernel, Dtop, C).transpose();
+  ws.dout.resize(size_t(L.rows) * Dtop);
+  unpool(ws, ws.dout.data());
+
+  const int nl = int(config_.layers.size());
+  const bool want_state_grads = !ws.h0.empty();
+  if (want_state_grads) {
+    ws.dh0.assign(nl, {});
+    ws.dc0.assign(nl, {});
+  }
+  for (int l = nl - 1; l >= 0; --l) {
+    const LayerConfig& lc = config_.layers[l];
+    const long u = lc.units, D = lc.output_size();
+    const long in = l == 0 ? config_.input_size() : config_.layers[l - 1].output_size();
+    MapR<T> dOut(ws.dout.data(), L.rows, D);
+    if (!ws.dropout_masks[l].empty())
+      dOut.array() *= ConstMapR<T>(ws.dropout_masks[l].data(), L.rows, D).array();
+    const T* x = l == 0 ? ws.x.data() : ws.outputs[l - 1].data();
+    const bool need_dx = l > 0 || dx != nullptr || config_.input == InputType::kTokens;
+    if (need_dx) ws.dinput.assign(size_t(L.rows) * in, T(0));
+    for (int d = 0; d < lc.directions(); ++d) {
+      const T* dH = ws.dout.data();
+      if (lc.bidirectional) {
+        ws.dsplit.resize(size_t(L.rows) * u);
+        MapR<T>(ws.dsplit.data(), L.rows, u) = dOut.middleCols(d * u, u);
+        dH = ws.dsplit.data();
+      }
+      const ParamLayout::Direction& pd = params_.layers[l][d];
+      DirectionGrads<T> g{grads + pd.kernel, grads + pd.recurrent, grads + pd.bias};
+      T* dh0 = nullptr;
+      T* dc0 = nullptr;
+      if (want_state_grads) {
+        ws.state_grad.resize(size_t(L.batch) * u);
+        ws.cell_grad.resize(size_t(L.batch) * u);
+        dh0 = ws.state_grad.data();
+        dc0 = ws.cell_grad.data();
+      }
+      ws.directions[l][d]->backward(L, x, direction_params(P, l, d), dH, g,
+                                    need_dx ? ws.dinput.data() : nullptr, dh0, dc0);
+      if (want_state_grads) {
+        ws.dh0[l].emplace_back(size_t(L.batch) * u);
+        permute_rows(L, dh0, ws.dh0[l].back().data(), u, false);
+        ws.dc0[l].emplace_back(size_t(L.batch) * u);
+        if (lc.cell == CellType::kLstm) permute_rows(L, dc0, ws.dc0[l].back().data(), u, false);
+      }
+    }
+    if (need_dx) std::swap(ws.dout, ws.dinput);
+  }
+  // ws.dout now holds the gradient of the packed input [rows, input].
+  const long width = config_.input_size();
+  if (config_.input == InputType::kTokens) {
+    // Scatter-add into the embedding rows (serial: the same id may repeat).
+    T* table = grads + params_.embedding;
+    for (long row = 0; row < L.rows; ++row) {
+      const T* g = ws.dout.data() + row * width;
+      T* dst = table + long(ws.token_ids[row]) * width;
+      for (long k = 0; k < width; ++k) dst[k] += g[k];
+    }
+  } else if (dx) {
+    std::fill(dx, dx + size_t(L.batch) * ws.input_steps * width, T(0));
+    for (int t = 0; t < L.steps; ++t)
+      for (int r = 0; r < L.active[t]; ++r)
+        std::memcpy(dx + (size_t(L.order[r]) * ws.input_steps + t) * width,
+                    ws.dout.data() + L.row(t, r) * width, sizeof(T) * width);
+  }
+}
+
+template <typename T>
+void Network<T>::probabilities(const Workspace<T>& ws, T* out) const {
+  const long C = config_.classes;
+  for (int r = 0; r < ws.layout.batch; ++r)
+    std::memcpy(out + long(ws.layout.order[r]) * C, ws.probs.data() + long(r) * C, sizeof(T) * C);
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace rnn

@@ -1,0 +1,93 @@
+// The whole classifier over a packed batch: input (dense or embedding) -> stacked,
+// optionally bidirectional recurrent layers (dropout between them while training) ->
+// pooling over valid steps -> dense softmax head -> cross-entropy.
+//
+// A Network is immutable (config + parameter layout) and may serve many calls at once;
+// everything a call writes lives in its Workspace, which is sized on first use and then
+// reused, so steady-state calls do not allocate.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model_config.h"
+#include "packed_layout.h"
+#include "param_layout.h"
+#include "recurrent_direction.h"
+
+namespace rnn {
+
+template <typename T>
+struct BatchInput {
+  int batch = 0;
+  int steps = 0;                      // padded length of each row of dense/tokens
+  const T* dense = nullptr;           // [batch, steps, features] (dense input)
+  const int32_t* tokens = nullptr;    // [batch, steps] ids (token input)
+  const int32_t* lengths = nullptr;   // [batch], each in [1, steps]
+};
+
+template <typename T>
+struct Workspace {
+  PackedLayout layout;
+  std::vector<T> x;                                               // [rows, input]
+  std::vector<int32_t> token_ids;                                 // [rows] (token input)
+  int input_steps = 0;                                            // padded steps of the input
+  std::vector<std::vector<std::unique_ptr<RecurrentDirection<T>>>> directions;
+  std::vector<std::vector<T>> outputs;                            // per layer [rows, D]
+  std::vector<std::vector<T>> dropout_masks;                      // per layer [rows, D]
+  std::vector<T> pooled;                                          // [batch, D]
+  std::vector<long> argmax;                                       // [batch, D] (max pooling)
+  std::vector<T> logits;                                          // [batch, C], sorted order
+  std::vector<T> log_norm;                                        // [batch]: log sum exp
+  std::vector<T> probs;                                           // [batch, C], sorted order
+  std::vector<T> dlogits, dpooled, dout, dinput, dsplit;
+  std::vector<int32_t> labels;                                    // sorted order
+  // Initial states per layer and direction, [batch, units] in caller order; empty = zeros.
+  // Gradient checks use them; the public API always starts from zeros.
+  std::vector<std::vector<std::vector<T>>> h0, c0, dh0, dc0;
+  std::vector<T> state_in, cell_in, state_grad, cell_grad;
+};
+
+template <typename T>
+class Network {
+ public:
+  explicit Network(const ModelConfig& config);
+
+  const ModelConfig& config() const { return config_; }
+  const ParamLayout& layout() const { return params_; }
+  long param_count() const { return params_.total; }
+
+  // Runs the batch; probabilities end up in ws.probs (sorted order). Returns an error
+  // message (empty on success). `training` enables dropout, drawn from `seed`.
+  std::string forward(Workspace<T>& ws, const T* params, const BatchInput<T>& in, bool training,
+                      uint64_t seed) const;
+
+  // Mean (class-weighted) cross-entropy of the last forward; also sets the head gradient.
+  // labels in caller order, each in [0, classes); class_weights [classes] or null.
+  // `correct` receives how many argmax predictions match.
+  T loss(Workspace<T>& ws, const int32_t* labels, const T* class_weights, long* correct) const;
+
+  // Gradients of the last loss() into grads [param_count] (added), and, when non-null,
+  // the dense input gradient into dx [batch, steps, features] (caller order, overwritten).
+  void backward(Workspace<T>& ws, const T* params, T* grads, T* dx) const;
+
+  // Copies probabilities of the last forward in caller order into out [batch, classes].
+  void probabilities(const Workspace<T>& ws, T* out) const;
+
+  // Keras-style initialisation: glorot-uniform kernels, orthogonal recurrent kernels,
+  // zero biases (LSTM forget gate 1 with unit_forget_bias), uniform(-0.05, 0.05) embedding.
+  void initialize(T* params, uint64_t seed) const;
+
+ private:
+  std::string pack_input(Workspace<T>& ws, const T* params, const BatchInput<T>& in) const;
+  void pool(Workspace<T>& ws) const;
+  void unpool(Workspace<T>& ws, T* dtop) const;
+  DirectionParams<T> direction_params(const T* params, int layer, int dir) const;
+
+  ModelConfig config_;
+  ParamLayout params_;
+};
+
+}  // namespace rnn

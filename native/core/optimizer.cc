@@ -1,0 +1,94 @@
+#include "optimizer.h"
+
+#include <cmath>
+
+#include "parallel.h"
+
+namespace rnn {
+
+std::string validate_optimizer(const OptimizerConfig& c) {
+  if (!(c.momentum >= 0 && c.momentum < 1)) return "momentum must be in [0, 1)";
+  if (!(c.beta1 >= 0 && c.beta1 < 1)) return "beta1 must be in [0, 1)";
+  if (!(c.beta2 >= 0 && c.beta2 < 1)) return "beta2 must be in [0, 1)";
+  if (!(c.rho >= 0 && c.rho < 1)) return "rho must be in [0, 1)";
+  if (!(c.epsilon > 0 && std::isfinite(c.epsilon))) return "epsilon must be a positive number";
+  if (!(c.weight_decay >= 0 && std::isfinite(c.weight_decay))) return "weightDecay must be >= 0";
+  if (!(c.clip_norm >= 0 && std::isfinite(c.clip_norm))) return "clipNorm must be >= 0";
+  return "";
+}
+
+template <typename T>
+Optimizer<T>::Optimizer(const OptimizerConfig& config, long size)
+    : config_(config), size_(size), state_(size_t(2) * size, T(0)) {}
+
+template <typename T>
+double Optimizer<T>::step(T* p, T* g, double lr) {
+  const long n = size_;
+  double norm2 = 0;
+  for (long i = 0; i < n; ++i) norm2 += double(g[i]) * double(g[i]);
+  const double norm = std::sqrt(norm2);
+  const OptimizerConfig& c = config_;
+  const T scale = (c.clip_norm > 0 && norm > c.clip_norm) ? T(c.clip_norm / norm) : T(1);
+  ++steps_;
+  T* m = state_.data();
+  T* v = state_.data() + n;
+  const T wd = T(c.weight_decay), rate = T(lr), eps = T(c.epsilon);
+  const bool decoupled = c.type == OptimizerType::kAdamW;
+  switch (c.type) {
+    case OptimizerType::kSgd: {
+      const T mu = T(c.momentum);
+      parallel_rows(n, 1, [&](Index b, Index e) {
+        for (Index i = b; i < e; ++i) {
+          const T gi = g[i] * scale + wd * p[i];
+          if (mu > 0) {
+            m[i] = mu * m[i] + gi;
+            p[i] -= rate * (c.nesterov ? gi + mu * m[i] : m[i]);
+          } else {
+            p[i] -= rate * gi;
+          }
+        }
+      });
+      break;
+    }
+    case OptimizerType::kAdam:
+    case OptimizerType::kAdamW: {
+      const T b1 = T(c.beta1), b2 = T(c.beta2);
+      const T c1 = T(1 - std::pow(c.beta1, double(steps_)));
+      const T c2 = T(1 - std::pow(c.beta2, double(steps_)));
+      parallel_rows(n, 1, [&](Index b, Index e) {
+        for (Index i = b; i < e; ++i) {
+          T gi = g[i] * scale;
+          if (decoupled) p[i] -= rate * wd * p[i];
+          else gi += wd * p[i];
+          m[i] = b1 * m[i] + (1 - b1) * gi;
+          v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+          p[i] -= rate * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps);
+        }
+      });
+      break;
+    }
+    case OptimizerType::kRmsprop: {
+      const T rho = T(c.rho), mu = T(c.momentum);
+      parallel_rows(n, 1, [&](Index b, Index e) {
+        for (Index i = b; i < e; ++i) {
+          const T gi = g[i] * scale + wd * p[i];
+          v[i] = rho * v[i] + (1 - rho) * gi * gi;
+          const T update = gi / (std::sqrt(v[i]) + eps);
+          if (mu > 0) {
+            m[i] = mu * m[i] + update;
+            p[i] -= rate * m[i];
+          } else {
+            p[i] -= rate * update;
+          }
+        }
+      });
+      break;
+    }
+  }
+  return norm;
+}
+
+template class Optimizer<float>;
+template class Optimizer<double>;
+
+}  // namespace rnn

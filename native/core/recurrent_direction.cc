@@ -1,0 +1,61 @@
+#include "recurrent_direction.h"
+
+#include <algorithm>
+
+#include "gru.h"
+#include "lstm.h"
+#include "simple_rnn.h"
+
+namespace rnn {
+
+template <typename T>
+void RecurrentDirection<T>::load_state(const PackedLayout& layout, const T* h0,
+                                       std::vector<T>& S) const {
+  const size_t n = size_t(layout.batch) * units_;
+  S.resize(n);
+  if (h0) std::copy(h0, h0 + n, S.begin());
+  else std::fill(S.begin(), S.end(), T(0));
+}
+
+template <typename T>
+void RecurrentDirection<T>::project_inputs(const PackedLayout& layout, const T* X,
+                                           const DirectionParams<T>& p, std::vector<T>& G) const {
+  const Index gu = Index(gates_) * units_;
+  G.resize(size_t(layout.rows) * gu);
+  MapR<T> g(G.data(), layout.rows, gu);
+  ConstMapR<T> x(X, layout.rows, input_);
+  ConstMapR<T> w(p.kernel, input_, gu);
+  ConstRowVectorMap<T> b(p.bias, gu);
+  g.noalias() = x * w;
+  g.rowwise() += b;
+}
+
+template <typename T>
+void RecurrentDirection<T>::input_gradients(const PackedLayout& layout, const T* X,
+                                            const DirectionParams<T>& p, const T* dG, T* dW,
+                                            T* db, T* dX) const {
+  const Index gu = Index(gates_) * units_;
+  ConstMapR<T> dg(dG, layout.rows, gu);
+  ConstMapR<T> x(X, layout.rows, input_);
+  MapR<T>(dW, input_, gu).noalias() += x.transpose() * dg;
+  RowVectorMap<T>(db, gu) += dg.colwise().sum();
+  if (dX) MapR<T>(dX, layout.rows, input_).noalias() += dg * ConstMapR<T>(p.kernel, input_, gu).transpose();
+}
+
+template <typename T>
+std::unique_ptr<RecurrentDirection<T>> make_direction(const LayerConfig& config, int input_size,
+                                                      bool reverse) {
+  switch (config.cell) {
+    case CellType::kRnn: return std::make_unique<SimpleRnnDirection<T>>(config, input_size, reverse);
+    case CellType::kLstm: return std::make_unique<LstmDirection<T>>(config, input_size, reverse);
+    case CellType::kGru: return std::make_unique<GruDirection<T>>(config, input_size, reverse);
+  }
+  return nullptr;
+}
+
+template class RecurrentDirection<float>;
+template class RecurrentDirection<double>;
+template std::unique_ptr<RecurrentDirection<float>> make_direction<float>(const LayerConfig&, int, bool);
+template std::unique_ptr<RecurrentDirection<double>> make_direction<double>(const LayerConfig&, int, bool);
+
+}  // namespace rnn

@@ -1,0 +1,106 @@
+// One direction of one recurrent layer over a packed batch (see packed_layout.h).
+//
+// Keras/tfjs layout: kernel W [input, G*units], recurrent kernel U [units, G*units],
+// bias [G*units] (GRU with reset_after: [2, 3*units], input bias then recurrent bias).
+// Gate order in the G blocks: LSTM i, f, g, o; GRU z, r, h; RNN a single block.
+//
+// forward(): one GEMM projects every packed row (all time steps) through W, then each step
+// adds its recurrent GEMM in place and runs one fused elementwise pass. The object keeps
+// what backward() needs (its "workspace"), sized on first use and reused afterwards.
+// backward(): walks time in reverse filling the pre-activation gradients dG, then merged
+// GEMMs over all steps give dW, dU, db and the input gradient.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "eigen_types.h"
+#include "model_config.h"
+#include "packed_layout.h"
+
+namespace rnn {
+
+template <typename T>
+struct DirectionParams {
+  const T* kernel;
+  const T* recurrent;
+  const T* bias;
+};
+
+template <typename T>
+struct DirectionGrads {
+  T* kernel;
+  T* recurrent;
+  T* bias;
+};
+
+template <typename T>
+class RecurrentDirection {
+ public:
+  RecurrentDirection(const LayerConfig& config, int input_size, bool reverse)
+      : config_(config), input_(input_size), units_(config.units),
+        gates_(gate_count(config.cell)), reverse_(reverse) {}
+  virtual ~RecurrentDirection() = default;
+
+  // X: [rows, input] packed. h0, c0: [batch, units] initial states, or null for zeros
+  // (c0 is read by LSTM only).
+  virtual void forward(const PackedLayout& layout, const T* X, const DirectionParams<T>& p,
+                       const T* h0, const T* c0) = 0;
+
+  // dH: [rows, units] gradient of the loss w.r.t. output(). Adds parameter gradients into
+  // g and, when non-null, the input gradient into dX [rows, input]. dh0/dc0, when
+  // non-null, receive the initial-state gradients [batch, units].
+  virtual void backward(const PackedLayout& layout, const T* X, const DirectionParams<T>& p,
+                        const T* dH, const DirectionGrads<T>& g, T* dX, T* dh0, T* dc0) = 0;
+
+  // [rows, units]: the state after each packed step.
+  const T* output() const { return H_.data(); }
+  bool reverse() const { return reverse_; }
+  int units() const { return units_; }
+
+  static long bias_size(const LayerConfig& c) {
+    const long gu = long(gate_count(c.cell)) * c.units;
+    return (c.cell == CellType::kGru && c.reset_after) ? 2 * gu : gu;
+  }
+
+ protected:
+  // Step t in processing order s: forward in time, or backward for a reverse direction.
+  int step_at(const PackedLayout& layout, int s) const {
+    return reverse_ ? layout.steps - 1 - s : s;
+  }
+
+  // n rows of a row-major [*, cols] buffer, starting at row r0.
+  static MapR<T> rows(std::vector<T>& v, long r0, Index n, Index cols) {
+    return MapR<T>(v.data() + r0 * cols, n, cols);
+  }
+  static ConstMapR<T> rows(const T* v, long r0, Index n, Index cols) {
+    return ConstMapR<T>(v + r0 * cols, n, cols);
+  }
+
+  // Loads the running state S [batch, units] from h0 (or zeros).
+  void load_state(const PackedLayout& layout, const T* h0, std::vector<T>& S) const;
+
+  // G[rows, G*units] = X W + bias (first G*units entries of the bias).
+  void project_inputs(const PackedLayout& layout, const T* X, const DirectionParams<T>& p,
+                      std::vector<T>& G) const;
+
+  // After the backward time loop: dW += X^T dG, db += colsum(dG), dX += dG W^T.
+  void input_gradients(const PackedLayout& layout, const T* X, const DirectionParams<T>& p,
+                       const T* dG, T* dW, T* db, T* dX) const;
+
+  LayerConfig config_;
+  int input_, units_, gates_;
+  bool reverse_;
+  std::vector<T> G_;      // [rows, G*units]: gate activations after forward
+  std::vector<T> H_;      // [rows, units]: outputs
+  std::vector<T> Hprev_;  // [rows, units]: the state each step started from
+  std::vector<T> S_;      // [batch, units]: running state
+  std::vector<T> dG_;     // [rows, G*units]: pre-activation gradients
+  std::vector<T> dS_;     // [batch, units]: gradient carried to the previous step
+};
+
+template <typename T>
+std::unique_ptr<RecurrentDirection<T>> make_direction(const LayerConfig& config, int input_size,
+                                                      bool reverse);
+
+}  // namespace rnn

@@ -1,0 +1,69 @@
+#include "simple_rnn.h"
+
+#include <algorithm>
+
+#include "activations.h"
+#include "parallel.h"
+
+namespace rnn {
+
+template <typename T>
+void SimpleRnnDirection<T>::forward(const PackedLayout& L, const T* X, const DirectionParams<T>& p,
+                                    const T* h0, const T*) {
+  const Index u = this->units_;
+  this->project_inputs(L, X, p, this->G_);  // G = X W + b, every step at once
+  this->load_state(L, h0, this->S_);
+  this->H_.resize(size_t(L.rows) * u);
+  this->Hprev_.resize(size_t(L.rows) * u);
+  ConstMapR<T> U(p.recurrent, u, u);
+  MapR<T> S(this->S_.data(), L.batch, u);
+  for (int s = 0; s < L.steps; ++s) {
+    const int t = this->step_at(L, s);
+    const Index n = L.active[t];
+    const long r0 = L.offset[t];
+    this->rows(this->Hprev_, r0, n, u) = S.topRows(n);
+    auto G = this->rows(this->G_, r0, n, u);
+    G.noalias() += S.topRows(n) * U;  // + h_{t-1} U
+    parallel_rows(n, u, [&](Index b, Index e) {
+      auto g = G.middleRows(b, e - b);
+      apply_activation(this->config_.activation, g);  // h_t = act(.)
+      S.middleRows(b, e - b) = g;
+    });
+    this->rows(this->H_, r0, n, u) = G;
+  }
+}
+
+template <typename T>
+void SimpleRnnDirection<T>::backward(const PackedLayout& L, const T* X, const DirectionParams<T>& p,
+                                     const T* dH, const DirectionGrads<T>& grads, T* dX, T* dh0,
+                                     T*) {
+  const Index u = this->units_;
+  this->dG_.resize(size_t(L.rows) * u);
+  this->dS_.assign(size_t(L.batch) * u, T(0));
+  ConstMapR<T> U(p.recurrent, u, u);
+  MapR<T> dS(this->dS_.data(), L.batch, u);
+  for (int s = L.steps - 1; s >= 0; --s) {
+    const int t = this->step_at(L, s);
+    const Index n = L.active[t];
+    const long r0 = L.offset[t];
+    auto dG = this->rows(this->dG_, r0, n, u);
+    auto H = this->rows(this->H_, r0, n, u);
+    auto dHt = this->rows(dH, r0, n, u);
+    parallel_rows(n, u, [&](Index b, Index e) {
+      auto d = dG.middleRows(b, e - b);
+      d = dHt.middleRows(b, e - b) + dS.middleRows(b, e - b);  // dh_t
+      mul_activation_slope(this->config_.activation, H.middleRows(b, e - b), d);
+    });
+    dS.topRows(n).noalias() = dG * U.transpose();  // dh_{t-1}
+  }
+  ConstMapR<T> dGall(this->dG_.data(), L.rows, u);
+  MapR<T>(grads.recurrent, u, u).noalias() +=
+      ConstMapR<T>(this->Hprev_.data(), L.rows, u).transpose() * dGall;
+  this->input_gradients(L, X, p, this->dG_.data(), grads.kernel, grads.bias, dX);
+  if (dh0) std::copy(this->dS_.begin(), this->dS_.end(), dh0);
+}
+
+template class SimpleRnnDirection<float>;
+template class SimpleRnnDirection<double>;
+
+}  // namespace rnn
