@@ -29,25 +29,30 @@ Model::Model(const ModelConfig& config)
       grads_(network_.param_count(), 0.0f),
       optimizer_(std::make_unique<Optimizer<float>>(OptimizerConfig{}, network_.param_count())) {}
 
+void Model::copy_params(float* out) {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::copy(params_.begin(), params_.end(), out);
+}
+
 void Model::set_params(const float* values) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::shared_mutex> lock(mutex_);
   std::copy(values, values + params_.size(), params_.begin());
 }
 
 void Model::initialize(uint64_t seed) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::shared_mutex> lock(mutex_);
   network_.initialize(params_.data(), seed);
 }
 
 void Model::set_optimizer(const OptimizerConfig& config) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::shared_mutex> lock(mutex_);
   optimizer_ = std::make_unique<Optimizer<float>>(config, param_count());
 }
 
 std::string Model::train_step(const BatchInput<float>& in, const int32_t* labels,
                               const float* class_weights, double learning_rate, uint64_t seed,
                               StepResult* result) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::shared_mutex> lock(mutex_);
   std::string err = check_labels(labels, in.batch, network_.config().classes);
   if (err.empty()) err = network_.forward(workspace_, params_.data(), in, true, seed);
   if (!err.empty()) return err;
@@ -60,7 +65,7 @@ std::string Model::train_step(const BatchInput<float>& in, const int32_t* labels
 
 std::string Model::gradients(const BatchInput<float>& in, const int32_t* labels,
                              const float* class_weights, float* grads, double* loss) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::shared_mutex> lock(mutex_);
   std::string err = check_labels(labels, in.batch, network_.config().classes);
   if (err.empty()) err = network_.forward(workspace_, params_.data(), in, false, 0);
   if (!err.empty()) return err;
@@ -70,12 +75,26 @@ std::string Model::gradients(const BatchInput<float>& in, const int32_t* labels,
   return "";
 }
 
+std::unique_ptr<Workspace<float>> Model::acquire_workspace() {
+  std::lock_guard<std::mutex> lock(pool_mutex_);
+  if (idle_workspaces_.empty()) return std::make_unique<Workspace<float>>();
+  std::unique_ptr<Workspace<float>> ws = std::move(idle_workspaces_.back());
+  idle_workspaces_.pop_back();
+  return ws;
+}
+
+void Model::release_workspace(std::unique_ptr<Workspace<float>> ws) {
+  std::lock_guard<std::mutex> lock(pool_mutex_);
+  idle_workspaces_.push_back(std::move(ws));
+}
+
 std::string Model::predict(const BatchInput<float>& in, float* probabilities) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::string err = network_.forward(workspace_, params_.data(), in, false, 0);
-  if (!err.empty()) return err;
-  network_.probabilities(workspace_, probabilities);
-  return "";
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::unique_ptr<Workspace<float>> ws = acquire_workspace();
+  std::string err = network_.forward(*ws, params_.data(), in, false, 0);
+  if (err.empty()) network_.probabilities(*ws, probabilities);
+  release_workspace(std::move(ws));
+  return err;
 }
 
 }  // namespace rnn

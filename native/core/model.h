@@ -1,10 +1,12 @@
 // A trainable classifier: the network, its flat float32 parameters and gradients, the
-// optimizer state and reusable workspaces. Calls on one Model are serialised by a mutex
-// (one job at a time uses all threads); the binding decides who may call when.
+// optimizer state and reusable workspaces. Predictions share the parameters (shared lock,
+// each with a workspace from a pool, so they may run at once); anything that writes the
+// parameters takes the lock exclusively. The binding decides who may call when.
 #pragma once
 
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -26,7 +28,7 @@ class Model {
 
   const Network<float>& network() const { return network_; }
   long param_count() const { return network_.param_count(); }
-  const std::vector<float>& params() const { return params_; }
+  void copy_params(float* out);          // param_count() values
   void set_params(const float* values);  // param_count() values
   void initialize(uint64_t seed);
 
@@ -49,8 +51,13 @@ class Model {
   Network<float> network_;
   std::vector<float> params_, grads_;
   std::unique_ptr<Optimizer<float>> optimizer_;
-  Workspace<float> workspace_;
-  std::mutex mutex_;
+  std::unique_ptr<Workspace<float>> acquire_workspace();
+  void release_workspace(std::unique_ptr<Workspace<float>> ws);
+
+  Workspace<float> workspace_;  // training
+  std::vector<std::unique_ptr<Workspace<float>>> idle_workspaces_;
+  std::mutex pool_mutex_;
+  std::shared_mutex mutex_;
 };
 
 }  // namespace rnn

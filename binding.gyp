@@ -1,0 +1,58 @@
+{
+  "variables": {
+    "eigen_include%": "<!(node -p \"process.env.EIGEN3_INCLUDE_DIR || '/usr/include/eigen3'\")",
+    "rnn_isa%": "native"
+  },
+  "targets": [
+    {
+      "target_name": "rnn_node",
+      "sources": [
+        "native/core/gru.cc",
+        "native/core/initializers.cc",
+        "native/core/lstm.cc",
+        "native/core/model.cc",
+        "native/core/model_config.cc",
+        "native/core/network.cc",
+        "native/core/optimizer.cc",
+        "native/core/packed_layout.cc",
+        "native/core/param_layout.cc",
+        "native/core/parallel.cc",
+        "native/core/recurrent_direction.cc",
+        "native/core/simple_rnn.cc",
+        "native/binding/addon.cc",
+        "native/binding/arguments.cc",
+        "native/binding/jobs.cc",
+        "native/binding/native_model.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native/core"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "EIGEN_MPL2_ONLY",
+        "RNN_NODE_ISA=\"<(rnn_isa)\""
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wno-unused-parameter", "-Wno-maybe-uninitialized", "-isystem", "<(eigen_include)"],
+      "conditions": [
+        ["OS=='linux'", {
+          "cflags_cc": ["-fopenmp"],
+          "ldflags": ["-fopenmp"]
+        }],
+        ["OS=='linux' and rnn_isa=='native'", {
+          "cflags_cc": ["-march=native"]
+        }],
+        ["OS=='mac'", {
+          "xcode_settings": {
+            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "OTHER_CPLUSPLUSFLAGS": ["-O3", "-isystem", "<(eigen_include)"]
+          }
+        }]
+      ]
+    }
+  ]
+}

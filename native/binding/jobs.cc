@@ -1,0 +1,65 @@
+#include "jobs.h"
+
+#include <cstring>
+#include <exception>
+
+#include "errors.h"
+#include "native_model.h"
+#include "parallel.h"
+
+namespace rnn_binding {
+
+void ModelJob::Execute() {
+  try {
+    rnn::use_threads(threads_);
+    const std::string err = run();
+    if (!err.empty()) SetError(err);
+  } catch (const std::bad_alloc&) {
+    SetError("out of memory");
+  } catch (const std::exception& e) {
+    SetError(e.what());
+  }
+}
+
+void ModelJob::OnOK() {
+  settle();
+  deferred_.Resolve(result(Env()));
+}
+
+void ModelJob::OnError(const Napi::Error& error) {
+  settle();
+  // Inputs were checked before the job started, so what fails here is a value the core
+  // rejected (a length, an id) or memory.
+  deferred_.Reject(make_error(Env(), ErrorKind::kRange, kNative, error.Message()).Value());
+}
+
+std::string TrainStepJob::run() {
+  return model_->train_step(batch_.view(), labels_.data(),
+                            class_weights_.empty() ? nullptr : class_weights_.data(),
+                            learning_rate_, seed_, &step_);
+}
+
+Napi::Value TrainStepJob::result(Napi::Env env) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("loss", step_.loss);
+  out.Set("correct", double(step_.correct));
+  out.Set("gradNorm", step_.grad_norm);
+  return out;
+}
+
+void TrainStepJob::settle() { handle_->training_finished(); }
+
+std::string PredictJob::run() {
+  probabilities_.resize(size_t(batch_.batch) * model_->network().config().classes);
+  return model_->predict(batch_.view(), probabilities_.data());
+}
+
+Napi::Value PredictJob::result(Napi::Env env) {
+  Napi::Float32Array out = Napi::Float32Array::New(env, probabilities_.size());
+  std::memcpy(out.Data(), probabilities_.data(), probabilities_.size() * sizeof(float));
+  return out;
+}
+
+void PredictJob::settle() { handle_->prediction_finished(); }
+
+}  // namespace rnn_binding

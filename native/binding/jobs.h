@@ -1,0 +1,80 @@
+// Long native work runs in these AsyncWorkers, off the JavaScript thread, each settling a
+// promise. A job keeps its own reference to the model and to the JS handle (the worker's
+// receiver), so neither can be freed while it runs.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <vector>
+
+#include "arguments.h"
+#include "model.h"
+
+namespace rnn_binding {
+
+class NativeModel;
+
+class ModelJob : public Napi::AsyncWorker {
+ public:
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  ModelJob(Napi::Object owner, NativeModel* handle, std::shared_ptr<rnn::Model> model, int threads)
+      : Napi::AsyncWorker(owner.Env(), "rnn-node"),
+        deferred_(Napi::Promise::Deferred::New(owner.Env())), owner_(Napi::Persistent(owner)),
+        handle_(handle), model_(std::move(model)), threads_(threads) {}
+
+  void Execute() final;
+  void OnOK() final;
+  void OnError(const Napi::Error& error) final;
+
+  virtual std::string run() = 0;                 // worker thread; returns an error or ""
+  virtual Napi::Value result(Napi::Env env) = 0;  // JavaScript thread
+  virtual void settle() = 0;                      // JavaScript thread: clear busy state
+
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference owner_;  // keeps the JS handle (and so handle_) alive
+  NativeModel* handle_;
+  std::shared_ptr<rnn::Model> model_;
+  int threads_;
+};
+
+class TrainStepJob final : public ModelJob {
+ public:
+  TrainStepJob(Napi::Object owner, NativeModel* handle, std::shared_ptr<rnn::Model> model,
+               int threads, OwnedBatch batch, std::vector<int32_t> labels,
+               std::vector<float> class_weights, double learning_rate, uint64_t seed)
+      : ModelJob(owner, handle, std::move(model), threads), batch_(std::move(batch)),
+        labels_(std::move(labels)), class_weights_(std::move(class_weights)),
+        learning_rate_(learning_rate), seed_(seed) {}
+
+ private:
+  std::string run() override;
+  Napi::Value result(Napi::Env env) override;
+  void settle() override;
+
+  OwnedBatch batch_;
+  std::vector<int32_t> labels_;
+  std::vector<float> class_weights_;
+  double learning_rate_;
+  uint64_t seed_;
+  rnn::StepResult step_;
+};
+
+class PredictJob final : public ModelJob {
+ public:
+  PredictJob(Napi::Object owner, NativeModel* handle, std::shared_ptr<rnn::Model> model,
+             int threads, OwnedBatch batch)
+      : ModelJob(owner, handle, std::move(model), threads), batch_(std::move(batch)) {}
+
+ private:
+  std::string run() override;
+  Napi::Value result(Napi::Env env) override;
+  void settle() override;
+
+  OwnedBatch batch_;
+  std::vector<float> probabilities_;
+};
+
+}  // namespace rnn_binding

@@ -1,0 +1,202 @@
+#include "native_model.h"
+
+#include <atomic>
+#include <cstring>
+
+#include "arguments.h"
+#include "errors.h"
+#include "jobs.h"
+#include "parallel.h"
+
+namespace rnn_binding {
+
+namespace {
+
+std::atomic<int> g_default_threads{1};
+constexpr int64_t kMaxSeed = (int64_t(1) << 53) - 1;
+constexpr int kMaxThreads = 1024;
+
+}  // namespace
+
+int resolve_threads(int requested) { return requested > 0 ? requested : g_default_threads.load(); }
+void set_default_threads(int threads) { g_default_threads.store(threads < 1 ? 1 : threads); }
+int default_threads() { return g_default_threads.load(); }
+
+Napi::Function NativeModel::define(Napi::Env env) {
+  return DefineClass(env, "NativeModel",
+                     {
+                         InstanceMethod("paramCount", &NativeModel::param_count),
+                         InstanceMethod("tensors", &NativeModel::tensors),
+                         InstanceMethod("initialize", &NativeModel::initialize),
+                         InstanceMethod("getParams", &NativeModel::get_params),
+                         InstanceMethod("setParams", &NativeModel::set_params),
+                         InstanceMethod("setOptimizer", &NativeModel::set_optimizer),
+                         InstanceMethod("trainStep", &NativeModel::train_step),
+                         InstanceMethod("gradients", &NativeModel::gradients),
+                         InstanceMethod("predict", &NativeModel::predict),
+                         InstanceMethod("predictSync", &NativeModel::predict_sync),
+                         InstanceMethod("dispose", &NativeModel::dispose),
+                         InstanceAccessor("disposed", &NativeModel::is_disposed, nullptr),
+                     });
+}
+
+NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {
+  const rnn::ModelConfig config = read_model_config(info[0]);
+  try {
+    model_ = std::make_shared<rnn::Model>(config);
+  } catch (const std::bad_alloc&) {
+    throw make_error(info.Env(), ErrorKind::kRange, kOutOfRange, "The model is too large to allocate");
+  }
+}
+
+std::shared_ptr<rnn::Model> NativeModel::live(Napi::Env env) const {
+  if (!model_) throw make_error(env, ErrorKind::kPlain, kDisposed, "The model has been disposed");
+  return model_;
+}
+
+void NativeModel::ensure_idle(Napi::Env env, bool exclusive, const char* what) const {
+  if (training_ || (exclusive && predictions_ > 0))
+    throw make_error(env, ErrorKind::kPlain, kBusy,
+                     std::string("Cannot ") + what + " while " +
+                         (training_ ? "a training step" : "a prediction") + " is running");
+}
+
+Napi::Value NativeModel::param_count(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(live(info.Env())->param_count()));
+}
+
+Napi::Value NativeModel::tensors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const rnn::ParamLayout& layout = live(env)->network().layout();
+  Napi::Array out = Napi::Array::New(env, layout.tensors.size());
+  for (size_t i = 0; i < layout.tensors.size(); ++i) {
+    const rnn::TensorSlot& s = layout.tensors[i];
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("name", s.name);
+    Napi::Array shape = Napi::Array::New(env, s.shape.size());
+    for (size_t d = 0; d < s.shape.size(); ++d) shape.Set(uint32_t(d), double(s.shape[d]));
+    t.Set("shape", shape);
+    t.Set("offset", double(s.offset));
+    t.Set("size", double(s.size));
+    out.Set(uint32_t(i), t);
+  }
+  return out;
+}
+
+Napi::Value NativeModel::initialize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  ensure_idle(env, true, "initialize the weights");
+  model->initialize(uint64_t(read_integer(info[0], "seed", 0, kMaxSeed)));
+  return env.Undefined();
+}
+
+Napi::Value NativeModel::get_params(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  ensure_idle(env, false, "read the weights");
+  Napi::Float32Array out = Napi::Float32Array::New(env, size_t(model->param_count()));
+  model->copy_params(out.Data());
+  return out;
+}
+
+Napi::Value NativeModel::set_params(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  ensure_idle(env, true, "set the weights");
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw_type(env, "Expected a Float32Array for params");
+  Napi::Float32Array values = info[0].As<Napi::Float32Array>();
+  if (values.ElementLength() != size_t(model->param_count()))
+    throw_range(env, "Expected params to hold " + std::to_string(model->param_count()) +
+                         " values, got " + std::to_string(values.ElementLength()));
+  model->set_params(values.Data());
+  return env.Undefined();
+}
+
+Napi::Value NativeModel::set_optimizer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  ensure_idle(env, true, "change the optimizer");
+  model->set_optimizer(read_optimizer_config(info[0]));
+  return env.Undefined();
+}
+
+// trainStep(batch, labels, classWeights | null, learningRate, seed, threads) -> Promise
+Napi::Value NativeModel::train_step(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  ensure_idle(env, true, "start a training step");
+  const rnn::ModelConfig& config = model->network().config();
+  OwnedBatch batch = read_batch(info[0], config);
+  std::vector<int32_t> labels = read_labels(info[1], batch.batch, config.classes);
+  std::vector<float> weights = read_class_weights(info[2], config.classes);
+  const double lr = read_number(info[3], "learningRate");
+  if (lr < 0) throw_range(env, "Expected learningRate >= 0");
+  const uint64_t seed = uint64_t(read_integer(info[4], "seed", 0, kMaxSeed));
+  const int threads = resolve_threads(int(read_integer(info[5], "threads", 0, kMaxThreads)));
+  auto* job = new TrainStepJob(Value(), this, model, threads, std::move(batch), std::move(labels),
+                               std::move(weights), lr, seed);
+  training_ = true;
+  job->Queue();
+  return job->promise();
+}
+
+// gradients(batch, labels, classWeights | null, threads) -> {loss, grads}; synchronous,
+// evaluation mode (no dropout), weights unchanged.
+Napi::Value NativeModel::gradients(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  ensure_idle(env, true, "compute gradients");
+  const rnn::ModelConfig& config = model->network().config();
+  OwnedBatch batch = read_batch(info[0], config);
+  std::vector<int32_t> labels = read_labels(info[1], batch.batch, config.classes);
+  std::vector<float> weights = read_class_weights(info[2], config.classes);
+  rnn::use_threads(resolve_threads(int(read_integer(info[3], "threads", 0, kMaxThreads))));
+  Napi::Float32Array grads = Napi::Float32Array::New(env, size_t(model->param_count()));
+  double loss = 0;
+  const std::string err = model->gradients(batch.view(), labels.data(),
+                                           weights.empty() ? nullptr : weights.data(), grads.Data(), &loss);
+  if (!err.empty()) throw_range(env, err);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("loss", loss);
+  out.Set("grads", grads);
+  return out;
+}
+
+// predict(batch, threads) -> Promise<Float32Array [batch * classes]>
+Napi::Value NativeModel::predict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  ensure_idle(env, false, "predict");
+  OwnedBatch batch = read_batch(info[0], model->network().config());
+  const int threads = resolve_threads(int(read_integer(info[1], "threads", 0, kMaxThreads)));
+  auto* job = new PredictJob(Value(), this, model, threads, std::move(batch));
+  ++predictions_;
+  job->Queue();
+  return job->promise();
+}
+
+Napi::Value NativeModel::predict_sync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  ensure_idle(env, false, "predict");
+  OwnedBatch batch = read_batch(info[0], model->network().config());
+  rnn::use_threads(resolve_threads(int(read_integer(info[1], "threads", 0, kMaxThreads))));
+  Napi::Float32Array out =
+      Napi::Float32Array::New(env, size_t(batch.batch) * model->network().config().classes);
+  const std::string err = model->predict(batch.view(), out.Data());
+  if (!err.empty()) throw_range(env, err);
+  return out;
+}
+
+Napi::Value NativeModel::dispose(const Napi::CallbackInfo& info) {
+  model_.reset();  // running jobs hold their own reference; memory goes with the last one
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeModel::is_disposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !model_);
+}
+
+}  // namespace rnn_binding
