@@ -1,0 +1,354 @@
+/**
+ * `SequenceClassifier`: a recurrent classifier (RNN, LSTM, GRU; stacked, bidirectional)
+ * trained and run by the native core. Validation happens here, with messages that name
+ * the argument; the native side re-checks only what protects memory.
+ */
+import { checkInteger, resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
+import { BusyError, DisposedError, fromNative, invalidType, outOfRange } from './errors';
+import { gatherBatch, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from './data';
+import { native, type NativeModel } from './native';
+import { defaultThreadCount } from './threads';
+import {
+  resolveClassWeights,
+  resolveCommon,
+  resolveOptimizer,
+  runFit,
+  type FitCallbacks,
+  type History,
+  type OptimizerOptions,
+} from './training';
+
+export interface FitOptions {
+  /** Passes over the training data. Default 1. */
+  epochs?: number;
+  /** Sequences per training step. Default 32. */
+  batchSize?: number;
+  /** Reshuffle the training data every epoch (seeded). Default true. */
+  shuffle?: boolean;
+  /** Seed for shuffling and dropout. Default: the model's seed. */
+  seed?: number;
+  /** An optimizer name or options. Default { type: 'adam', learningRate: 1e-3 }. */
+  optimizer?: OptimizerOptions | OptimizerOptions['type'];
+  /** Loss weight per class: an array, or { labelOrIndex: weight }. Default: all 1. */
+  classWeight?: ArrayLike<number> | Record<string, number>;
+  /** Evaluated after every epoch (valLoss, valAccuracy). */
+  validationData?: Dataset;
+  callbacks?: FitCallbacks;
+  /** 1 prints one line per epoch to stderr. Default 0. */
+  verbose?: 0 | 1;
+  /** Cancels training between steps; fit rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Threads for this call. Default: see `setNumThreads`. */
+  threads?: number;
+}
+
+export interface PredictOptions {
+  /** Sequences per native call. Default 1024. */
+  batchSize?: number;
+  /** Threads for this call. Default: see `setNumThreads`. */
+  threads?: number;
+}
+
+export interface EvaluateResult {
+  loss: number;
+  accuracy: number;
+  count: number;
+}
+
+export interface WeightTensor {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
+
+/** Largest input `predictProbaSync`/`predictSync` accept (they block the event loop). */
+export const PREDICT_SYNC_MAX_SEQUENCES = 1024;
+
+let processThreads: number | undefined;
+
+/** Sets the default thread count of native work in this process. */
+export function setNumThreads(threads: number): void {
+  processThreads = checkInteger('threads', threads, 1, 1024);
+  native().setNumThreads(processThreads);
+}
+
+/** The default thread count of native work in this process. */
+export function getNumThreads(): number {
+  return processThreads ?? defaultThreadCount();
+}
+
+function ensureThreadsConfigured(): void {
+  if (processThreads === undefined) native().setNumThreads(defaultThreadCount());
+}
+
+export class SequenceClassifier {
+  /** The config with every default applied. */
+  readonly config: ResolvedConfig;
+  /** Set to true (e.g. from a callback) to end `fit` after the current batch. */
+  stopTraining = false;
+  #native: NativeModel | null;
+  #fitting = false;
+  #optimizerKey = '';
+
+  constructor(config: SequenceClassifierConfig) {
+    this.config = resolveConfig(config);
+    ensureThreadsConfigured();
+    const addon = native();
+    try {
+      this.#native = new addon.NativeModel(toNativeConfig(this.config));
+    } catch (e) {
+      throw fromNative(e);
+    }
+    this.#native.initialize(this.config.seed);
+  }
+
+  /** Label names, when the model was given `classes: string[]`. */
+  get labels(): string[] | null {
+    return this.config.labels;
+  }
+
+  /** Number of trainable scalars. */
+  get paramCount(): number {
+    return this.#live().paramCount();
+  }
+
+  get disposed(): boolean {
+    return this.#native === null;
+  }
+
+  #live(): NativeModel {
+    if (!this.#native) throw new DisposedError();
+    return this.#native;
+  }
+
+  #idle(what: string): NativeModel {
+    const model = this.#live();
+    if (this.#fitting) throw new BusyError(`Cannot ${what} while fit() is running on this model`);
+    return model;
+  }
+
+  #threads(value: unknown): number {
+    return value === undefined ? 0 : checkInteger('options.threads', value, 1, 1024);
+  }
+
+  #dataset(data: unknown, name: string): { set: SequenceSet; labels: Int32Array } {
+    if (data === null || typeof data !== 'object' || !('x' in data) || !('y' in data))
+      throw invalidType(name, 'a dataset { x, y }', data);
+    const { x, y } = data as Dataset;
+    const set = toSequenceSet(x, this.config, `${name}.x`);
+    return { set, labels: toLabels(y, set.count, this.config, `${name}.y`) };
+  }
+
+  /** Trains the model. Resolves with the per-epoch history. */
+  async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
+    const model = this.#idle('start fit()');
+    if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
+    const train = this.#dataset(data, 'data');
+    const common = resolveCommon(options as Record<string, unknown>, this.config.seed);
+    const { config: optimizer, learningRate } = resolveOptimizer(options.optimizer);
+    const classWeights = resolveClassWeights(options.classWeight, this.config.classes, this.config.labels);
+    const validation = options.validationData === undefined ? null : this.#dataset(options.validationData, 'options.validationData');
+    if (options.shuffle !== undefined && typeof options.shuffle !== 'boolean') throw invalidType('options.shuffle', 'a boolean', options.shuffle);
+    if (options.verbose !== undefined && options.verbose !== 0 && options.verbose !== 1) throw outOfRange('options.verbose', '0 or 1', options.verbose);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidType('options.signal', 'an AbortSignal', options.signal);
+    const callbacks = options.callbacks ?? {};
+    if (typeof callbacks !== 'object') throw invalidType('options.callbacks', 'an object of callback functions', callbacks);
+    const threads = this.#threads(options.threads);
+    // Optimizer state carries over between fit() calls that use the same optimizer.
+    const key = JSON.stringify(optimizer);
+    if (key !== this.#optimizerKey) {
+      model.setOptimizer(optimizer);
+      this.#optimizerKey = key;
+    }
+    this.#fitting = true;
+    this.stopTraining = false;
+    try {
+      const validate = validation
+        ? () => this.#evaluateSet(model, validation.set, validation.labels, 1024, threads)
+        : null;
+      return await runFit(
+        model,
+        train,
+        {
+          ...common,
+          shuffle: options.shuffle ?? true,
+          optimizer,
+          learningRate,
+          classWeights,
+          verbose: options.verbose ?? 0,
+          threads,
+          signal: options.signal,
+          callbacks,
+        },
+        validate,
+        () => this.stopTraining,
+      );
+    } catch (e) {
+      throw fromNative(e);
+    } finally {
+      this.#fitting = false;
+    }
+  }
+
+  /** Mean cross-entropy loss and accuracy on labelled data. */
+  async evaluate(data: Dataset, options: PredictOptions = {}): Promise<EvaluateResult> {
+    const model = this.#idle('evaluate');
+    const { set, labels } = this.#dataset(data, 'data');
+    const { batchSize, threads } = this.#predictOptions(options);
+    return this.#evaluateSet(model, set, labels, batchSize, threads);
+  }
+
+  async #evaluateSet(model: NativeModel, set: SequenceSet, labels: Int32Array, batchSize: number, threads: number) {
+    const probs = await this.#predictSet(model, set, batchSize, threads);
+    const C = this.config.classes;
+    let loss = 0;
+    let correct = 0;
+    for (let i = 0; i < set.count; i++) {
+      const row = probs.subarray(i * C, (i + 1) * C);
+      loss -= Math.log(Math.max(row[labels[i]], 1e-30));
+      if (argmax(row) === labels[i]) correct++;
+    }
+    return { loss: loss / set.count, accuracy: correct / set.count, count: set.count };
+  }
+
+  #predictOptions(options: PredictOptions) {
+    if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
+    return {
+      batchSize: options.batchSize === undefined ? 1024 : checkInteger('options.batchSize', options.batchSize, 1, 1 << 20),
+      threads: this.#threads(options.threads),
+    };
+  }
+
+  async #predictSet(model: NativeModel, set: SequenceSet, batchSize: number, threads: number): Promise<Float32Array> {
+    const C = this.config.classes;
+    const out = new Float32Array(set.count * C);
+    for (let start = 0; start < set.count; start += batchSize) {
+      const end = Math.min(start + batchSize, set.count);
+      try {
+        out.set(await model.predict(gatherBatch(set, null, start, end), threads), start * C);
+      } catch (e) {
+        throw fromNative(e);
+      }
+    }
+    return out;
+  }
+
+  /** Class probabilities: a row-major Float32Array [N x classes] for typed input,
+   * `number[][]` for nested arrays. Runs off the event loop. */
+  async predictProba(x: SequenceInput, options: PredictOptions = {}): Promise<Float32Array | number[][]> {
+    const model = this.#idle('predict');
+    const set = toSequenceSet(x, this.config, 'x');
+    const { batchSize, threads } = this.#predictOptions(options);
+    return this.#shape(set, await this.#predictSet(model, set, batchSize, threads));
+  }
+
+  /** Predicted labels (names when the model has them, else class indices). */
+  async predict(x: SequenceInput, options: PredictOptions = {}): Promise<Array<string | number>> {
+    const model = this.#idle('predict');
+    const set = toSequenceSet(x, this.config, 'x');
+    const { batchSize, threads } = this.#predictOptions(options);
+    return this.#labelsOf(await this.#predictSet(model, set, batchSize, threads));
+  }
+
+  /** Synchronous `predictProba` for small inputs (up to PREDICT_SYNC_MAX_SEQUENCES): the
+   * low-latency path. Blocks the event loop while it runs. */
+  predictProbaSync(x: SequenceInput, options: Pick<PredictOptions, 'threads'> = {}): Float32Array | number[][] {
+    const model = this.#idle('predict');
+    const set = toSequenceSet(x, this.config, 'x');
+    if (set.count > PREDICT_SYNC_MAX_SEQUENCES)
+      throw outOfRange('x', `at most ${PREDICT_SYNC_MAX_SEQUENCES} sequences for a synchronous prediction (use predictProba)`, set.count);
+    try {
+      return this.#shape(set, model.predictSync(gatherBatch(set, null, 0, set.count), this.#threads(options.threads)));
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** Synchronous `predict`; see `predictProbaSync`. */
+  predictSync(x: SequenceInput, options: Pick<PredictOptions, 'threads'> = {}): Array<string | number> {
+    const probs = this.predictProbaSync(x, options);
+    const flat = probs instanceof Float32Array ? probs : Float32Array.from(probs.flat());
+    return this.#labelsOf(flat);
+  }
+
+  #shape(set: SequenceSet, probs: Float32Array): Float32Array | number[][] {
+    if (set.typed) return probs;
+    const C = this.config.classes;
+    return Array.from({ length: set.count }, (_, i) => Array.from(probs.subarray(i * C, (i + 1) * C)));
+  }
+
+  #labelsOf(probs: Float32Array): Array<string | number> {
+    const C = this.config.classes;
+    const out: Array<string | number> = [];
+    for (let i = 0; i < probs.length / C; i++) {
+      const k = argmax(probs.subarray(i * C, (i + 1) * C));
+      out.push(this.config.labels ? this.config.labels[k] : k);
+    }
+    return out;
+  }
+
+  /** Weights in Keras/tfjs layout and tfjs `model.getWeights()` order (copies). */
+  getWeights(): WeightTensor[] {
+    const model = this.#idle('read weights');
+    const params = model.getParams();
+    return model.tensors().map((t) => ({ name: t.name, shape: t.shape, values: params.slice(t.offset, t.offset + t.size) }));
+  }
+
+  /** Sets weights from a list in `getWeights()` order and shapes (Float32Array or number[] values). */
+  setWeights(weights: ReadonlyArray<{ shape?: readonly number[]; values: ArrayLike<number> }>): void {
+    const model = this.#idle('set weights');
+    const tensors = model.tensors();
+    if (!Array.isArray(weights)) throw invalidType('weights', `an array of ${tensors.length} tensors`, weights);
+    if (weights.length !== tensors.length)
+      throw outOfRange('weights', `${tensors.length} tensors (${tensors.map((t) => t.name).join(', ')})`, weights);
+    const params = new Float32Array(model.paramCount());
+    tensors.forEach((t, i) => {
+      const w = weights[i] as { shape?: readonly number[]; values: ArrayLike<number> };
+      const name = `weights[${i}] (${t.name})`;
+      if (!w || typeof w !== 'object' || !w.values || typeof w.values.length !== 'number')
+        throw invalidType(name, '{ values: Float32Array | number[], shape? }', w);
+      if (w.shape !== undefined && (w.shape.length !== t.shape.length || w.shape.some((d, k) => d !== t.shape[k])))
+        throw outOfRange(`${name}.shape`, `[${t.shape.join(', ')}]`, `[${w.shape.join(', ')}]`);
+      if (w.values.length !== t.size) throw outOfRange(`${name}.values`, `${t.size} values for shape [${t.shape.join(', ')}]`, w.values);
+      for (let k = 0; k < t.size; k++) {
+        const v = w.values[k];
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw outOfRange(`${name}.values[${k}]`, 'a finite number', v);
+        params[t.offset + k] = v;
+      }
+    });
+    model.setParams(params);
+  }
+
+  /** Loss and parameter gradients of one labelled batch (flat, `getWeights()` order), without
+   * updating anything. For checks and research; synchronous. */
+  computeGradients(data: Dataset, options: { classWeight?: FitOptions['classWeight']; threads?: number } = {}): { loss: number; gradients: WeightTensor[] } {
+    const model = this.#idle('compute gradients');
+    const { set, labels } = this.#dataset(data, 'data');
+    const weights = resolveClassWeights(options.classWeight, this.config.classes, this.config.labels);
+    let result: { loss: number; grads: Float32Array };
+    try {
+      result = model.gradients(gatherBatch(set, null, 0, set.count), labels, weights, this.#threads(options.threads));
+    } catch (e) {
+      throw fromNative(e);
+    }
+    return {
+      loss: result.loss,
+      gradients: model.tensors().map((t) => ({ name: t.name, shape: t.shape, values: result.grads.slice(t.offset, t.offset + t.size) })),
+    };
+  }
+
+  /** Frees the native model. Idempotent; any later call throws DisposedError. A running
+   * job finishes on its own reference first. */
+  dispose(): void {
+    this.#native?.dispose();
+    this.#native = null;
+  }
+}
+
+function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let k = 1; k < row.length; k++) if (row[k] > row[best]) best = k;
+  return best;
+}
+
+export type { Labels };

@@ -1,0 +1,167 @@
+/**
+ * The `SequenceClassifier` constructor config (a contract: see DESIGN.md), its defaults
+ * and its validation.
+ */
+import { invalidType, outOfRange } from './errors';
+import type { NativeModelConfig } from './native';
+
+export type CellType = 'lstm' | 'gru' | 'rnn';
+
+export interface DenseInputConfig {
+  type: 'dense';
+  /** Values per time step. */
+  features: number;
+}
+
+export interface TokenInputConfig {
+  type: 'tokens';
+  /** Token ids are in [0, vocabSize). Id 0 is padding. */
+  vocabSize: number;
+  /** Width of the learned embedding. */
+  embeddingDim: number;
+  /** Treat id 0 as padding: trailing zeros are not steps. Default true. */
+  maskZero?: boolean;
+}
+
+export interface LayerConfig {
+  cell: CellType;
+  units: number;
+  /** Run a second, time-reversed copy and concatenate. Default false. */
+  bidirectional?: boolean;
+  /** Output/candidate activation. Default 'tanh'. */
+  activation?: 'tanh' | 'relu';
+  /** Gate activation (LSTM, GRU). Default 'sigmoid'; 'hardSigmoid' is Keras-2's clip(0.2x + 0.5, 0, 1). */
+  recurrentActivation?: 'sigmoid' | 'hardSigmoid';
+  /** GRU form. Default true (PyTorch/cuDNN/Keras default); false is tfjs's only form. */
+  resetAfter?: boolean;
+  /** LSTM: initialise the forget-gate bias to 1. Default true. */
+  unitForgetBias?: boolean;
+  /** Dropout rate on this layer's output sequence, training only. Default 0. */
+  dropout?: number;
+}
+
+export interface SequenceClassifierConfig {
+  input: DenseInputConfig | TokenInputConfig;
+  layers: LayerConfig[];
+  /** How the top layer's output sequence becomes one vector. Default 'last'. */
+  pooling?: 'last' | 'mean' | 'max';
+  /** Number of classes, or their names (then `predict` returns names). */
+  classes: number | string[];
+  /** Seed for weight initialisation, shuffling and dropout. Default 0. */
+  seed?: number;
+}
+
+export interface ResolvedConfig {
+  input: Required<DenseInputConfig> | Required<TokenInputConfig>;
+  layers: Required<LayerConfig>[];
+  pooling: 'last' | 'mean' | 'max';
+  classes: number;
+  labels: string[] | null;
+  seed: number;
+}
+
+const MAX_UNITS = 16384;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function checkInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidType(name, `an integer in [${min}, ${max}]`, value);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw outOfRange(name, `an integer in [${min}, ${max}]`, value);
+  return value;
+}
+
+export function checkNumber(name: string, value: unknown, min: number, max: number, maxExclusive = false): number {
+  const expected = `a number in [${min}, ${max}${maxExclusive ? ')' : ']'}`;
+  if (typeof value !== 'number') throw invalidType(name, expected, value);
+  if (!Number.isFinite(value) || value < min || value > max || (maxExclusive && value === max))
+    throw outOfRange(name, expected, value);
+  return value;
+}
+
+export function checkChoice<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
+  const expected = `one of ${choices.map((c) => `'${c}'`).join(', ')}`;
+  if (typeof value !== 'string') throw invalidType(name, expected, value);
+  if (!choices.includes(value as T)) throw outOfRange(name, expected, value);
+  return value as T;
+}
+
+function checkBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalidType(name, 'a boolean', value);
+  return value;
+}
+
+function optional<T>(value: T | undefined, fallback: T, check: (v: unknown) => T): T {
+  return value === undefined ? fallback : check(value);
+}
+
+/** Applies defaults and validates; throws TypeError/RangeError naming the field. */
+export function resolveConfig(config: unknown): ResolvedConfig {
+  if (!isObject(config)) throw invalidType('config', 'an object', config);
+  const input = config.input;
+  if (!isObject(input)) throw invalidType('config.input', "an object like { type: 'dense', features: 28 }", input);
+  const type = checkChoice('config.input.type', input.type, ['dense', 'tokens'] as const);
+  const resolvedInput: ResolvedConfig['input'] =
+    type === 'dense'
+      ? { type, features: checkInteger('config.input.features', input.features, 1, 1 << 20) }
+      : {
+          type,
+          vocabSize: checkInteger('config.input.vocabSize', input.vocabSize, 2, 1 << 24),
+          embeddingDim: checkInteger('config.input.embeddingDim', input.embeddingDim, 1, MAX_UNITS),
+          maskZero: optional(input.maskZero as boolean | undefined, true, (v) => checkBoolean('config.input.maskZero', v)),
+        };
+  if (!Array.isArray(config.layers) || config.layers.length === 0)
+    throw invalidType('config.layers', 'a non-empty array of layer configs', config.layers);
+  if (config.layers.length > 64) throw outOfRange('config.layers', 'at most 64 layers', config.layers);
+  const layers = config.layers.map((layer: unknown, i: number): Required<LayerConfig> => {
+    const at = `config.layers[${i}]`;
+    if (!isObject(layer)) throw invalidType(at, 'a layer config object', layer);
+    return {
+      cell: checkChoice(`${at}.cell`, layer.cell, ['lstm', 'gru', 'rnn'] as const),
+      units: checkInteger(`${at}.units`, layer.units, 1, MAX_UNITS),
+      bidirectional: optional(layer.bidirectional as boolean | undefined, false, (v) => checkBoolean(`${at}.bidirectional`, v)),
+      activation: optional(layer.activation as 'tanh' | undefined, 'tanh', (v) =>
+        checkChoice(`${at}.activation`, v, ['tanh', 'relu'] as const),
+      ),
+      recurrentActivation: optional(layer.recurrentActivation as 'sigmoid' | undefined, 'sigmoid', (v) =>
+        checkChoice(`${at}.recurrentActivation`, v, ['sigmoid', 'hardSigmoid'] as const),
+      ),
+      resetAfter: optional(layer.resetAfter as boolean | undefined, true, (v) => checkBoolean(`${at}.resetAfter`, v)),
+      unitForgetBias: optional(layer.unitForgetBias as boolean | undefined, true, (v) =>
+        checkBoolean(`${at}.unitForgetBias`, v),
+      ),
+      dropout: optional(layer.dropout as number | undefined, 0, (v) => checkNumber(`${at}.dropout`, v, 0, 1, true)),
+    };
+  });
+  const pooling = optional(config.pooling as 'last' | undefined, 'last', (v) =>
+    checkChoice('config.pooling', v, ['last', 'mean', 'max'] as const),
+  );
+  let classes: number;
+  let labels: string[] | null = null;
+  if (Array.isArray(config.classes)) {
+    labels = config.classes.map((name: unknown, i: number) => {
+      if (typeof name !== 'string' || name === '') throw invalidType(`config.classes[${i}]`, 'a non-empty string', name);
+      return name;
+    });
+    if (new Set(labels).size !== labels.length) throw outOfRange('config.classes', 'distinct label names', config.classes);
+    classes = checkInteger('config.classes.length', labels.length, 2, 1 << 20);
+  } else {
+    classes = checkInteger('config.classes', config.classes, 2, 1 << 20);
+  }
+  const seed = optional(config.seed as number | undefined, 0, (v) => checkInteger('config.seed', v, 0, Number.MAX_SAFE_INTEGER));
+  return { input: resolvedInput, layers, pooling, classes, labels, seed };
+}
+
+export function toNativeConfig(c: ResolvedConfig): NativeModelConfig {
+  return {
+    input: c.input.type,
+    ...(c.input.type === 'dense'
+      ? { features: c.input.features }
+      : { vocabSize: c.input.vocabSize, embeddingDim: c.input.embeddingDim }),
+    layers: c.layers.map((l) => ({ ...l })),
+    pooling: c.pooling,
+    classes: c.classes,
+  };
+}

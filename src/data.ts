@@ -1,0 +1,243 @@
+/**
+ * Input conversion: nested arrays or flat typed arrays (with an explicit shape) become a
+ * `SequenceSet`, checked once (shape, ragged lengths, finite values, id ranges); batches
+ * are then gathered from it for the native side.
+ */
+import { invalidType, outOfRange } from './errors';
+import type { ResolvedConfig } from './config';
+import type { NativeBatch } from './native';
+
+/** Dense sequences as nested arrays: `x[sequence][step][feature]`; ragged steps allowed. */
+export type DenseSequences = ReadonlyArray<ReadonlyArray<ArrayLike<number>>>;
+/** Token sequences as nested arrays: `x[sequence][step]` ids; ragged allowed. */
+export type TokenSequences = ReadonlyArray<ArrayLike<number>>;
+/** Flat row-major sequences with an explicit shape, `[N, T, F]` (dense) or `[N, T]` (tokens).
+ * `lengths` gives each sequence's valid steps; without it, all T steps are valid (for
+ * masked token input: up to the last nonzero id). */
+export interface TypedSequences {
+  values: Float32Array | Int32Array;
+  shape: readonly number[];
+  lengths?: Int32Array;
+}
+export type SequenceInput = DenseSequences | TokenSequences | TypedSequences;
+/** Class indices, or label names when the model was given `classes: string[]`. */
+export type Labels = ArrayLike<number> | ReadonlyArray<string>;
+
+export interface Dataset {
+  x: SequenceInput;
+  y: Labels;
+}
+
+/** Sequences ready for batching (internal). */
+export interface SequenceSet {
+  count: number;
+  steps: number; // row stride in steps (padded length)
+  features: number; // dense width; 1 for tokens
+  lengths: Int32Array;
+  dense?: Float32Array; // [count, steps, features]
+  tokens?: Int32Array; // [count, steps]
+  typed: boolean; // given as typed arrays (results come back typed)
+}
+
+function isTyped(x: unknown): x is TypedSequences {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && 'values' in x && 'shape' in x;
+}
+
+function checkShape(name: string, shape: unknown, rank: number): number[] {
+  if (!Array.isArray(shape) || shape.length !== rank)
+    throw invalidType(`${name}.shape`, `an array of ${rank} integers`, shape);
+  shape.forEach((d, i) => {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 1)
+      throw outOfRange(`${name}.shape[${i}]`, 'a positive integer', d);
+  });
+  return shape as number[];
+}
+
+function checkLengths(name: string, lengths: unknown, count: number, steps: number): Int32Array {
+  if (!(lengths instanceof Int32Array)) throw invalidType(`${name}.lengths`, 'an Int32Array', lengths);
+  if (lengths.length !== count) throw outOfRange(`${name}.lengths`, `${count} lengths (one per sequence)`, lengths);
+  for (let i = 0; i < count; i++) {
+    if (lengths[i] < 1 || lengths[i] > steps)
+      throw outOfRange(`${name}.lengths[${i}]`, `a length in [1, ${steps}] (empty sequences are not allowed)`, lengths[i]);
+  }
+  return lengths;
+}
+
+function checkFinite(name: string, values: Float32Array, count: number, steps: number, features: number, lengths: Int32Array) {
+  for (let s = 0; s < count; s++) {
+    const end = (s * steps + lengths[s]) * features;
+    for (let k = s * steps * features; k < end; k++) {
+      const v = values[k];
+      if (v - v !== 0) {
+        const step = Math.floor(k / features) - s * steps;
+        throw outOfRange(`${name}[${s}][${step}][${k % features}]`, 'a finite number', v);
+      }
+    }
+  }
+}
+
+function checkTokenIds(name: string, tokens: Int32Array, count: number, steps: number, lengths: Int32Array, vocab: number, maskZero: boolean) {
+  for (let s = 0; s < count; s++) {
+    for (let t = 0; t < lengths[s]; t++) {
+      const id = tokens[s * steps + t];
+      if (id < 0 || id >= vocab) throw outOfRange(`${name}[${s}][${t}]`, `a token id in [0, ${vocab})`, id);
+      if (maskZero && id === 0)
+        throw outOfRange(`${name}[${s}][${t}]`, 'a nonzero id (0 is the padding id; with maskZero it may only appear as trailing padding)', id);
+    }
+  }
+}
+
+/** Converts and validates `x` for a model with this config. */
+export function toSequenceSet(x: unknown, config: ResolvedConfig, name = 'x'): SequenceSet {
+  const input = config.input;
+  if (isTyped(x)) {
+    if (input.type === 'dense') {
+      if (!(x.values instanceof Float32Array)) throw invalidType(`${name}.values`, 'a Float32Array (dense input)', x.values);
+      const [count, steps, features] = checkShape(name, x.shape, 3);
+      if (features !== input.features)
+        throw outOfRange(`${name}.shape[2]`, `${input.features} features per step (the model's input.features)`, features);
+      if (x.values.length !== count * steps * features)
+        throw outOfRange(`${name}.values`, `${count * steps * features} values for shape [${count}, ${steps}, ${features}]`, x.values);
+      const lengths = x.lengths === undefined ? new Int32Array(count).fill(steps) : checkLengths(name, x.lengths, count, steps);
+      checkFinite(name, x.values, count, steps, features, lengths);
+      return { count, steps, features, lengths, dense: x.values, typed: true };
+    }
+    if (!(x.values instanceof Int32Array)) throw invalidType(`${name}.values`, 'an Int32Array (token input)', x.values);
+    const [count, steps] = checkShape(name, x.shape, 2);
+    if (x.values.length !== count * steps)
+      throw outOfRange(`${name}.values`, `${count * steps} values for shape [${count}, ${steps}]`, x.values);
+    let lengths: Int32Array;
+    if (x.lengths !== undefined) lengths = checkLengths(name, x.lengths, count, steps);
+    else if (input.maskZero) lengths = trailingPaddingLengths(name, x.values, count, steps);
+    else lengths = new Int32Array(count).fill(steps);
+    checkTokenIds(name, x.values, count, steps, lengths, input.vocabSize, input.maskZero);
+    return { count, steps, features: 1, lengths, tokens: x.values, typed: true };
+  }
+  if (!Array.isArray(x)) throw invalidType(name, 'nested arrays or { values, shape, lengths? }', x);
+  if (x.length === 0) throw outOfRange(name, 'at least one sequence', x);
+  const count = x.length;
+  const lengths = new Int32Array(count);
+  for (let s = 0; s < count; s++) {
+    const seq = x[s];
+    if (!Array.isArray(seq) && !ArrayBuffer.isView(seq)) throw invalidType(`${name}[${s}]`, 'an array of steps', seq);
+    if ((seq as ArrayLike<unknown>).length === 0) throw outOfRange(`${name}[${s}]`, 'a non-empty sequence', seq);
+    lengths[s] = (seq as ArrayLike<unknown>).length;
+  }
+  if (input.type === 'dense') {
+    const features = input.features;
+    const steps = maxOf(lengths);
+    const dense = new Float32Array(count * steps * features);
+    for (let s = 0; s < count; s++) {
+      const seq = x[s] as ArrayLike<ArrayLike<number>>;
+      for (let t = 0; t < seq.length; t++) {
+        const step = seq[t];
+        if (!step || typeof step !== 'object' || typeof step.length !== 'number')
+          throw invalidType(`${name}[${s}][${t}]`, `an array of ${features} numbers`, step);
+        if (step.length !== features) throw outOfRange(`${name}[${s}][${t}]`, `${features} features (the model's input.features)`, step);
+        const base = (s * steps + t) * features;
+        for (let f = 0; f < features; f++) {
+          const v = step[f];
+          if (typeof v !== 'number') throw invalidType(`${name}[${s}][${t}][${f}]`, 'a number', v);
+          if (!Number.isFinite(v)) throw outOfRange(`${name}[${s}][${t}][${f}]`, 'a finite number', v);
+          dense[base + f] = v;
+        }
+      }
+    }
+    return { count, steps, features, lengths, dense, typed: false };
+  }
+  const steps = maxOf(lengths);
+  const tokens = new Int32Array(count * steps);
+  for (let s = 0; s < count; s++) {
+    const seq = x[s] as ArrayLike<number>;
+    for (let t = 0; t < seq.length; t++) {
+      const id = seq[t];
+      if (typeof id !== 'number') throw invalidType(`${name}[${s}][${t}]`, 'an integer token id', id);
+      if (!Number.isInteger(id)) throw outOfRange(`${name}[${s}][${t}]`, 'an integer token id', id);
+      tokens[s * steps + t] = id;
+    }
+  }
+  // Without masking, padding zeros are real steps (Keras semantics): every row is full length.
+  if (!input.maskZero) lengths.fill(steps);
+  checkTokenIds(name, tokens, count, steps, lengths, input.vocabSize, input.maskZero);
+  return { count, steps, features: 1, lengths, tokens, typed: false };
+}
+
+function maxOf(values: Int32Array): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] > m) m = values[i];
+  return m;
+}
+
+function trailingPaddingLengths(name: string, tokens: Int32Array, count: number, steps: number): Int32Array {
+  const lengths = new Int32Array(count);
+  for (let s = 0; s < count; s++) {
+    let len = steps;
+    while (len > 0 && tokens[s * steps + len - 1] === 0) len--;
+    if (len === 0) throw outOfRange(`${name}[${s}]`, 'a sequence with at least one nonzero token id', 'all padding');
+    lengths[s] = len;
+  }
+  return lengths;
+}
+
+/** Converts labels (indices or names) to class indices. */
+export function toLabels(y: unknown, count: number, config: ResolvedConfig, name = 'y'): Int32Array {
+  if (y === null || typeof y !== 'object' || typeof (y as ArrayLike<unknown>).length !== 'number')
+    throw invalidType(name, 'an array of class indices or label names', y);
+  const list = y as ArrayLike<unknown>;
+  if (list.length !== count) throw outOfRange(`${name}.length`, `${count} labels (one per sequence)`, list.length);
+  const out = new Int32Array(count);
+  const names = config.labels;
+  const index = names ? new Map(names.map((n, i) => [n, i])) : null;
+  for (let i = 0; i < count; i++) {
+    const v = list[i];
+    if (typeof v === 'string') {
+      const k = index?.get(v);
+      if (k === undefined)
+        throw outOfRange(`${name}[${i}]`, names ? `one of the model's labels (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})` : 'a class index (the model has no label names)', v);
+      out[i] = k;
+    } else if (typeof v === 'number') {
+      if (!Number.isInteger(v) || v < 0 || v >= config.classes)
+        throw outOfRange(`${name}[${i}]`, `a class index in [0, ${config.classes})`, v);
+      out[i] = v;
+    } else {
+      throw invalidType(`${name}[${i}]`, 'a class index or label name', v);
+    }
+  }
+  return out;
+}
+
+/** The native batch of sequences `order[start..end)`, padded to their longest length. */
+export function gatherBatch(set: SequenceSet, order: ArrayLike<number> | null, start: number, end: number): NativeBatch {
+  const n = end - start;
+  const lengths = new Int32Array(n);
+  let steps = 0;
+  for (let i = 0; i < n; i++) {
+    const s = order ? order[start + i] : start + i;
+    lengths[i] = set.lengths[s];
+    if (lengths[i] > steps) steps = lengths[i];
+  }
+  const width = set.features;
+  const source = (set.dense ?? set.tokens)!;
+  let values: Float32Array | Int32Array;
+  if (!order && steps === set.steps) {
+    values = source.subarray(start * set.steps * width, end * set.steps * width); // no copy
+  } else {
+    values = set.dense ? new Float32Array(n * steps * width) : new Int32Array(n * steps * width);
+    for (let i = 0; i < n; i++) {
+      const s = order ? order[start + i] : start + i;
+      const from = s * set.steps * width;
+      values.set(source.subarray(from, from + lengths[i] * width), i * steps * width);
+    }
+  }
+  return set.dense
+    ? { batch: n, steps, lengths, dense: values as Float32Array }
+    : { batch: n, steps, lengths, tokens: values as Int32Array };
+}
+
+/** Labels of `order[start..end)`. */
+export function gatherLabels(labels: Int32Array, order: ArrayLike<number> | null, start: number, end: number): Int32Array {
+  if (!order) return labels.subarray(start, end);
+  const out = new Int32Array(end - start);
+  for (let i = 0; i < out.length; i++) out[i] = labels[order[start + i]];
+  return out;
+}

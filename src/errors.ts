@@ -1,0 +1,71 @@
+/**
+ * Error classes. Argument problems are plain `TypeError` (wrong type) or `RangeError`
+ * (wrong size or value) whose message names the argument and what was expected; they also
+ * carry a `code`. Library states get their own classes, each with a stable `code`.
+ */
+
+/** Base class of the library's own errors. */
+export class RnnNodeError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The model was used after `dispose()`. */
+export class DisposedError extends RnnNodeError {
+  constructor(message = 'The model has been disposed') {
+    super(message, 'ERR_RNN_DISPOSED');
+  }
+}
+
+/** The call conflicts with work in progress on the same model (e.g. predict during fit). */
+export class BusyError extends RnnNodeError {
+  constructor(message: string) {
+    super(message, 'ERR_RNN_BUSY');
+  }
+}
+
+/** Training produced a non-finite loss. */
+export class NonFiniteLossError extends RnnNodeError {
+  constructor(message: string) {
+    super(message, 'ERR_RNN_NON_FINITE_LOSS');
+  }
+}
+
+export type ArgumentError = TypeError & { code: string };
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
+  if (typeof value === 'number') return `${value} of type number`;
+  if (typeof value === 'string') return `'${value.length > 40 ? value.slice(0, 40) + '…' : value}' of type string`;
+  return `a value of type ${typeof value}`;
+}
+
+/** TypeError: `Expected <expected> for <name> but received <value>`. */
+export function invalidType(name: string, expected: string, received: unknown): TypeError {
+  const error = new TypeError(`Expected ${expected} for ${name} but received ${describe(received)}`) as ArgumentError;
+  error.code = 'ERR_INVALID_ARG_TYPE';
+  return error;
+}
+
+/** RangeError: `Expected <expected> for <name> but received <value>`. */
+export function outOfRange(name: string, expected: string, received: unknown): RangeError {
+  const error = new RangeError(`Expected ${expected} for ${name} but received ${describe(received)}`) as RangeError & {
+    code: string;
+  };
+  error.code = 'ERR_OUT_OF_RANGE';
+  return error;
+}
+
+/** Re-throws an error from the native addon as the matching library error class. */
+export function fromNative(error: unknown): Error {
+  const e = error as { code?: string; message?: string };
+  if (e && e.code === 'ERR_RNN_DISPOSED') return new DisposedError(e.message);
+  if (e && e.code === 'ERR_RNN_BUSY') return new BusyError(e.message ?? 'busy');
+  return error instanceof Error ? error : new Error(String(error));
+}

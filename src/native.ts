@@ -1,0 +1,138 @@
+/**
+ * The typed contract of the native addon, and its loader. Everything else talks to native
+ * code through this file.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+export interface NativeLayerConfig {
+  cell: 'rnn' | 'lstm' | 'gru';
+  units: number;
+  bidirectional: boolean;
+  activation: 'tanh' | 'relu';
+  recurrentActivation: 'sigmoid' | 'hardSigmoid';
+  resetAfter: boolean;
+  unitForgetBias: boolean;
+  dropout: number;
+}
+
+export interface NativeModelConfig {
+  input: 'dense' | 'tokens';
+  features?: number;
+  vocabSize?: number;
+  embeddingDim?: number;
+  layers: NativeLayerConfig[];
+  pooling: 'last' | 'mean' | 'max';
+  classes: number;
+}
+
+/** A batch in native form: row-major, padded to `steps`, valid lengths per sequence. */
+export interface NativeBatch {
+  batch: number;
+  steps: number;
+  lengths: Int32Array;
+  dense?: Float32Array; // [batch, steps, features]
+  tokens?: Int32Array; // [batch, steps]
+}
+
+export interface NativeOptimizerConfig {
+  type: 'sgd' | 'adam' | 'adamw' | 'rmsprop';
+  momentum?: number;
+  nesterov?: boolean;
+  beta1?: number;
+  beta2?: number;
+  rho?: number;
+  epsilon?: number;
+  weightDecay?: number;
+  clipNorm?: number;
+}
+
+export interface NativeTensorInfo {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+export interface NativeStepResult {
+  loss: number;
+  correct: number;
+  gradNorm: number;
+}
+
+export interface NativeModel {
+  readonly disposed: boolean;
+  paramCount(): number;
+  tensors(): NativeTensorInfo[];
+  initialize(seed: number): void;
+  getParams(): Float32Array;
+  setParams(params: Float32Array): void;
+  setOptimizer(config: NativeOptimizerConfig): void;
+  trainStep(
+    batch: NativeBatch,
+    labels: Int32Array,
+    classWeights: Float32Array | null,
+    learningRate: number,
+    seed: number,
+    threads: number,
+  ): Promise<NativeStepResult>;
+  gradients(
+    batch: NativeBatch,
+    labels: Int32Array,
+    classWeights: Float32Array | null,
+    threads: number,
+  ): { loss: number; grads: Float32Array };
+  predict(batch: NativeBatch, threads: number): Promise<Float32Array>;
+  predictSync(batch: NativeBatch, threads: number): Float32Array;
+  dispose(): void;
+}
+
+export interface NativeBuildInfo {
+  openmp: boolean;
+  openmpVersion?: number;
+  maxThreads: number;
+  eigen: string;
+  simd: string;
+  isa: string;
+}
+
+export interface NativeAddon {
+  NativeModel: new (config: NativeModelConfig) => NativeModel;
+  setNumThreads(threads: number): void;
+  getNumThreads(): number;
+  buildInfo(): NativeBuildInfo;
+}
+
+/** Package root: this file lives in src/ (tests) or dist/ (installed). */
+const packageRoot = join(__dirname, '..');
+
+function candidates(): string[] {
+  const tag = `${process.platform}-${process.arch}`;
+  return [
+    join(packageRoot, 'build', 'Release', 'rnn_node.node'),
+    join(packageRoot, 'prebuilds', tag, 'rnn_node.node'),
+    join(packageRoot, 'build', 'Debug', 'rnn_node.node'),
+  ];
+}
+
+let addon: NativeAddon | undefined;
+export let addonPath = '';
+
+/** Loads the addon once. OpenMP threads are told to wait passively before libgomp starts,
+ * so an idle thread pool never spins against the event loop. */
+export function native(): NativeAddon {
+  if (addon) return addon;
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  const found = candidates().find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(
+      `rnn-node: no native binary found (looked in ${candidates().join(', ')}). ` +
+        'Build it with `npm run build:native` (needs g++ and libeigen3-dev).',
+    );
+  }
+  const requireNative = createRequire(__filename);
+  addon = requireNative(found) as NativeAddon;
+  addonPath = found;
+  return addon;
+}

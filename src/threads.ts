@@ -1,0 +1,34 @@
+/**
+ * How many threads native work uses: `setNumThreads(n)`, else `RNN_NODE_THREADS`, else
+ * `OMP_NUM_THREADS`, else the CPUs this process may use (affinity via
+ * `os.availableParallelism()`, capped by a cgroup v2 CPU quota).
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+function positiveInteger(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value.split(',')[0]);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** CPUs allowed by a cgroup v2 quota (`cpu.max`), if one is set. */
+function cgroupCpuLimit(): number | undefined {
+  try {
+    const [quota, period] = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim().split(/\s+/);
+    if (quota === 'max') return undefined;
+    const cpus = Math.floor(Number(quota) / Number(period));
+    return cpus >= 1 ? cpus : 1;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The thread count used when none is set explicitly. */
+export function defaultThreadCount(env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = positiveInteger(env.RNN_NODE_THREADS) ?? positiveInteger(env.OMP_NUM_THREADS);
+  if (fromEnv !== undefined) return fromEnv;
+  const cpus = availableParallelism();
+  const quota = cgroupCpuLimit();
+  return Math.max(1, quota === undefined ? cpus : Math.min(cpus, quota));
+}

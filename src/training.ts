@@ -1,0 +1,191 @@
+/**
+ * The training loop behind `SequenceClassifier.fit`: epochs of shuffled mini-batches, one
+ * native training step (forward, BPTT, optimizer update) per batch, awaited so the event
+ * loop keeps running; per-epoch logs, validation, callbacks, cancellation.
+ */
+import { checkChoice, checkInteger, checkNumber } from './config';
+import { invalidType, NonFiniteLossError, outOfRange } from './errors';
+import type { NativeModel, NativeOptimizerConfig } from './native';
+import { gatherBatch, gatherLabels, type SequenceSet } from './data';
+import { SeededRandom } from './random';
+
+export interface OptimizerOptions {
+  /** Default 'adam'. */
+  type?: 'adam' | 'adamw' | 'sgd' | 'rmsprop';
+  /** Default 1e-3 (adam, adamw, rmsprop) or 0.01 (sgd). */
+  learningRate?: number;
+  /** sgd and rmsprop momentum. Default 0. */
+  momentum?: number;
+  /** sgd: Nesterov momentum. Default false. */
+  nesterov?: boolean;
+  /** adam/adamw. Defaults 0.9 and 0.999. */
+  beta1?: number;
+  beta2?: number;
+  /** rmsprop decay. Default 0.9. */
+  rho?: number;
+  /** Default 1e-7. */
+  epsilon?: number;
+  /** AdamW: decoupled decay (default 0.01); others: L2 penalty (default 0). */
+  weightDecay?: number;
+  /** Clip gradients to this global L2 norm; 0 = off. Default 0. */
+  clipNorm?: number;
+}
+
+export interface BatchLogs {
+  loss: number;
+  accuracy: number;
+  size: number;
+}
+
+export interface EpochLogs {
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  /** Wall-clock seconds of the epoch (training and validation). */
+  seconds: number;
+}
+
+export interface FitCallbacks {
+  onTrainBegin?: () => void | Promise<void>;
+  onTrainEnd?: (history: History) => void | Promise<void>;
+  onEpochBegin?: (epoch: number) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs: BatchLogs) => void | Promise<void>;
+}
+
+export interface History {
+  /** Epoch indices that completed. */
+  epoch: number[];
+  /** Per-epoch values of each logged metric. */
+  history: { loss: number[]; accuracy: number[]; valLoss?: number[]; valAccuracy?: number[]; seconds: number[] };
+}
+
+export interface ResolvedFitOptions {
+  epochs: number;
+  batchSize: number;
+  shuffle: boolean;
+  seed: number;
+  optimizer: NativeOptimizerConfig;
+  learningRate: number;
+  classWeights: Float32Array | null;
+  verbose: 0 | 1;
+  threads: number;
+  signal?: AbortSignal;
+  callbacks: FitCallbacks;
+}
+
+export function resolveOptimizer(value: unknown): { config: NativeOptimizerConfig; learningRate: number } {
+  const o = (typeof value === 'string' ? { type: value } : value ?? {}) as Record<string, unknown>;
+  if (typeof o !== 'object' || Array.isArray(o)) throw invalidType('options.optimizer', "an optimizer name or { type, learningRate, ... }", value);
+  const type = o.type === undefined ? 'adam' : checkChoice('options.optimizer.type', o.type, ['adam', 'adamw', 'sgd', 'rmsprop'] as const);
+  const num = (key: string, min: number, max: number, fallback: number, exclusive = false) =>
+    o[key] === undefined ? fallback : checkNumber(`options.optimizer.${key}`, o[key], min, max, exclusive);
+  const learningRate = num('learningRate', 0, 1e6, type === 'sgd' ? 0.01 : 1e-3);
+  const nesterov = o.nesterov === undefined ? false : o.nesterov;
+  if (typeof nesterov !== 'boolean') throw invalidType('options.optimizer.nesterov', 'a boolean', nesterov);
+  return {
+    learningRate,
+    config: {
+      type,
+      momentum: num('momentum', 0, 1, 0, true),
+      nesterov,
+      beta1: num('beta1', 0, 1, 0.9, true),
+      beta2: num('beta2', 0, 1, 0.999, true),
+      rho: num('rho', 0, 1, 0.9, true),
+      epsilon: num('epsilon', 1e-30, 1, 1e-7),
+      weightDecay: num('weightDecay', 0, 1e6, type === 'adamw' ? 0.01 : 0),
+      clipNorm: num('clipNorm', 0, 1e12, 0),
+    },
+  };
+}
+
+export async function runFit(
+  model: NativeModel,
+  train: { set: SequenceSet; labels: Int32Array },
+  options: ResolvedFitOptions,
+  validate: (() => Promise<{ loss: number; accuracy: number }>) | null,
+  shouldStop: () => boolean,
+): Promise<History> {
+  const { set, labels } = train;
+  const history: History = { epoch: [], history: { loss: [], accuracy: [], seconds: [] } };
+  if (validate) {
+    history.history.valLoss = [];
+    history.history.valAccuracy = [];
+  }
+  const rng = new SeededRandom(options.seed);
+  const cb = options.callbacks;
+  await cb.onTrainBegin?.();
+  for (let epoch = 0; epoch < options.epochs; epoch++) {
+    options.signal?.throwIfAborted();
+    await cb.onEpochBegin?.(epoch);
+    const started = performance.now();
+    const order = options.shuffle ? rng.permutation(set.count) : null;
+    let lossSum = 0;
+    let correct = 0;
+    let batchIndex = 0;
+    for (let start = 0; start < set.count; start += options.batchSize, batchIndex++) {
+      options.signal?.throwIfAborted();
+      const end = Math.min(start + options.batchSize, set.count);
+      const batch = gatherBatch(set, order, start, end);
+      const y = gatherLabels(labels, order, start, end);
+      const step = await model.trainStep(batch, y, options.classWeights, options.learningRate, rng.nextUint32(), options.threads);
+      if (!Number.isFinite(step.loss))
+        throw new NonFiniteLossError(`Training loss became ${step.loss} at epoch ${epoch}, batch ${batchIndex}; lower the learning rate or set optimizer.clipNorm`);
+      lossSum += step.loss * (end - start);
+      correct += step.correct;
+      await cb.onBatchEnd?.(batchIndex, { loss: step.loss, accuracy: step.correct / (end - start), size: end - start });
+      if (shouldStop()) break;
+    }
+    const logs: EpochLogs = { loss: lossSum / set.count, accuracy: correct / set.count, seconds: 0 };
+    if (validate) {
+      const v = await validate();
+      logs.valLoss = v.loss;
+      logs.valAccuracy = v.accuracy;
+      history.history.valLoss!.push(v.loss);
+      history.history.valAccuracy!.push(v.accuracy);
+    }
+    logs.seconds = (performance.now() - started) / 1000;
+    history.epoch.push(epoch);
+    history.history.loss.push(logs.loss);
+    history.history.accuracy.push(logs.accuracy);
+    history.history.seconds.push(logs.seconds);
+    if (options.verbose) {
+      const val = validate ? ` - valLoss ${logs.valLoss!.toFixed(4)} - valAccuracy ${logs.valAccuracy!.toFixed(4)}` : '';
+      process.stderr.write(
+        `Epoch ${epoch + 1}/${options.epochs} - ${logs.seconds.toFixed(1)}s - loss ${logs.loss.toFixed(4)} - accuracy ${logs.accuracy.toFixed(4)}${val}\n`,
+      );
+    }
+    await cb.onEpochEnd?.(epoch, logs);
+    if (shouldStop()) break;
+  }
+  await cb.onTrainEnd?.(history);
+  return history;
+}
+
+export function resolveClassWeights(value: unknown, classes: number, labels: string[] | null): Float32Array | null {
+  if (value === undefined || value === null) return null;
+  const out = new Float32Array(classes).fill(1);
+  if (Array.isArray(value) || ArrayBuffer.isView(value)) {
+    const list = value as ArrayLike<unknown>;
+    if (list.length !== classes) throw outOfRange('options.classWeight', `${classes} weights (one per class)`, value);
+    for (let i = 0; i < classes; i++) out[i] = checkNumber(`options.classWeight[${i}]`, list[i], 0, 1e12);
+    return out;
+  }
+  if (typeof value !== 'object') throw invalidType('options.classWeight', 'an array of weights or a { class: weight } object', value);
+  for (const [key, w] of Object.entries(value as Record<string, unknown>)) {
+    const index = labels?.indexOf(key) ?? -1;
+    const k = index >= 0 ? index : Number(key);
+    if (!Number.isInteger(k) || k < 0 || k >= classes) throw outOfRange('options.classWeight', `class names or indices in [0, ${classes})`, key);
+    out[k] = checkNumber(`options.classWeight.${key}`, w, 0, 1e12);
+  }
+  return out;
+}
+
+export function resolveCommon(options: Record<string, unknown>, defaultSeed: number) {
+  return {
+    epochs: options.epochs === undefined ? 1 : checkInteger('options.epochs', options.epochs, 1, 1e6),
+    batchSize: options.batchSize === undefined ? 32 : checkInteger('options.batchSize', options.batchSize, 1, 1 << 20),
+    seed: options.seed === undefined ? defaultSeed : checkInteger('options.seed', options.seed, 0, Number.MAX_SAFE_INTEGER),
+  };
+}
