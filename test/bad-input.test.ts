@@ -1,0 +1,253 @@
+/**
+ * Bad input never crashes and never corrupts: each case gets a TypeError, RangeError or a
+ * library error whose message names the argument and what was expected.
+ */
+import { describe, expect, it } from 'vitest';
+import { BusyError, DisposedError, SequenceClassifier } from '../src/index';
+import { native } from '../src/native';
+import { randomDense } from './helpers';
+
+const denseConfig = { input: { type: 'dense' as const, features: 3 }, layers: [{ cell: 'lstm' as const, units: 4 }], classes: 3 };
+const tokenConfig = { input: { type: 'tokens' as const, vocabSize: 10, embeddingDim: 4 }, layers: [{ cell: 'gru' as const, units: 4 }], classes: 2 };
+
+/** A pattern requiring every fragment to appear in the message, in any order. */
+function mentions(...fragments: string[]): RegExp {
+  return new RegExp(fragments.map((f) => `(?=[\\s\\S]*${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})`).join(''));
+}
+
+function dense() {
+  return new SequenceClassifier(denseConfig);
+}
+
+describe('constructor config', () => {
+  const cases: [string, unknown, ErrorConstructor, RegExp][] = [
+    ['not an object', 42, TypeError, /Expected an object for config/],
+    ['missing input', { layers: [{ cell: 'lstm', units: 2 }], classes: 2 }, TypeError, /config\.input/],
+    ['unknown input type', { ...denseConfig, input: { type: 'image', features: 3 } }, RangeError, mentions('config.input.type', "'dense', 'tokens'", "'image'")],
+    ['features 0', { ...denseConfig, input: { type: 'dense', features: 0 } }, RangeError, /config\.input\.features/],
+    ['no layers', { ...denseConfig, layers: [] }, TypeError, /config\.layers/],
+    ['unknown cell', { ...denseConfig, layers: [{ cell: 'transformer', units: 2 }] }, RangeError, /config\.layers\[0\]\.cell.*'transformer'/],
+    ['fractional units', { ...denseConfig, layers: [{ cell: 'lstm', units: 1.5 }] }, RangeError, /config\.layers\[0\]\.units.*1\.5/],
+    ['units as string', { ...denseConfig, layers: [{ cell: 'lstm', units: '8' }] }, TypeError, /config\.layers\[0\]\.units/],
+    ['dropout 1', { ...denseConfig, layers: [{ cell: 'lstm', units: 2, dropout: 1 }] }, RangeError, mentions('config.layers[0].dropout', '[0, 1)')],
+    ['bad activation', { ...denseConfig, layers: [{ cell: 'rnn', units: 2, activation: 'gelu' }] }, RangeError, /activation/],
+    ['one class', { ...denseConfig, classes: 1 }, RangeError, /config\.classes/],
+    ['duplicate labels', { ...denseConfig, classes: ['a', 'a'] }, RangeError, /distinct label names/],
+    ['negative seed', { ...denseConfig, seed: -1 }, RangeError, /config\.seed/],
+    ['bad pooling', { ...denseConfig, pooling: 'first' }, RangeError, /config\.pooling/],
+  ];
+  for (const [name, config, type, message] of cases) {
+    it(name, () => {
+      expect(() => new SequenceClassifier(config as never)).toThrow(type);
+      expect(() => new SequenceClassifier(config as never)).toThrow(message);
+    });
+  }
+});
+
+describe('data for fit / evaluate / predict', () => {
+  const m = dense();
+  const x = randomDense([3, 2, 4], 3, 1);
+  const y = [0, 1, 2];
+
+  it('rejects a missing dataset shape', async () => {
+    await expect(m.fit({ x } as never)).rejects.toThrow(/Expected a dataset \{ x, y \} for data/);
+  });
+  it('rejects a step with the wrong number of features', async () => {
+    const bad = randomDense([3, 2], 3, 2);
+    bad[1][1] = [1, 2];
+    await expect(m.fit({ x: bad, y: [0, 1] })).rejects.toThrow(RangeError);
+    await expect(m.fit({ x: bad, y: [0, 1] })).rejects.toThrow(mentions('data.x[1][1]', '3 features'));
+  });
+  it('rejects NaN and Infinity, naming the position', async () => {
+    const bad = randomDense([3, 2], 3, 2);
+    bad[1][0][2] = NaN;
+    await expect(m.fit({ x: bad, y: [0, 1] })).rejects.toThrow(mentions('data.x[1][0][2]', 'finite', 'NaN'));
+    const values = new Float32Array(2 * 4 * 3);
+    values[13] = Infinity;
+    await expect(m.predictProba({ values, shape: [2, 4, 3] })).rejects.toThrow(mentions('x[1][0][1]', 'finite', 'Infinity'));
+  });
+  it('ignores non-finite values in padding beyond a sequence length', async () => {
+    const values = new Float32Array(2 * 4 * 3);
+    values[2 * 12 - 1] = NaN; // last step of sequence 1, which is padding
+    const probs = (await m.predictProba({ values, shape: [2, 4, 3], lengths: new Int32Array([4, 3]) })) as Float32Array;
+    expect(probs.every(Number.isFinite)).toBe(true);
+  });
+  it('rejects labels out of range, of the wrong count, or unknown names', async () => {
+    await expect(m.fit({ x, y: [0, 3, 1] })).rejects.toThrow(mentions('data.y[1]', '[0, 3)', 'received 3'));
+    await expect(m.fit({ x, y: [0, -1, 1] })).rejects.toThrow(RangeError);
+    await expect(m.fit({ x, y: [0, 1] })).rejects.toThrow(mentions('data.y.length', '3 labels'));
+    await expect(m.fit({ x, y: [0, 'cat', 1] })).rejects.toThrow(mentions('data.y[1]', 'no label names'));
+    await expect(m.fit({ x, y: [0, 1.5, 1] })).rejects.toThrow(RangeError);
+  });
+  it('rejects empty sequences and empty datasets', async () => {
+    await expect(m.fit({ x: [x[0], [], x[2]], y })).rejects.toThrow(mentions('data.x[1]', 'non-empty sequence'));
+    await expect(m.predict([])).rejects.toThrow(/at least one sequence/);
+    await expect(
+      m.predictProba({ values: new Float32Array(2 * 4 * 3), shape: [2, 4, 3], lengths: new Int32Array([4, 0]) }),
+    ).rejects.toThrow(mentions('x.lengths[1]', '[1, 4]', 'empty'));
+  });
+  it('rejects wrong typed array types and shapes', async () => {
+    await expect(m.predictProba({ values: new Float64Array(24) as never, shape: [2, 4, 3] })).rejects.toThrow(TypeError);
+    await expect(m.predictProba({ values: new Int32Array(24), shape: [2, 4, 3] })).rejects.toThrow(mentions('x.values', 'Float32Array'));
+    await expect(m.predictProba({ values: new Float32Array(23), shape: [2, 4, 3] })).rejects.toThrow(mentions('x.values', '24 values'));
+    await expect(m.predictProba({ values: new Float32Array(16), shape: [2, 4, 2] })).rejects.toThrow(mentions('x.shape[2]', '3 features'));
+    await expect(m.predictProba({ values: new Float32Array(24), shape: [2, 12] })).rejects.toThrow(mentions('x.shape', '3 integers'));
+    await expect(m.predictProba({ values: new Float32Array(24), shape: [2, 4, 3], lengths: [4, 4] as never })).rejects.toThrow(mentions('x.lengths', 'Int32Array'));
+    await expect(m.predictProba('sequences' as never)).rejects.toThrow(TypeError);
+  });
+  it('rejects bad fit options', async () => {
+    await expect(m.fit({ x, y }, { epochs: 0 })).rejects.toThrow(/options\.epochs/);
+    await expect(m.fit({ x, y }, { batchSize: -1 })).rejects.toThrow(/options\.batchSize/);
+    await expect(m.fit({ x, y }, { optimizer: { type: 'adagrad' as never } })).rejects.toThrow(mentions('options.optimizer.type', "'adagrad'"));
+    await expect(m.fit({ x, y }, { optimizer: { learningRate: NaN } })).rejects.toThrow(/options\.optimizer\.learningRate/);
+    await expect(m.fit({ x, y }, { optimizer: { type: 'adam', beta2: 1 } })).rejects.toThrow(/beta2/);
+    await expect(m.fit({ x, y }, { classWeight: [1, 2] })).rejects.toThrow(mentions('options.classWeight', '3 weights'));
+    await expect(m.fit({ x, y }, { threads: 0 })).rejects.toThrow(/options\.threads/);
+    await expect(m.fit({ x, y }, { validationData: { x: [[[1, 2]]], y: [0] } })).rejects.toThrow(mentions('options.validationData.x[0][0]'));
+  });
+  it('still works after all those rejections', async () => {
+    const history = await m.fit({ x, y }, { epochs: 2 });
+    expect(history.epoch).toEqual([0, 1]);
+    expect(Number.isFinite(history.history.loss[1])).toBe(true);
+  });
+});
+
+describe('token input', () => {
+  const m = new SequenceClassifier(tokenConfig);
+  it('rejects ids outside the vocabulary, naming the position', async () => {
+    await expect(m.predict([[1, 2, 3], [4, 10]])).rejects.toThrow(mentions('x[1][1]', '[0, 10)', 'received 10'));
+    await expect(m.predict([[1, -2]])).rejects.toThrow(RangeError);
+    await expect(m.predict([[1, 2.5]])).rejects.toThrow(mentions('x[0][1]', 'integer'));
+  });
+  it('rejects padding id 0 inside a masked sequence, and all-padding rows', async () => {
+    await expect(m.predict([[1, 0, 3]])).rejects.toThrow(mentions('x[0][1]', 'padding id'));
+    await expect(m.predictProba({ values: new Int32Array([1, 2, 0, 0, 0, 0]), shape: [2, 3] })).rejects.toThrow(mentions('x[1]', 'nonzero'));
+  });
+  it('treats trailing zeros of typed input as padding', async () => {
+    const typed = (await m.predictProba({ values: new Int32Array([1, 2, 0, 0, 5, 6, 7, 8]), shape: [2, 4] })) as Float32Array;
+    const nested = (await m.predictProba([[1, 2], [5, 6, 7, 8]])) as number[][];
+    expect(Array.from(typed)).toEqual(nested.flat().map(Math.fround));
+  });
+});
+
+describe('weights', () => {
+  const m = dense();
+  it('rejects the wrong number of tensors, shapes, lengths and non-finite values', () => {
+    const w = m.getWeights();
+    expect(() => m.setWeights(w.slice(1))).toThrow(mentions('for weights', '5 tensors (lstm_0/kernel'));
+    expect(() => m.setWeights(w.map((t, i) => (i === 0 ? { ...t, shape: [16, 3] } : t)))).toThrow(mentions('weights[0] (lstm_0/kernel).shape', '[3, 16]'));
+    expect(() => m.setWeights(w.map((t, i) => (i === 2 ? { values: new Float32Array(3) } : t)))).toThrow(mentions('weights[2] (lstm_0/bias).values', '16 values'));
+    const nan = w.map((t) => ({ ...t, values: t.values.slice() }));
+    nan[3].values[5] = NaN;
+    expect(() => m.setWeights(nan)).toThrow(mentions('weights[3] (dense/kernel).values[5]', 'finite'));
+    expect(() => m.setWeights('weights' as never)).toThrow(TypeError);
+    expect(m.getWeights()).toEqual(w); // nothing was half-applied
+  });
+});
+
+describe('lifetime and concurrency', () => {
+  it('every call after dispose() throws DisposedError; dispose is idempotent', async () => {
+    const m = dense();
+    m.dispose();
+    m.dispose();
+    expect(m.disposed).toBe(true);
+    const x = randomDense([2], 3, 1);
+    expect(() => m.getWeights()).toThrow(DisposedError);
+    expect(() => m.setWeights([])).toThrow(DisposedError);
+    expect(() => m.predictSync(x)).toThrow(DisposedError);
+    expect(() => m.paramCount).toThrow(DisposedError);
+    await expect(m.predict(x)).rejects.toThrow(DisposedError);
+    await expect(m.fit({ x, y: [0] })).rejects.toThrow(DisposedError);
+    await expect(m.evaluate({ x, y: [0] })).rejects.toThrow(/disposed/);
+    try {
+      m.getWeights();
+    } catch (e) {
+      expect((e as DisposedError).code).toBe('ERR_RNN_DISPOSED');
+    }
+  });
+
+  it('predict, setWeights and a second fit during fit get a BusyError; fit still completes', async () => {
+    const m = dense();
+    const x = randomDense(Array(400).fill(20), 3, 5);
+    const y = Array.from({ length: 400 }, (_, i) => i % 3);
+    const fit = m.fit({ x, y }, { epochs: 2, batchSize: 16 });
+    await expect(m.predict(x.slice(0, 2))).rejects.toThrow(BusyError);
+    expect(() => m.predictSync(x.slice(0, 2))).toThrow(/while fit\(\) is running/);
+    expect(() => m.setWeights(m.config as never)).toThrow(BusyError);
+    await expect(m.fit({ x, y })).rejects.toThrow(BusyError);
+    const history = await fit;
+    expect(history.epoch).toEqual([0, 1]);
+    expect((await m.predict(x.slice(0, 2))).length).toBe(2);
+    m.dispose();
+  });
+
+  it('dispose() during fit: the running step finishes safely, fit rejects with DisposedError', async () => {
+    const m = dense();
+    const x = randomDense(Array(200).fill(10), 3, 5);
+    const fit = m.fit({ x, y: Array(200).fill(1) }, { epochs: 3, batchSize: 8 });
+    m.dispose();
+    await expect(fit).rejects.toThrow(DisposedError);
+  });
+
+  it('concurrent predictions on one model all resolve, with the same answers as one at a time', async () => {
+    const m = dense();
+    const inputs = Array.from({ length: 8 }, (_, i) => randomDense([5, 9, 2, 7], 3, 100 + i));
+    const together = await Promise.all(inputs.map((x) => m.predictProba(x)));
+    for (let i = 0; i < inputs.length; i++) expect(await m.predictProba(inputs[i])).toEqual(together[i]);
+    m.dispose();
+  });
+
+  it('the synchronous path refuses large inputs', () => {
+    const m = dense();
+    expect(() => m.predictProbaSync({ values: new Float32Array(2000 * 3), shape: [2000, 1, 3] })).toThrow(/at most 1024 sequences/);
+    m.dispose();
+  });
+
+  it('an aborted fit rejects with the abort reason and leaves the model usable', async () => {
+    const m = dense();
+    const x = randomDense(Array(300).fill(10), 3, 5);
+    const controller = new AbortController();
+    let batches = 0;
+    const fit = m.fit(
+      { x, y: Array(300).fill(2) },
+      { epochs: 5, batchSize: 10, signal: controller.signal, callbacks: { onBatchEnd: () => void (++batches === 3 && controller.abort()) } },
+    );
+    await expect(fit).rejects.toThrow(/aborted/i);
+    expect(batches).toBe(3);
+    expect((await m.predict(x.slice(0, 1))).length).toBe(1);
+    m.dispose();
+  });
+});
+
+describe('native boundary (bypassing the TypeScript checks)', () => {
+  const addon = native();
+  const model = new addon.NativeModel({
+    input: 'dense',
+    features: 3,
+    layers: [{ cell: 'lstm', units: 4, bidirectional: false, activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: true, unitForgetBias: true, dropout: 0 }],
+    pooling: 'last',
+    classes: 2,
+  });
+  const batch = { batch: 2, steps: 4, lengths: new Int32Array([4, 2]), dense: new Float32Array(24) };
+
+  it('checks every buffer type and length before use', () => {
+    expect(() => model.predictSync({ ...batch, dense: new Float32Array(23) }, 0)).toThrow(/batch\.dense to hold 24 values, got 23/);
+    expect(() => model.predictSync({ ...batch, dense: new Float64Array(24) as never }, 0)).toThrow(TypeError);
+    expect(() => model.predictSync({ ...batch, lengths: new Int32Array([4]) }, 0)).toThrow(/batch\.lengths to hold 2 values/);
+    expect(() => model.predictSync({ ...batch, lengths: new Int32Array([5, 2]) }, 0)).toThrow(/batch\.lengths\[0\] in \[1, 4\], got 5/);
+    expect(() => model.predictSync({ ...batch, batch: 2 ** 40 }, 0)).toThrow(RangeError);
+    expect(() => model.predictSync({ ...batch, steps: -1 }, 0)).toThrow(RangeError);
+    expect(() => model.setParams(new Float32Array(3))).toThrow(/params to hold/);
+    expect(() => model.trainStep(batch, new Int32Array([0, 2]), null, 0.1, 1, 0)).toThrow(/labels\[1\] in \[0, 2\), got 2/);
+    expect(() => model.trainStep(batch, new Int32Array([0, 1]), new Float32Array(5), 0.1, 1, 0)).toThrow(/classWeights to hold 2/);
+    expect(() => model.predictSync(null as never, 0)).toThrow(TypeError);
+    expect(() => new addon.NativeModel({ input: 'dense', features: 3, layers: [], pooling: 'last', classes: 2 })).toThrow(RangeError);
+  });
+  it('carries stable error codes', () => {
+    try {
+      model.predictSync({ ...batch, dense: new Float32Array(1) }, 0);
+    } catch (e) {
+      expect((e as { code: string }).code).toBe('ERR_RNN_OUT_OF_RANGE');
+    }
+  });
+});
