@@ -19,7 +19,7 @@ namespace rnn_binding {
 // dense?: Float32Array [batch*steps*features], tokens?: Int32Array [batch*steps]}.
 struct OwnedBatch {
   int batch = 0, steps = 0;
-  std::vector<float> dense;
+  rnn::Buffer<float> dense;
   std::vector<int32_t> tokens, lengths;
 
   rnn::BatchInput<float> view() const;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <vector>
 
 namespace rnn {
 
@@ -18,5 +19,11 @@ template <typename T>
 using RowVectorMap = Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 template <typename T>
 using ConstRowVectorMap = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
+
+// Every buffer the kernels touch is allocated with Eigen's maximum alignment: vectorized
+// reductions then take the same path on every run, so results are bit-reproducible (a
+// plain std::vector's address, and with it the summation order, varies between runs).
+template <typename T>
+using Buffer = std::vector<T, Eigen::aligned_allocator<T>>;
 
 }  // namespace rnn

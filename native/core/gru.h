@@ -23,10 +23,10 @@ class GruDirection final : public RecurrentDirection<T> {
                 const DirectionGrads<T>& g, T* dX, T* dh0, T* dc0) override;
 
  private:
-  std::vector<T> Aux_;   // [rows, units]: r * h_{t-1} (legacy) or qh (reset_after)
-  std::vector<T> Q_;     // [batch, 3u]: h U + b_rec of one step (reset_after)
-  std::vector<T> dGh_;   // [rows, 3u]: gradients of the recurrent pre-activations (reset_after)
-  std::vector<T> dAux_;  // [batch, units]: d(r * h_{t-1}) of one step (legacy)
+  Buffer<T> Aux_;   // [rows, units]: r * h_{t-1} (legacy) or qh (reset_after)
+  Buffer<T> Q_;     // [batch, 3u]: h U + b_rec of one step (reset_after)
+  Buffer<T> dGh_;   // [rows, 3u]: gradients of the recurrent pre-activations (reset_after)
+  Buffer<T> dAux_;  // [batch, units]: d(r * h_{t-1}) of one step (legacy)
 };
 
 }  // namespace rnn

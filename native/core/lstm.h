@@ -18,10 +18,10 @@ class LstmDirection final : public RecurrentDirection<T> {
                 const DirectionGrads<T>& g, T* dX, T* dh0, T* dc0) override;
 
  private:
-  std::vector<T> C_;      // [batch, units]: running cell state
-  std::vector<T> Cprev_;  // [rows, units]: c_{t-1} of each step
-  std::vector<T> Cact_;   // [rows, units]: act(c_t)
-  std::vector<T> dC_;     // [batch, units]: dL/dc carried to the previous step
+  Buffer<T> C_;      // [batch, units]: running cell state
+  Buffer<T> Cprev_;  // [rows, units]: c_{t-1} of each step
+  Buffer<T> Cact_;   // [rows, units]: act(c_t)
+  Buffer<T> dC_;     // [batch, units]: dL/dc carried to the previous step
 };
 
 }  // namespace rnn

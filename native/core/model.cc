@@ -70,8 +70,10 @@ std::string Model::gradients(const BatchInput<float>& in, const int32_t* labels,
   if (err.empty()) err = network_.forward(workspace_, params_.data(), in, false, 0);
   if (!err.empty()) return err;
   *loss = network_.loss(workspace_, labels, class_weights, nullptr);
-  std::fill(grads, grads + param_count(), 0.0f);
-  network_.backward(workspace_, params_.data(), grads, nullptr);
+  // Accumulate in our aligned buffer (not the caller's) so results are reproducible.
+  std::fill(grads_.begin(), grads_.end(), 0.0f);
+  network_.backward(workspace_, params_.data(), grads_.data(), nullptr);
+  std::copy(grads_.begin(), grads_.end(), grads);
   return "";
 }
 

@@ -49,7 +49,7 @@ class Model {
 
  private:
   Network<float> network_;
-  std::vector<float> params_, grads_;
+  Buffer<float> params_, grads_;
   std::unique_ptr<Optimizer<float>> optimizer_;
   std::unique_ptr<Workspace<float>> acquire_workspace();
   void release_workspace(std::unique_ptr<Workspace<float>> ws);

@@ -84,7 +84,7 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const BatchInput<T
   for (int l = 0; l < nl; ++l) {
     const LayerConfig& lc = config_.layers[l];
     const long u = lc.units, D = lc.output_size();
-    std::vector<T>& out = ws.outputs[l];
+    Buffer<T>& out = ws.outputs[l];
     out.resize(size_t(L.rows) * D);
     MapR<T> Out(out.data(), L.rows, D);
     for (int d = 0; d < lc.directions(); ++d) {
@@ -103,7 +103,7 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const BatchInput<T
       dir.forward(L, x, direction_params(P, l, d), h0, c0);
       Out.middleCols(d * u, u) = ConstMapR<T>(dir.output(), L.rows, u);
     }
-    std::vector<T>& mask = ws.dropout_masks[l];
+    Buffer<T>& mask = ws.dropout_masks[l];
     mask.clear();
     if (training && lc.dropout > 0) {
       // Inverted dropout: kept values are scaled by 1/(1-p) so evaluation needs nothing.

@@ -31,23 +31,23 @@ struct BatchInput {
 template <typename T>
 struct Workspace {
   PackedLayout layout;
-  std::vector<T> x;                                               // [rows, input]
+  Buffer<T> x;                                               // [rows, input]
   std::vector<int32_t> token_ids;                                 // [rows] (token input)
   int input_steps = 0;                                            // padded steps of the input
   std::vector<std::vector<std::unique_ptr<RecurrentDirection<T>>>> directions;
-  std::vector<std::vector<T>> outputs;                            // per layer [rows, D]
-  std::vector<std::vector<T>> dropout_masks;                      // per layer [rows, D]
-  std::vector<T> pooled;                                          // [batch, D]
+  std::vector<Buffer<T>> outputs;                            // per layer [rows, D]
+  std::vector<Buffer<T>> dropout_masks;                      // per layer [rows, D]
+  Buffer<T> pooled;                                          // [batch, D]
   std::vector<long> argmax;                                       // [batch, D] (max pooling)
-  std::vector<T> logits;                                          // [batch, C], sorted order
-  std::vector<T> log_norm;                                        // [batch]: log sum exp
-  std::vector<T> probs;                                           // [batch, C], sorted order
-  std::vector<T> dlogits, dpooled, dout, dinput, dsplit;
+  Buffer<T> logits;                                          // [batch, C], sorted order
+  Buffer<T> log_norm;                                        // [batch]: log sum exp
+  Buffer<T> probs;                                           // [batch, C], sorted order
+  Buffer<T> dlogits, dpooled, dout, dinput, dsplit;
   std::vector<int32_t> labels;                                    // sorted order
   // Initial states per layer and direction, [batch, units] in caller order; empty = zeros.
   // Gradient checks use them; the public API always starts from zeros.
-  std::vector<std::vector<std::vector<T>>> h0, c0, dh0, dc0;
-  std::vector<T> state_in, cell_in, state_grad, cell_grad;
+  std::vector<std::vector<std::vector<T>>> h0, c0, dh0, dc0;  // (plain vectors: test inputs)
+  Buffer<T> state_in, cell_in, state_grad, cell_grad;
 };
 
 template <typename T>

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "eigen_types.h"
+
 namespace rnn {
 
 enum class OptimizerType { kSgd = 0, kAdam = 1, kAdamW = 2, kRmsprop = 3 };
@@ -39,14 +41,14 @@ class Optimizer {
   const OptimizerConfig& config() const { return config_; }
 
   // Moments and step count, for checkpoints: [m..., v...] as one vector.
-  std::vector<T>& state() { return state_; }
+  Buffer<T>& state() { return state_; }
   void set_steps(long s) { steps_ = s; }
 
  private:
   OptimizerConfig config_;
   long size_;
   long steps_ = 0;
-  std::vector<T> state_;  // first moments (or momentum buffer), then second moments
+  Buffer<T> state_;  // first moments (or momentum buffer), then second moments
 };
 
 }  // namespace rnn

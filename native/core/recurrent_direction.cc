@@ -10,7 +10,7 @@ namespace rnn {
 
 template <typename T>
 void RecurrentDirection<T>::load_state(const PackedLayout& layout, const T* h0,
-                                       std::vector<T>& S) const {
+                                       Buffer<T>& S) const {
   const size_t n = size_t(layout.batch) * units_;
   S.resize(n);
   if (h0) std::copy(h0, h0 + n, S.begin());
@@ -19,7 +19,7 @@ void RecurrentDirection<T>::load_state(const PackedLayout& layout, const T* h0,
 
 template <typename T>
 void RecurrentDirection<T>::project_inputs(const PackedLayout& layout, const T* X,
-                                           const DirectionParams<T>& p, std::vector<T>& G) const {
+                                           const DirectionParams<T>& p, Buffer<T>& G) const {
   const Index gu = Index(gates_) * units_;
   G.resize(size_t(layout.rows) * gu);
   MapR<T> g(G.data(), layout.rows, gu);

@@ -70,7 +70,7 @@ class RecurrentDirection {
   }
 
   // n rows of a row-major [*, cols] buffer, starting at row r0.
-  static MapR<T> rows(std::vector<T>& v, long r0, Index n, Index cols) {
+  static MapR<T> rows(Buffer<T>& v, long r0, Index n, Index cols) {
     return MapR<T>(v.data() + r0 * cols, n, cols);
   }
   static ConstMapR<T> rows(const T* v, long r0, Index n, Index cols) {
@@ -78,11 +78,11 @@ class RecurrentDirection {
   }
 
   // Loads the running state S [batch, units] from h0 (or zeros).
-  void load_state(const PackedLayout& layout, const T* h0, std::vector<T>& S) const;
+  void load_state(const PackedLayout& layout, const T* h0, Buffer<T>& S) const;
 
   // G[rows, G*units] = X W + bias (first G*units entries of the bias).
   void project_inputs(const PackedLayout& layout, const T* X, const DirectionParams<T>& p,
-                      std::vector<T>& G) const;
+                      Buffer<T>& G) const;
 
   // After the backward time loop: dW += X^T dG, db += colsum(dG), dX += dG W^T.
   void input_gradients(const PackedLayout& layout, const T* X, const DirectionParams<T>& p,
@@ -91,12 +91,12 @@ class RecurrentDirection {
   LayerConfig config_;
   int input_, units_, gates_;
   bool reverse_;
-  std::vector<T> G_;      // [rows, G*units]: gate activations after forward
-  std::vector<T> H_;      // [rows, units]: outputs
-  std::vector<T> Hprev_;  // [rows, units]: the state each step started from
-  std::vector<T> S_;      // [batch, units]: running state
-  std::vector<T> dG_;     // [rows, G*units]: pre-activation gradients
-  std::vector<T> dS_;     // [batch, units]: gradient carried to the previous step
+  Buffer<T> G_;      // [rows, G*units]: gate activations after forward
+  Buffer<T> H_;      // [rows, units]: outputs
+  Buffer<T> Hprev_;  // [rows, units]: the state each step started from
+  Buffer<T> S_;      // [batch, units]: running state
+  Buffer<T> dG_;     // [rows, G*units]: pre-activation gradients
+  Buffer<T> dS_;     // [batch, units]: gradient carried to the previous step
 };
 
 template <typename T>
