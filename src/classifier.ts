@@ -4,9 +4,11 @@
  * the argument; the native side re-checks only what protects memory.
  */
 import { checkInteger, resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
-import { BusyError, DisposedError, fromNative, invalidType, outOfRange } from './errors';
+import { BusyError, CheckpointError, DisposedError, fromNative, invalidType, outOfRange } from './errors';
+import { makeHeader, encodeCheckpoint, readCheckpoint, writeFileAtomic, type TrainingState } from './checkpoint';
+import { SeededRandom } from './random';
 import { gatherBatch, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from './data';
-import { native, type NativeModel } from './native';
+import { native, type NativeModel, type NativeOptimizerConfig } from './native';
 import { defaultThreadCount } from './threads';
 import {
   resolveClassWeights,
@@ -25,7 +27,8 @@ export interface FitOptions {
   batchSize?: number;
   /** Reshuffle the training data every epoch (seeded). Default true. */
   shuffle?: boolean;
-  /** Seed for shuffling and dropout. Default: the model's seed. */
+  /** Restart the shuffling/dropout stream from this seed. Default: continue the model's
+   * stream (which starts from the model's seed), so 2 + 2 epochs equal 4. */
   seed?: number;
   /** An optimizer name or options. Default { type: 'adam', learningRate: 1e-3 }. */
   optimizer?: OptimizerOptions | OptimizerOptions['type'];
@@ -89,6 +92,11 @@ export class SequenceClassifier {
   #native: NativeModel | null;
   #fitting = false;
   #optimizerKey = '';
+  #optimizer: NativeOptimizerConfig | null = null;
+  #rng: SeededRandom;
+  #epochs = 0;
+  /** Tokenizer vocabulary, normalisation, ...: saved with the model. */
+  preprocessing: Record<string, unknown> | null = null;
 
   constructor(config: SequenceClassifierConfig) {
     this.config = resolveConfig(config);
@@ -100,6 +108,12 @@ export class SequenceClassifier {
       throw fromNative(e);
     }
     this.#native.initialize(this.config.seed);
+    this.#rng = new SeededRandom(this.config.seed);
+  }
+
+  /** Epochs trained so far (across fit calls and checkpoints). */
+  get epochsTrained(): number {
+    return this.#epochs;
   }
 
   /** Label names, when the model was given `classes: string[]`. */
@@ -144,7 +158,7 @@ export class SequenceClassifier {
     const model = this.#idle('start fit()');
     if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
     const train = this.#dataset(data, 'data');
-    const common = resolveCommon(options as Record<string, unknown>, this.config.seed);
+    const common = resolveCommon(options as Record<string, unknown>);
     const { config: optimizer, learningRate } = resolveOptimizer(options.optimizer);
     const classWeights = resolveClassWeights(options.classWeight, this.config.classes, this.config.labels);
     const validation = options.validationData === undefined ? null : this.#dataset(options.validationData, 'options.validationData');
@@ -159,7 +173,9 @@ export class SequenceClassifier {
     if (key !== this.#optimizerKey) {
       model.setOptimizer(optimizer);
       this.#optimizerKey = key;
+      this.#optimizer = optimizer;
     }
+    if (common.seed !== undefined) this.#rng = new SeededRandom(common.seed);
     this.#fitting = true;
     this.stopTraining = false;
     try {
@@ -170,7 +186,10 @@ export class SequenceClassifier {
         model,
         train,
         {
-          ...common,
+          epochs: common.epochs,
+          batchSize: common.batchSize,
+          initialEpoch: this.#epochs,
+          rng: this.#rng,
           shuffle: options.shuffle ?? true,
           optimizer,
           learningRate,
@@ -182,6 +201,7 @@ export class SequenceClassifier {
         },
         validate,
         () => this.stopTraining,
+        () => this.#epochs++,
       );
     } catch (e) {
       throw fromNative(e);
@@ -335,6 +355,52 @@ export class SequenceClassifier {
       loss: result.loss,
       gradients: model.tensors().map((t) => ({ name: t.name, shape: t.shape, values: result.grads.slice(t.offset, t.offset + t.size) })),
     };
+  }
+
+  /** Saves the model to one file, atomically (temp file + fsync + rename). With
+   * `includeTrainingState` (default true, once the model has been trained) the optimizer
+   * moments, epoch count and shuffling stream are saved too, so a loaded model resumes
+   * training bit-identically at the same thread count. */
+  async save(path: string, options: { includeTrainingState?: boolean } = {}): Promise<void> {
+    const model = this.#idle('save');
+    if (typeof path !== 'string' || path === '') throw invalidType('path', 'a file path', path);
+    const withState = (options.includeTrainingState ?? true) && this.#optimizer !== null;
+    let training: TrainingState | null = null;
+    let moments: Float32Array | null = null;
+    if (withState) {
+      const state = model.getOptimizerState();
+      moments = state.moments;
+      training = { optimizer: this.#optimizer!, optimizerSteps: state.steps, epochs: this.#epochs, rngState: this.#rng.state };
+    }
+    const tensors = model.tensors().map((t) => ({ name: t.name, shape: t.shape }));
+    const header = makeHeader(this.config, tensors, this.preprocessing, training);
+    await writeFileAtomic(path, encodeCheckpoint({ header, params: model.getParams(), moments }));
+  }
+
+  /** Loads a model saved by `save()`. Every size in the file is checked before anything is
+   * allocated, then the checksum; a bad file throws CheckpointError saying what is wrong. */
+  static async load(path: string): Promise<SequenceClassifier> {
+    if (typeof path !== 'string' || path === '') throw invalidType('path', 'a file path', path);
+    const checkpoint = await readCheckpoint(path);
+    const { config, training, preprocessing } = checkpoint.header;
+    const model = new SequenceClassifier({ ...config, classes: config.labels ?? config.classes } as SequenceClassifierConfig);
+    try {
+      const handle = model.#live();
+      handle.setParams(checkpoint.params);
+      model.preprocessing = preprocessing;
+      if (training && checkpoint.moments) {
+        handle.setOptimizer(training.optimizer);
+        handle.setOptimizerState(training.optimizerSteps, checkpoint.moments);
+        model.#optimizer = training.optimizer;
+        model.#optimizerKey = JSON.stringify(training.optimizer);
+        model.#epochs = training.epochs;
+        model.#rng = SeededRandom.fromState(training.rngState);
+      }
+    } catch (e) {
+      model.dispose();
+      throw new CheckpointError(`${path}: ${(e as Error).message}`);
+    }
+    return model;
   }
 
   /** Frees the native model. Idempotent; any later call throws DisposedError. A running

@@ -35,6 +35,13 @@ export class NonFiniteLossError extends RnnNodeError {
   }
 }
 
+/** A model file is unreadable, corrupt, truncated or from an unsupported format version. */
+export class CheckpointError extends RnnNodeError {
+  constructor(message: string) {
+    super(message, 'ERR_RNN_CHECKPOINT');
+  }
+}
+
 export type ArgumentError = TypeError & { code: string };
 
 function describe(value: unknown): string {

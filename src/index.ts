@@ -13,7 +13,7 @@ export type {
 } from './config';
 export type { Dataset, SequenceInput, DenseSequences, TokenSequences, TypedSequences, Labels } from './data';
 export type { OptimizerOptions, FitCallbacks, EpochLogs, BatchLogs, History } from './training';
-export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError } from './errors';
+export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError, CheckpointError } from './errors';
 export { parseIdx, readIdxDataset } from './idx';
 export type { IdxArray, IdxDataset } from './idx';
 export { backendInfo } from './backend';

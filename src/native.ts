@@ -69,6 +69,8 @@ export interface NativeModel {
   getParams(): Float32Array;
   setParams(params: Float32Array): void;
   setOptimizer(config: NativeOptimizerConfig): void;
+  getOptimizerState(): { steps: number; moments: Float32Array };
+  setOptimizerState(steps: number, moments: Float32Array): void;
   trainStep(
     batch: NativeBatch,
     labels: Int32Array,

@@ -1,15 +1,26 @@
 /** Seeded pseudo-random numbers for shuffling and per-step seeds (mulberry32). */
 export class SeededRandom {
-  private state: number;
+  private state_: number;
 
   constructor(seed: number) {
     // Fold the (up to 53-bit) seed into 32 bits.
-    this.state = (seed ^ Math.floor(seed / 2 ** 32)) >>> 0;
+    this.state_ = (seed ^ Math.floor(seed / 2 ** 32)) >>> 0;
+  }
+
+  /** The generator's whole state (for checkpoints). */
+  get state(): number {
+    return this.state_;
+  }
+
+  static fromState(state: number): SeededRandom {
+    const r = new SeededRandom(0);
+    r.state_ = state >>> 0;
+    return r;
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
+    let t = (this.state_ = (this.state_ + 0x6d2b79f5) >>> 0);
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;

@@ -63,9 +63,12 @@ export interface History {
 
 export interface ResolvedFitOptions {
   epochs: number;
+  /** Epochs already trained (numbering continues from here). */
+  initialEpoch: number;
   batchSize: number;
   shuffle: boolean;
-  seed: number;
+  /** Shuffling and dropout stream; advanced in place so training can resume exactly. */
+  rng: SeededRandom;
   optimizer: NativeOptimizerConfig;
   learningRate: number;
   classWeights: Float32Array | null;
@@ -106,6 +109,7 @@ export async function runFit(
   options: ResolvedFitOptions,
   validate: (() => Promise<{ loss: number; accuracy: number }>) | null,
   shouldStop: () => boolean,
+  epochDone: () => void,
 ): Promise<History> {
   const { set, labels } = train;
   const history: History = { epoch: [], history: { loss: [], accuracy: [], seconds: [] } };
@@ -113,10 +117,11 @@ export async function runFit(
     history.history.valLoss = [];
     history.history.valAccuracy = [];
   }
-  const rng = new SeededRandom(options.seed);
+  const rng = options.rng;
   const cb = options.callbacks;
   await cb.onTrainBegin?.();
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
+  const lastEpoch = options.initialEpoch + options.epochs;
+  for (let epoch = options.initialEpoch; epoch < lastEpoch; epoch++) {
     options.signal?.throwIfAborted();
     await cb.onEpochBegin?.(epoch);
     const started = performance.now();
@@ -146,6 +151,7 @@ export async function runFit(
       history.history.valAccuracy!.push(v.accuracy);
     }
     logs.seconds = (performance.now() - started) / 1000;
+    epochDone();
     history.epoch.push(epoch);
     history.history.loss.push(logs.loss);
     history.history.accuracy.push(logs.accuracy);
@@ -153,7 +159,7 @@ export async function runFit(
     if (options.verbose) {
       const val = validate ? ` - valLoss ${logs.valLoss!.toFixed(4)} - valAccuracy ${logs.valAccuracy!.toFixed(4)}` : '';
       process.stderr.write(
-        `Epoch ${epoch + 1}/${options.epochs} - ${logs.seconds.toFixed(1)}s - loss ${logs.loss.toFixed(4)} - accuracy ${logs.accuracy.toFixed(4)}${val}\n`,
+        `Epoch ${epoch + 1}/${lastEpoch} - ${logs.seconds.toFixed(1)}s - loss ${logs.loss.toFixed(4)} - accuracy ${logs.accuracy.toFixed(4)}${val}\n`,
       );
     }
     await cb.onEpochEnd?.(epoch, logs);
@@ -182,10 +188,10 @@ export function resolveClassWeights(value: unknown, classes: number, labels: str
   return out;
 }
 
-export function resolveCommon(options: Record<string, unknown>, defaultSeed: number) {
+export function resolveCommon(options: Record<string, unknown>) {
   return {
     epochs: options.epochs === undefined ? 1 : checkInteger('options.epochs', options.epochs, 1, 1e6),
     batchSize: options.batchSize === undefined ? 32 : checkInteger('options.batchSize', options.batchSize, 1, 1 << 20),
-    seed: options.seed === undefined ? defaultSeed : checkInteger('options.seed', options.seed, 0, Number.MAX_SAFE_INTEGER),
+    seed: options.seed === undefined ? undefined : checkInteger('options.seed', options.seed, 0, Number.MAX_SAFE_INTEGER),
   };
 }

@@ -31,6 +31,8 @@ Napi::Function NativeModel::define(Napi::Env env) {
                          InstanceMethod("getParams", &NativeModel::get_params),
                          InstanceMethod("setParams", &NativeModel::set_params),
                          InstanceMethod("setOptimizer", &NativeModel::set_optimizer),
+                         InstanceMethod("getOptimizerState", &NativeModel::get_optimizer_state),
+                         InstanceMethod("setOptimizerState", &NativeModel::set_optimizer_state),
                          InstanceMethod("trainStep", &NativeModel::train_step),
                          InstanceMethod("gradients", &NativeModel::gradients),
                          InstanceMethod("predict", &NativeModel::predict),
@@ -119,6 +121,35 @@ Napi::Value NativeModel::set_optimizer(const Napi::CallbackInfo& info) {
   auto model = live(env);
   ensure_idle(env, true, "change the optimizer");
   model->set_optimizer(read_optimizer_config(info[0]));
+  return env.Undefined();
+}
+
+// getOptimizerState() -> {steps, moments: Float32Array [2 * paramCount]}
+Napi::Value NativeModel::get_optimizer_state(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  ensure_idle(env, true, "read the optimizer state");
+  Napi::Float32Array moments = Napi::Float32Array::New(env, size_t(2 * model->param_count()));
+  model->copy_optimizer_state(moments.Data());
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("steps", double(model->optimizer_steps()));
+  out.Set("moments", moments);
+  return out;
+}
+
+// setOptimizerState(steps, moments): after setOptimizer(), to resume training.
+Napi::Value NativeModel::set_optimizer_state(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  ensure_idle(env, true, "set the optimizer state");
+  const long steps = long(read_integer(info[0], "steps", 0, kMaxSeed));
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw_type(env, "Expected a Float32Array for moments");
+  Napi::Float32Array moments = info[1].As<Napi::Float32Array>();
+  if (moments.ElementLength() != size_t(2 * model->param_count()))
+    throw_range(env, "Expected moments to hold " + std::to_string(2 * model->param_count()) +
+                         " values, got " + std::to_string(moments.ElementLength()));
+  model->set_optimizer_state(steps, moments.Data());
   return env.Undefined();
 }
 

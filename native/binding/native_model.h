@@ -28,6 +28,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value get_params(const Napi::CallbackInfo& info);
   Napi::Value set_params(const Napi::CallbackInfo& info);
   Napi::Value set_optimizer(const Napi::CallbackInfo& info);
+  Napi::Value get_optimizer_state(const Napi::CallbackInfo& info);
+  Napi::Value set_optimizer_state(const Napi::CallbackInfo& info);
   Napi::Value train_step(const Napi::CallbackInfo& info);
   Napi::Value gradients(const Napi::CallbackInfo& info);
   Napi::Value predict(const Napi::CallbackInfo& info);

@@ -49,6 +49,22 @@ void Model::set_optimizer(const OptimizerConfig& config) {
   optimizer_ = std::make_unique<Optimizer<float>>(config, param_count());
 }
 
+long Model::optimizer_steps() {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  return optimizer_->steps();
+}
+
+void Model::copy_optimizer_state(float* out) {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::copy(optimizer_->state().begin(), optimizer_->state().end(), out);
+}
+
+void Model::set_optimizer_state(long steps, const float* values) {
+  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::copy(values, values + optimizer_->state().size(), optimizer_->state().begin());
+  optimizer_->set_steps(steps);
+}
+
 std::string Model::train_step(const BatchInput<float>& in, const int32_t* labels,
                               const float* class_weights, double learning_rate, uint64_t seed,
                               StepResult* result) {

@@ -33,7 +33,11 @@ class Model {
   void initialize(uint64_t seed);
 
   void set_optimizer(const OptimizerConfig& config);  // resets moments and step count
-  Optimizer<float>& optimizer() { return *optimizer_; }
+
+  // Optimizer moments ([2 * param_count()]) and step count, for checkpoints and resuming.
+  long optimizer_steps();
+  void copy_optimizer_state(float* out);
+  void set_optimizer_state(long steps, const float* values);
 
   // Forward, backward and one optimizer update. Returns an error message or "".
   std::string train_step(const BatchInput<float>& in, const int32_t* labels,

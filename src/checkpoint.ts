@@ -1,0 +1,246 @@
+/**
+ * The model file: one file per model, written atomically (temp file, fsync, rename).
+ *
+ *   offset 0   "RNNNODE\0"                       magic
+ *          8   u32 format version (1)
+ *         12   u32 header length H
+ *         16   H bytes of UTF-8 JSON header      config, labels, gate orders, tensors,
+ *                                                preprocessing, training state
+ *     16 + H   u64 parameter bytes P, then P bytes of little-endian float32 weights
+ *              u64 optimizer bytes M (0 or 2P), then M bytes of optimizer moments
+ *    end - 4   u32 CRC-32 of every byte before it
+ *
+ * Loading checks the magic, the version and every size field against the file's length
+ * before it allocates anything, then the checksum, then the header against the config's
+ * own parameter count; only then is a model built.
+ */
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { endianness } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { resolveConfig, type ResolvedConfig } from './config';
+import { CheckpointError } from './errors';
+import type { NativeOptimizerConfig } from './native';
+import { resolveOptimizer } from './training';
+
+export const FORMAT_VERSION = 1;
+const MAGIC = Buffer.from('RNNNODE\0', 'latin1');
+const FIXED_BYTES = 8 + 4 + 4 + 8 + 8 + 4;
+/** Largest model a file may describe (2^31 parameters, 8 GiB of weights). */
+const MAX_PARAMS = 2 ** 31;
+
+/** What resumes training exactly where it stopped. */
+export interface TrainingState {
+  optimizer: NativeOptimizerConfig;
+  optimizerSteps: number;
+  epochs: number;
+  rngState: number;
+  /** Free-form state of schedules and callbacks (JSON). */
+  extra?: Record<string, unknown>;
+}
+
+export interface CheckpointHeader {
+  format: number;
+  library: string;
+  config: ResolvedConfig;
+  gateOrder: { lstm: 'i,f,g,o'; gru: 'z,r,h' };
+  tensors: { name: string; shape: number[] }[];
+  paramCount: number;
+  /** Tokenizer vocabulary, normalisation statistics, ...: JSON owned by the data layer. */
+  preprocessing: Record<string, unknown> | null;
+  training: Omit<TrainingState, never> | null;
+}
+
+export interface Checkpoint {
+  header: CheckpointHeader;
+  params: Float32Array;
+  moments: Float32Array | null;
+}
+
+/** Parameter count implied by a config (no allocation), mirroring native/core/param_layout. */
+export function paramCountOf(c: ResolvedConfig): number {
+  const gates = { rnn: 1, lstm: 4, gru: 3 } as const;
+  let count = 0;
+  let input: number;
+  if (c.input.type === 'tokens') {
+    count += c.input.vocabSize * c.input.embeddingDim;
+    input = c.input.embeddingDim;
+  } else {
+    input = c.input.features;
+  }
+  for (const l of c.layers) {
+    const gu = gates[l.cell] * l.units;
+    const bias = l.cell === 'gru' && l.resetAfter ? 2 * gu : gu;
+    const directions = l.bidirectional ? 2 : 1;
+    count += directions * (input * gu + l.units * gu + bias);
+    input = l.units * directions;
+  }
+  return count + input * c.classes + c.classes;
+}
+
+function library(): string {
+  return `rnn-node ${require('../package.json').version}`;
+}
+
+/** Serialises a checkpoint into one buffer (header, sections, checksum). */
+export function encodeCheckpoint(c: Checkpoint): Buffer {
+  if (endianness() !== 'LE') throw new CheckpointError('model files are little-endian; this platform is big-endian');
+  const header = Buffer.from(JSON.stringify(c.header), 'utf8');
+  const params = Buffer.from(c.params.buffer, c.params.byteOffset, c.params.byteLength);
+  const moments = c.moments ? Buffer.from(c.moments.buffer, c.moments.byteOffset, c.moments.byteLength) : Buffer.alloc(0);
+  const out = Buffer.alloc(FIXED_BYTES + header.length + params.length + moments.length);
+  let at = 0;
+  at += MAGIC.copy(out, at);
+  at = out.writeUInt32LE(FORMAT_VERSION, at);
+  at = out.writeUInt32LE(header.length, at);
+  at += header.copy(out, at);
+  at = out.writeBigUInt64LE(BigInt(params.length), at);
+  at += params.copy(out, at);
+  at = out.writeBigUInt64LE(BigInt(moments.length), at);
+  at += moments.copy(out, at);
+  out.writeUInt32LE(crc32(out.subarray(0, at)), at);
+  return out;
+}
+
+function fail(where: string, message: string): never {
+  throw new CheckpointError(`${where}: ${message}`);
+}
+
+/** Parses and verifies a checkpoint; `where` names the file in messages. */
+export function decodeCheckpoint(bytes: Uint8Array, where = 'model file'): Checkpoint {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < FIXED_BYTES) fail(where, `truncated: ${buf.length} bytes is shorter than any model file`);
+  if (!buf.subarray(0, 8).equals(MAGIC)) fail(where, 'not an rnn-node model file (bad magic bytes)');
+  const version = buf.readUInt32LE(8);
+  if (version !== FORMAT_VERSION) {
+    fail(where, version > FORMAT_VERSION
+      ? `written in model format ${version} by a newer rnn-node; this version reads format ${FORMAT_VERSION}: upgrade rnn-node`
+      : `unknown model format ${version}; re-save the model with rnn-node (format ${FORMAT_VERSION})`);
+  }
+  // Every size field is checked against the bytes that are actually there before use.
+  const headerLength = buf.readUInt32LE(12);
+  let at = 16;
+  if (headerLength > buf.length - FIXED_BYTES) fail(where, `truncated or corrupt: header length ${headerLength} exceeds the file (${buf.length} bytes)`);
+  const headerBytes = buf.subarray(at, at + headerLength);
+  at += headerLength;
+  const paramBytes = buf.readBigUInt64LE(at);
+  at += 8;
+  if (paramBytes > BigInt(buf.length - at - 12)) fail(where, `truncated or corrupt: weights section of ${paramBytes} bytes exceeds the file`);
+  const paramStart = at;
+  at += Number(paramBytes);
+  const momentBytes = buf.readBigUInt64LE(at);
+  at += 8;
+  if (momentBytes !== BigInt(buf.length - at - 4))
+    fail(where, `truncated or corrupt: optimizer section of ${momentBytes} bytes does not end 4 bytes before the end of the file`);
+  const momentStart = at;
+  at += Number(momentBytes);
+  const stored = buf.readUInt32LE(at);
+  const actual = crc32(buf.subarray(0, at));
+  if (stored !== actual) fail(where, `checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)}): the file is corrupt`);
+
+  let header: CheckpointHeader;
+  try {
+    header = JSON.parse(headerBytes.toString('utf8'));
+  } catch {
+    fail(where, 'corrupt header (not JSON)');
+  }
+  if (typeof header !== 'object' || header === null) fail(where, 'corrupt header (not an object)');
+  let config: ResolvedConfig;
+  try {
+    const c = header.config as unknown as Record<string, unknown>;
+    config = resolveConfig({ ...c, classes: c?.labels ?? c?.classes });
+  } catch (e) {
+    fail(where, `invalid config in header: ${(e as Error).message}`);
+  }
+  const expected = paramCountOf(config);
+  if (expected > MAX_PARAMS) fail(where, `the config describes ${expected} parameters, more than the supported ${MAX_PARAMS}`);
+  if (header.paramCount !== expected || paramBytes !== BigInt(4 * expected))
+    fail(where, `the config needs ${expected} weights but the file holds ${Number(paramBytes) / 4}`);
+  if (momentBytes !== 0n && momentBytes !== BigInt(8 * expected))
+    fail(where, `optimizer section holds ${momentBytes} bytes; expected 0 or ${8 * expected}`);
+  if (header.preprocessing !== null && (typeof header.preprocessing !== 'object' || Array.isArray(header.preprocessing)))
+    fail(where, 'corrupt header: preprocessing must be an object or null');
+  const training = header.training;
+  if (training !== null) {
+    const ok =
+      typeof training === 'object' &&
+      typeof training.optimizer === 'object' &&
+      Number.isInteger(training.optimizerSteps) && training.optimizerSteps >= 0 &&
+      Number.isInteger(training.epochs) && training.epochs >= 0 &&
+      Number.isInteger(training.rngState) && training.rngState >= 0 && training.rngState < 2 ** 32;
+    if (!ok) fail(where, 'corrupt header: invalid training state');
+    try {
+      const normalized = resolveOptimizer(training.optimizer).config;
+      if (JSON.stringify(normalized) !== JSON.stringify(training.optimizer)) throw new Error('not in normal form');
+    } catch (e) {
+      fail(where, `corrupt header: invalid optimizer in the training state (${(e as Error).message})`);
+    }
+    if (momentBytes === 0n) fail(where, 'corrupt file: training state without optimizer moments');
+  }
+  // Copy out so the returned arrays are aligned and independent of the file buffer.
+  const params = new Float32Array(expected);
+  Buffer.from(params.buffer).set(buf.subarray(paramStart, paramStart + 4 * expected));
+  let moments: Float32Array | null = null;
+  if (momentBytes !== 0n) {
+    moments = new Float32Array(2 * expected);
+    Buffer.from(moments.buffer).set(buf.subarray(momentStart, momentStart + 8 * expected));
+  }
+  return { header: { ...header, config }, params, moments };
+}
+
+export function makeHeader(
+  config: ResolvedConfig,
+  tensors: { name: string; shape: number[] }[],
+  preprocessing: Record<string, unknown> | null,
+  training: TrainingState | null,
+): CheckpointHeader {
+  return {
+    format: FORMAT_VERSION,
+    library: library(),
+    config,
+    gateOrder: { lstm: 'i,f,g,o', gru: 'z,r,h' },
+    tensors,
+    paramCount: paramCountOf(config),
+    preprocessing,
+    training,
+  };
+}
+
+/** Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync dir. */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const file = await open(temp, 'w', 0o644);
+  try {
+    await file.writeFile(bytes);
+    await file.sync();
+  } catch (e) {
+    await file.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    throw e;
+  }
+  await file.close();
+  try {
+    await rename(temp, path);
+  } catch (e) {
+    await unlink(temp).catch(() => undefined);
+    throw e;
+  }
+  try {
+    const dir = await open(dirname(path), 'r');
+    await dir.sync().catch(() => undefined);
+    await dir.close();
+  } catch {
+    // Some platforms cannot open or sync a directory; the rename is still atomic.
+  }
+}
+
+export async function readCheckpoint(path: string): Promise<Checkpoint> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (e) {
+    throw new CheckpointError(`${path}: cannot read the model file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (size > 4 * MAX_PARAMS * 3 + 64 * 1024 * 1024) fail(path, `${size} bytes is larger than any model this version can hold`);
+  return decodeCheckpoint(await readFile(path), path);
+}

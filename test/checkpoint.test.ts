@@ -1,0 +1,198 @@
+/**
+ * Model files: round trip; truncated, bit-flipped, size-forged, wrong-version and foreign
+ * files each rejected with a clear CheckpointError; a mutation fuzz loop of thousands of
+ * corrupted files loaded in child processes (no crash, no hang, none accepted); and resumed
+ * training that is bit-identical to uninterrupted training.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CheckpointError, SequenceClassifier } from '../src/index';
+import { SeededRandom } from '../src/random';
+import { randomDense } from './helpers';
+
+const dir = mkdtempSync(join(tmpdir(), 'rnn-node-checkpoint-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const config = {
+  input: { type: 'dense' as const, features: 3 },
+  layers: [{ cell: 'lstm' as const, units: 5, dropout: 0.2 }, { cell: 'gru' as const, units: 4, bidirectional: true }],
+  classes: ['a', 'b', 'c'],
+  seed: 4,
+};
+const data = { x: randomDense(Array.from({ length: 60 }, (_, i) => 2 + (i % 7)), 3, 1), y: Array.from({ length: 60 }, (_, i) => ['a', 'b', 'c'][i % 3]) };
+
+async function trainedFile(name: string): Promise<string> {
+  const m = new SequenceClassifier(config);
+  await m.fit(data, { epochs: 1, batchSize: 8 });
+  const path = join(dir, name);
+  await m.save(path);
+  m.dispose();
+  return path;
+}
+
+/** Rewrites the trailing CRC so that only the forged field is wrong. */
+function withValidCrc(bytes: Buffer): Buffer {
+  bytes.writeUInt32LE(crc32(bytes.subarray(0, bytes.length - 4)), bytes.length - 4);
+  return bytes;
+}
+
+async function expectRejected(bytes: Uint8Array, message: RegExp) {
+  const path = join(dir, `bad-${Math.random().toString(36).slice(2)}.rnn`);
+  writeFileSync(path, bytes);
+  await expect(SequenceClassifier.load(path)).rejects.toThrow(CheckpointError);
+  await expect(SequenceClassifier.load(path)).rejects.toThrow(message);
+}
+
+describe('checkpoints', () => {
+  it('round-trips weights, labels, preprocessing and predictions; leaves no temp files', async () => {
+    const m = new SequenceClassifier(config);
+    await m.fit(data, { epochs: 2, batchSize: 8 });
+    m.preprocessing = { note: 'kept', vocabulary: ['x', 'y'] };
+    const path = join(dir, 'model.rnn');
+    await m.save(path);
+    const loaded = await SequenceClassifier.load(path);
+    expect(loaded.getWeights()).toEqual(m.getWeights());
+    expect(loaded.labels).toEqual(['a', 'b', 'c']);
+    expect(loaded.config).toEqual(m.config);
+    expect(loaded.preprocessing).toEqual({ note: 'kept', vocabulary: ['x', 'y'] });
+    expect(loaded.epochsTrained).toBe(2);
+    expect(await loaded.predictProba(data.x)).toEqual(await m.predictProba(data.x));
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const small = join(dir, 'weights-only.rnn');
+    await m.save(small, { includeTrainingState: false });
+    expect(readFileSync(small).length).toBeLessThan(readFileSync(path).length);
+    expect((await SequenceClassifier.load(small)).epochsTrained).toBe(0);
+    m.dispose();
+    loaded.dispose();
+  });
+
+  it('resumes bit-identically: 4 epochs == 2 epochs, save, load, 2 epochs (same threads)', async () => {
+    const straight = new SequenceClassifier(config);
+    await straight.fit(data, { epochs: 4, batchSize: 8, threads: 2 });
+    const first = new SequenceClassifier(config);
+    await first.fit(data, { epochs: 2, batchSize: 8, threads: 2 });
+    const path = join(dir, 'half.rnn');
+    await first.save(path);
+    first.dispose();
+    const resumed = await SequenceClassifier.load(path);
+    const history = await resumed.fit(data, { epochs: 2, batchSize: 8, threads: 2 });
+    expect(history.epoch).toEqual([2, 3]);
+    expect(resumed.getWeights()).toEqual(straight.getWeights());
+    straight.dispose();
+    resumed.dispose();
+  });
+
+  it('rejects truncated files at every kind of cut', async () => {
+    const good = readFileSync(await trainedFile('t.rnn'));
+    for (const length of [0, 7, 15, 40, good.length / 2, good.length - 5, good.length - 1]) {
+      await expectRejected(good.subarray(0, Math.floor(length)), /truncated|corrupt|checksum/);
+    }
+  });
+
+  it('rejects flipped bits with a checksum error', async () => {
+    const good = readFileSync(await trainedFile('f.rnn'));
+    for (const at of [20, Math.floor(good.length / 2), good.length - 10]) {
+      const bad = Buffer.from(good);
+      bad[at] ^= 0x10;
+      await expectRejected(bad, /checksum mismatch|corrupt/);
+    }
+  });
+
+  it('rejects forged size fields before allocating anything', async () => {
+    const good = readFileSync(await trainedFile('s.rnn'));
+    const headerLength = good.readUInt32LE(12);
+    const huge = Buffer.from(good);
+    huge.writeUInt32LE(0xffffffff, 12);
+    await expectRejected(withValidCrc(huge), /header length 4294967295 exceeds the file/);
+    const params = Buffer.from(good);
+    params.writeBigUInt64LE(2n ** 62n, 16 + headerLength);
+    await expectRejected(withValidCrc(params), /weights section of \d+ bytes exceeds the file/);
+    // A consistent file whose header claims a gigantic model: refused by arithmetic, not by running out of memory.
+    const header = JSON.parse(good.subarray(16, 16 + headerLength).toString());
+    header.config.layers = Array(64).fill({ ...header.config.layers[0], units: 16384 });
+    const forgedHeader = Buffer.from(JSON.stringify(header));
+    const rest = good.subarray(16 + headerLength);
+    const forged = Buffer.concat([good.subarray(0, 12), Buffer.alloc(4), forgedHeader, rest]);
+    forged.writeUInt32LE(forgedHeader.length, 12);
+    await expectRejected(withValidCrc(forged), /more than the supported|needs \d+ weights/);
+  });
+
+  it('rejects other format versions with what to do', async () => {
+    const good = readFileSync(await trainedFile('v.rnn'));
+    const newer = Buffer.from(good);
+    newer.writeUInt32LE(2, 8);
+    await expectRejected(withValidCrc(newer), /format 2 by a newer rnn-node.*upgrade/);
+    const older = Buffer.from(good);
+    older.writeUInt32LE(0, 8);
+    await expectRejected(withValidCrc(older), /unknown model format 0; re-save/);
+  });
+
+  it('rejects foreign and missing files', async () => {
+    await expectRejected(Buffer.from('{"not": "a model"}'.padEnd(64)), /not an rnn-node model file/);
+    await expect(SequenceClassifier.load(join(dir, 'missing.rnn'))).rejects.toThrow(/cannot read the model file \(ENOENT\)/);
+    await expect(SequenceClassifier.load(42 as never)).rejects.toThrow(TypeError);
+  });
+
+  it('fuzz: 3000 mutated files loaded in child processes: no crash, no hang, none accepted', async () => {
+    const good = readFileSync(await trainedFile('fuzz.rnn'));
+    const rng = new SeededRandom(2024);
+    const pick = (n: number) => Math.floor(rng.next() * n);
+    const fuzzDir = join(dir, 'fuzz');
+    rmSync(fuzzDir, { recursive: true, force: true });
+    require('node:fs').mkdirSync(fuzzDir);
+    const paths: string[] = [];
+    for (let i = 0; paths.length < 3000; i++) {
+      let bad = Buffer.from(good);
+      switch (i % 6) {
+        case 0: // flip 1..8 random bits
+          for (let k = 1 + pick(8); k > 0; k--) bad[pick(bad.length)] ^= 1 << pick(8);
+          break;
+        case 1: // overwrite a run of random bytes
+          for (let at = pick(bad.length), k = 1 + pick(32); k > 0 && at < bad.length; k--, at++) bad[at] = pick(256);
+          break;
+        case 2: // truncate
+          bad = bad.subarray(0, pick(bad.length));
+          break;
+        case 3: // append junk
+          bad = Buffer.concat([bad, Buffer.from(Array.from({ length: 1 + pick(64) }, () => pick(256)))]);
+          break;
+        case 4: // forge a size field, keep the checksum consistent
+          bad.writeUInt32LE(pick(2 ** 32), 12);
+          withValidCrc(bad);
+          break;
+        case 5: // corrupt the header text, keep the checksum consistent
+          for (let k = 1 + pick(4); k > 0; k--) bad[16 + pick(bad.readUInt32LE(12))] = pick(256);
+          withValidCrc(bad);
+          break;
+      }
+      if (bad.equals(good)) continue;
+      const path = join(fuzzDir, `${paths.length}-kind${i % 6}.rnn`);
+      writeFileSync(path, bad);
+      paths.push(path);
+    }
+    const children = 3;
+    for (let c = 0; c < children; c++) {
+      const mine = paths.filter((_, i) => i % children === c);
+      const run = spawnSync(process.execPath, [join(__dirname, 'support', 'load-models.cjs')], {
+        input: mine.join('\n'),
+        timeout: 120_000,
+        encoding: 'utf8',
+      });
+      expect(run.signal, `child ${c} was killed (crash or hang): ${run.stderr}`).toBeNull();
+      expect(run.status, run.stderr).toBe(0);
+      const summary = JSON.parse(run.stdout);
+      // Kinds 0-4 are corrupt files and must all be rejected. Kind 5 rewrites the checksum
+      // after editing header text, so an edit that leaves valid JSON describing the same
+      // model (a digit of the library version, say) is a valid file, rightly accepted.
+      for (const accepted of summary.accepted as string[]) {
+        expect(accepted, 'only a CRC-consistent header edit may still be a valid file').toMatch(/-kind5\.rnn$/);
+      }
+      expect(summary.otherErrors, summary.otherErrors.join("\n")).toEqual([]);
+      expect(summary.rejected + summary.accepted.length).toBe(mine.length);
+    }
+  });
+});
