@@ -7,6 +7,7 @@ import { checkInteger, resolveConfig, toNativeConfig, type ResolvedConfig, type 
 import { BusyError, CheckpointError, DisposedError, fromNative, invalidType, outOfRange } from './errors';
 import { makeHeader, encodeCheckpoint, readCheckpoint, writeFileAtomic, type TrainingState } from './checkpoint';
 import { SeededRandom } from './random';
+import { computeMetrics, type Metrics } from './metrics';
 import { gatherBatch, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from './data';
 import { native, type NativeModel, type NativeOptimizerConfig } from './native';
 import { defaultThreadCount } from './threads';
@@ -52,10 +53,9 @@ export interface PredictOptions {
   threads?: number;
 }
 
-export interface EvaluateResult {
-  loss: number;
-  accuracy: number;
-  count: number;
+export interface EvaluateOptions extends PredictOptions {
+  /** k of `topKAccuracy`. Default 3 (capped at the number of classes). */
+  topK?: number;
 }
 
 export interface WeightTensor {
@@ -210,25 +210,19 @@ export class SequenceClassifier {
     }
   }
 
-  /** Mean cross-entropy loss and accuracy on labelled data. */
-  async evaluate(data: Dataset, options: PredictOptions = {}): Promise<EvaluateResult> {
+  /** Loss, accuracy, top-k accuracy, per-class precision/recall/F1, macro averages and
+   * the confusion matrix on labelled data. */
+  async evaluate(data: Dataset, options: EvaluateOptions = {}): Promise<Metrics> {
     const model = this.#idle('evaluate');
     const { set, labels } = this.#dataset(data, 'data');
     const { batchSize, threads } = this.#predictOptions(options);
-    return this.#evaluateSet(model, set, labels, batchSize, threads);
+    const topK = options.topK === undefined ? 3 : checkInteger('options.topK', options.topK, 1, 1 << 20);
+    return this.#evaluateSet(model, set, labels, batchSize, threads, topK);
   }
 
-  async #evaluateSet(model: NativeModel, set: SequenceSet, labels: Int32Array, batchSize: number, threads: number) {
+  async #evaluateSet(model: NativeModel, set: SequenceSet, labels: Int32Array, batchSize: number, threads: number, topK = 3) {
     const probs = await this.#predictSet(model, set, batchSize, threads);
-    const C = this.config.classes;
-    let loss = 0;
-    let correct = 0;
-    for (let i = 0; i < set.count; i++) {
-      const row = probs.subarray(i * C, (i + 1) * C);
-      loss -= Math.log(Math.max(row[labels[i]], 1e-30));
-      if (argmax(row) === labels[i]) correct++;
-    }
-    return { loss: loss / set.count, accuracy: correct / set.count, count: set.count };
+    return computeMetrics(probs, labels, this.config.classes, this.config.labels, topK);
   }
 
   #predictOptions(options: PredictOptions) {

@@ -2,7 +2,9 @@
  * rnn-node: recurrent neural network classifiers (RNN, LSTM, GRU) for Node.js on the CPU.
  */
 export { SequenceClassifier, setNumThreads, getNumThreads, PREDICT_SYNC_MAX_SEQUENCES } from './classifier';
-export type { FitOptions, PredictOptions, EvaluateResult, WeightTensor } from './classifier';
+export type { FitOptions, PredictOptions, EvaluateOptions, WeightTensor } from './classifier';
+export { computeMetrics } from './metrics';
+export type { Metrics, ClassMetrics } from './metrics';
 export type {
   SequenceClassifierConfig,
   LayerConfig,
