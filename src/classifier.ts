@@ -3,15 +3,16 @@
  * trained and run by the native core. Validation happens here, with messages that name
  * the argument; the native side re-checks only what protects memory.
  */
-import { checkInteger, resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
+import { checkChoice, checkInteger, checkNumber, resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
 import { BusyError, CheckpointError, DisposedError, fromNative, invalidType, outOfRange } from './errors';
 import { makeHeader, encodeCheckpoint, readCheckpoint, writeFileAtomic, type TrainingState } from './checkpoint';
 import { SeededRandom } from './random';
 import { computeMetrics, type Metrics } from './metrics';
-import { gatherBatch, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from './data';
+import { gatherBatch, gatherLabels, subsetSet, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from './data';
 import { native, type NativeModel, type NativeOptimizerConfig } from './native';
 import { defaultThreadCount } from './threads';
 import {
+  resolveCallbacks,
   resolveClassWeights,
   resolveCommon,
   resolveOptimizer,
@@ -19,7 +20,12 @@ import {
   type FitCallbacks,
   type History,
   type OptimizerOptions,
+  type TrainingHandle,
 } from './training';
+import { resolveAugment, type AugmentOptions } from './augment';
+import { makeSchedule, type ScheduleOptions } from './schedules';
+import { splitIndices } from './split';
+import { MISSING_POLICIES, type MissingPolicy } from './preprocessing';
 
 export interface FitOptions {
   /** Passes over the training data. Default 1. */
@@ -37,7 +43,20 @@ export interface FitOptions {
   classWeight?: ArrayLike<number> | Record<string, number>;
   /** Evaluated after every epoch (valLoss, valAccuracy). */
   validationData?: Dataset;
-  callbacks?: FitCallbacks;
+  /** Hold out this fraction of `data` (seeded) for validation instead. */
+  validationSplit?: number;
+  /** With validationSplit: split each class in the same proportion. Default false. */
+  stratify?: boolean;
+  /** One callbacks object or a list (e.g. earlyStopping(), modelCheckpoint()). */
+  callbacks?: FitCallbacks | FitCallbacks[];
+  /** Learning-rate schedule per epoch. Default none (constant rate). */
+  schedule?: ScheduleOptions;
+  /** Batch sequences of similar length together (less padding to copy). Default false. */
+  bucketing?: boolean;
+  /** Training-time augmentation (never applied at evaluation). Default none. */
+  augment?: AugmentOptions;
+  /** NaN in dense input: 'error' (default), 'zero', 'ffill' or 'mask'. */
+  missing?: MissingPolicy;
   /** 1 prints one line per epoch to stderr. Default 0. */
   verbose?: 0 | 1;
   /** Cancels training between steps; fit rejects with the signal's reason. */
@@ -49,6 +68,8 @@ export interface FitOptions {
 export interface PredictOptions {
   /** Sequences per native call. Default 1024. */
   batchSize?: number;
+  /** NaN in dense input: 'error' (default), 'zero', 'ffill' or 'mask'. */
+  missing?: MissingPolicy;
   /** Threads for this call. Default: see `setNumThreads`. */
   threads?: number;
 }
@@ -145,11 +166,11 @@ export class SequenceClassifier {
     return value === undefined ? 0 : checkInteger('options.threads', value, 1, 1024);
   }
 
-  #dataset(data: unknown, name: string): { set: SequenceSet; labels: Int32Array } {
+  #dataset(data: unknown, name: string, missing: MissingPolicy = 'error'): { set: SequenceSet; labels: Int32Array } {
     if (data === null || typeof data !== 'object' || !('x' in data) || !('y' in data))
       throw invalidType(name, 'a dataset { x, y }', data);
     const { x, y } = data as Dataset;
-    const set = toSequenceSet(x, this.config, `${name}.x`);
+    const set = toSequenceSet(x, this.config, `${name}.x`, missing);
     return { set, labels: toLabels(y, set.count, this.config, `${name}.y`) };
   }
 
@@ -157,16 +178,26 @@ export class SequenceClassifier {
   async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
     const model = this.#idle('start fit()');
     if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
-    const train = this.#dataset(data, 'data');
+    const missing = this.#missing(options.missing);
+    let train = this.#dataset(data, 'data', missing);
     const common = resolveCommon(options as Record<string, unknown>);
     const { config: optimizer, learningRate } = resolveOptimizer(options.optimizer);
     const classWeights = resolveClassWeights(options.classWeight, this.config.classes, this.config.labels);
-    const validation = options.validationData === undefined ? null : this.#dataset(options.validationData, 'options.validationData');
-    if (options.shuffle !== undefined && typeof options.shuffle !== 'boolean') throw invalidType('options.shuffle', 'a boolean', options.shuffle);
+    let validation = options.validationData === undefined ? null : this.#dataset(options.validationData, 'options.validationData', missing);
+    if (options.validationSplit !== undefined) {
+      if (validation) throw invalidType('options.validationSplit', 'no validationSplit when validationData is given', options.validationSplit);
+      if (options.stratify !== undefined && typeof options.stratify !== 'boolean') throw invalidType('options.stratify', 'a boolean', options.stratify);
+      const split = splitIndices(train.labels, checkNumber('options.validationSplit', options.validationSplit, 0, 1, true), common.seed ?? this.config.seed, options.stratify ?? false);
+      validation = { set: subsetSet(train.set, split.validation), labels: gatherLabels(train.labels, split.validation, 0, split.validation.length) };
+      train = { set: subsetSet(train.set, split.train), labels: gatherLabels(train.labels, split.train, 0, split.train.length) };
+    }
+    for (const flag of ['shuffle', 'bucketing'] as const)
+      if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw invalidType(`options.${flag}`, 'a boolean', options[flag]);
     if (options.verbose !== undefined && options.verbose !== 0 && options.verbose !== 1) throw outOfRange('options.verbose', '0 or 1', options.verbose);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidType('options.signal', 'an AbortSignal', options.signal);
-    const callbacks = options.callbacks ?? {};
-    if (typeof callbacks !== 'object') throw invalidType('options.callbacks', 'an object of callback functions', callbacks);
+    const callbacks = resolveCallbacks(options.callbacks);
+    const schedule = makeSchedule(options.schedule, learningRate, this.#epochs + common.epochs);
+    const augment = resolveAugment(options.augment);
     const threads = this.#threads(options.threads);
     // Optimizer state carries over between fit() calls that use the same optimizer.
     const key = JSON.stringify(optimizer);
@@ -178,10 +209,22 @@ export class SequenceClassifier {
     if (common.seed !== undefined) this.#rng = new SeededRandom(common.seed);
     this.#fitting = true;
     this.stopTraining = false;
+    const self = this;
+    const handle: TrainingHandle = {
+      getWeights: () => this.#weightsOf(model),
+      setWeights: (w) => this.#setWeightsOn(model, w),
+      save: (path) => this.#saveWith(model, path, true),
+      get stopTraining() {
+        return self.stopTraining;
+      },
+      set stopTraining(v: boolean) {
+        self.stopTraining = v;
+      },
+      learningRate,
+    };
     try {
-      const validate = validation
-        ? () => this.#evaluateSet(model, validation.set, validation.labels, 1024, threads)
-        : null;
+      const val = validation;
+      const validate = val ? () => this.#evaluateSet(model, val.set, val.labels, 1024, threads) : null;
       return await runFit(
         model,
         train,
@@ -191,8 +234,10 @@ export class SequenceClassifier {
           initialEpoch: this.#epochs,
           rng: this.#rng,
           shuffle: options.shuffle ?? true,
-          optimizer,
+          bucketing: options.bucketing ?? false,
+          augment,
           learningRate,
+          schedule,
           classWeights,
           verbose: options.verbose ?? 0,
           threads,
@@ -200,7 +245,7 @@ export class SequenceClassifier {
           callbacks,
         },
         validate,
-        () => this.stopTraining,
+        handle,
         () => this.#epochs++,
       );
     } catch (e) {
@@ -210,11 +255,15 @@ export class SequenceClassifier {
     }
   }
 
+  #missing(value: unknown): MissingPolicy {
+    return value === undefined ? 'error' : checkChoice('options.missing', value, MISSING_POLICIES);
+  }
+
   /** Loss, accuracy, top-k accuracy, per-class precision/recall/F1, macro averages and
    * the confusion matrix on labelled data. */
   async evaluate(data: Dataset, options: EvaluateOptions = {}): Promise<Metrics> {
     const model = this.#idle('evaluate');
-    const { set, labels } = this.#dataset(data, 'data');
+    const { set, labels } = this.#dataset(data, 'data', this.#missing(options?.missing));
     const { batchSize, threads } = this.#predictOptions(options);
     const topK = options.topK === undefined ? 3 : checkInteger('options.topK', options.topK, 1, 1 << 20);
     return this.#evaluateSet(model, set, labels, batchSize, threads, topK);
@@ -251,16 +300,16 @@ export class SequenceClassifier {
    * `number[][]` for nested arrays. Runs off the event loop. */
   async predictProba(x: SequenceInput, options: PredictOptions = {}): Promise<Float32Array | number[][]> {
     const model = this.#idle('predict');
-    const set = toSequenceSet(x, this.config, 'x');
     const { batchSize, threads } = this.#predictOptions(options);
+    const set = toSequenceSet(x, this.config, 'x', this.#missing(options.missing));
     return this.#shape(set, await this.#predictSet(model, set, batchSize, threads));
   }
 
   /** Predicted labels (names when the model has them, else class indices). */
   async predict(x: SequenceInput, options: PredictOptions = {}): Promise<Array<string | number>> {
     const model = this.#idle('predict');
-    const set = toSequenceSet(x, this.config, 'x');
     const { batchSize, threads } = this.#predictOptions(options);
+    const set = toSequenceSet(x, this.config, 'x', this.#missing(options.missing));
     return this.#labelsOf(await this.#predictSet(model, set, batchSize, threads));
   }
 
@@ -303,14 +352,20 @@ export class SequenceClassifier {
 
   /** Weights in Keras/tfjs layout and tfjs `model.getWeights()` order (copies). */
   getWeights(): WeightTensor[] {
-    const model = this.#idle('read weights');
+    return this.#weightsOf(this.#idle('read weights'));
+  }
+
+  #weightsOf(model: NativeModel): WeightTensor[] {
     const params = model.getParams();
     return model.tensors().map((t) => ({ name: t.name, shape: t.shape, values: params.slice(t.offset, t.offset + t.size) }));
   }
 
   /** Sets weights from a list in `getWeights()` order and shapes (Float32Array or number[] values). */
   setWeights(weights: ReadonlyArray<{ shape?: readonly number[]; values: ArrayLike<number> }>): void {
-    const model = this.#idle('set weights');
+    this.#setWeightsOn(this.#idle('set weights'), weights);
+  }
+
+  #setWeightsOn(model: NativeModel, weights: ReadonlyArray<{ shape?: readonly number[]; values: ArrayLike<number> }>): void {
     const tensors = model.tensors();
     if (!Array.isArray(weights)) throw invalidType('weights', `an array of ${tensors.length} tensors`, weights);
     if (weights.length !== tensors.length)
@@ -358,7 +413,11 @@ export class SequenceClassifier {
   async save(path: string, options: { includeTrainingState?: boolean } = {}): Promise<void> {
     const model = this.#idle('save');
     if (typeof path !== 'string' || path === '') throw invalidType('path', 'a file path', path);
-    const withState = (options.includeTrainingState ?? true) && this.#optimizer !== null;
+    await this.#saveWith(model, path, options.includeTrainingState ?? true);
+  }
+
+  async #saveWith(model: NativeModel, path: string, includeTrainingState: boolean): Promise<void> {
+    const withState = includeTrainingState && this.#optimizer !== null;
     let training: TrainingState | null = null;
     let moments: Float32Array | null = null;
     if (withState) {

@@ -6,6 +6,7 @@
 import { invalidType, outOfRange } from './errors';
 import type { ResolvedConfig } from './config';
 import type { NativeBatch } from './native';
+import type { MissingPolicy } from './preprocessing';
 
 /** Dense sequences as nested arrays: `x[sequence][step][feature]`; ragged steps allowed. */
 export type DenseSequences = ReadonlyArray<ReadonlyArray<ArrayLike<number>>>;
@@ -63,12 +64,12 @@ function checkLengths(name: string, lengths: unknown, count: number, steps: numb
   return lengths;
 }
 
-function checkFinite(name: string, values: Float32Array, count: number, steps: number, features: number, lengths: Int32Array) {
+function checkFinite(name: string, values: Float32Array, count: number, steps: number, features: number, lengths: Int32Array, allowNaN = false) {
   for (let s = 0; s < count; s++) {
     const end = (s * steps + lengths[s]) * features;
     for (let k = s * steps * features; k < end; k++) {
       const v = values[k];
-      if (v - v !== 0) {
+      if (v - v !== 0 && !(allowNaN && Number.isNaN(v))) {
         const step = Math.floor(k / features) - s * steps;
         throw outOfRange(`${name}[${s}][${step}][${k % features}]`, 'a finite number', v);
       }
@@ -87,8 +88,14 @@ function checkTokenIds(name: string, tokens: Int32Array, count: number, steps: n
   }
 }
 
-/** Converts and validates `x` for a model with this config. */
-export function toSequenceSet(x: unknown, config: ResolvedConfig, name = 'x'): SequenceSet {
+/** Converts and validates `x` for a model with this config. With a `missing` policy other
+ * than 'error', NaN values in dense input are handled by it (see MissingPolicy). */
+export function toSequenceSet(x: unknown, config: ResolvedConfig, name = 'x', missing: MissingPolicy = 'error'): SequenceSet {
+  const set = convert(x, config, name, missing !== 'error');
+  return missing === 'error' || !set.dense ? set : resolveMissing(set, missing, name);
+}
+
+function convert(x: unknown, config: ResolvedConfig, name: string, allowNaN: boolean): SequenceSet {
   const input = config.input;
   if (isTyped(x)) {
     if (input.type === 'dense') {
@@ -99,7 +106,7 @@ export function toSequenceSet(x: unknown, config: ResolvedConfig, name = 'x'): S
       if (x.values.length !== count * steps * features)
         throw outOfRange(`${name}.values`, `${count * steps * features} values for shape [${count}, ${steps}, ${features}]`, x.values);
       const lengths = x.lengths === undefined ? new Int32Array(count).fill(steps) : checkLengths(name, x.lengths, count, steps);
-      checkFinite(name, x.values, count, steps, features, lengths);
+      checkFinite(name, x.values, count, steps, features, lengths, allowNaN);
       return { count, steps, features, lengths, dense: x.values, typed: true };
     }
     if (!(x.values instanceof Int32Array)) throw invalidType(`${name}.values`, 'an Int32Array (token input)', x.values);
@@ -138,7 +145,7 @@ export function toSequenceSet(x: unknown, config: ResolvedConfig, name = 'x'): S
         for (let f = 0; f < features; f++) {
           const v = step[f];
           if (typeof v !== 'number') throw invalidType(`${name}[${s}][${t}][${f}]`, 'a number', v);
-          if (!Number.isFinite(v)) throw outOfRange(`${name}[${s}][${t}][${f}]`, 'a finite number', v);
+          if (!Number.isFinite(v) && !(allowNaN && Number.isNaN(v))) throw outOfRange(`${name}[${s}][${t}][${f}]`, 'a finite number', v);
           dense[base + f] = v;
         }
       }
@@ -207,7 +214,7 @@ export function toLabels(y: unknown, count: number, config: ResolvedConfig, name
 }
 
 /** The native batch of sequences `order[start..end)`, padded to their longest length. */
-export function gatherBatch(set: SequenceSet, order: ArrayLike<number> | null, start: number, end: number): NativeBatch {
+export function gatherBatch(set: SequenceSet, order: ArrayLike<number> | null, start: number, end: number, copy = false): NativeBatch {
   const n = end - start;
   const lengths = new Int32Array(n);
   let steps = 0;
@@ -219,7 +226,7 @@ export function gatherBatch(set: SequenceSet, order: ArrayLike<number> | null, s
   const width = set.features;
   const source = (set.dense ?? set.tokens)!;
   let values: Float32Array | Int32Array;
-  if (!order && steps === set.steps) {
+  if (!order && !copy && steps === set.steps) {
     values = source.subarray(start * set.steps * width, end * set.steps * width); // no copy
   } else {
     values = set.dense ? new Float32Array(n * steps * width) : new Int32Array(n * steps * width);
@@ -240,4 +247,42 @@ export function gatherLabels(labels: Int32Array, order: ArrayLike<number> | null
   const out = new Int32Array(end - start);
   for (let i = 0; i < out.length; i++) out[i] = labels[order[start + i]];
   return out;
+}
+
+/** Applies a missing-value policy to NaNs in a dense set (on a copy). */
+function resolveMissing(set: SequenceSet, policy: MissingPolicy, name: string): SequenceSet {
+  const F = set.features;
+  const values = new Float32Array(set.dense!);
+  const lengths = new Int32Array(set.lengths);
+  for (let s = 0; s < set.count; s++) {
+    const base = s * set.steps * F;
+    let kept = 0;
+    for (let t = 0; t < set.lengths[s]; t++) {
+      const at = base + t * F;
+      let hasMissing = false;
+      for (let f = 0; f < F; f++) {
+        if (!Number.isNaN(values[at + f])) continue;
+        hasMissing = true;
+        if (policy === 'zero') values[at + f] = 0;
+        else if (policy === 'ffill') values[at + f] = t > 0 ? values[at - F + f] : 0;
+      }
+      if (policy === 'mask') {
+        if (hasMissing) continue;
+        values.copyWithin(base + kept * F, at, at + F);
+      }
+      kept++;
+    }
+    if (policy === 'mask') {
+      if (kept === 0) throw outOfRange(`${name}[${s}]`, 'at least one step without missing values', 'all steps missing');
+      values.fill(0, base + kept * F, base + set.lengths[s] * F);
+      lengths[s] = kept;
+    }
+  }
+  return { ...set, dense: values, lengths };
+}
+
+/** A new set holding the sequences `indices` (copied). */
+export function subsetSet(set: SequenceSet, indices: Int32Array): SequenceSet {
+  const batch = gatherBatch(set, indices, 0, indices.length, true);
+  return { count: indices.length, steps: batch.steps, features: set.features, lengths: batch.lengths, dense: batch.dense, tokens: batch.tokens, typed: set.typed };
 }

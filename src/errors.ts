@@ -42,6 +42,17 @@ export class CheckpointError extends RnnNodeError {
   }
 }
 
+/** A data file has a malformed record; `file` and `line` say where. */
+export class DataFormatError extends RnnNodeError {
+  readonly file: string;
+  readonly line: number;
+  constructor(file: string, line: number, message: string) {
+    super(`${file}:${line}: ${message}`, 'ERR_RNN_DATA');
+    this.file = file;
+    this.line = line;
+  }
+}
+
 export type ArgumentError = TypeError & { code: string };
 
 function describe(value: unknown): string {

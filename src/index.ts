@@ -14,8 +14,19 @@ export type {
   ResolvedConfig,
 } from './config';
 export type { Dataset, SequenceInput, DenseSequences, TokenSequences, TypedSequences, Labels } from './data';
-export type { OptimizerOptions, FitCallbacks, EpochLogs, BatchLogs, History } from './training';
-export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError, CheckpointError } from './errors';
+export type { OptimizerOptions, FitCallbacks, EpochLogs, BatchLogs, History, TrainingHandle } from './training';
+export { earlyStopping, modelCheckpoint, reduceLROnPlateau } from './callbacks';
+export type { EarlyStopping, EarlyStoppingOptions, ModelCheckpointOptions, ReduceLROnPlateauOptions } from './callbacks';
+export type { ScheduleOptions } from './schedules';
+export type { AugmentOptions } from './augment';
+export { Tokenizer, PAD_ID, UNKNOWN_ID } from './tokenizer';
+export type { TokenizerOptions, TokenizerJSON } from './tokenizer';
+export { Preprocessor, labelSpace, MISSING_POLICIES } from './preprocessing';
+export type { MissingPolicy, PreprocessingJSON, PreprocessorOptions } from './preprocessing';
+export { readRecords, readAllRecords, detectFormat, parseJsonlRecord, parseCsvRecord } from './readers';
+export type { DataRecord, TextRecord, SequenceRecord, RecordFormat } from './readers';
+export { splitIndices } from './split';
+export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError, CheckpointError, DataFormatError } from './errors';
 export { parseIdx, readIdxDataset } from './idx';
 export type { IdxArray, IdxDataset } from './idx';
 export { backendInfo } from './backend';

@@ -1,13 +1,16 @@
 /**
- * The training loop behind `SequenceClassifier.fit`: epochs of shuffled mini-batches, one
- * native training step (forward, BPTT, optimizer update) per batch, awaited so the event
- * loop keeps running; per-epoch logs, validation, callbacks, cancellation.
+ * The training loop behind `SequenceClassifier.fit`: epochs of shuffled (optionally
+ * length-bucketed, augmented) mini-batches, one native training step (forward, BPTT,
+ * optimizer update) per batch, awaited so the event loop keeps running; per-epoch logs,
+ * learning-rate schedules, validation, callbacks, cancellation.
  */
+import { augmentBatch, type ResolvedAugment } from './augment';
 import { checkChoice, checkInteger, checkNumber } from './config';
+import { gatherBatch, gatherLabels, type SequenceSet } from './data';
 import { invalidType, NonFiniteLossError, outOfRange } from './errors';
 import type { NativeModel, NativeOptimizerConfig } from './native';
-import { gatherBatch, gatherLabels, type SequenceSet } from './data';
-import { SeededRandom } from './random';
+import type { SeededRandom } from './random';
+import type { Schedule } from './schedules';
 
 export interface OptimizerOptions {
   /** Default 'adam'. */
@@ -42,11 +45,26 @@ export interface EpochLogs {
   accuracy: number;
   valLoss?: number;
   valAccuracy?: number;
+  /** Learning rate used in the epoch. */
+  learningRate: number;
   /** Wall-clock seconds of the epoch (training and validation). */
   seconds: number;
 }
 
+/** What callbacks may do with the model while it trains (between steps). */
+export interface TrainingHandle {
+  getWeights(): { name: string; shape: number[]; values: Float32Array }[];
+  setWeights(weights: { name: string; shape: number[]; values: Float32Array }[]): void;
+  save(path: string): Promise<void>;
+  /** Set to true to end training after the current batch. */
+  stopTraining: boolean;
+  /** The learning rate of the coming steps; callbacks may change it. */
+  learningRate: number;
+}
+
 export interface FitCallbacks {
+  /** Called once before training with a handle on the model. */
+  setModel?: (model: TrainingHandle) => void;
   onTrainBegin?: () => void | Promise<void>;
   onTrainEnd?: (history: History) => void | Promise<void>;
   onEpochBegin?: (epoch: number) => void | Promise<void>;
@@ -55,10 +73,17 @@ export interface FitCallbacks {
 }
 
 export interface History {
-  /** Epoch indices that completed. */
+  /** Epoch numbers that completed (continuing from earlier fit calls). */
   epoch: number[];
   /** Per-epoch values of each logged metric. */
-  history: { loss: number[]; accuracy: number[]; valLoss?: number[]; valAccuracy?: number[]; seconds: number[] };
+  history: {
+    loss: number[];
+    accuracy: number[];
+    valLoss?: number[];
+    valAccuracy?: number[];
+    learningRate: number[];
+    seconds: number[];
+  };
 }
 
 export interface ResolvedFitOptions {
@@ -67,20 +92,22 @@ export interface ResolvedFitOptions {
   initialEpoch: number;
   batchSize: number;
   shuffle: boolean;
-  /** Shuffling and dropout stream; advanced in place so training can resume exactly. */
+  bucketing: boolean;
+  augment: ResolvedAugment | null;
+  /** Shuffling, dropout and augmentation stream; advanced in place so training resumes exactly. */
   rng: SeededRandom;
-  optimizer: NativeOptimizerConfig;
   learningRate: number;
+  schedule: Schedule | null;
   classWeights: Float32Array | null;
   verbose: 0 | 1;
   threads: number;
   signal?: AbortSignal;
-  callbacks: FitCallbacks;
+  callbacks: FitCallbacks[];
 }
 
 export function resolveOptimizer(value: unknown): { config: NativeOptimizerConfig; learningRate: number } {
   const o = (typeof value === 'string' ? { type: value } : value ?? {}) as Record<string, unknown>;
-  if (typeof o !== 'object' || Array.isArray(o)) throw invalidType('options.optimizer', "an optimizer name or { type, learningRate, ... }", value);
+  if (typeof o !== 'object' || Array.isArray(o)) throw invalidType('options.optimizer', 'an optimizer name or { type, learningRate, ... }', value);
   const type = o.type === undefined ? 'adam' : checkChoice('options.optimizer.type', o.type, ['adam', 'adamw', 'sgd', 'rmsprop'] as const);
   const num = (key: string, min: number, max: number, fallback: number, exclusive = false) =>
     o[key] === undefined ? fallback : checkNumber(`options.optimizer.${key}`, o[key], min, max, exclusive);
@@ -103,46 +130,80 @@ export function resolveOptimizer(value: unknown): { config: NativeOptimizerConfi
   };
 }
 
+/** Batches of one epoch: index ranges into `order`. With bucketing, sequences of similar
+ * length share a batch (sorted within windows of 32 batches, batch order shuffled). */
+function epochOrder(set: SequenceSet, o: ResolvedFitOptions): Int32Array | null {
+  if (!o.shuffle && !o.bucketing) return null;
+  const order = o.shuffle ? o.rng.permutation(set.count) : Int32Array.from({ length: set.count }, (_, i) => i);
+  if (!o.bucketing) return order;
+  const window = 32 * o.batchSize;
+  for (let start = 0; start < order.length; start += window) {
+    const part = order.subarray(start, Math.min(start + window, order.length));
+    const sorted = Array.from(part).sort((a, b) => set.lengths[b] - set.lengths[a] || a - b);
+    part.set(sorted);
+  }
+  const batches = Math.ceil(order.length / o.batchSize);
+  const permuted = o.shuffle ? o.rng.permutation(batches) : Int32Array.from({ length: batches }, (_, i) => i);
+  const out = new Int32Array(order.length);
+  let at = 0;
+  for (const b of permuted) {
+    const chunk = order.subarray(b * o.batchSize, Math.min((b + 1) * o.batchSize, order.length));
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
 export async function runFit(
   model: NativeModel,
   train: { set: SequenceSet; labels: Int32Array },
   options: ResolvedFitOptions,
   validate: (() => Promise<{ loss: number; accuracy: number }>) | null,
-  shouldStop: () => boolean,
+  handle: TrainingHandle,
   epochDone: () => void,
 ): Promise<History> {
   const { set, labels } = train;
-  const history: History = { epoch: [], history: { loss: [], accuracy: [], seconds: [] } };
+  const history: History = { epoch: [], history: { loss: [], accuracy: [], learningRate: [], seconds: [] } };
   if (validate) {
     history.history.valLoss = [];
     history.history.valAccuracy = [];
   }
   const rng = options.rng;
-  const cb = options.callbacks;
-  await cb.onTrainBegin?.();
+  const callbacks = options.callbacks;
+  const each = async (fn: (cb: FitCallbacks) => void | Promise<void> | undefined) => {
+    for (const cb of callbacks) await fn(cb);
+  };
+  callbacks.forEach((cb) => cb.setModel?.(handle));
+  handle.learningRate = options.learningRate;
+  await each((cb) => cb.onTrainBegin?.());
   const lastEpoch = options.initialEpoch + options.epochs;
   for (let epoch = options.initialEpoch; epoch < lastEpoch; epoch++) {
     options.signal?.throwIfAborted();
-    await cb.onEpochBegin?.(epoch);
+    if (options.schedule) handle.learningRate = options.schedule(epoch);
+    const learningRate = handle.learningRate;
+    await each((cb) => cb.onEpochBegin?.(epoch));
     const started = performance.now();
-    const order = options.shuffle ? rng.permutation(set.count) : null;
+    const order = epochOrder(set, options);
     let lossSum = 0;
     let correct = 0;
+    let seen = 0;
     let batchIndex = 0;
     for (let start = 0; start < set.count; start += options.batchSize, batchIndex++) {
       options.signal?.throwIfAborted();
       const end = Math.min(start + options.batchSize, set.count);
-      const batch = gatherBatch(set, order, start, end);
+      let batch = gatherBatch(set, order, start, end, options.augment !== null);
+      if (options.augment) batch = augmentBatch(batch, options.augment, rng);
       const y = gatherLabels(labels, order, start, end);
-      const step = await model.trainStep(batch, y, options.classWeights, options.learningRate, rng.nextUint32(), options.threads);
+      const step = await model.trainStep(batch, y, options.classWeights, handle.learningRate, rng.nextUint32(), options.threads);
       if (!Number.isFinite(step.loss))
         throw new NonFiniteLossError(`Training loss became ${step.loss} at epoch ${epoch}, batch ${batchIndex}; lower the learning rate or set optimizer.clipNorm`);
       lossSum += step.loss * (end - start);
       correct += step.correct;
-      await cb.onBatchEnd?.(batchIndex, { loss: step.loss, accuracy: step.correct / (end - start), size: end - start });
-      if (shouldStop()) break;
+      seen += end - start;
+      await each((cb) => cb.onBatchEnd?.(batchIndex, { loss: step.loss, accuracy: step.correct / (end - start), size: end - start }));
+      if (handle.stopTraining) break;
     }
-    const logs: EpochLogs = { loss: lossSum / set.count, accuracy: correct / set.count, seconds: 0 };
+    const logs: EpochLogs = { loss: lossSum / seen, accuracy: correct / seen, learningRate, seconds: 0 };
     if (validate) {
       const v = await validate();
       logs.valLoss = v.loss;
@@ -155,6 +216,7 @@ export async function runFit(
     history.epoch.push(epoch);
     history.history.loss.push(logs.loss);
     history.history.accuracy.push(logs.accuracy);
+    history.history.learningRate.push(learningRate);
     history.history.seconds.push(logs.seconds);
     if (options.verbose) {
       const val = validate ? ` - valLoss ${logs.valLoss!.toFixed(4)} - valAccuracy ${logs.valAccuracy!.toFixed(4)}` : '';
@@ -162,10 +224,10 @@ export async function runFit(
         `Epoch ${epoch + 1}/${lastEpoch} - ${logs.seconds.toFixed(1)}s - loss ${logs.loss.toFixed(4)} - accuracy ${logs.accuracy.toFixed(4)}${val}\n`,
       );
     }
-    await cb.onEpochEnd?.(epoch, logs);
-    if (shouldStop()) break;
+    await each((cb) => cb.onEpochEnd?.(epoch, logs));
+    if (handle.stopTraining) break;
   }
-  await cb.onTrainEnd?.(history);
+  await each((cb) => cb.onTrainEnd?.(history));
   return history;
 }
 
@@ -194,4 +256,13 @@ export function resolveCommon(options: Record<string, unknown>) {
     batchSize: options.batchSize === undefined ? 32 : checkInteger('options.batchSize', options.batchSize, 1, 1 << 20),
     seed: options.seed === undefined ? undefined : checkInteger('options.seed', options.seed, 0, Number.MAX_SAFE_INTEGER),
   };
+}
+
+export function resolveCallbacks(value: unknown): FitCallbacks[] {
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  list.forEach((cb, i) => {
+    if (cb === null || typeof cb !== 'object') throw invalidType(`options.callbacks[${i}]`, 'an object of callback functions', cb);
+  });
+  return list as FitCallbacks[];
 }

@@ -1,0 +1,217 @@
+/**
+ * From raw records to model input, and back again at prediction time: the tokenizer (text)
+ * or per-feature normalisation and the missing-value policy (dense sequences). Fitted on the
+ * training records and saved inside the model file, so `predict` on raw records gives the
+ * same answers as during training.
+ */
+import { checkChoice, checkInteger } from './config';
+import { DataFormatError, invalidType, outOfRange } from './errors';
+import type { TypedSequences } from './data';
+import type { DataRecord, SequenceRecord, TextRecord } from './readers';
+import { Tokenizer, type TokenizerJSON, type TokenizerOptions } from './tokenizer';
+
+/** What to do with missing values (NaN/null) in dense sequences. 'error' (default) rejects
+ * the record naming the position; 'zero' uses 0; 'ffill' repeats the feature's previous
+ * value (0 at the first step); 'mask' drops the steps that have any missing value. */
+export type MissingPolicy = 'error' | 'zero' | 'ffill' | 'mask';
+export const MISSING_POLICIES = ['error', 'zero', 'ffill', 'mask'] as const;
+
+export interface PreprocessingJSON {
+  kind: 'text' | 'sequence';
+  tokenizer?: TokenizerJSON;
+  features?: number;
+  normalization?: { mean: number[]; std: number[] } | null;
+  missing?: MissingPolicy;
+  /** Keep at most this many steps (the first ones). */
+  maxLength?: number | null;
+}
+
+export interface PreprocessorOptions {
+  tokenizer?: TokenizerOptions;
+  /** Dense: standardise each feature with the training mean and std. Default true. */
+  normalize?: boolean;
+  missing?: MissingPolicy;
+  maxLength?: number;
+}
+
+export class Preprocessor {
+  readonly kind: 'text' | 'sequence';
+  readonly tokenizer: Tokenizer | null;
+  readonly features: number;
+  readonly normalization: { mean: number[]; std: number[] } | null;
+  readonly missing: MissingPolicy;
+  readonly maxLength: number | null;
+
+  private constructor(json: PreprocessingJSON, tokenizer: Tokenizer | null) {
+    this.kind = json.kind;
+    this.tokenizer = tokenizer;
+    this.features = json.features ?? 1;
+    this.normalization = json.normalization ?? null;
+    this.missing = json.missing ?? 'error';
+    this.maxLength = json.maxLength ?? null;
+  }
+
+  /** Fits on training records (all text, or all sequences). */
+  static fit(records: readonly DataRecord[], options: PreprocessorOptions = {}): Preprocessor {
+    if (records.length === 0) throw outOfRange('records', 'at least one record', records);
+    const kind = records[0].kind;
+    const other = records.find((r) => r.kind !== kind);
+    if (other) throw new DataFormatError(other.file ?? 'data', other.line, `mixes ${other.kind} and ${kind} records`);
+    const maxLength = options.maxLength === undefined ? null : checkInteger('maxLength', options.maxLength, 1, 2 ** 24);
+    if (kind === 'text') {
+      const tokenizer = Tokenizer.fit(
+        (records as TextRecord[]).map((r) => r.text),
+        { kind: 'char', ...options.tokenizer, ...(maxLength ? { maxLength } : {}) },
+      );
+      return new Preprocessor({ kind, maxLength }, tokenizer);
+    }
+    const missing = options.missing === undefined ? 'error' : checkChoice('missing', options.missing, MISSING_POLICIES);
+    const seqs = records as SequenceRecord[];
+    const features = seqs[0].sequence[0]?.length ?? 0;
+    if (features < 1) throw new DataFormatError('data', seqs[0].line, 'the first sequence has no features');
+    const probe = new Preprocessor({ kind, features, normalization: null, missing, maxLength }, null);
+    let normalization: PreprocessingJSON['normalization'] = null;
+    if (options.normalize ?? true) {
+      const sum = new Float64Array(features);
+      const sq = new Float64Array(features);
+      let n = 0;
+      for (const r of seqs) {
+        for (const step of probe.clean(r)) {
+          for (let f = 0; f < features; f++) {
+            sum[f] += step[f];
+            sq[f] += step[f] * step[f];
+          }
+          n++;
+        }
+      }
+      const mean = Array.from(sum, (s) => s / n);
+      const std = Array.from(sq, (s, f) => {
+        const v = s / n - mean[f] * mean[f];
+        return v > 1e-12 ? Math.sqrt(v) : 1;
+      });
+      normalization = { mean, std };
+    }
+    return new Preprocessor({ kind, features, normalization, missing, maxLength }, null);
+  }
+
+  /** The model's input config this preprocessing feeds. */
+  inputConfig(embeddingDim = 32): { type: 'dense'; features: number } | { type: 'tokens'; vocabSize: number; embeddingDim: number } {
+    return this.tokenizer
+      ? { type: 'tokens', vocabSize: this.tokenizer.size, embeddingDim }
+      : { type: 'dense', features: this.features };
+  }
+
+  /** A sequence record's steps after the missing-value policy and truncation. */
+  clean(r: SequenceRecord): number[][] {
+    let steps = this.maxLength !== null ? r.sequence.slice(0, this.maxLength) : r.sequence;
+    const F = this.features;
+    steps.forEach((step, t) => {
+      if (step.length !== F) throw new DataFormatError(r.file ?? 'data', r.line, `step ${t} has ${step.length} features, expected ${F}`);
+    });
+    const hasMissing = steps.some((s) => s.some(Number.isNaN));
+    if (hasMissing) {
+      switch (this.missing) {
+        case 'error': {
+          const t = steps.findIndex((s) => s.some(Number.isNaN));
+          const f = steps[t].findIndex(Number.isNaN);
+          throw new DataFormatError(r.file ?? 'data', r.line, `missing value at step ${t}, feature ${f} (choose a missing-value policy: zero, ffill or mask)`);
+        }
+        case 'zero':
+          steps = steps.map((s) => s.map((x) => (Number.isNaN(x) ? 0 : x)));
+          break;
+        case 'ffill': {
+          const last = new Array<number>(F).fill(0);
+          steps = steps.map((s) => s.map((x, f) => (Number.isNaN(x) ? last[f] : (last[f] = x))));
+          break;
+        }
+        case 'mask':
+          steps = steps.filter((s) => !s.some(Number.isNaN));
+          break;
+      }
+    }
+    if (steps.length === 0) throw new DataFormatError(r.file ?? 'data', r.line, 'the sequence is empty (after removing missing steps)');
+    return steps;
+  }
+
+  /** Encodes records as typed model input. With `onError`, a record that cannot be encoded
+   * is reported and left out (`kept` lists the records that made it). */
+  encode(records: readonly DataRecord[], onError?: (record: DataRecord, error: DataFormatError) => void): { x: TypedSequences; kept: number[] } {
+    const rows: (Int32Array | number[][])[] = [];
+    const kept: number[] = [];
+    records.forEach((r, i) => {
+      try {
+        rows.push(this.encodeOne(r));
+        kept.push(i);
+      } catch (e) {
+        if (onError && e instanceof DataFormatError) onError(r, e);
+        else throw e;
+      }
+    });
+    if (rows.length === 0) return { x: { values: this.tokenizer ? new Int32Array(0) : new Float32Array(0), shape: [0, 1, this.features] }, kept };
+    let steps = 0;
+    for (const row of rows) steps = Math.max(steps, row.length);
+    const lengths = Int32Array.from(rows, (row) => row.length);
+    if (this.tokenizer) {
+      const values = new Int32Array(rows.length * steps);
+      rows.forEach((row, s) => values.set(row as Int32Array, s * steps));
+      return { x: { values, shape: [rows.length, steps], lengths }, kept };
+    }
+    const F = this.features;
+    const values = new Float32Array(rows.length * steps * F);
+    const norm = this.normalization;
+    rows.forEach((row, s) => {
+      (row as number[][]).forEach((step, t) => {
+        const base = (s * steps + t) * F;
+        for (let f = 0; f < F; f++) values[base + f] = norm ? (step[f] - norm.mean[f]) / norm.std[f] : step[f];
+      });
+    });
+    return { x: { values, shape: [rows.length, steps, F], lengths }, kept };
+  }
+
+  private encodeOne(r: DataRecord): Int32Array | number[][] {
+    if (r.kind !== this.kind) throw new DataFormatError(r.file ?? 'data', r.line, `expected a ${this.kind} record, got ${r.kind}`);
+    if (r.kind === 'text') {
+      const ids = this.tokenizer!.encode(r.text);
+      if (ids.length === 0) throw new DataFormatError(r.file ?? 'data', r.line, 'the text has no tokens');
+      return ids;
+    }
+    return this.clean(r);
+  }
+
+  toJSON(): PreprocessingJSON {
+    return this.tokenizer
+      ? { kind: 'text', tokenizer: this.tokenizer.toJSON(), maxLength: this.maxLength }
+      : { kind: 'sequence', features: this.features, normalization: this.normalization, missing: this.missing, maxLength: this.maxLength };
+  }
+
+  static fromJSON(json: unknown): Preprocessor {
+    const j = json as PreprocessingJSON;
+    if (!j || typeof j !== 'object') throw invalidType('preprocessing', 'a preprocessing object', json);
+    const kind = checkChoice('preprocessing.kind', j.kind, ['text', 'sequence'] as const);
+    const maxLength = j.maxLength === undefined || j.maxLength === null ? null : checkInteger('preprocessing.maxLength', j.maxLength, 1, 2 ** 24);
+    if (kind === 'text') return new Preprocessor({ kind, maxLength }, Tokenizer.fromJSON(j.tokenizer));
+    const features = checkInteger('preprocessing.features', j.features, 1, 1 << 20);
+    const missing = checkChoice('preprocessing.missing', j.missing, MISSING_POLICIES);
+    const n = j.normalization;
+    if (n !== null && n !== undefined) {
+      const ok = (a: unknown) => Array.isArray(a) && a.length === features && a.every((v) => typeof v === 'number' && Number.isFinite(v));
+      if (!ok(n.mean) || !ok(n.std) || n.std.some((v) => v <= 0)) throw outOfRange('preprocessing.normalization', `${features} finite means and positive stds`, n);
+    }
+    return new Preprocessor({ kind, features, normalization: n ?? null, missing, maxLength }, null);
+  }
+}
+
+/** Label names or indices of training records: all strings (sorted names) or all integers
+ * (classes 0..max). */
+export function labelSpace(records: readonly DataRecord[]): { classes: number | string[] } {
+  const missing = records.find((r) => r.label === undefined);
+  if (missing) throw new DataFormatError(missing.file ?? 'data', missing.line, 'the record has no "label"');
+  const strings = records.filter((r) => typeof r.label === 'string');
+  if (strings.length === records.length) {
+    return { classes: [...new Set(strings.map((r) => r.label as string))].sort() };
+  }
+  if (strings.length > 0) throw new DataFormatError('data', strings[0].line, 'labels mix names and integers');
+  let max = 0;
+  for (const r of records) max = Math.max(max, r.label as number);
+  return { classes: Math.max(2, max + 1) };
+}

@@ -1,0 +1,108 @@
+/**
+ * Char and word tokenizers with a vocabulary: id 0 is padding, id 1 is unknown, then tokens
+ * by descending frequency (ties by code-point order, so a vocabulary is reproducible).
+ */
+import { checkChoice, checkInteger } from './config';
+import { invalidType, outOfRange } from './errors';
+
+export const PAD_ID = 0;
+export const UNKNOWN_ID = 1;
+
+export interface TokenizerOptions {
+  /** 'char' (Unicode code points) or 'word' (runs of letters and digits). */
+  kind: 'char' | 'word';
+  /** Lower-case text first. Default true for 'word', false for 'char'. */
+  lowercase?: boolean;
+  /** Drop tokens seen fewer times. Default 1. */
+  minFrequency?: number;
+  /** Largest vocabulary, padding and unknown included. Default unlimited. */
+  maxSize?: number;
+  /** Keep at most this many tokens of a text (the first ones). Default unlimited. */
+  maxLength?: number;
+}
+
+export interface TokenizerJSON {
+  kind: 'char' | 'word';
+  lowercase: boolean;
+  maxLength: number | null;
+  vocabulary: string[];
+}
+
+const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu;
+
+export class Tokenizer {
+  readonly kind: 'char' | 'word';
+  readonly lowercase: boolean;
+  readonly maxLength: number | null;
+  /** Index = id. vocabulary[0] = '<pad>', vocabulary[1] = '<unk>'. */
+  readonly vocabulary: readonly string[];
+  readonly #ids: Map<string, number>;
+
+  private constructor(json: TokenizerJSON) {
+    this.kind = json.kind;
+    this.lowercase = json.lowercase;
+    this.maxLength = json.maxLength;
+    this.vocabulary = json.vocabulary;
+    this.#ids = new Map(json.vocabulary.map((t, i) => [t, i]));
+  }
+
+  /** Number of ids (the model's `vocabSize`). */
+  get size(): number {
+    return this.vocabulary.length;
+  }
+
+  /** Builds the vocabulary from training texts. */
+  static fit(texts: Iterable<string>, options: TokenizerOptions): Tokenizer {
+    if (options === null || typeof options !== 'object') throw invalidType('options', 'tokenizer options', options);
+    const kind = checkChoice('options.kind', options.kind, ['char', 'word'] as const);
+    const lowercase = options.lowercase ?? kind === 'word';
+    if (typeof lowercase !== 'boolean') throw invalidType('options.lowercase', 'a boolean', lowercase);
+    const minFrequency = options.minFrequency === undefined ? 1 : checkInteger('options.minFrequency', options.minFrequency, 1, 2 ** 31);
+    const maxSize = options.maxSize === undefined ? 2 ** 24 : checkInteger('options.maxSize', options.maxSize, 3, 2 ** 24);
+    const maxLength = options.maxLength === undefined ? null : checkInteger('options.maxLength', options.maxLength, 1, 2 ** 24);
+    const probe = new Tokenizer({ kind, lowercase, maxLength, vocabulary: ['<pad>', '<unk>'] });
+    const counts = new Map<string, number>();
+    for (const text of texts) {
+      for (const token of probe.split(text)) counts.set(token, (counts.get(token) ?? 0) + 1);
+    }
+    const kept = [...counts.entries()]
+      .filter(([, n]) => n >= minFrequency)
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .slice(0, maxSize - 2)
+      .map(([t]) => t);
+    return new Tokenizer({ kind, lowercase, maxLength, vocabulary: ['<pad>', '<unk>', ...kept] });
+  }
+
+  /** Tokens of a text (before the vocabulary). */
+  split(text: string): string[] {
+    if (typeof text !== 'string') throw invalidType('text', 'a string', text);
+    const t = this.lowercase ? text.toLowerCase() : text;
+    const tokens = this.kind === 'char' ? Array.from(t) : (t.match(WORD) ?? []);
+    return this.maxLength !== null && tokens.length > this.maxLength ? tokens.slice(0, this.maxLength) : tokens;
+  }
+
+  /** Ids of a text; tokens outside the vocabulary become UNKNOWN_ID. */
+  encode(text: string): Int32Array {
+    const tokens = this.split(text);
+    const out = new Int32Array(tokens.length);
+    for (let i = 0; i < tokens.length; i++) out[i] = this.#ids.get(tokens[i]) ?? UNKNOWN_ID;
+    return out;
+  }
+
+  toJSON(): TokenizerJSON {
+    return { kind: this.kind, lowercase: this.lowercase, maxLength: this.maxLength, vocabulary: [...this.vocabulary] };
+  }
+
+  /** Restores a tokenizer saved with toJSON (e.g. from a model file); validates it. */
+  static fromJSON(json: unknown): Tokenizer {
+    const j = json as TokenizerJSON;
+    if (!j || typeof j !== 'object') throw invalidType('tokenizer', 'a tokenizer JSON object', json);
+    const kind = checkChoice('tokenizer.kind', j.kind, ['char', 'word'] as const);
+    if (typeof j.lowercase !== 'boolean') throw invalidType('tokenizer.lowercase', 'a boolean', j.lowercase);
+    if (j.maxLength !== null) checkInteger('tokenizer.maxLength', j.maxLength, 1, 2 ** 24);
+    if (!Array.isArray(j.vocabulary) || j.vocabulary.length < 2 || j.vocabulary.some((t) => typeof t !== 'string'))
+      throw invalidType('tokenizer.vocabulary', 'an array of strings starting with <pad>, <unk>', j.vocabulary);
+    if (new Set(j.vocabulary).size !== j.vocabulary.length) throw outOfRange('tokenizer.vocabulary', 'distinct tokens', 'duplicates');
+    return new Tokenizer({ kind, lowercase: j.lowercase, maxLength: j.maxLength, vocabulary: j.vocabulary });
+  }
+}
