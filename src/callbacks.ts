@@ -103,8 +103,9 @@ export function earlyStopping(opts: EarlyStoppingOptions = {}): EarlyStopping {
         if (restore) bestWeights = model.getWeights();
         return;
       }
+      // Keras semantics: stop once `patience` epochs in a row brought no improvement.
       wait++;
-      if (wait > patience) {
+      if (wait >= Math.max(1, patience)) {
         state.stoppedEpoch = epoch;
         model.stopTraining = true;
       }
@@ -176,7 +177,7 @@ export function reduceLROnPlateau(opts: ReduceLROnPlateauOptions = {}): FitCallb
         wait = 0;
         return;
       }
-      if (cooling === 0 && ++wait > patience) {
+      if (cooling === 0 && ++wait >= Math.max(1, patience)) {
         model.learningRate = Math.max(floor, model.learningRate * factor);
         cooling = cooldown;
         wait = 0;

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+/**
+ * The `rnn-node` command line: train, evaluate, predict, info. Results go to stdout,
+ * progress and errors to stderr. Exit codes: 0 success, 1 runtime error (unreadable file,
+ * corrupt model, bad record), 2 usage error (unknown flag, missing or invalid value).
+ */
+import { evaluate, EVALUATE_HELP } from './cli/evaluate';
+import { UsageError } from './cli/flags';
+import { info, INFO_HELP } from './cli/info';
+import { predict, PREDICT_HELP } from './cli/predict';
+import { train, TRAIN_HELP } from './cli/train';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  train: { run: train, help: TRAIN_HELP },
+  evaluate: { run: evaluate, help: EVALUATE_HELP },
+  predict: { run: predict, help: PREDICT_HELP },
+  info: { run: info, help: INFO_HELP },
+};
+
+const USAGE = `Usage: rnn-node <command> [options]
+
+Commands:
+  train      train a sequence classifier on JSONL, CSV or IDX data and save it
+  evaluate   accuracy, macro-F1, loss, per-class metrics and confusion matrix of a model
+  predict    stream records through a model to JSONL
+  info       describe a model file
+
+Run 'rnn-node <command> --help' for a command's options and their defaults.`;
+
+function version(): string {
+  return require('../package.json').version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(version() + '\n');
+    return 0;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    process.stderr.write(`rnn-node: unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')})\n`);
+    return 2;
+  }
+  try {
+    return await entry.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message} (see rnn-node ${command} --help)\n`);
+      return 2;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`rnn-node ${command}: ${message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`rnn-node: ${e instanceof Error ? e.stack : e}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,52 @@
+/** `rnn-node info MODEL`: what a model file holds. */
+import { statSync } from 'node:fs';
+import { SequenceClassifier } from '../classifier';
+import { readCheckpoint } from '../checkpoint';
+import { helpText, parseFlags, UsageError, type Flag } from './flags';
+
+export const INFO_FLAGS: Flag[] = [{ name: 'json', kind: 'bool', help: 'print one JSON object', default: false }];
+export const INFO_HELP = helpText('info', 'Describe a model file: architecture, labels, parameters, preprocessing, training state.', INFO_FLAGS, 'MODEL');
+
+export async function info(argv: string[]): Promise<number> {
+  const { values: v, positionals, help } = parseFlags('info', argv, INFO_FLAGS, 1);
+  if (help) {
+    process.stdout.write(INFO_HELP + '\n');
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('rnn-node info: expected one MODEL file');
+  const path = positionals[0];
+  const { header } = await readCheckpoint(path);
+  const pre = header.preprocessing as { kind?: string; tokenizer?: { kind: string; vocabulary: string[] }; features?: number } | null;
+  const summary = {
+    file: path,
+    bytes: statSync(path).size,
+    format: header.format,
+    library: header.library,
+    input: header.config.input,
+    layers: header.config.layers,
+    pooling: header.config.pooling,
+    classes: header.config.classes,
+    labels: header.config.labels,
+    params: header.paramCount,
+    tensors: header.tensors,
+    preprocessing: pre ? { kind: pre.kind, tokenizer: pre.tokenizer ? { kind: pre.tokenizer.kind, vocabularySize: pre.tokenizer.vocabulary.length } : undefined, features: pre.features } : null,
+    training: header.training ? { epochs: header.training.epochs, optimizer: header.training.optimizer, optimizerSteps: header.training.optimizerSteps } : null,
+  };
+  if (v.json) {
+    process.stdout.write(JSON.stringify(summary) + '\n');
+    return 0;
+  }
+  const layers = header.config.layers.map((l) => `${l.bidirectional ? 'bidirectional ' : ''}${l.cell.toUpperCase()}(${l.units})${l.dropout ? ` dropout ${l.dropout}` : ''}`).join(' -> ');
+  const input = header.config.input.type === 'dense' ? `dense, ${header.config.input.features} features` : `tokens, vocabulary ${header.config.input.vocabSize}, embedding ${header.config.input.embeddingDim}`;
+  const lines = [
+    `${path}: rnn-node model, format ${header.format}, ${summary.bytes} bytes (${header.library})`,
+    `input:    ${input}`,
+    `layers:   ${layers}; pooling ${header.config.pooling}`,
+    `classes:  ${header.config.labels ? header.config.labels.join(', ') : header.config.classes}`,
+    `params:   ${header.paramCount}`,
+    `preprocessing: ${pre ? (pre.tokenizer ? `${pre.tokenizer.kind} tokenizer, ${pre.tokenizer.vocabulary.length} ids` : `${pre.features} dense features`) : 'none'}`,
+    `training: ${summary.training ? `${summary.training.epochs} epochs, ${summary.training.optimizer.type}, ${summary.training.optimizerSteps} steps (resumable)` : 'no training state'}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}

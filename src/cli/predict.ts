@@ -1,0 +1,169 @@
+/**
+ * `rnn-node predict`: stream records through a saved model to JSONL, in input order, with
+ * bounded memory (at most two batches in flight: one computing while the next is read and
+ * tokenized). Output to a file is atomic (temp file, fsync, rename); a failed job leaves no
+ * output file behind.
+ */
+import { once } from 'node:events';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { SequenceClassifier, setNumThreads } from '../classifier';
+import { DataFormatError } from '../errors';
+import { readIdxDataset } from '../idx';
+import { detectFormat, readRecords, type DataRecord } from '../readers';
+import { helpText, parseFlags, type Flag } from './flags';
+import { idxPrefix } from './inputs';
+import { preprocessorOf } from './shared';
+
+export const PREDICT_FLAGS: Flag[] = [
+  { name: 'model', kind: 'path', help: 'model file', required: true },
+  { name: 'input', kind: 'path', help: "records: JSONL, CSV, an IDX directory, or '-' for stdin (JSONL)", required: true },
+  { name: 'output', kind: 'path', help: "JSONL output file (written atomically), or '-' for stdout", default: '-' },
+  { name: 'format', kind: { choices: ['auto', 'jsonl', 'csv', 'idx'] }, help: 'input format', default: 'auto' },
+  { name: 'idx-prefix', kind: 'string', help: 'IDX file prefix inside the directory', shown: "'t10k' or the only one" },
+  { name: 'batch-size', kind: 'int', min: 1, max: 1 << 20, help: 'records per batch', default: 512 },
+  { name: 'top-k', kind: 'int', min: 1, help: "add the K most probable labels as 'top'", shown: 'off' },
+  { name: 'on-error', kind: { choices: ['fail', 'skip'] }, help: 'a bad record stops the job (fail) or is reported on stderr and skipped', default: 'fail' },
+  { name: 'threads', kind: 'int', min: 1, max: 1024, help: 'threads for native work', shown: 'all CPUs available' },
+];
+
+export const PREDICT_HELP = helpText('predict', 'Predict labels for records, streaming one JSONL line per record in input order.', PREDICT_FLAGS);
+
+interface Sink {
+  write(text: string): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+async function fileSink(path: string): Promise<Sink> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const handle = await open(temp, 'w', 0o644);
+  const stream = handle.createWriteStream({ autoClose: false });
+  let done = false;
+  return {
+    async write(text) {
+      if (!stream.write(text)) await once(stream, 'drain');
+    },
+    async commit() {
+      stream.end();
+      await once(stream, 'finish');
+      await handle.sync();
+      await handle.close();
+      await rename(temp, path);
+      done = true;
+    },
+    async abort() {
+      if (done) return;
+      stream.destroy();
+      await handle.close().catch(() => undefined);
+      await unlink(temp).catch(() => undefined);
+    },
+  };
+}
+
+function stdoutSink(): Sink {
+  return {
+    async write(text) {
+      if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+    },
+    async commit() {},
+    async abort() {},
+  };
+}
+
+export async function predict(argv: string[]): Promise<number> {
+  const { values: v, help } = parseFlags('predict', argv, PREDICT_FLAGS);
+  if (help) {
+    process.stdout.write(PREDICT_HELP + '\n');
+    return 0;
+  }
+  if (v.threads !== undefined) setNumThreads(v.threads as number);
+  const model = await SequenceClassifier.load(v.model as string);
+  const pre = preprocessorOf(model);
+  const input = v.input as string;
+  const format = v.format === 'auto' ? (input === '-' ? 'jsonl' : detectFormat(input)) : (v.format as 'jsonl' | 'csv' | 'idx');
+  const skip = v['on-error'] === 'skip';
+  const batchSize = v['batch-size'] as number;
+  const topK = v['top-k'] as number | undefined;
+  const names = model.labels ?? Array.from({ length: model.config.classes }, (_, i) => String(i));
+  const sink = v.output === '-' ? stdoutSink() : await fileSink(v.output as string);
+  let written = 0;
+  let skipped = 0;
+  const report = (e: DataFormatError) => {
+    skipped++;
+    process.stderr.write(`rnn-node predict: skipped ${e.message}\n`);
+  };
+
+  const lineFor = (probs: Float32Array, row: number, where: Record<string, number>) => {
+    const p = probs.subarray(row * names.length, (row + 1) * names.length);
+    let best = 0;
+    const probabilities: Record<string, number> = {};
+    for (let c = 0; c < names.length; c++) {
+      probabilities[names[c]] = Number(p[c].toPrecision(6));
+      if (p[c] > p[best]) best = c;
+    }
+    const out: Record<string, unknown> = { ...where, label: model.labels ? names[best] : best, probabilities };
+    if (topK !== undefined) {
+      out.top = Array.from(p, (q, c) => [c, q] as const)
+        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+        .slice(0, topK)
+        .map(([c, q]) => ({ label: model.labels ? names[c] : c, p: Number(q.toPrecision(6)) }));
+    }
+    return JSON.stringify(out) + '\n';
+  };
+
+  try {
+    if (format === 'idx') {
+      const data = readIdxDataset(input, idxPrefix(input, 't10k', v['idx-prefix'] as string | undefined));
+      const [count, steps, features] = data.x.shape;
+      for (let start = 0; start < count; start += batchSize) {
+        const end = Math.min(count, start + batchSize);
+        const values = data.x.values.subarray(start * steps * features, end * steps * features);
+        const probs = (await model.predictProba({ values, shape: [end - start, steps, features] }, { batchSize })) as Float32Array;
+        let text = '';
+        for (let i = 0; i < end - start; i++) text += lineFor(probs, i, { index: start + i });
+        await sink.write(text);
+        written += end - start;
+      }
+    } else {
+      // Two batches in flight at most: batch k computes while batch k+1 is read and encoded.
+      let inflight: Promise<void> = Promise.resolve();
+      const flush = async (records: DataRecord[]) => {
+        const encoded = pre.encode(records, skip ? (_r, e) => report(e) : undefined);
+        const probs = encoded.kept.length
+          ? (model.predictProba(encoded.x, { batchSize }) as Promise<Float32Array>)
+          : Promise.resolve(new Float32Array(0));
+        probs.catch(() => undefined); // surfaced through `inflight`
+        const previous = inflight;
+        inflight = (async () => {
+          const p = await probs;
+          await previous;
+          let text = '';
+          encoded.kept.forEach((k, row) => (text += lineFor(p, row, { line: records[k].line })));
+          await sink.write(text);
+          written += encoded.kept.length;
+        })();
+        inflight.catch(() => undefined);
+        await previous;
+      };
+      let batch: DataRecord[] = [];
+      for await (const record of readRecords(input, format, skip ? report : undefined)) {
+        batch.push(record);
+        if (batch.length === batchSize) {
+          await flush(batch);
+          batch = [];
+        }
+      }
+      if (batch.length) await flush(batch);
+      await inflight;
+    }
+    await sink.commit();
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  } finally {
+    model.dispose();
+  }
+  process.stderr.write(`rnn-node predict: ${written} records predicted${skipped ? `, ${skipped} skipped` : ''}\n`);
+  return 0;
+}

@@ -1,0 +1,42 @@
+/** Glue between CLI data and a model: preprocessing, labels, typed datasets. */
+import type { SequenceClassifier } from '../classifier';
+import type { TypedSequences } from '../data';
+import { DataFormatError } from '../errors';
+import { Preprocessor } from '../preprocessing';
+import type { DataRecord } from '../readers';
+import type { LoadedData } from './inputs';
+
+/** The preprocessing a model was trained with (from its file). */
+export function preprocessorOf(model: SequenceClassifier): Preprocessor {
+  if (!model.preprocessing) throw new Error('the model has no saved preprocessing (it was not trained by the CLI); use the library API');
+  return Preprocessor.fromJSON(model.preprocessing);
+}
+
+/** Class index of each record's label in the model's label space. */
+export function labelsOf(records: readonly DataRecord[], model: SequenceClassifier): Int32Array {
+  const names = model.labels;
+  const index = names ? new Map(names.map((n, i) => [n, i])) : null;
+  return Int32Array.from(records, (r) => {
+    const where = r.file ?? 'data';
+    if (r.label === undefined) throw new DataFormatError(where, r.line, 'the record has no "label"');
+    if (index) {
+      const k = index.get(String(r.label));
+      if (k === undefined) throw new DataFormatError(where, r.line, `label ${JSON.stringify(r.label)} is not one of the model's labels (${names!.join(', ')})`);
+      return k;
+    }
+    if (typeof r.label !== 'number' || r.label >= model.config.classes)
+      throw new DataFormatError(where, r.line, `label ${JSON.stringify(r.label)} is not a class index in [0, ${model.config.classes})`);
+    return r.label;
+  });
+}
+
+/** Typed inputs and labels of loaded data for this model. */
+export function datasetFor(data: LoadedData, model: SequenceClassifier, pre: Preprocessor): { x: TypedSequences; y: Int32Array } {
+  if (data.kind === 'idx') {
+    for (let i = 0; i < data.y.length; i++)
+      if (data.y[i] >= model.config.classes) throw new DataFormatError('labels', i + 1, `label ${data.y[i]} is outside the model's ${model.config.classes} classes`);
+    return { x: data.x, y: data.y };
+  }
+  const { x } = pre.encode(data.records);
+  return { x, y: labelsOf(data.records, model) };
+}

@@ -1,0 +1,210 @@
+/** `rnn-node train`: fit a classifier on a data file and save it. */
+import { performance } from 'node:perf_hooks';
+import { earlyStopping } from '../callbacks';
+import { setNumThreads, SequenceClassifier, type FitOptions } from '../classifier';
+import type { LayerConfig, SequenceClassifierConfig } from '../config';
+import { DataFormatError } from '../errors';
+import { labelSpace, MISSING_POLICIES, Preprocessor } from '../preprocessing';
+import type { ScheduleOptions } from '../schedules';
+import type { FitCallbacks } from '../training';
+import { helpText, parseFlags, UsageError, type Flag, type FlagValues } from './flags';
+import { loadData } from './inputs';
+import { progressReporter } from './progress';
+import { datasetFor, preprocessorOf } from './shared';
+
+export const TRAIN_FLAGS: Flag[] = [
+  { name: 'data', kind: 'path', help: 'training data: JSONL, CSV, or an IDX directory', required: true },
+  { name: 'out', kind: 'path', help: 'where to write the model (atomically)', required: true },
+  { name: 'validation', kind: 'path', help: 'validation data, evaluated after every epoch', shown: 'none' },
+  { name: 'validation-split', kind: 'float', min: 0, below: 1, help: 'hold out this fraction of --data for validation', shown: 'none' },
+  { name: 'stratify', kind: 'bool', help: 'with --validation-split: split each class in proportion', default: false },
+  { name: 'format', kind: { choices: ['auto', 'jsonl', 'csv', 'idx'] }, help: 'input format (auto: directory = idx, .csv/.tsv = csv, else jsonl)', default: 'auto' },
+  { name: 'idx-prefix', kind: 'string', help: 'IDX file prefix inside the directory', shown: "'train' or the only one" },
+  { name: 'tokenize', kind: { choices: ['char', 'word'] }, help: 'text tokenizer', default: 'char' },
+  { name: 'lowercase', kind: 'bool', help: 'lower-case text before tokenizing (word tokens are always lower-cased)', default: false },
+  { name: 'min-frequency', kind: 'int', min: 1, help: 'drop tokens seen fewer times', default: 1 },
+  { name: 'max-vocab', kind: 'int', min: 3, help: 'largest vocabulary (padding and unknown included)', shown: 'unlimited' },
+  { name: 'max-length', kind: 'int', min: 1, help: 'keep the first N tokens or steps of each record', shown: 'unlimited' },
+  { name: 'missing', kind: { choices: MISSING_POLICIES }, help: 'missing values in dense records', default: 'error' },
+  { name: 'no-normalize', kind: 'bool', help: 'do not standardise dense features (mean/std of the training data)', default: false },
+  { name: 'cell', kind: { choices: ['lstm', 'gru', 'rnn'] }, help: 'recurrent cell', default: 'lstm' },
+  { name: 'units', kind: 'int', min: 1, max: 16384, help: 'units per recurrent layer', default: 128 },
+  { name: 'layers', kind: 'int', min: 1, max: 64, help: 'stacked recurrent layers', default: 1 },
+  { name: 'bidirectional', kind: 'bool', help: 'bidirectional layers', default: false },
+  { name: 'embedding', kind: 'int', min: 1, max: 16384, help: 'embedding width (text)', default: 32 },
+  { name: 'pooling', kind: { choices: ['last', 'mean', 'max'] }, help: 'sequence pooling before the classifier head', default: 'last' },
+  { name: 'dropout', kind: 'float', min: 0, below: 1, help: 'dropout on each layer output (training only)', default: 0 },
+  { name: 'epochs', kind: 'int', min: 1, help: 'training epochs', default: 10 },
+  { name: 'batch-size', kind: 'int', min: 1, help: 'sequences per step', default: 32 },
+  { name: 'optimizer', kind: { choices: ['adam', 'adamw', 'sgd', 'rmsprop'] }, help: 'optimizer', default: 'adam' },
+  { name: 'lr', kind: 'float', min: 0, help: 'learning rate', shown: '0.001 (sgd: 0.01)' },
+  { name: 'weight-decay', kind: 'float', min: 0, help: 'weight decay (decoupled for adamw, L2 otherwise)', shown: '0 (adamw: 0.01)' },
+  { name: 'clip-norm', kind: 'float', min: 0, help: 'clip gradients to this global norm (0 = off)', default: 0 },
+  { name: 'schedule', kind: { choices: ['none', 'step', 'exponential', 'cosine'] }, help: 'learning-rate schedule per epoch', default: 'none' },
+  { name: 'schedule-step', kind: 'int', min: 1, help: 'step schedule: epochs between decays', default: 10 },
+  { name: 'schedule-gamma', kind: 'float', min: 0, help: 'step/exponential schedule: decay factor', default: 0.1 },
+  { name: 'warmup', kind: 'int', min: 0, help: 'cosine schedule: linear warmup epochs', default: 0 },
+  { name: 'patience', kind: 'int', min: 0, help: 'early stopping on validation loss after N epochs without improvement (restores the best weights)', shown: 'off' },
+  { name: 'class-weights', kind: 'string', help: "loss weights: 'balanced' or label=weight,...", shown: 'all 1' },
+  { name: 'augment-noise', kind: 'float', min: 0, help: 'training augmentation: Gaussian noise std on dense values', default: 0 },
+  { name: 'augment-crop', kind: 'float', min: 1e-9, max: 1, help: 'training augmentation: keep a random window of at least this fraction', default: 1 },
+  { name: 'augment-shift', kind: 'int', min: 0, help: 'training augmentation: rotate sequences by up to N steps', default: 0 },
+  { name: 'token-dropout', kind: 'float', min: 0, below: 1, help: 'training augmentation: replace tokens by <unk> with this probability', default: 0 },
+  { name: 'bucketing', kind: 'bool', help: 'batch sequences of similar length together', default: false },
+  { name: 'seed', kind: 'int', min: 0, help: 'seed for weights, shuffling, dropout and splits', default: 0 },
+  { name: 'threads', kind: 'int', min: 1, max: 1024, help: 'threads for native work', shown: 'all CPUs available' },
+  { name: 'resume', kind: 'path', help: 'continue training this model (its architecture and preprocessing are kept)', shown: 'none' },
+  { name: 'json', kind: 'bool', help: 'print one JSON object with the results', default: false },
+];
+
+export const TRAIN_HELP = helpText('train', 'Train a sequence classifier and save it to --out.', TRAIN_FLAGS);
+
+function classWeights(spec: string | undefined, labels: Int32Array, classes: number, names: string[] | null): number[] | undefined {
+  if (spec === undefined) return undefined;
+  if (spec === 'balanced') {
+    const counts = new Array<number>(classes).fill(0);
+    for (const y of labels) counts[y]++;
+    return counts.map((c) => (c ? labels.length / (classes * c) : 1));
+  }
+  const weights = new Array<number>(classes).fill(1);
+  for (const part of spec.split(',')) {
+    const [key, value] = part.split('=');
+    const w = Number(value);
+    const k = names ? names.indexOf(key) : Number(key);
+    if (value === undefined || !Number.isFinite(w) || w < 0 || !(k >= 0 && k < classes && Number.isInteger(k)))
+      throw new UsageError(`rnn-node train: --class-weights expects 'balanced' or label=weight,... with known labels, got '${spec}'`);
+    weights[k] = w;
+  }
+  return weights;
+}
+
+export async function train(argv: string[]): Promise<number> {
+  const { values: v, help } = parseFlags('train', argv, TRAIN_FLAGS);
+  if (help) {
+    process.stdout.write(TRAIN_HELP + '\n');
+    return 0;
+  }
+  if (v.validation !== undefined && v['validation-split'] !== undefined)
+    throw new UsageError('rnn-node train: use either --validation or --validation-split, not both');
+  if (v.threads !== undefined) setNumThreads(v.threads as number);
+  const data = await loadData(v.data as string, v.format as 'auto', 'train', v['idx-prefix'] as string | undefined);
+  const { model, pre } = v.resume !== undefined ? await resumeModel(v.resume as string) : buildModel(v, data);
+  const train = datasetFor(data, model, pre);
+  let validationData: FitOptions['validationData'];
+  if (v.validation !== undefined) {
+    const vdata = await loadData(v.validation as string, v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined);
+    validationData = datasetFor(vdata, model, pre);
+  }
+  const hasValidation = validationData !== undefined || v['validation-split'] !== undefined;
+  const callbacks: FitCallbacks[] = [];
+  const epochs = v.epochs as number;
+  const batchSize = v['batch-size'] as number;
+  const trainCount = Math.round(train.y.length * (1 - ((v['validation-split'] as number) ?? 0)));
+  if (!v.json) callbacks.push(progressReporter(model.epochsTrained + epochs, Math.ceil(trainCount / batchSize), trainCount));
+  const stopper = v.patience !== undefined ? earlyStopping({ patience: v.patience as number, restoreBestWeights: true, monitor: hasValidation ? 'valLoss' : 'loss' }) : null;
+  if (stopper) callbacks.push(stopper);
+  const schedule: ScheduleOptions | undefined =
+    v.schedule === 'step' ? { type: 'step', stepSize: v['schedule-step'] as number, gamma: v['schedule-gamma'] as number }
+      : v.schedule === 'exponential' ? { type: 'exponential', gamma: v['schedule-gamma'] as number }
+        : v.schedule === 'cosine' ? { type: 'cosine', warmupEpochs: v.warmup as number }
+          : undefined;
+  const started = performance.now();
+  const history = await model.fit(train, {
+    epochs,
+    batchSize,
+    validationData,
+    validationSplit: v['validation-split'] as number | undefined,
+    stratify: v.stratify as boolean,
+    optimizer: {
+      type: v.optimizer as 'adam',
+      ...(v.lr !== undefined ? { learningRate: v.lr as number } : {}),
+      ...(v['weight-decay'] !== undefined ? { weightDecay: v['weight-decay'] as number } : {}),
+      clipNorm: v['clip-norm'] as number,
+    },
+    classWeight: classWeights(v['class-weights'] as string | undefined, train.y, model.config.classes, model.labels),
+    schedule,
+    bucketing: v.bucketing as boolean,
+    augment: {
+      noise: v['augment-noise'] as number,
+      crop: v['augment-crop'] as number,
+      shift: v['augment-shift'] as number,
+      tokenDropout: v['token-dropout'] as number,
+    },
+    callbacks,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await model.save(v.out as string);
+  const last = history.epoch.length - 1;
+  const result = {
+    model: v.out,
+    epochs: history.epoch.length,
+    epochsTrained: model.epochsTrained,
+    seconds,
+    sequencesPerSecond: (trainCount * history.epoch.length) / seconds,
+    loss: history.history.loss[last],
+    accuracy: history.history.accuracy[last],
+    valLoss: history.history.valLoss?.[last],
+    valAccuracy: history.history.valAccuracy?.[last],
+    stoppedEarly: stopper?.stoppedEpoch !== null && stopper?.stoppedEpoch !== undefined,
+    history: history.history,
+    params: model.paramCount,
+    labels: model.labels,
+  };
+  if (v.json) process.stdout.write(JSON.stringify(result) + '\n');
+  else {
+    const val = result.valAccuracy !== undefined ? `, validation accuracy ${result.valAccuracy.toFixed(4)}` : '';
+    process.stdout.write(
+      `trained ${result.epochs} epochs in ${seconds.toFixed(1)} s (${Math.round(result.sequencesPerSecond)} sequences/s): ` +
+        `loss ${result.loss.toFixed(4)}, accuracy ${result.accuracy.toFixed(4)}${val}${result.stoppedEarly ? ' (stopped early, best weights restored)' : ''}\n` +
+        `saved ${v.out} (${model.paramCount} parameters)\n`,
+    );
+  }
+  model.dispose();
+  return 0;
+}
+
+async function resumeModel(path: string) {
+  const model = await SequenceClassifier.load(path);
+  return { model, pre: preprocessorOf(model) };
+}
+
+function buildModel(v: FlagValues, data: Awaited<ReturnType<typeof loadData>>) {
+  let pre: Preprocessor;
+  let classes: number | string[];
+  if (data.kind === 'idx') {
+    pre = Preprocessor.fromJSON({ kind: 'sequence', features: data.x.shape[2], normalization: null, missing: 'error', maxLength: null });
+    let max = 1;
+    for (const y of data.y) max = Math.max(max, y);
+    classes = max + 1;
+  } else {
+    pre = Preprocessor.fit(data.records, {
+      tokenizer: {
+        kind: v.tokenize as 'char',
+        ...(v.lowercase ? { lowercase: true } : {}),
+        minFrequency: v['min-frequency'] as number,
+        ...(v['max-vocab'] !== undefined ? { maxSize: v['max-vocab'] as number } : {}),
+      },
+      normalize: !v['no-normalize'],
+      missing: v.missing as 'error',
+      ...(v['max-length'] !== undefined ? { maxLength: v['max-length'] as number } : {}),
+    });
+    classes = labelSpace(data.records).classes;
+  }
+  if (Array.isArray(classes) && classes.length < 2) throw new DataFormatError(v.data as string, 0, `training data has only one label (${classes[0]})`);
+  const layer: LayerConfig = {
+    cell: v.cell as 'lstm',
+    units: v.units as number,
+    bidirectional: v.bidirectional as boolean,
+    dropout: v.dropout as number,
+  };
+  const config: SequenceClassifierConfig = {
+    input: pre.inputConfig(v.embedding as number),
+    layers: Array.from({ length: v.layers as number }, () => ({ ...layer })),
+    pooling: v.pooling as 'last',
+    classes,
+    seed: v.seed as number,
+  };
+  const model = new SequenceClassifier(config);
+  model.preprocessing = pre.toJSON() as unknown as Record<string, unknown>;
+  return { model, pre };
+}

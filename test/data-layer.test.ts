@@ -1,0 +1,152 @@
+/** Tokenizers, readers, preprocessing, splits and missing values. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DataFormatError, Preprocessor, readAllRecords, readRecords, SequenceClassifier, splitIndices, Tokenizer, labelSpace } from '../src/index';
+import type { DataRecord } from '../src/index';
+
+const dir = mkdtempSync(join(tmpdir(), 'rnn-node-data-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+describe('Tokenizer', () => {
+  it('char: ids by frequency, padding 0, unknown 1, code points', () => {
+    const t = Tokenizer.fit(['abca', 'cab', 'ä😀'], { kind: 'char' });
+    expect(t.vocabulary.slice(0, 2)).toEqual(['<pad>', '<unk>']);
+    expect(t.vocabulary.slice(2, 5)).toEqual(['a', 'b', 'c']); // 3, 2, 2 occurrences; ties by code point
+    expect(Array.from(t.encode('cabz😀'))).toEqual([4, 2, 3, 1, t.vocabulary.indexOf('😀')]);
+    expect(t.size).toBe(7);
+  });
+  it('word: lower-cases, splits on non-letters, minFrequency, maxSize, maxLength', () => {
+    const t = Tokenizer.fit(['The cat; the DOG!', 'the cat sat'], { kind: 'word', minFrequency: 2 });
+    expect(t.vocabulary).toEqual(['<pad>', '<unk>', 'the', 'cat']);
+    expect(Array.from(t.encode('THE dog cat'))).toEqual([2, 1, 3]);
+    expect(Tokenizer.fit(['a b c d', 'a b'], { kind: 'word', maxSize: 4 }).vocabulary).toEqual(['<pad>', '<unk>', 'a', 'b']);
+    expect(Tokenizer.fit(['abcdef'], { kind: 'char', maxLength: 3 }).encode('abcdef').length).toBe(3);
+  });
+  it('round-trips through JSON and rejects bad JSON', () => {
+    const t = Tokenizer.fit(['hello world'], { kind: 'char' });
+    expect(Array.from(Tokenizer.fromJSON(JSON.parse(JSON.stringify(t))).encode('low'))).toEqual(Array.from(t.encode('low')));
+    expect(() => Tokenizer.fromJSON({ kind: 'bpe', lowercase: false, maxLength: null, vocabulary: ['<pad>', '<unk>'] })).toThrow(/tokenizer\.kind/);
+    expect(() => Tokenizer.fromJSON({ kind: 'char', lowercase: false, maxLength: null, vocabulary: ['a', 'a'] })).toThrow(/distinct/);
+    expect(() => Tokenizer.fit(['x'], { kind: 'char', minFrequency: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('readers', () => {
+  it('reads JSONL text and dense records, skipping blank lines', async () => {
+    const p = file('a.jsonl', '{"text":"hi","label":"en"}\n\n{"sequence":[[1,2],[3,null]],"label":2}\n');
+    const records = await readAllRecords(p, 'jsonl');
+    expect(records).toHaveLength(2);
+    expect(records[0]).toMatchObject({ kind: 'text', text: 'hi', label: 'en', line: 1 });
+    expect(records[1]).toMatchObject({ kind: 'sequence', label: 2, line: 3 });
+    expect(Number.isNaN((records[1] as { sequence: number[][] }).sequence[1][1])).toBe(true);
+  });
+  it('names the file and line of malformed records', async () => {
+    const cases: [string, RegExp][] = [
+      ['{"text":"ok","label":"a"}\n{"text": broken\n', /b\.jsonl:2: not valid JSON/],
+      ['[1,2,3]\n', /b\.jsonl:1: expected a JSON object/],
+      ['{"label":"a"}\n', /b\.jsonl:1: expected a "text" string or a "sequence" array/],
+      ['{"text":"x","label":1.5}\n', /b\.jsonl:1: "label" must be/],
+      ['{"sequence":[[1,"x"]],"label":0}\n', /b\.jsonl:1: sequence\[0\]\[1\] must be a finite number/],
+    ];
+    for (const [text, message] of cases) {
+      const p = file('b.jsonl', text);
+      await expect(readAllRecords(p, 'jsonl')).rejects.toThrow(DataFormatError);
+      await expect(readAllRecords(p, 'jsonl')).rejects.toThrow(message);
+    }
+    await expect(readAllRecords(join(dir, 'nope.jsonl'), 'jsonl')).rejects.toThrow(/nope\.jsonl:0: cannot read \(ENOENT\)/);
+  });
+  it('reads UCR-style CSV (comma or tab), missing values as NaN, names bad lines', async () => {
+    const records = await readAllRecords(file('u.csv', '1,0.5,0.25,NaN\n2\t1\t?\t3\n'), 'csv');
+    expect(records.map((r) => r.label)).toEqual([1, 2]);
+    expect((records[1] as { sequence: number[][] }).sequence.map((s) => s[0])).toEqual([1, NaN, 3]);
+    await expect(readAllRecords(file('v.csv', '1,2\n3,abc\n'), 'csv')).rejects.toThrow(/v\.csv:2: value 1 is not a number/);
+    await expect(readAllRecords(file('w.csv', 'lonely\n'), 'csv')).rejects.toThrow(/w\.csv:1: expected a label/);
+  });
+  it('with onError, reports and skips bad records and keeps going', async () => {
+    const errors: string[] = [];
+    const out: DataRecord[] = [];
+    for await (const r of readRecords(file('c.jsonl', '{"text":"a","label":"x"}\nnot json\n{"text":"b","label":"y"}\n'), 'jsonl', (e) => errors.push(e.message)))
+      out.push(r);
+    expect(out.map((r) => r.line)).toEqual([1, 3]);
+    expect(errors).toEqual([expect.stringMatching(/c\.jsonl:2: not valid JSON/)]);
+  });
+});
+
+describe('Preprocessor', () => {
+  const seq = (line: number, sequence: number[][], label = 0): DataRecord => ({ kind: 'sequence', sequence, label, line, file: 'd.jsonl' });
+  it('standardises dense features with the training mean and std, and saves them', () => {
+    const pre = Preprocessor.fit([seq(1, [[1, 10], [3, 10]]), seq(2, [[5, 10]])]);
+    expect(pre.normalization!.mean).toEqual([3, 10]);
+    expect(pre.normalization!.std[0]).toBeCloseTo(Math.sqrt(8 / 3), 10);
+    expect(pre.normalization!.std[1]).toBe(1); // constant feature: no division by zero
+    const { x } = pre.encode([seq(3, [[3, 11]])]);
+    expect(Array.from(x.values)).toEqual([0, 1]);
+    expect(Preprocessor.fromJSON(JSON.parse(JSON.stringify(pre.toJSON()))).normalization).toEqual(pre.normalization);
+  });
+  it('rejects missing values by default, naming the record, step and feature', () => {
+    expect(() => Preprocessor.fit([seq(7, [[1, 2], [3, NaN]])])).toThrow(/d\.jsonl:7: missing value at step 1, feature 1/);
+  });
+  it('handles missing values with zero, ffill and mask', () => {
+    const records = [seq(1, [[1, 2], [NaN, 4], [5, NaN]])];
+    const enc = (missing: 'zero' | 'ffill' | 'mask') => Preprocessor.fit(records, { missing, normalize: false }).encode(records).x;
+    expect(Array.from(enc('zero').values)).toEqual([1, 2, 0, 4, 5, 0]);
+    expect(Array.from(enc('ffill').values)).toEqual([1, 2, 1, 4, 5, 4]);
+    const masked = enc('mask');
+    expect(Array.from(masked.lengths!)).toEqual([1]);
+    expect(Array.from(masked.values)).toEqual([1, 2]);
+    expect(() => Preprocessor.fit([seq(2, [[NaN, 1]])], { missing: 'mask' })).toThrow(/d\.jsonl:2: the sequence is empty/);
+  });
+  it('text: encodes with the fitted tokenizer; empty texts and kind mixes are errors', () => {
+    const text = (line: number, t: string): DataRecord => ({ kind: 'text', text: t, label: 'a', line, file: 't.jsonl' });
+    const pre = Preprocessor.fit([text(1, 'abc'), text(2, 'cab')]);
+    const { x } = pre.encode([text(3, 'ab'), text(4, 'cabz')]);
+    expect(x.shape).toEqual([2, 4]);
+    expect(Array.from(x.lengths!)).toEqual([2, 4]);
+    expect(() => pre.encode([text(5, '')])).toThrow(/t\.jsonl:5: the text has no tokens/);
+    const skipped: number[] = [];
+    const { kept } = pre.encode([text(6, 'a'), text(7, ''), text(8, 'b')], (r) => skipped.push(r.line));
+    expect(kept).toEqual([0, 2]);
+    expect(skipped).toEqual([7]);
+    expect(() => Preprocessor.fit([text(1, 'a'), seq(2, [[1]])])).toThrow(/mixes/);
+  });
+  it('label space: sorted names, or integer classes', () => {
+    expect(labelSpace([{ kind: 'text', text: 'a', label: 'fr', line: 1 }, { kind: 'text', text: 'b', label: 'de', line: 2 }]).classes).toEqual(['de', 'fr']);
+    expect(labelSpace([seq(1, [[1]], 0), seq(2, [[1]], 4)]).classes).toBe(5);
+  });
+});
+
+describe('splits', () => {
+  it('is seeded and, when stratified, keeps class proportions', () => {
+    const labels = Int32Array.from({ length: 100 }, (_, i) => (i < 80 ? 0 : 1));
+    const a = splitIndices(labels, 0.25, 1, true);
+    expect(splitIndices(labels, 0.25, 1, true)).toEqual(a);
+    expect(a.validation.length).toBe(25);
+    expect(Array.from(a.validation).filter((i) => labels[i] === 1).length).toBe(5);
+    expect(new Set([...a.train, ...a.validation]).size).toBe(100);
+    expect(splitIndices(labels, 0.25, 2, true).validation).not.toEqual(a.validation);
+  });
+});
+
+describe('missing values through the API', () => {
+  it('NaN is rejected by default and handled on request; evaluation is unaffected by the policy of other data', async () => {
+    const m = new SequenceClassifier({ input: { type: 'dense', features: 2 }, layers: [{ cell: 'gru', units: 3 }], classes: 2 });
+    const x = [[[1, 2], [NaN, 4], [5, 6]]];
+    await expect(m.predictProba(x)).rejects.toThrow(/finite number for x\[0\]\[1\]\[0\]/);
+    const zero = await m.predictProba(x, { missing: 'zero' });
+    expect(zero).toEqual(await m.predictProba([[[1, 2], [0, 4], [5, 6]]]));
+    expect(await m.predictProba(x, { missing: 'ffill' })).toEqual(await m.predictProba([[[1, 2], [1, 4], [5, 6]]]));
+    expect(await m.predictProba(x, { missing: 'mask' })).toEqual(await m.predictProba([[[1, 2], [5, 6]]]));
+    const typed = { values: Float32Array.from([1, 2, NaN, 4, 5, 6]), shape: [1, 3, 2] };
+    expect(await m.predictProba(typed, { missing: 'zero' })).toEqual(Float32Array.from(zero.flat()));
+    expect(Number.isNaN(typed.values[2])).toBe(true); // the caller's array is untouched
+    await expect(m.predictProba(x, { missing: 'guess' as never })).rejects.toThrow(/options\.missing/);
+    m.dispose();
+  });
+});
