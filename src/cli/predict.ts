@@ -38,15 +38,12 @@ interface Sink {
 async function fileSink(path: string): Promise<Sink> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
   const handle = await open(temp, 'w', 0o644);
-  const stream = handle.createWriteStream({ autoClose: false });
   let done = false;
   return {
     async write(text) {
-      if (!stream.write(text)) await once(stream, 'drain');
+      await handle.write(text); // one write per batch; awaiting it is the backpressure
     },
     async commit() {
-      stream.end();
-      await once(stream, 'finish');
       await handle.sync();
       await handle.close();
       await rename(temp, path);
@@ -54,7 +51,6 @@ async function fileSink(path: string): Promise<Sink> {
     },
     async abort() {
       if (done) return;
-      stream.destroy();
       await handle.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
     },

@@ -1,0 +1,179 @@
+/**
+ * The `rnn-node` CLI, run as a user would (child processes of dist/cli.js): each subcommand,
+ * --json, exit codes 0/1/2, bad flags, bad records, atomic output.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeededRandom } from '../src/random';
+
+const CLI = join(__dirname, '..', 'dist', 'cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'rnn-node-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', input, timeout: 170_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Texts of 'a'-heavy vs 'b'-heavy strings: an easy two-class text task. */
+function textData(n: number, seed: number): string {
+  const rng = new SeededRandom(seed);
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const label = i % 2 ? 'bee' : 'ant';
+    const main = label === 'ant' ? 'a' : 'b';
+    const len = 4 + Math.floor(rng.next() * 12);
+    const text = Array.from({ length: len }, () => (rng.next() < 0.8 ? main : 'xyz'[Math.floor(rng.next() * 3)])).join('');
+    lines.push(JSON.stringify({ text, label }));
+  }
+  return lines.join('\n') + '\n';
+}
+
+beforeAll(() => {
+  writeFileSync(join(dir, 'train.jsonl'), textData(400, 1));
+  writeFileSync(join(dir, 'test.jsonl'), textData(100, 2));
+});
+
+describe('rnn-node CLI', () => {
+  it('usage, help with every default, version', () => {
+    const none = run([]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toMatch(/Commands:\n  train/);
+    expect(run(['--help']).code).toBe(0);
+    expect(run(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = run(['train', '--help']);
+    expect(help.code).toBe(0);
+    for (const flag of ['--data', '--out', '--cell', '--units', '--epochs', '--lr', '--max-vocab', '--class-weights', '--schedule', '--resume', '--missing', '--validation-split', '--stratify'])
+      expect(help.stdout).toMatch(new RegExp(`${flag}[ |\\w.-]*.*\\((default: [^)]+|required)\\)`));
+    for (const cmd of ['evaluate', 'predict', 'info']) expect(run([cmd, '--help']).code).toBe(0);
+  });
+
+  it('usage errors exit 2 with one clear line', () => {
+    const cases: [string[], RegExp][] = [
+      [['fly'], /unknown command 'fly'/],
+      [['train', '--data', 'train.jsonl'], /--out is required/],
+      [['train', '--data', 'train.jsonl', '--out', 'm', '--units', 'many'], /--units expects an integer/],
+      [['train', '--data', 'train.jsonl', '--out', 'm', '--cell', 'transformer'], /--cell expects one of lstm, gru, rnn, got 'transformer'/],
+      [['train', '--data', 'train.jsonl', '--out', 'm', '--dropout', '1'], /--dropout expects a number/],
+      [['train', '--data', 'train.jsonl', '--out', 'm', '--frobnicate'], /unknown option '--frobnicate'/],
+      [['train', '--data', 'x', '--out', 'm', '--validation', 'v', '--validation-split', '0.2'], /either --validation or --validation-split/],
+      [['predict', '--model', 'm', '--input', 'x', '--on-error', 'ignore'], /--on-error expects one of fail, skip/],
+      [['info'], /expected one MODEL file/],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('train -> info -> evaluate -> predict on JSONL text', () => {
+    const t = run(['train', '--data', 'train.jsonl', '--validation', 'test.jsonl', '--cell', 'gru', '--units', '16', '--embedding', '8', '--pooling', 'mean', '--epochs', '4', '--lr', '0.01', '--out', 'text.rnn', '--json']);
+    expect(t.code, t.stderr).toBe(0);
+    const result = JSON.parse(t.stdout);
+    expect(result.epochs).toBe(4);
+    expect(result.valAccuracy).toBeGreaterThan(0.9);
+    expect(result.labels).toEqual(['ant', 'bee']);
+
+    const info = run(['info', 'text.rnn', '--json']);
+    expect(info.code).toBe(0);
+    const summary = JSON.parse(info.stdout);
+    expect(summary.labels).toEqual(['ant', 'bee']);
+    expect(summary.preprocessing.tokenizer.kind).toBe('char');
+    expect(summary.training.epochs).toBe(4);
+    expect(run(['info', 'text.rnn']).stdout).toMatch(/layers:\s+GRU\(16\); pooling mean/);
+
+    const e = run(['evaluate', '--model', 'text.rnn', '--data', 'test.jsonl', '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    const metrics = JSON.parse(e.stdout);
+    for (const key of ['accuracy', 'macroF1', 'loss', 'confusionMatrix', 'labels', 'count']) expect(metrics).toHaveProperty(key);
+    expect(metrics.count).toBe(100);
+    expect(metrics.accuracy).toBeCloseTo(result.valAccuracy, 6);
+    expect(run(['evaluate', '--model', 'text.rnn', '--data', 'test.jsonl']).stdout).toMatch(/confusion matrix/);
+
+    const p = run(['predict', '--model', 'text.rnn', '--input', 'test.jsonl', '--output', 'out.jsonl', '--top-k', '2', '--batch-size', '7']);
+    expect(p.code, p.stderr).toBe(0);
+    const lines = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(100);
+    expect(lines.map((l) => l.line)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1)); // input order
+    expect(Object.keys(lines[0].probabilities)).toEqual(['ant', 'bee']);
+    expect(lines[0].top).toHaveLength(2);
+    const correct = lines.filter((l, i) => l.label === (i % 2 ? 'bee' : 'ant')).length / 100;
+    expect(correct).toBeCloseTo(metrics.accuracy, 6);
+
+    const fromStdin = run(['predict', '--model', 'text.rnn', '--input', '-'], '{"text":"aaaa"}\n{"text":"bbbbb"}\n');
+    expect(fromStdin.code).toBe(0);
+    expect(fromStdin.stdout.trim().split('\n').map((l) => JSON.parse(l).label)).toEqual(['ant', 'bee']);
+  });
+
+  it('predict: a bad record fails the job (exit 1, no output file) or is skipped and counted', () => {
+    writeFileSync(join(dir, 'mixed.jsonl'), '{"text":"aaa"}\n{"text":"bbb"}\nnot json\n{"text":""}\n{"text":"ab"}\n');
+    const fail = run(['predict', '--model', 'text.rnn', '--input', 'mixed.jsonl', '--output', 'fail.jsonl']);
+    expect(fail.code).toBe(1);
+    expect(fail.stderr).toMatch(/mixed\.jsonl:3: not valid JSON/);
+    expect(existsSync(join(dir, 'fail.jsonl'))).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const skip = run(['predict', '--model', 'text.rnn', '--input', 'mixed.jsonl', '--output', 'skip.jsonl', '--on-error', 'skip']);
+    expect(skip.code).toBe(0);
+    expect(skip.stderr).toMatch(/skipped .*mixed\.jsonl:3: not valid JSON/);
+    expect(skip.stderr).toMatch(/skipped .*mixed\.jsonl:4: the text has no tokens/);
+    expect(skip.stderr).toMatch(/3 records predicted, 2 skipped/);
+    expect(readFileSync(join(dir, 'skip.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).line)).toEqual([1, 2, 5]);
+  });
+
+  it('runtime errors exit 1 with one line: missing files, corrupt models, unknown labels', () => {
+    const missing = run(['train', '--data', 'nothing.jsonl', '--out', 'm.rnn']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nothing\.jsonl:0: no such file/);
+    const bytes = readFileSync(join(dir, 'text.rnn'));
+    bytes[bytes.length - 20] ^= 0xff;
+    writeFileSync(join(dir, 'corrupt.rnn'), bytes);
+    for (const args of [['info', 'corrupt.rnn'], ['evaluate', '--model', 'corrupt.rnn', '--data', 'test.jsonl']]) {
+      const r = run(args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/checksum mismatch/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    writeFileSync(join(dir, 'other.jsonl'), '{"text":"aaa","label":"wasp"}\n');
+    const unknown = run(['evaluate', '--model', 'text.rnn', '--data', 'other.jsonl']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/other\.jsonl:1: label "wasp" is not one of the model's labels \(ant, bee\)/);
+  });
+
+  it('trains on UCR-style CSV with missing values, and resumes', () => {
+    const rng = new SeededRandom(3);
+    const rows = Array.from({ length: 120 }, (_, i) => {
+      const cls = i % 2;
+      const series = Array.from({ length: 20 }, (_, t) => (rng.next() < 0.05 ? 'NaN' : (cls ? Math.sin(t / 2) : Math.cos(t / 5)) + 0.1 * rng.next()));
+      return [cls + 1, ...series].join(',');
+    });
+    writeFileSync(join(dir, 'series.csv'), rows.join('\n') + '\n');
+    const strict = run(['train', '--data', 'series.csv', '--out', 'csv.rnn', '--epochs', '1']);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/series\.csv:\d+: missing value at step \d+, feature 0 \(choose a missing-value policy/);
+    const ok = run(['train', '--data', 'series.csv', '--missing', 'ffill', '--units', '8', '--epochs', '2', '--validation-split', '0.25', '--stratify', '--out', 'csv.rnn', '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).labels).toBeNull(); // integer labels 1..2 -> classes 0..2
+    const resumed = run(['train', '--data', 'series.csv', '--resume', 'csv.rnn', '--epochs', '1', '--out', 'csv2.rnn', '--json', '--missing', 'ffill']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout).epochsTrained).toBe(3);
+  });
+
+  it('trains, evaluates and predicts on an IDX directory (Fashion-MNIST test set)', () => {
+    const data = '/usr/share/datasets/fashion-mnist';
+    expect(existsSync(data), `${data} missing: run scripts/setup.sh`).toBe(true);
+    const t = run(['train', '--data', data, '--idx-prefix', 't10k', '--units', '32', '--epochs', '2', '--lr', '0.01', '--batch-size', '128', '--out', 'idx.rnn', '--json']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(JSON.parse(t.stdout).accuracy).toBeGreaterThan(0.6);
+    const e = run(['evaluate', '--model', 'idx.rnn', '--data', data, '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout).count).toBe(10000);
+    const p = run(['predict', '--model', 'idx.rnn', '--input', data, '--output', 'idx.jsonl']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'idx.jsonl'), 'utf8').trim().split('\n')).toHaveLength(10000);
+  });
+});
