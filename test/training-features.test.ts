@@ -165,3 +165,30 @@ describe('validation split, bucketing and augmentation', () => {
     m.dispose();
   });
 });
+
+describe('divergence and progress', () => {
+  it('a non-finite loss stops fit with NonFiniteLossError naming epoch and batch', async () => {
+    const { NonFiniteLossError } = await import('../src/index');
+    const m = small();
+    m.setWeights(m.getWeights().map((t) => ({ ...t, values: t.values.map(() => 3e38) })));
+    await expect(m.fit(data, { epochs: 1 })).rejects.toThrow(NonFiniteLossError);
+    await expect(m.fit(data, { epochs: 1 })).rejects.toThrow(/loss became (NaN|Infinity) at epoch \d+, batch 0/);
+    m.dispose();
+  });
+  it('the progress reporter draws a bar with rate and ETA on a TTY, plain lines otherwise', async () => {
+    const { progressReporter } = await import('../src/cli/progress');
+    const capture = (isTTY: boolean) => {
+      const chunks: string[] = [];
+      const out = { isTTY, write: (s: string) => chunks.push(s) } as unknown as NodeJS.WriteStream;
+      const p = progressReporter(2, 4, 40, out);
+      p.onEpochBegin!(0);
+      for (let b = 0; b < 4; b++) p.onBatchEnd!(b, { loss: 0.5, accuracy: 0.5, size: 10 });
+      p.onEpochEnd!(0, { loss: 0.5, accuracy: 0.5, learningRate: 0.001, seconds: 1.5 });
+      return chunks.join('');
+    };
+    const tty = capture(true);
+    expect(tty).toMatch(/\rEpoch 1\/2 \[=+>? *\] +\d+% \d+ seq\/s ETA \d+:\d\d loss 0\.5000/);
+    const plain = capture(false);
+    expect(plain).toBe('Epoch 1/2 1.5s 27 seq/s loss 0.5000 accuracy 0.5000 lr 0.00100\n');
+  });
+});

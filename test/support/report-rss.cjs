@@ -1,0 +1,4 @@
+// Preloaded into a child process by tests: reports the peak resident set size at exit.
+process.on('exit', () => {
+  process.stderr.write(`\nmaxRSS_KB=${process.resourceUsage().maxRSS}\n`);
+});
