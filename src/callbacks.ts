@@ -77,9 +77,24 @@ export function earlyStopping(opts: EarlyStoppingOptions = {}): EarlyStopping {
   const restore = o.restoreBestWeights ?? false;
   let model: TrainingHandle;
   let wait = 0;
+  let restored = false;
   let bestWeights: ReturnType<TrainingHandle['getWeights']> | null = null;
   const state = { stoppedEpoch: null as number | null, bestEpoch: null as number | null };
   return {
+    stateKey: 'earlyStopping',
+    // Saved with checkpoints so that a resumed run stops where an uninterrupted one would.
+    // (The best weights themselves are not saved: after a resume, restoreBestWeights can
+    // only restore a best epoch reached after the resume.)
+    getState: () => ({ wait, best: best.value, ...state }),
+    setState(s: unknown) {
+      const v = s as { wait: number; best: number | null; stoppedEpoch: number | null; bestEpoch: number | null };
+      if (!v || typeof v.wait !== 'number') return;
+      wait = v.wait;
+      best.value = v.best === null ? Infinity : v.best;
+      state.stoppedEpoch = v.stoppedEpoch;
+      state.bestEpoch = v.bestEpoch;
+      restored = true;
+    },
     get stoppedEpoch() {
       return state.stoppedEpoch;
     },
@@ -90,9 +105,13 @@ export function earlyStopping(opts: EarlyStoppingOptions = {}): EarlyStopping {
       model = m;
     },
     onTrainBegin() {
+      bestWeights = null;
+      if (restored) {
+        restored = false;
+        return;
+      }
       wait = 0;
       best.value = Infinity;
-      bestWeights = null;
       state.stoppedEpoch = null;
       state.bestEpoch = null;
     },

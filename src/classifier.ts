@@ -116,6 +116,9 @@ export class SequenceClassifier {
   #optimizer: NativeOptimizerConfig | null = null;
   #rng: SeededRandom;
   #epochs = 0;
+  /** Callbacks of the latest fit whose state goes into checkpoints, and states loaded from one. */
+  #statefulCallbacks: FitCallbacks[] = [];
+  #callbackStates: Record<string, unknown> = {};
   /** Tokenizer vocabulary, normalisation, ...: saved with the model. */
   preprocessing: Record<string, unknown> | null = null;
 
@@ -196,6 +199,13 @@ export class SequenceClassifier {
     if (options.verbose !== undefined && options.verbose !== 0 && options.verbose !== 1) throw outOfRange('options.verbose', '0 or 1', options.verbose);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidType('options.signal', 'an AbortSignal', options.signal);
     const callbacks = resolveCallbacks(options.callbacks);
+    this.#statefulCallbacks = callbacks.filter((cb) => cb.stateKey && cb.getState);
+    for (const cb of this.#statefulCallbacks) {
+      if (cb.setState && cb.stateKey! in this.#callbackStates) {
+        cb.setState(this.#callbackStates[cb.stateKey!]);
+        delete this.#callbackStates[cb.stateKey!];
+      }
+    }
     const schedule = makeSchedule(options.schedule, learningRate, this.#epochs + common.epochs);
     const augment = resolveAugment(options.augment);
     const threads = this.#threads(options.threads);
@@ -423,7 +433,15 @@ export class SequenceClassifier {
     if (withState) {
       const state = model.getOptimizerState();
       moments = state.moments;
-      training = { optimizer: this.#optimizer!, optimizerSteps: state.steps, epochs: this.#epochs, rngState: this.#rng.state };
+      const callbacks: Record<string, unknown> = { ...this.#callbackStates };
+      for (const cb of this.#statefulCallbacks) callbacks[cb.stateKey!] = cb.getState!();
+      training = {
+        optimizer: this.#optimizer!,
+        optimizerSteps: state.steps,
+        epochs: this.#epochs,
+        rngState: this.#rng.state,
+        extra: { callbacks: JSON.parse(JSON.stringify(callbacks)) },
+      };
     }
     const tensors = model.tensors().map((t) => ({ name: t.name, shape: t.shape }));
     const header = makeHeader(this.config, tensors, this.preprocessing, training);
@@ -448,6 +466,8 @@ export class SequenceClassifier {
         model.#optimizerKey = JSON.stringify(training.optimizer);
         model.#epochs = training.epochs;
         model.#rng = SeededRandom.fromState(training.rngState);
+        const saved = (training.extra as { callbacks?: unknown } | undefined)?.callbacks;
+        if (saved && typeof saved === 'object' && !Array.isArray(saved)) model.#callbackStates = saved as Record<string, unknown>;
       }
     } catch (e) {
       model.dispose();

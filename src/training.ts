@@ -65,6 +65,11 @@ export interface TrainingHandle {
 export interface FitCallbacks {
   /** Called once before training with a handle on the model. */
   setModel?: (model: TrainingHandle) => void;
+  /** With getState/setState: the callback's state is saved in checkpoints under this key
+   * and handed back when training resumes from one. */
+  stateKey?: string;
+  getState?: () => unknown;
+  setState?: (state: unknown) => void;
   onTrainBegin?: () => void | Promise<void>;
   onTrainEnd?: (history: History) => void | Promise<void>;
   onEpochBegin?: (epoch: number) => void | Promise<void>;

@@ -196,3 +196,30 @@ describe('checkpoints', () => {
     }
   });
 });
+
+describe('callback state in checkpoints', () => {
+  it('early stopping resumed from a checkpoint stops at the same epoch as an uninterrupted run', async () => {
+    const { earlyStopping } = await import('../src/index');
+    const losses = [1.0, 0.8, 0.85, 0.9, 0.95, 0.99];
+    const scripted = { onEpochEnd: (e: number, logs: { loss: number }) => void (logs.loss = losses[e]) };
+    const straight = new SequenceClassifier(config);
+    const s1 = earlyStopping({ monitor: 'loss', patience: 3 });
+    const h1 = await straight.fit(data, { epochs: 6, batchSize: 8, callbacks: [scripted, s1] });
+    expect(s1.stoppedEpoch).toBe(4);
+
+    const first = new SequenceClassifier(config);
+    await first.fit(data, { epochs: 3, batchSize: 8, callbacks: [scripted, earlyStopping({ monitor: 'loss', patience: 3 })] });
+    const path = join(dir, 'early.rnn');
+    await first.save(path);
+    first.dispose();
+    const resumed = await SequenceClassifier.load(path);
+    const s2 = earlyStopping({ monitor: 'loss', patience: 3 });
+    const h2 = await resumed.fit(data, { epochs: 3, batchSize: 8, callbacks: [scripted, s2] });
+    expect(s2.stoppedEpoch).toBe(4);
+    expect(h2.epoch).toEqual([3, 4]);
+    expect(h1.epoch).toEqual([0, 1, 2, 3, 4]);
+    expect(resumed.getWeights()).toEqual(straight.getWeights());
+    straight.dispose();
+    resumed.dispose();
+  });
+});
