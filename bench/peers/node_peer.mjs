@@ -1,0 +1,117 @@
+// Node peers for bench/run.mjs: rnn-node, @tensorflow/tfjs (cpu), tfjs-backend-wasm and,
+// when installed, @tensorflow/tfjs-node. One measurement per process, printed as JSON.
+//
+//   node bench/peers/node_peer.mjs --peer rnn-node|tfjs-cpu|tfjs-wasm|tfjs-node --mode train|infer|latency
+//        --cell lstm --units 128 --steps 28 --features 28 --classes 10 --batch 128
+//        --infer-batch 1024 --threads 2 --seconds 3 [--vocab V --min-length L]
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+
+const require = createRequire(import.meta.url);
+const { values: o } = parseArgs({
+  options: {
+    peer: { type: 'string', default: 'rnn-node' },
+    mode: { type: 'string', default: 'train' },
+    cell: { type: 'string', default: 'lstm' },
+    units: { type: 'string', default: '128' },
+    steps: { type: 'string', default: '28' },
+    features: { type: 'string', default: '28' },
+    classes: { type: 'string', default: '10' },
+    batch: { type: 'string', default: '128' },
+    'infer-batch': { type: 'string', default: '1024' },
+    threads: { type: 'string', default: '1' },
+    seconds: { type: 'string', default: '3' },
+    vocab: { type: 'string', default: '0' },
+    'min-length': { type: 'string', default: '1' },
+  },
+});
+const n = (k) => Number(o[k]);
+const [units, steps, features, classes, threads, seconds, vocab] = ['units', 'steps', 'features', 'classes', 'threads', 'seconds', 'vocab'].map(n);
+const batchSize = o.mode === 'train' ? n('batch') : o.mode === 'infer' ? n('infer-batch') : 1;
+
+let seed = 12345;
+const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+
+function makeBatch(count) {
+  const labels = Int32Array.from({ length: count }, () => Math.floor(random() * classes));
+  if (vocab) {
+    const lengths = Int32Array.from({ length: count }, () => n('min-length') + Math.floor(random() * (steps - n('min-length') + 1)));
+    const ids = new Int32Array(count * steps);
+    lengths.forEach((len, s) => {
+      for (let t = 0; t < len; t++) ids[s * steps + t] = 1 + Math.floor(random() * (vocab - 1));
+    });
+    return { x: { values: ids, shape: [count, steps], lengths }, labels };
+  }
+  return { x: { values: Float32Array.from({ length: count * steps * features }, random), shape: [count, steps, features] }, labels };
+}
+
+/** Calls `step` (async) repeatedly for about `seconds` after one warm-up; returns calls/s. */
+async function rate(step) {
+  await step();
+  let calls = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    await step();
+    calls++;
+    elapsed = (performance.now() - start) / 1000;
+  } while (elapsed < seconds);
+  return calls / elapsed;
+}
+
+async function rnnNode() {
+  const { SequenceClassifier, setNumThreads, backendInfo } = require('../../dist/index.js');
+  setNumThreads(threads);
+  const model = new SequenceClassifier({
+    input: vocab ? { type: 'tokens', vocabSize: vocab, embeddingDim: features } : { type: 'dense', features },
+    layers: [{ cell: o.cell, units }],
+    classes,
+  });
+  const { x, labels } = makeBatch(batchSize);
+  const info = backendInfo();
+  let value;
+  if (o.mode === 'train') value = (await rate(() => model.fit({ x, y: labels }, { epochs: 1, batchSize, shuffle: false }))) * batchSize;
+  else if (o.mode === 'infer') value = (await rate(() => model.predictProba(x, { batchSize }))) * batchSize;
+  else value = 1000 / (await rate(() => model.predictProbaSync(x)));
+  return { version: require('../../package.json').version, detail: `${info.simd.split(',')[0]}, OpenMP ${info.openmp}`, value };
+}
+
+async function tfjs(backend) {
+  let tf;
+  if (backend === 'tensorflow') tf = require('@tensorflow/tfjs-node');
+  else {
+    tf = require('@tensorflow/tfjs');
+    if (backend === 'wasm') {
+      const wasm = require('@tensorflow/tfjs-backend-wasm');
+      wasm.setThreadsCount?.(1);
+    }
+  }
+  await tf.setBackend(backend);
+  await tf.ready();
+  const model = tf.sequential();
+  if (vocab) model.add(tf.layers.embedding({ inputDim: vocab, outputDim: features, maskZero: true, inputLength: steps }));
+  const layer = { units, ...(vocab ? {} : { inputShape: [steps, features] }) };
+  model.add(o.cell === 'gru' ? tf.layers.gru({ ...layer, resetAfter: true }) : o.cell === 'rnn' ? tf.layers.simpleRNN(layer) : tf.layers.lstm(layer));
+  model.add(tf.layers.dense({ units: classes, activation: 'softmax' }));
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
+  const { x, labels } = makeBatch(batchSize);
+  const xt = vocab ? tf.tensor2d(x.values, x.shape, 'float32') : tf.tensor3d(x.values, x.shape);
+  const yt = tf.tensor1d(Float32Array.from(labels));
+  let value;
+  if (o.mode === 'train') value = (await rate(() => model.trainOnBatch(xt, yt))) * batchSize;
+  else if (o.mode === 'infer') value = (await rate(() => tf.tidy(() => model.predict(xt).dataSync()))) * batchSize;
+  else value = 1000 / (await rate(() => tf.tidy(() => model.predict(xt).dataSync())));
+  return { version: tf.version.tfjs, detail: `backend ${tf.getBackend()}`, value };
+}
+
+const run = { 'rnn-node': rnnNode, 'tfjs-cpu': () => tfjs('cpu'), 'tfjs-wasm': () => tfjs('wasm'), 'tfjs-node': () => tfjs('tensorflow') }[o.peer];
+if (!run) {
+  console.error(`unknown peer ${o.peer}`);
+  process.exit(2);
+}
+const originalWarn = console.warn;
+console.warn = () => {}; // tfjs prints backend advice on stdout/stderr; keep the JSON line clean
+console.log = ((log) => (...args) => (typeof args[0] === 'string' && args[0].startsWith('{') ? log(...args) : undefined))(console.log);
+const result = await run();
+console.warn = originalWarn;
+console.log(JSON.stringify({ peer: o.peer, mode: o.mode, threads, ...result }));

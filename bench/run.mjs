@@ -1,0 +1,143 @@
+// `npm run bench`: rnn-node against its peers on the same models in the same run,
+// interleaved (every repetition visits every peer), medians of the repetitions. Prints a
+// table and writes bench/results/latest.json and bench/RESULTS.md. A peer that cannot run
+// is reported with the reason, never dropped.
+//
+//   node bench/run.mjs [--reps 3] [--seconds 2] [--workloads fmnist-lstm,fmnist-gru,tokens-lstm]
+//                      [--peers rnn-node,pytorch,tfjs-cpu,tfjs-wasm,tfjs-node] [--python /usr/bin/python3]
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: opt } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '2' },
+    workloads: { type: 'string', default: 'fmnist-lstm,fmnist-gru,tokens-lstm' },
+    peers: { type: 'string', default: 'rnn-node,pytorch,tfjs-cpu,tfjs-wasm,tfjs-node' },
+    python: { type: 'string', default: process.env.RNN_NODE_BENCH_PYTHON ?? '/usr/bin/python3' },
+    out: { type: 'string', default: join(here, 'results') },
+  },
+});
+const all = availableParallelism();
+const WORKLOADS = {
+  'fmnist-lstm': { cell: 'lstm', units: 128, steps: 28, features: 28, classes: 10, batch: 128, 'infer-batch': 1024, tfjs: true },
+  'fmnist-gru': { cell: 'gru', units: 128, steps: 28, features: 28, classes: 10, batch: 128, 'infer-batch': 1024, tfjs: true },
+  'tokens-lstm': { cell: 'lstm', units: 128, steps: 400, features: 32, classes: 2, batch: 32, 'infer-batch': 256, vocab: 5000, 'min-length': 3, tfjs: false },
+};
+// Each peer at 1 thread and at its best setting for this machine.
+const PEERS = {
+  'rnn-node': [{ threads: 1 }, { threads: all }],
+  pytorch: [
+    { threads: 1, env: { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } },
+    { threads: all, env: { OMP_NUM_THREADS: String(all), OPENBLAS_NUM_THREADS: '1' } },
+  ],
+  'tfjs-cpu': [{ threads: 1 }],
+  'tfjs-wasm': [{ threads: 1 }],
+  'tfjs-node': [{ threads: all }],
+};
+const MODES = ['train', 'infer', 'latency'];
+
+function argsOf(w, mode, threads, seconds) {
+  const args = ['--mode', mode, '--threads', String(threads), '--seconds', String(seconds)];
+  for (const [k, v] of Object.entries(w)) if (k !== 'tfjs') args.push(`--${k}`, String(v));
+  return args;
+}
+
+async function measure(peer, config, workload, mode) {
+  const w = WORKLOADS[workload];
+  // The pure-JS peers are orders of magnitude slower: one short time box each.
+  const seconds = peer.startsWith('tfjs-') && peer !== 'tfjs-node' ? 0.5 : Number(opt.seconds);
+  const env = { ...process.env, ...(config.env ?? {}) };
+  const [cmd, script] = peer === 'pytorch' ? [opt.python, join(here, 'peers', 'torch_bench.py')] : [process.execPath, join(here, 'peers', 'node_peer.mjs')];
+  const args = [script, ...(peer === 'pytorch' ? [] : ['--peer', peer]), ...argsOf(w, mode, config.threads, seconds)];
+  try {
+    const { stdout } = await run(cmd, args, { env, timeout: 300_000, maxBuffer: 1 << 20 });
+    const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+    return { ok: true, ...JSON.parse(line) };
+  } catch (e) {
+    const text = `${e.stderr ?? ''}${e.message ?? ''}`;
+    const reason =
+      /Cannot find module '(@tensorflow\/[^']+)'/.exec(text)?.[1]?.concat(' is not installed') ??
+      /No module named '?(\w+)/.exec(text)?.[0] ??
+      (e.code === 'ENOENT' ? `${cmd} not found` : e.killed ? 'timed out' : text.trim().split('\n').pop()?.slice(0, 160));
+    return { ok: false, reason };
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const workloads = opt.workloads.split(',');
+const peers = opt.peers.split(',');
+const reps = Number(opt.reps);
+const samples = new Map(); // key -> { values: [], reasons: [] , meta }
+const key = (w, m, p, t) => `${w}|${m}|${p}|${t}`;
+const started = Date.now();
+for (let rep = 0; rep < reps; rep++) {
+  for (const w of workloads) {
+    for (const mode of MODES) {
+      for (const peer of peers) {
+        if (!WORKLOADS[w].tfjs && peer.startsWith('tfjs')) continue;
+        for (const config of PEERS[peer]) {
+          const k = key(w, mode, peer, config.threads);
+          const entry = samples.get(k) ?? { values: [], reasons: [], meta: {} };
+          samples.set(k, entry);
+          if (entry.reasons.length && !entry.values.length) continue; // it could not run: don't retry
+          const r = await measure(peer, config, w, mode);
+          if (r.ok) {
+            entry.values.push(r.value);
+            entry.meta = { version: r.version ?? r.torch, detail: r.detail };
+          } else entry.reasons.push(r.reason);
+          process.stderr.write(`rep ${rep + 1}/${reps} ${w} ${mode} ${peer} x${config.threads}: ${r.ok ? r.value.toFixed(mode === 'latency' ? 3 : 0) : `cannot run (${r.reason})`}\n`);
+        }
+      }
+    }
+  }
+}
+
+const rows = [];
+for (const [k, e] of samples) {
+  const [workload, mode, peer, threads] = k.split('|');
+  rows.push({ workload, mode, peer, threads: Number(threads), median: e.values.length ? median(e.values) : null, samples: e.values, reason: e.reasons[0] ?? null, ...e.meta });
+}
+// Ratios: rnn-node at its best over each peer at its best (latency: lower is better).
+const best = (w, m, p) => {
+  const vals = rows.filter((r) => r.workload === w && r.mode === m && r.peer === p && r.median !== null).map((r) => r.median);
+  if (!vals.length) return null;
+  return m === 'latency' ? Math.min(...vals) : Math.max(...vals);
+};
+const unit = { train: 'seq/s', infer: 'seq/s', latency: 'ms' };
+const lines = [
+  '# rnn-node benchmark results',
+  '',
+  `Generated by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus()[0]?.model ?? 'unknown CPU'}, ${all} CPUs available, Node ${process.versions.node}.`,
+  `Medians of ${reps} interleaved repetitions (${opt.seconds} s time boxes; tfjs cpu/wasm 0.5 s). Train: batch 128 (tokens: 32), Adam; infer: batch 1024 (tokens: 256); latency: one sequence.`,
+  '`ratio` = rnn-node at its best thread count over the peer at its best (for latency: peer time / rnn-node time); > 1 means rnn-node is faster.',
+  '',
+];
+for (const w of workloads) {
+  lines.push(`## ${w}`, '', '| mode | peer | threads | median | ratio | samples |', '|---|---|---|---|---|---|');
+  for (const mode of MODES) {
+    const ours = best(w, mode, 'rnn-node');
+    for (const r of rows.filter((x) => x.workload === w && x.mode === mode)) {
+      const theirs = best(w, mode, r.peer);
+      const ratio = r.peer === 'rnn-node' || ours === null || theirs === null ? '' : (mode === 'latency' ? theirs / ours : ours / theirs).toFixed(2) + 'x';
+      const value = r.median === null ? `cannot run: ${r.reason}` : `${r.median.toFixed(mode === 'latency' ? 3 : 0)} ${unit[mode]}`;
+      lines.push(`| ${mode} | ${r.peer}${r.version ? ` ${r.version}` : ''} | ${r.threads} | ${value} | ${ratio} | ${r.samples.map((s) => s.toFixed(mode === 'latency' ? 3 : 0)).join(', ')} |`);
+    }
+  }
+  lines.push('');
+}
+lines.push(`Total benchmark time: ${Math.round((Date.now() - started) / 1000)} s.`, '');
+mkdirSync(opt.out, { recursive: true });
+writeFileSync(join(opt.out, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), cpus: all, cpu: cpus()[0]?.model, rows }, null, 1));
+writeFileSync(join(here, 'RESULTS.md'), lines.join('\n'));
+process.stdout.write(lines.join('\n'));

@@ -1,0 +1,142 @@
+// Standalone benchmark of the native core (no Node): training throughput, inference
+// throughput and single-sequence latency for one model shape, at a given thread count.
+//
+//   bench [--cell lstm|gru|rnn] [--units 128] [--steps 28] [--features 28] [--classes 10]
+//         [--batch 128] [--infer-batch 1024] [--threads N] [--seconds 3] [--json]
+//
+// Built by CMake beside the tests; it needs no Node, so it can be carried to another
+// machine (with its OpenMP runtime) to measure thread scaling.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "model.h"
+#include "parallel.h"
+#include "rng.h"
+
+using namespace rnn;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::string cell = "lstm";
+  int units = 128, steps = 28, features = 28, classes = 10, batch = 128, infer_batch = 1024;
+  int threads = 0;
+  double seconds = 3;
+  bool json = false;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "bench: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--cell") o.cell = next();
+    else if (a == "--units") o.units = std::atoi(next());
+    else if (a == "--steps") o.steps = std::atoi(next());
+    else if (a == "--features") o.features = std::atoi(next());
+    else if (a == "--classes") o.classes = std::atoi(next());
+    else if (a == "--batch") o.batch = std::atoi(next());
+    else if (a == "--infer-batch") o.infer_batch = std::atoi(next());
+    else if (a == "--threads") o.threads = std::atoi(next());
+    else if (a == "--seconds") o.seconds = std::atof(next());
+    else if (a == "--json") o.json = true;
+    else {
+      std::fprintf(stderr, "bench: unknown option %s\n", a.c_str());
+      std::exit(2);
+    }
+  }
+  return o;
+}
+
+struct Batch {
+  std::vector<float> x;
+  std::vector<int32_t> lengths, labels;
+  BatchInput<float> view(int batch, int steps) const {
+    BatchInput<float> in;
+    in.batch = batch;
+    in.steps = steps;
+    in.dense = x.data();
+    in.lengths = lengths.data();
+    return in;
+  }
+};
+
+Batch make_batch(const Options& o, int batch, uint64_t seed) {
+  Rng rng(seed);
+  Batch b;
+  b.x.resize(size_t(batch) * o.steps * o.features);
+  for (float& v : b.x) v = float(rng.uniform());
+  b.lengths.assign(batch, o.steps);
+  for (int i = 0; i < batch; ++i) b.labels.push_back(int32_t(rng.next() % uint64_t(o.classes)));
+  return b;
+}
+
+// Runs `step` repeatedly for about `seconds` (after one warm-up call); returns calls/second.
+template <typename Step>
+double rate(double seconds, Step&& step) {
+  step();
+  long calls = 0;
+  const auto start = Clock::now();
+  double elapsed = 0;
+  do {
+    step();
+    ++calls;
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (elapsed < seconds);
+  return calls / elapsed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  const int threads = o.threads > 0 ? o.threads : max_threads();
+  use_threads(threads);
+  ModelConfig config;
+  config.input = InputType::kDense;
+  config.features = o.features;
+  LayerConfig layer;
+  layer.cell = o.cell == "gru" ? CellType::kGru : o.cell == "rnn" ? CellType::kRnn : CellType::kLstm;
+  layer.units = o.units;
+  config.layers = {layer};
+  config.classes = o.classes;
+  Model model(config);
+  model.initialize(1);
+  model.set_optimizer(OptimizerConfig{});
+  const Batch train = make_batch(o, o.batch, 2), infer = make_batch(o, o.infer_batch, 3), one = make_batch(o, 1, 4);
+  StepResult result;
+  uint64_t seed = 0;
+  const double train_steps = rate(o.seconds, [&] {
+    model.train_step(train.view(o.batch, o.steps), train.labels.data(), nullptr, 1e-3, ++seed, &result);
+  });
+  std::vector<float> probs(size_t(o.infer_batch) * o.classes);
+  const double infer_calls = rate(o.seconds, [&] { model.predict(infer.view(o.infer_batch, o.steps), probs.data()); });
+  const double single_calls = rate(o.seconds / 2, [&] { model.predict(one.view(1, o.steps), probs.data()); });
+  const int gates = gate_count(layer.cell);
+  // FLOPs of one training sequence: forward GEMMs (input + recurrent) x 3 for backward.
+  const double flops_per_seq = 3.0 * 2.0 * o.steps * double(gates) * o.units * (o.features + o.units);
+  const double train_seq = train_steps * o.batch;
+  if (o.json) {
+    std::printf(
+        "{\"cell\":\"%s\",\"units\":%d,\"steps\":%d,\"features\":%d,\"batch\":%d,\"threads\":%d,"
+        "\"trainSeqPerSec\":%.1f,\"inferSeqPerSec\":%.1f,\"latencyMs\":%.4f,\"trainGflops\":%.2f}\n",
+        o.cell.c_str(), o.units, o.steps, o.features, o.batch, threads, train_seq, infer_calls * o.infer_batch,
+        1000.0 / single_calls, train_seq * flops_per_seq / 1e9);
+  } else {
+    std::printf("%s(%d) T=%d F=%d, %d threads: train %.0f seq/s (batch %d, %.1f GFLOP/s), infer %.0f seq/s (batch %d), latency %.3f ms\n",
+                o.cell.c_str(), o.units, o.steps, o.features, threads, train_seq, o.batch, train_seq * flops_per_seq / 1e9,
+                infer_calls * o.infer_batch, o.infer_batch, 1000.0 / single_calls);
+  }
+  return 0;
+}
