@@ -32,6 +32,8 @@
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
         "EIGEN_MPL2_ONLY",
+        "EIGEN_NO_DEBUG",
+        "NDEBUG",
         "RNN_NODE_ISA=\"<(rnn_isa)\""
       ],
       "cflags!": ["-fno-exceptions"],

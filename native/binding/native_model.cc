@@ -19,6 +19,10 @@ constexpr int kMaxThreads = 1024;
 }  // namespace
 
 int resolve_threads(int requested) { return requested > 0 ? requested : g_default_threads.load(); }
+
+// A handful of sequences is too little work to split: waking a second thread costs more
+// than it saves, so small predictions (the latency path) run on the calling thread.
+int threads_for_batch(int threads, int batch) { return batch < 16 ? 1 : threads; }
 void set_default_threads(int threads) { g_default_threads.store(threads < 1 ? 1 : threads); }
 int default_threads() { return g_default_threads.load(); }
 
@@ -201,7 +205,7 @@ Napi::Value NativeModel::predict(const Napi::CallbackInfo& info) {
   auto model = live(env);
   ensure_idle(env, false, "predict");
   OwnedBatch batch = read_batch(info[0], model->network().config());
-  const int threads = resolve_threads(int(read_integer(info[1], "threads", 0, kMaxThreads)));
+  const int threads = threads_for_batch(resolve_threads(int(read_integer(info[1], "threads", 0, kMaxThreads))), batch.batch);
   auto* job = new PredictJob(Value(), this, model, threads, std::move(batch));
   ++predictions_;
   job->Queue();
@@ -213,7 +217,7 @@ Napi::Value NativeModel::predict_sync(const Napi::CallbackInfo& info) {
   auto model = live(env);
   ensure_idle(env, false, "predict");
   OwnedBatch batch = read_batch(info[0], model->network().config());
-  rnn::use_threads(resolve_threads(int(read_integer(info[1], "threads", 0, kMaxThreads))));
+  rnn::use_threads(threads_for_batch(resolve_threads(int(read_integer(info[1], "threads", 0, kMaxThreads))), batch.batch));
   Napi::Float32Array out =
       Napi::Float32Array::New(env, size_t(batch.batch) * model->network().config().classes);
   const std::string err = model->predict(batch.view(), out.Data());

@@ -24,51 +24,54 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
   ConstMapR<T> U(p.recurrent, u, gu);
   ConstRowVectorMap<T> brec(p.bias + gu, after ? gu : 0);
   MapR<T> S(this->S_.data(), L.batch, u);
-  for (int s = 0; s < L.steps; ++s) {
-    const int t = this->step_at(L, s);
-    const Index n = L.active[t];
-    const long r0 = L.offset[t];
-    auto Hp = this->rows(this->Hprev_, r0, n, u);
-    Hp = S.topRows(n);
-    auto G = this->rows(this->G_, r0, n, gu);
-    auto A = this->rows(Aux_, r0, n, u);
-    auto H = this->rows(this->H_, r0, n, u);
-    if (after) {
-      auto Q = this->rows(Q_, 0, n, gu);
-      Q.noalias() = Hp * U;
+  this->for_each_group(L, [&](Index begin, Index end) {
+    for (int s = 0; s < L.steps; ++s) {
+      const int t = this->step_at(L, s);
+      const Index n = std::min<Index>(end, L.active[t]) - begin;
+      if (n <= 0) continue;
+      const long r0 = L.offset[t] + begin;
+      auto Hp = this->rows(this->Hprev_, r0, n, u);
+      Hp = S.middleRows(begin, n);
+      auto G = this->rows(this->G_, r0, n, gu);
+      auto A = this->rows(Aux_, r0, n, u);
+      auto H = this->rows(this->H_, r0, n, u);
+      if (after) {
+        auto Q = this->rows(Q_, begin, n, gu);  // this group's rows of the step scratch
+        Q.noalias() = Hp * U;
+        parallel_rows(n, gu, [&](Index b, Index e) {
+          const Index m = e - b;
+          auto g = G.middleRows(b, m);
+          auto q = Q.middleRows(b, m);
+          q.rowwise() += brec;
+          g.leftCols(2 * u) += q.leftCols(2 * u);
+          apply_recurrent_activation(rec, g.leftCols(2 * u));  // z, r
+          A.middleRows(b, m) = q.rightCols(u);                 // qh, kept for backward
+          g.rightCols(u) += g.middleCols(u, u).cwiseProduct(q.rightCols(u));
+          apply_activation(act, g.rightCols(u));               // hh
+        });
+      } else {
+        G.leftCols(2 * u).noalias() += Hp * U.leftCols(2 * u);
+        parallel_rows(n, 2 * u, [&](Index b, Index e) {
+          const Index m = e - b;
+          auto g = G.middleRows(b, m);
+          apply_recurrent_activation(rec, g.leftCols(2 * u));  // z, r
+          A.middleRows(b, m) = g.middleCols(u, u).cwiseProduct(Hp.middleRows(b, m));  // r * h
+        });
+        G.rightCols(u).noalias() += A * U.rightCols(u);
+        parallel_rows(n, u, [&](Index b, Index e) {
+          apply_activation(act, G.middleRows(b, e - b).rightCols(u));  // hh
+        });
+      }
       parallel_rows(n, gu, [&](Index b, Index e) {
         const Index m = e - b;
         auto g = G.middleRows(b, m);
-        auto q = Q.middleRows(b, m);
-        q.rowwise() += brec;
-        g.leftCols(2 * u) += q.leftCols(2 * u);
-        apply_recurrent_activation(rec, g.leftCols(2 * u));  // z, r
-        A.middleRows(b, m) = q.rightCols(u);                 // qh, kept for backward
-        g.rightCols(u) += g.middleCols(u, u).cwiseProduct(q.rightCols(u));
-        apply_activation(act, g.rightCols(u));               // hh
-      });
-    } else {
-      G.leftCols(2 * u).noalias() += Hp * U.leftCols(2 * u);
-      parallel_rows(n, 2 * u, [&](Index b, Index e) {
-        const Index m = e - b;
-        auto g = G.middleRows(b, m);
-        apply_recurrent_activation(rec, g.leftCols(2 * u));  // z, r
-        A.middleRows(b, m) = g.middleCols(u, u).cwiseProduct(Hp.middleRows(b, m));  // r * h
-      });
-      G.rightCols(u).noalias() += A * U.rightCols(u);
-      parallel_rows(n, u, [&](Index b, Index e) {
-        apply_activation(act, G.middleRows(b, e - b).rightCols(u));  // hh
+        auto h = H.middleRows(b, m);
+        // h_t = z * h_{t-1} + (1 - z) * hh = hh + z * (h_{t-1} - hh)
+        h = g.rightCols(u) + g.leftCols(u).cwiseProduct(Hp.middleRows(b, m) - g.rightCols(u));
+        S.middleRows(begin + b, m) = h;
       });
     }
-    parallel_rows(n, gu, [&](Index b, Index e) {
-      const Index m = e - b;
-      auto g = G.middleRows(b, m);
-      auto h = H.middleRows(b, m);
-      // h_t = z * h_{t-1} + (1 - z) * hh = hh + z * (h_{t-1} - hh)
-      h = g.rightCols(u) + g.leftCols(u).cwiseProduct(Hp.middleRows(b, m) - g.rightCols(u));
-      S.middleRows(b, m) = h;
-    });
-  }
+  });
 }
 
 template <typename T>
@@ -84,64 +87,68 @@ void GruDirection<T>::backward(const PackedLayout& L, const T* X, const Directio
   else dAux_.resize(size_t(L.batch) * u);
   ConstMapR<T> U(p.recurrent, u, gu);
   MapR<T> dS(this->dS_.data(), L.batch, u);
-  for (int s = L.steps - 1; s >= 0; --s) {
-    const int t = this->step_at(L, s);
-    const Index n = L.active[t];
-    const long r0 = L.offset[t];
-    auto G = this->rows(this->G_, r0, n, gu);
-    auto dG = this->rows(this->dG_, r0, n, gu);
-    auto Hp = this->rows(this->Hprev_, r0, n, u);
-    auto A = this->rows(Aux_, r0, n, u);
-    auto dHt = this->rows(dH, r0, n, u);
-    // Common part: dh_t, dz, dhh (pre-activation).
-    parallel_rows(n, gu, [&](Index b, Index e) {
-      const Index m = e - b;
-      auto g = G.middleRows(b, m);
-      auto d = dG.middleRows(b, m);
-      auto dh = dS.middleRows(b, m);
-      dh += dHt.middleRows(b, m);
-      // dz = dh * (h_{t-1} - hh)
-      d.leftCols(u) = dh.cwiseProduct(Hp.middleRows(b, m) - g.rightCols(u));
-      mul_recurrent_slope(rec, g.leftCols(u), d.leftCols(u));
-      // dhh = dh * (1 - z), through act'
-      d.rightCols(u) = dh.array() * (T(1) - g.leftCols(u).array());
-      mul_activation_slope(act, g.rightCols(u), d.rightCols(u));
-    });
-    if (after) {
-      auto dGh = this->rows(dGh_, r0, n, gu);
+  this->for_each_group(L, [&](Index begin, Index end) {
+    for (int s = L.steps - 1; s >= 0; --s) {
+      const int t = this->step_at(L, s);
+      const Index n = std::min<Index>(end, L.active[t]) - begin;
+      if (n <= 0) continue;
+      const long r0 = L.offset[t] + begin;
+      auto G = this->rows(this->G_, r0, n, gu);
+      auto dG = this->rows(this->dG_, r0, n, gu);
+      auto Hp = this->rows(this->Hprev_, r0, n, u);
+      auto A = this->rows(Aux_, r0, n, u);
+      auto dHt = this->rows(dH, r0, n, u);
+      auto dSg = dS.middleRows(begin, n);
+      // Common part: dh_t, dz, dhh (pre-activation).
       parallel_rows(n, gu, [&](Index b, Index e) {
         const Index m = e - b;
         auto g = G.middleRows(b, m);
         auto d = dG.middleRows(b, m);
-        auto dq = dGh.middleRows(b, m);
-        // dr = dhh_pre * qh; dqh = dhh_pre * r
-        d.middleCols(u, u) = d.rightCols(u).cwiseProduct(A.middleRows(b, m));
-        mul_recurrent_slope(rec, g.middleCols(u, u), d.middleCols(u, u));
-        dq.leftCols(2 * u) = d.leftCols(2 * u);
-        dq.rightCols(u) = d.rightCols(u).cwiseProduct(g.middleCols(u, u));
-        // direct path of h_{t-1}: dh * z
-        auto dh = dS.middleRows(b, m);
-        dh = dh.cwiseProduct(g.leftCols(u));
+        auto dh = dSg.middleRows(b, m);
+        dh += dHt.middleRows(b, m);
+        // dz = dh * (h_{t-1} - hh)
+        d.leftCols(u) = dh.cwiseProduct(Hp.middleRows(b, m) - g.rightCols(u));
+        mul_recurrent_slope(rec, g.leftCols(u), d.leftCols(u));
+        // dhh = dh * (1 - z), through act'
+        d.rightCols(u) = dh.array() * (T(1) - g.leftCols(u).array());
+        mul_activation_slope(act, g.rightCols(u), d.rightCols(u));
       });
-      dS.topRows(n).noalias() += dGh * U.transpose();
-    } else {
-      MapR<T> dA(dAux_.data(), n, u);
-      dA.noalias() = dG.rightCols(u) * U.rightCols(u).transpose();  // d(r * h_{t-1})
-      parallel_rows(n, gu, [&](Index b, Index e) {
-        const Index m = e - b;
-        auto g = G.middleRows(b, m);
-        auto d = dG.middleRows(b, m);
-        auto da = dA.middleRows(b, m);
-        // dr = d(r h) * h_{t-1}
-        d.middleCols(u, u) = da.cwiseProduct(Hp.middleRows(b, m));
-        mul_recurrent_slope(rec, g.middleCols(u, u), d.middleCols(u, u));
-        // dh_{t-1} (so far) = dh * z + d(r h) * r
-        auto dh = dS.middleRows(b, m);
-        dh = dh.cwiseProduct(g.leftCols(u)) + da.cwiseProduct(g.middleCols(u, u));
-      });
-      dS.topRows(n).noalias() += dG.leftCols(2 * u) * U.leftCols(2 * u).transpose();
+      if (after) {
+        auto dGh = this->rows(dGh_, r0, n, gu);
+        parallel_rows(n, gu, [&](Index b, Index e) {
+          const Index m = e - b;
+          auto g = G.middleRows(b, m);
+          auto d = dG.middleRows(b, m);
+          auto dq = dGh.middleRows(b, m);
+          // dr = dhh_pre * qh; dqh = dhh_pre * r
+          d.middleCols(u, u) = d.rightCols(u).cwiseProduct(A.middleRows(b, m));
+          mul_recurrent_slope(rec, g.middleCols(u, u), d.middleCols(u, u));
+          dq.leftCols(2 * u) = d.leftCols(2 * u);
+          dq.rightCols(u) = d.rightCols(u).cwiseProduct(g.middleCols(u, u));
+          // direct path of h_{t-1}: dh * z
+          auto dh = dSg.middleRows(b, m);
+          dh = dh.cwiseProduct(g.leftCols(u));
+        });
+        dSg.noalias() += dGh * U.transpose();
+      } else {
+        auto dA = this->rows(dAux_, begin, n, u);  // this group's rows of the step scratch
+        dA.noalias() = dG.rightCols(u) * U.rightCols(u).transpose();  // d(r * h_{t-1})
+        parallel_rows(n, gu, [&](Index b, Index e) {
+          const Index m = e - b;
+          auto g = G.middleRows(b, m);
+          auto d = dG.middleRows(b, m);
+          auto da = dA.middleRows(b, m);
+          // dr = d(r h) * h_{t-1}
+          d.middleCols(u, u) = da.cwiseProduct(Hp.middleRows(b, m));
+          mul_recurrent_slope(rec, g.middleCols(u, u), d.middleCols(u, u));
+          // dh_{t-1} (so far) = dh * z + d(r h) * r
+          auto dh = dSg.middleRows(b, m);
+          dh = dh.cwiseProduct(g.leftCols(u)) + da.cwiseProduct(g.middleCols(u, u));
+        });
+        dSg.noalias() += dG.leftCols(2 * u) * U.leftCols(2 * u).transpose();
+      }
     }
-  }
+  });
   const Index rows = L.rows;
   ConstMapR<T> Hprev(this->Hprev_.data(), rows, u);
   ConstMapR<T> dGall(this->dG_.data(), rows, gu);

@@ -13,7 +13,7 @@ void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const Directio
   const Index u = this->units_, gu = 4 * u;
   const Activation act = this->config_.activation;
   const RecurrentActivation rec = this->config_.recurrent_activation;
-  this->project_inputs(L, X, p, this->G_);
+  this->project_inputs(L, X, p, this->G_);  // G = X W + b for every step at once
   this->load_state(L, h0, this->S_);
   this->load_state(L, c0, C_);
   const size_t cells = size_t(L.rows) * u;
@@ -23,36 +23,39 @@ void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const Directio
   Cact_.resize(cells);
   ConstMapR<T> U(p.recurrent, u, gu);
   MapR<T> S(this->S_.data(), L.batch, u), C(C_.data(), L.batch, u);
-  for (int s = 0; s < L.steps; ++s) {
-    const int t = this->step_at(L, s);
-    const Index n = L.active[t];
-    const long r0 = L.offset[t];
-    this->rows(this->Hprev_, r0, n, u) = S.topRows(n);
-    auto Cp = this->rows(Cprev_, r0, n, u);
-    Cp = C.topRows(n);
-    auto G = this->rows(this->G_, r0, n, gu);
-    G.noalias() += S.topRows(n) * U;
-    auto H = this->rows(this->H_, r0, n, u);
-    auto Ca = this->rows(Cact_, r0, n, u);
-    parallel_rows(n, gu, [&](Index b, Index e) {
-      const Index m = e - b;
-      auto g = G.middleRows(b, m);
-      apply_recurrent_activation(rec, g.leftCols(2 * u));  // i, f
-      apply_activation(act, g.middleCols(2 * u, u));       // g
-      apply_recurrent_activation(rec, g.rightCols(u));     // o
-      auto c = C.middleRows(b, m);
-      // c_t = f * c_{t-1} + i * g
-      c = g.middleCols(u, u).cwiseProduct(Cp.middleRows(b, m)) +
-          g.leftCols(u).cwiseProduct(g.middleCols(2 * u, u));
-      auto ca = Ca.middleRows(b, m);
-      ca = c;
-      apply_activation(act, ca);
-      // h_t = o * act(c_t)
-      auto h = H.middleRows(b, m);
-      h = g.rightCols(u).cwiseProduct(ca);
-      S.middleRows(b, m) = h;
-    });
-  }
+  this->for_each_group(L, [&](Index begin, Index end) {
+    for (int s = 0; s < L.steps; ++s) {
+      const int t = this->step_at(L, s);
+      const Index n = std::min<Index>(end, L.active[t]) - begin;
+      if (n <= 0) continue;
+      const long r0 = L.offset[t] + begin;
+      auto h_prev = S.middleRows(begin, n);
+      auto c = C.middleRows(begin, n);
+      this->rows(this->Hprev_, r0, n, u) = h_prev;
+      auto Cp = this->rows(Cprev_, r0, n, u);
+      Cp = c;
+      auto G = this->rows(this->G_, r0, n, gu);
+      G.noalias() += h_prev * U;  // + h_{t-1} U
+      parallel_rows(n, gu, [&](Index b, Index e) {
+        const Index m = e - b;
+        auto g = G.middleRows(b, m);
+        apply_recurrent_activation(rec, g.leftCols(2 * u));  // i, f
+        apply_activation(act, g.middleCols(2 * u, u));       // g
+        apply_recurrent_activation(rec, g.rightCols(u));     // o
+        // c_t = f * c_{t-1} + i * g
+        auto ct = c.middleRows(b, m);
+        ct = g.middleCols(u, u).cwiseProduct(Cp.middleRows(b, m)) +
+             g.leftCols(u).cwiseProduct(g.middleCols(2 * u, u));
+        auto ca = this->rows(Cact_, r0 + b, m, u);
+        ca = ct;
+        apply_activation(act, ca);
+        // h_t = o * act(c_t)
+        auto h = this->rows(this->H_, r0 + b, m, u);
+        h = g.rightCols(u).cwiseProduct(ca);
+        S.middleRows(begin + b, m) = h;
+      });
+    }
+  });
 }
 
 template <typename T>
@@ -67,41 +70,47 @@ void LstmDirection<T>::backward(const PackedLayout& L, const T* X, const Directi
   dC_.assign(size_t(L.batch) * u, T(0));
   ConstMapR<T> U(p.recurrent, u, gu);
   MapR<T> dS(this->dS_.data(), L.batch, u), dC(dC_.data(), L.batch, u);
-  for (int s = L.steps - 1; s >= 0; --s) {
-    const int t = this->step_at(L, s);
-    const Index n = L.active[t];
-    const long r0 = L.offset[t];
-    auto G = this->rows(this->G_, r0, n, gu);
-    auto dG = this->rows(this->dG_, r0, n, gu);
-    auto Cp = this->rows(Cprev_, r0, n, u);
-    auto Ca = this->rows(Cact_, r0, n, u);
-    auto dHt = this->rows(dH, r0, n, u);
-    parallel_rows(n, gu, [&](Index b, Index e) {
-      const Index m = e - b;
-      auto g = G.middleRows(b, m);
-      auto d = dG.middleRows(b, m);
-      auto ca = Ca.middleRows(b, m);
-      auto dc = dC.middleRows(b, m);
-      // dh_t = dL/dh_t from above + from step t+1; do = dh * act(c)
-      auto dh = dS.middleRows(b, m);
-      dh += dHt.middleRows(b, m);
-      d.rightCols(u) = dh.cwiseProduct(ca);
-      mul_recurrent_slope(rec, g.rightCols(u), d.rightCols(u));
-      // dc_t += dh * o * act'(c_t): use d.leftCols(u) as scratch for dh * o
-      auto scratch = d.leftCols(u);
-      scratch = dh.cwiseProduct(g.rightCols(u));
-      mul_activation_slope(act, ca, scratch);
-      dc += scratch;
-      // di = dc * g, dg = dc * i, df = dc * c_{t-1}; dc_{t-1} = dc * f
-      d.leftCols(u) = dc.cwiseProduct(g.middleCols(2 * u, u));
-      d.middleCols(2 * u, u) = dc.cwiseProduct(g.leftCols(u));
-      d.middleCols(u, u) = dc.cwiseProduct(Cp.middleRows(b, m));
-      dc = dc.cwiseProduct(g.middleCols(u, u));
-      mul_recurrent_slope(rec, g.leftCols(2 * u), d.leftCols(2 * u));
-      mul_activation_slope(act, g.middleCols(2 * u, u), d.middleCols(2 * u, u));
-    });
-    dS.topRows(n).noalias() = dG * U.transpose();  // dh_{t-1}
-  }
+  this->for_each_group(L, [&](Index begin, Index end) {
+    for (int s = L.steps - 1; s >= 0; --s) {
+      const int t = this->step_at(L, s);
+      const Index n = std::min<Index>(end, L.active[t]) - begin;
+      if (n <= 0) continue;
+      const long r0 = L.offset[t] + begin;
+      auto G = this->rows(this->G_, r0, n, gu);
+      auto dG = this->rows(this->dG_, r0, n, gu);
+      auto Cp = this->rows(Cprev_, r0, n, u);
+      auto Ca = this->rows(Cact_, r0, n, u);
+      auto dHt = this->rows(dH, r0, n, u);
+      auto dSg = dS.middleRows(begin, n);
+      auto dCg = dC.middleRows(begin, n);
+      parallel_rows(n, gu, [&](Index b, Index e) {
+        const Index m = e - b;
+        auto g = G.middleRows(b, m);
+        auto d = dG.middleRows(b, m);
+        auto ca = Ca.middleRows(b, m);
+        auto dc = dCg.middleRows(b, m);
+        // dh_t = dL/dh_t from above + from step t+1; do = dh * act(c)
+        auto dh = dSg.middleRows(b, m);
+        dh += dHt.middleRows(b, m);
+        d.rightCols(u) = dh.cwiseProduct(ca);
+        mul_recurrent_slope(rec, g.rightCols(u), d.rightCols(u));
+        // dc_t += dh * o * act'(c_t): d.leftCols(u) is scratch for dh * o
+        auto scratch = d.leftCols(u);
+        scratch = dh.cwiseProduct(g.rightCols(u));
+        mul_activation_slope(act, ca, scratch);
+        dc += scratch;
+        // di = dc * g, dg = dc * i, df = dc * c_{t-1}; dc_{t-1} = dc * f
+        d.leftCols(u) = dc.cwiseProduct(g.middleCols(2 * u, u));
+        d.middleCols(2 * u, u) = dc.cwiseProduct(g.leftCols(u));
+        d.middleCols(u, u) = dc.cwiseProduct(Cp.middleRows(b, m));
+        dc = dc.cwiseProduct(g.middleCols(u, u));
+        mul_recurrent_slope(rec, g.leftCols(2 * u), d.leftCols(2 * u));
+        mul_activation_slope(act, g.middleCols(2 * u, u), d.middleCols(2 * u, u));
+      });
+      dSg.noalias() = dG * U.transpose();  // dh_{t-1}
+    }
+  });
+  // Weight gradients: one GEMM over all steps each.
   ConstMapR<T> dGall(this->dG_.data(), L.rows, gu);
   MapR<T>(grads.recurrent, u, gu).noalias() +=
       ConstMapR<T>(this->Hprev_.data(), L.rows, u).transpose() * dGall;

@@ -15,7 +15,7 @@ constexpr Index kParallelGrain = 1 << 14;
 
 inline int max_threads() {
 #ifdef _OPENMP
-  return omp_get_max_threads();
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
 #else
   return 1;
 #endif
@@ -37,6 +37,19 @@ void parallel_rows(Index rows, Index work_per_row, Body&& body) {
     if (end > begin) body(begin, end);
   }
 #endif
+}
+
+// Runs body(group, groups) on `groups` threads at once (serially when 1 or without OpenMP).
+template <typename Body>
+void parallel_groups(int groups, Body&& body) {
+#ifdef _OPENMP
+  if (groups > 1) {
+#pragma omp parallel num_threads(groups)
+    body(omp_get_thread_num(), omp_get_num_threads());
+    return;
+  }
+#endif
+  body(0, 1);
 }
 
 // Thread count for the calling thread's kernels: OpenMP's per-thread setting and Eigen's.

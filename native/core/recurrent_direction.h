@@ -11,12 +11,14 @@
 // GEMMs over all steps give dW, dU, db and the input gradient.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
 #include "eigen_types.h"
 #include "model_config.h"
 #include "packed_layout.h"
+#include "parallel.h"
 
 namespace rnn {
 
@@ -77,6 +79,15 @@ class RecurrentDirection {
     return ConstMapR<T>(v + r0 * cols, n, cols);
   }
 
+  // The time loops run data-parallel over the batch: sequences (sorted positions) are split
+  // into one contiguous group per thread, balanced by total length, and each thread runs the
+  // whole time loop of its group with single-threaded GEMMs, so steps need no
+  // synchronisation. In a packed layout a group's rows at step t are contiguous:
+  // offset[t] + [begin, min(end, active[t])). Small batches use one group and let the GEMMs
+  // parallelise instead.
+  template <typename Loop>
+  static void for_each_group(const PackedLayout& layout, Loop&& loop);
+
   // Loads the running state S [batch, units] from h0 (or zeros).
   void load_state(const PackedLayout& layout, const T* h0, Buffer<T>& S) const;
 
@@ -98,6 +109,30 @@ class RecurrentDirection {
   Buffer<T> dG_;     // [rows, G*units]: pre-activation gradients
   Buffer<T> dS_;     // [batch, units]: gradient carried to the previous step
 };
+
+template <typename T>
+template <typename Loop>
+void RecurrentDirection<T>::for_each_group(const PackedLayout& L, Loop&& loop) {
+  constexpr int kMinRowsPerGroup = 16;
+  const int groups = std::max(1, std::min(max_threads(), L.batch / kMinRowsPerGroup));
+  if (groups == 1) {
+    loop(0, L.batch);
+    return;
+  }
+  // Boundaries at equal shares of the total length (the work), in sorted order.
+  std::vector<int> bounds(groups + 1, L.batch);
+  bounds[0] = 0;
+  long done = 0;
+  int g = 1;
+  for (int r = 0; r < L.batch && g < groups; ++r) {
+    done += L.lengths[r];
+    if (done * groups >= L.rows * g) bounds[g++] = r + 1;
+  }
+  parallel_groups(groups, [&](int id, int count) {
+    for (int k = id; k < groups; k += count)
+      if (bounds[k + 1] > bounds[k]) loop(bounds[k], bounds[k + 1]);
+  });
+}
 
 template <typename T>
 std::unique_ptr<RecurrentDirection<T>> make_direction(const LayerConfig& config, int input_size,

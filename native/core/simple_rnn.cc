@@ -17,20 +17,24 @@ void SimpleRnnDirection<T>::forward(const PackedLayout& L, const T* X, const Dir
   this->Hprev_.resize(size_t(L.rows) * u);
   ConstMapR<T> U(p.recurrent, u, u);
   MapR<T> S(this->S_.data(), L.batch, u);
-  for (int s = 0; s < L.steps; ++s) {
-    const int t = this->step_at(L, s);
-    const Index n = L.active[t];
-    const long r0 = L.offset[t];
-    this->rows(this->Hprev_, r0, n, u) = S.topRows(n);
-    auto G = this->rows(this->G_, r0, n, u);
-    G.noalias() += S.topRows(n) * U;  // + h_{t-1} U
-    parallel_rows(n, u, [&](Index b, Index e) {
-      auto g = G.middleRows(b, e - b);
-      apply_activation(this->config_.activation, g);  // h_t = act(.)
-      S.middleRows(b, e - b) = g;
-    });
-    this->rows(this->H_, r0, n, u) = G;
-  }
+  this->for_each_group(L, [&](Index begin, Index end) {
+    for (int s = 0; s < L.steps; ++s) {
+      const int t = this->step_at(L, s);
+      const Index n = std::min<Index>(end, L.active[t]) - begin;
+      if (n <= 0) continue;
+      const long r0 = L.offset[t] + begin;
+      auto h_prev = S.middleRows(begin, n);
+      this->rows(this->Hprev_, r0, n, u) = h_prev;
+      auto G = this->rows(this->G_, r0, n, u);
+      G.noalias() += h_prev * U;  // + h_{t-1} U
+      parallel_rows(n, u, [&](Index b, Index e) {
+        auto g = G.middleRows(b, e - b);
+        apply_activation(this->config_.activation, g);  // h_t = act(.)
+        S.middleRows(begin + b, e - b) = g;
+      });
+      this->rows(this->H_, r0, n, u) = G;
+    }
+  });
 }
 
 template <typename T>
@@ -42,20 +46,24 @@ void SimpleRnnDirection<T>::backward(const PackedLayout& L, const T* X, const Di
   this->dS_.assign(size_t(L.batch) * u, T(0));
   ConstMapR<T> U(p.recurrent, u, u);
   MapR<T> dS(this->dS_.data(), L.batch, u);
-  for (int s = L.steps - 1; s >= 0; --s) {
-    const int t = this->step_at(L, s);
-    const Index n = L.active[t];
-    const long r0 = L.offset[t];
-    auto dG = this->rows(this->dG_, r0, n, u);
-    auto H = this->rows(this->H_, r0, n, u);
-    auto dHt = this->rows(dH, r0, n, u);
-    parallel_rows(n, u, [&](Index b, Index e) {
-      auto d = dG.middleRows(b, e - b);
-      d = dHt.middleRows(b, e - b) + dS.middleRows(b, e - b);  // dh_t
-      mul_activation_slope(this->config_.activation, H.middleRows(b, e - b), d);
-    });
-    dS.topRows(n).noalias() = dG * U.transpose();  // dh_{t-1}
-  }
+  this->for_each_group(L, [&](Index begin, Index end) {
+    for (int s = L.steps - 1; s >= 0; --s) {
+      const int t = this->step_at(L, s);
+      const Index n = std::min<Index>(end, L.active[t]) - begin;
+      if (n <= 0) continue;
+      const long r0 = L.offset[t] + begin;
+      auto dG = this->rows(this->dG_, r0, n, u);
+      auto H = this->rows(this->H_, r0, n, u);
+      auto dHt = this->rows(dH, r0, n, u);
+      auto dSg = dS.middleRows(begin, n);
+      parallel_rows(n, u, [&](Index b, Index e) {
+        auto d = dG.middleRows(b, e - b);
+        d = dHt.middleRows(b, e - b) + dSg.middleRows(b, e - b);  // dh_t
+        mul_activation_slope(this->config_.activation, H.middleRows(b, e - b), d);
+      });
+      dSg.noalias() = dG * U.transpose();  // dh_{t-1}
+    }
+  });
   ConstMapR<T> dGall(this->dG_.data(), L.rows, u);
   MapR<T>(grads.recurrent, u, u).noalias() +=
       ConstMapR<T>(this->Hprev_.data(), L.rows, u).transpose() * dGall;

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "check.h"
+#include "parallel.h"
 #include "test_models.h"
 
 using namespace rnn;
@@ -37,8 +38,8 @@ struct GradientCheck {
   bool training;
   int checked = 0;
 
-  GradientCheck(const ModelConfig& c, bool train)
-      : config(c), net(c), params(net.param_count()), batch(c, {5, 3, 4}, 99), training(train) {
+  GradientCheck(const ModelConfig& c, bool train, std::vector<int32_t> lengths = {5, 3, 4})
+      : config(c), net(c), params(net.param_count()), batch(c, std::move(lengths), 99), training(train) {
     net.initialize(params.data(), 7);
     Rng rng(11);
     // Move every weight off its initial value so biases are nonzero and no path is idle.
@@ -112,8 +113,8 @@ struct GradientCheck {
   }
 };
 
-void check_model(const ModelConfig& c, bool training = false) {
-  GradientCheck g(c, training);
+void check_model(const ModelConfig& c, bool training = false, std::vector<int32_t> lengths = {5, 3, 4}) {
+  GradientCheck g(c, training, std::move(lengths));
   g.run();
   CHECK(g.checked >= 4, "only %d tensors checked", g.checked);
 }
@@ -171,6 +172,26 @@ TEST(pooling_max_bidirectional_stacked) {
   check_model(dense_model({layer(CellType::kRnn, 3),
                            with(layer(CellType::kLstm, 3), [](LayerConfig& l) { l.bidirectional = true; })},
                           2, 3, Pooling::kMax));
+}
+
+// Batches large enough to be split into one group per thread (see for_each_group): the
+// group-parallel time loops must give the same gradients.
+std::vector<int32_t> large_ragged_batch() {
+  std::vector<int32_t> lengths;
+  for (int i = 0; i < 40; ++i) lengths.push_back(1 + (i * 7) % 6);
+  return lengths;
+}
+
+TEST(group_parallel_lstm_gru_rnn_bidirectional) {
+  use_threads(2);
+  LayerConfig gru_legacy = layer(CellType::kGru, 3);
+  gru_legacy.reset_after = false;
+  gru_legacy.bidirectional = true;
+  LayerConfig rnn = layer(CellType::kRnn, 3);
+  rnn.bidirectional = true;
+  check_model(dense_model({layer(CellType::kLstm, 3), gru_legacy, layer(CellType::kGru, 3), rnn}, 2, 3),
+              false, large_ragged_batch());
+  use_threads(1);
 }
 
 TEST_MAIN()
