@@ -10,6 +10,7 @@ export function cliDocs() {
     ['evaluate', require('../dist/cli/evaluate.js').EVALUATE_HELP],
     ['predict', require('../dist/cli/predict.js').PREDICT_HELP],
     ['info', require('../dist/cli/info.js').INFO_HELP],
+    ['bench', require('../dist/cli/bench.js').BENCH_HELP],
   ];
   return [
     '# rnn-node command line',

@@ -4,6 +4,7 @@
  * progress and errors to stderr. Exit codes: 0 success, 1 runtime error (unreadable file,
  * corrupt model, bad record), 2 usage error (unknown flag, missing or invalid value).
  */
+import { bench, BENCH_HELP } from './cli/bench';
 import { evaluate, EVALUATE_HELP } from './cli/evaluate';
 import { UsageError } from './cli/flags';
 import { info, INFO_HELP } from './cli/info';
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   evaluate: { run: evaluate, help: EVALUATE_HELP },
   predict: { run: predict, help: PREDICT_HELP },
   info: { run: info, help: INFO_HELP },
+  bench: { run: bench, help: BENCH_HELP },
 };
 
 const USAGE = `Usage: rnn-node <command> [options]
@@ -24,6 +26,7 @@ Commands:
   evaluate   accuracy, macro-F1, loss, per-class metrics and confusion matrix of a model
   predict    stream records through a model to JSONL
   info       describe a model file
+  bench      benchmark rnn-node against PyTorch and tfjs on this machine
 
 Run 'rnn-node <command> --help' for a command's options and their defaults.`;
 

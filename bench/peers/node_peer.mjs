@@ -91,7 +91,8 @@ async function tfjs(backend) {
   const model = tf.sequential();
   if (vocab) model.add(tf.layers.embedding({ inputDim: vocab, outputDim: features, maskZero: true, inputLength: steps }));
   const layer = { units, ...(vocab ? {} : { inputShape: [steps, features] }) };
-  model.add(o.cell === 'gru' ? tf.layers.gru({ ...layer, resetAfter: true }) : o.cell === 'rnn' ? tf.layers.simpleRNN(layer) : tf.layers.lstm(layer));
+  // tfjs has only the reset-before GRU (Keras reset_after=false): the closest equivalent.
+  model.add(o.cell === 'gru' ? tf.layers.gru(layer) : o.cell === 'rnn' ? tf.layers.simpleRNN(layer) : tf.layers.lstm(layer));
   model.add(tf.layers.dense({ units: classes, activation: 'softmax' }));
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
   const { x, labels } = makeBatch(batchSize);

@@ -24,6 +24,7 @@ p.add_argument("--seconds", type=float, default=3.0)
 p.add_argument("--mode", default="train")
 p.add_argument("--vocab", type=int, default=0)
 p.add_argument("--min-length", type=int, default=0)
+p.add_argument("--padded", action="store_true", help="token task: run padded batches instead of packed sequences")
 a = p.parse_args()
 
 torch.set_num_threads(a.threads)
@@ -41,7 +42,7 @@ class Model(torch.nn.Module):
     def forward(self, x, lengths=None):
         if self.embedding is not None:
             x = self.embedding(x)
-        if lengths is not None:
+        if lengths is not None and not a.padded:
             x = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         _, h = self.rnn(x)
         h = h[0] if isinstance(h, tuple) else h
@@ -90,4 +91,4 @@ else:
     x, lengths, _ = batch(1)
     with torch.no_grad():
         value = 1000.0 / rate(lambda: model(x, lengths), a.seconds)
-print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "mode": a.mode, "value": value, "threads": a.threads}))
+print(json.dumps({"peer": "pytorch-padded" if a.padded else "pytorch", "torch": torch.__version__, "mode": a.mode, "value": value, "threads": a.threads}))
