@@ -25,11 +25,7 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
   ConstRowVectorMap<T> brec(p.bias + gu, after ? gu : 0);
   MapR<T> S(this->S_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
-    for (int s = 0; s < L.steps; ++s) {
-      const int t = this->step_at(L, s);
-      const Index n = std::min<Index>(end, L.active[t]) - begin;
-      if (n <= 0) continue;
-      const long r0 = L.offset[t] + begin;
+    this->for_each_step(L, begin, end, false, [&](int, Index n, long r0) {
       auto Hp = this->rows(this->Hprev_, r0, n, u);
       Hp = S.middleRows(begin, n);
       auto G = this->rows(this->G_, r0, n, gu);
@@ -70,7 +66,7 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
         h = g.rightCols(u) + g.leftCols(u).cwiseProduct(Hp.middleRows(b, m) - g.rightCols(u));
         S.middleRows(begin + b, m) = h;
       });
-    }
+    });
   });
 }
 
@@ -88,11 +84,7 @@ void GruDirection<T>::backward(const PackedLayout& L, const T* X, const Directio
   ConstMapR<T> U(p.recurrent, u, gu);
   MapR<T> dS(this->dS_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
-    for (int s = L.steps - 1; s >= 0; --s) {
-      const int t = this->step_at(L, s);
-      const Index n = std::min<Index>(end, L.active[t]) - begin;
-      if (n <= 0) continue;
-      const long r0 = L.offset[t] + begin;
+    this->for_each_step(L, begin, end, true, [&](int, Index n, long r0) {
       auto G = this->rows(this->G_, r0, n, gu);
       auto dG = this->rows(this->dG_, r0, n, gu);
       auto Hp = this->rows(this->Hprev_, r0, n, u);
@@ -147,7 +139,7 @@ void GruDirection<T>::backward(const PackedLayout& L, const T* X, const Directio
         });
         dSg.noalias() += dG.leftCols(2 * u) * U.leftCols(2 * u).transpose();
       }
-    }
+    });
   });
   const Index rows = L.rows;
   ConstMapR<T> Hprev(this->Hprev_.data(), rows, u);

@@ -24,11 +24,7 @@ void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const Directio
   ConstMapR<T> U(p.recurrent, u, gu);
   MapR<T> S(this->S_.data(), L.batch, u), C(C_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
-    for (int s = 0; s < L.steps; ++s) {
-      const int t = this->step_at(L, s);
-      const Index n = std::min<Index>(end, L.active[t]) - begin;
-      if (n <= 0) continue;
-      const long r0 = L.offset[t] + begin;
+    this->for_each_step(L, begin, end, false, [&](int, Index n, long r0) {
       auto h_prev = S.middleRows(begin, n);
       auto c = C.middleRows(begin, n);
       this->rows(this->Hprev_, r0, n, u) = h_prev;
@@ -54,7 +50,7 @@ void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const Directio
         h = g.rightCols(u).cwiseProduct(ca);
         S.middleRows(begin + b, m) = h;
       });
-    }
+    });
   });
 }
 
@@ -71,11 +67,7 @@ void LstmDirection<T>::backward(const PackedLayout& L, const T* X, const Directi
   ConstMapR<T> U(p.recurrent, u, gu);
   MapR<T> dS(this->dS_.data(), L.batch, u), dC(dC_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
-    for (int s = L.steps - 1; s >= 0; --s) {
-      const int t = this->step_at(L, s);
-      const Index n = std::min<Index>(end, L.active[t]) - begin;
-      if (n <= 0) continue;
-      const long r0 = L.offset[t] + begin;
+    this->for_each_step(L, begin, end, true, [&](int, Index n, long r0) {
       auto G = this->rows(this->G_, r0, n, gu);
       auto dG = this->rows(this->dG_, r0, n, gu);
       auto Cp = this->rows(Cprev_, r0, n, u);
@@ -108,7 +100,7 @@ void LstmDirection<T>::backward(const PackedLayout& L, const T* X, const Directi
         mul_activation_slope(act, g.middleCols(2 * u, u), d.middleCols(2 * u, u));
       });
       dSg.noalias() = dG * U.transpose();  // dh_{t-1}
-    }
+    });
   });
   // Weight gradients: one GEMM over all steps each.
   ConstMapR<T> dGall(this->dG_.data(), L.rows, gu);

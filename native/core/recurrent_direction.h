@@ -88,6 +88,17 @@ class RecurrentDirection {
   template <typename Loop>
   static void for_each_group(const PackedLayout& layout, Loop&& loop);
 
+  // Calls step(t, n, r0) for each time step in processing order (or its reverse, for
+  // backward), where n > 0 rows of the group [begin, end) are active: packed rows r0..r0+n.
+  template <typename Step>
+  void for_each_step(const PackedLayout& layout, Index begin, Index end, bool backward, Step&& step) const {
+    for (int k = 0; k < layout.steps; ++k) {
+      const int t = step_at(layout, backward ? layout.steps - 1 - k : k);
+      const Index n = std::min<Index>(end, layout.active[t]) - begin;
+      if (n > 0) step(t, n, layout.offset[t] + begin);
+    }
+  }
+
   // Loads the running state S [batch, units] from h0 (or zeros).
   void load_state(const PackedLayout& layout, const T* h0, Buffer<T>& S) const;
 

@@ -18,11 +18,7 @@ void SimpleRnnDirection<T>::forward(const PackedLayout& L, const T* X, const Dir
   ConstMapR<T> U(p.recurrent, u, u);
   MapR<T> S(this->S_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
-    for (int s = 0; s < L.steps; ++s) {
-      const int t = this->step_at(L, s);
-      const Index n = std::min<Index>(end, L.active[t]) - begin;
-      if (n <= 0) continue;
-      const long r0 = L.offset[t] + begin;
+    this->for_each_step(L, begin, end, false, [&](int, Index n, long r0) {
       auto h_prev = S.middleRows(begin, n);
       this->rows(this->Hprev_, r0, n, u) = h_prev;
       auto G = this->rows(this->G_, r0, n, u);
@@ -33,7 +29,7 @@ void SimpleRnnDirection<T>::forward(const PackedLayout& L, const T* X, const Dir
         S.middleRows(begin + b, e - b) = g;
       });
       this->rows(this->H_, r0, n, u) = G;
-    }
+    });
   });
 }
 
@@ -47,11 +43,7 @@ void SimpleRnnDirection<T>::backward(const PackedLayout& L, const T* X, const Di
   ConstMapR<T> U(p.recurrent, u, u);
   MapR<T> dS(this->dS_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
-    for (int s = L.steps - 1; s >= 0; --s) {
-      const int t = this->step_at(L, s);
-      const Index n = std::min<Index>(end, L.active[t]) - begin;
-      if (n <= 0) continue;
-      const long r0 = L.offset[t] + begin;
+    this->for_each_step(L, begin, end, true, [&](int, Index n, long r0) {
       auto dG = this->rows(this->dG_, r0, n, u);
       auto H = this->rows(this->H_, r0, n, u);
       auto dHt = this->rows(dH, r0, n, u);
@@ -62,7 +54,7 @@ void SimpleRnnDirection<T>::backward(const PackedLayout& L, const T* X, const Di
         mul_activation_slope(this->config_.activation, H.middleRows(b, e - b), d);
       });
       dSg.noalias() = dG * U.transpose();  // dh_{t-1}
-    }
+    });
   });
   ConstMapR<T> dGall(this->dG_.data(), L.rows, u);
   MapR<T>(grads.recurrent, u, u).noalias() +=
