@@ -14,8 +14,8 @@ describe('memory', () => {
     expect(r.status, r.stderr).toBe(0);
     const rss = JSON.parse(r.stdout);
     console.log(`RSS after 150 epochs ${rss[150].toFixed(1)} MB, after 250 epochs ${rss[250].toFixed(1)} MB`);
-    // RSS moves by a few MB either way from allocator bookkeeping; a leak of even 10 KB per
-    // training step or prediction (1,600 of them in these 100 epochs) would exceed this.
+    // RSS moves by a few MB either way from allocator bookkeeping; a leak of 12 KB per native
+    // call (900 training steps and predictions in these 100 epochs) would exceed this.
     expect(rss[250] - rss[150]).toBeLessThan(10);
   });
 });
