@@ -64,6 +64,10 @@ double read_number(const Napi::Value& v, const char* name) {
   return d;
 }
 
+Napi::Float32Array read_float32_array(const Napi::Value& value, const char* name, size_t length) {
+  return expect_typed_array<Napi::Float32Array>(value, napi_float32_array, "Float32Array", name, length);
+}
+
 rnn::BatchInput<float> OwnedBatch::view() const {
   rnn::BatchInput<float> in;
   in.batch = batch;

@@ -33,6 +33,10 @@ std::vector<float> read_class_weights(const Napi::Value& value, int classes);
 rnn::ModelConfig read_model_config(const Napi::Value& value);
 rnn::OptimizerConfig read_optimizer_config(const Napi::Value& value);
 
+// A Float32Array of exactly `length` values (TypeError for another type, RangeError for
+// another length); the returned view is only valid during the call.
+Napi::Float32Array read_float32_array(const Napi::Value& value, const char* name, size_t length);
+
 // A non-negative integer-valued number no larger than `max`.
 int64_t read_integer(const Napi::Value& value, const char* name, int64_t min, int64_t max);
 double read_number(const Napi::Value& value, const char* name);

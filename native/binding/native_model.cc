@@ -110,13 +110,7 @@ Napi::Value NativeModel::set_params(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto model = live(env);
   ensure_idle(env, true, "set the weights");
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw_type(env, "Expected a Float32Array for params");
-  Napi::Float32Array values = info[0].As<Napi::Float32Array>();
-  if (values.ElementLength() != size_t(model->param_count()))
-    throw_range(env, "Expected params to hold " + std::to_string(model->param_count()) +
-                         " values, got " + std::to_string(values.ElementLength()));
-  model->set_params(values.Data());
+  model->set_params(read_float32_array(info[0], "params", size_t(model->param_count())).Data());
   return env.Undefined();
 }
 
@@ -147,13 +141,7 @@ Napi::Value NativeModel::set_optimizer_state(const Napi::CallbackInfo& info) {
   auto model = live(env);
   ensure_idle(env, true, "set the optimizer state");
   const long steps = long(read_integer(info[0], "steps", 0, kMaxSeed));
-  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw_type(env, "Expected a Float32Array for moments");
-  Napi::Float32Array moments = info[1].As<Napi::Float32Array>();
-  if (moments.ElementLength() != size_t(2 * model->param_count()))
-    throw_range(env, "Expected moments to hold " + std::to_string(2 * model->param_count()) +
-                         " values, got " + std::to_string(moments.ElementLength()));
-  model->set_optimizer_state(steps, moments.Data());
+  model->set_optimizer_state(steps, read_float32_array(info[1], "moments", size_t(2 * model->param_count())).Data());
   return env.Undefined();
 }
 
