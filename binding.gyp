@@ -1,3 +1,6 @@
+# rnn_isa: "native" is the source build, tuned for the CPU it is built on; "baseline", "avx2"
+# and "avx512" are the portable prebuilt variants (x86-64-v2, -v3, -v4) that scripts/prebuild.mjs
+# builds: libstdc++/libgcc linked statically, libgomp found beside the binary through $ORIGIN.
 {
   "variables": {
     "eigen_include%": "<!(node -p \"process.env.EIGEN3_INCLUDE_DIR || '/usr/include/eigen3'\")",
@@ -46,6 +49,24 @@
         }],
         ["OS=='linux' and rnn_isa=='native'", {
           "cflags_cc": ["-march=native"]
+        }],
+        ["rnn_isa=='baseline'", { "cflags_cc": ["-march=x86-64-v2", "-mtune=generic"] }],
+        ["rnn_isa=='avx2'", { "cflags_cc": ["-march=x86-64-v3", "-mtune=generic"] }],
+        ["rnn_isa=='avx512'", { "cflags_cc": ["-march=x86-64-v4", "-mtune=generic"] }],
+        # Portable variants: libstdc++ static and kept private (--exclude-libs); libgcc's helper
+        # routines static too, but its unwinder from the system's libgcc_s.so.1, which every
+        # Node.js process has loaded already, because GCC 12's static unwinder needs glibc
+        # 2.35 (_dl_find_object). Hidden visibility: only the N-API entry point is exported.
+        ["OS=='linux' and rnn_isa!='native'", {
+          "sources": ["native/binding/glibc_compat.cc"],
+          "cflags_cc": ["-fvisibility=hidden", "-fvisibility-inlines-hidden"],
+          "ldflags": [
+            "-static-libstdc++",
+            "-Wl,--exclude-libs,ALL",
+            "-Wl,-rpath,'$$ORIGIN'",
+            "-Wl,--as-needed",
+            "-Wl,--version-script=<(module_root_dir)/native/binding/exports.map"
+          ]
         }],
         ["OS=='mac'", {
           "xcode_settings": {

@@ -2,9 +2,10 @@
  * The typed contract of the native addon, and its loader. Everything else talks to native
  * code through this file.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+
+import { type BinaryChoice, chooseBinary } from './variants';
 
 export interface NativeLayerConfig {
   cell: 'rnn' | 'lstm' | 'gru';
@@ -97,6 +98,8 @@ export interface NativeBuildInfo {
   eigen: string;
   simd: string;
   isa: string;
+  openmpLibrary?: string;
+  compiler?: string;
 }
 
 export interface NativeAddon {
@@ -109,32 +112,25 @@ export interface NativeAddon {
 /** Package root: this file lives in src/ (tests) or dist/ (installed). */
 const packageRoot = join(__dirname, '..');
 
-function candidates(): string[] {
-  const tag = `${process.platform}-${process.arch}`;
-  return [
-    join(packageRoot, 'build', 'Release', 'rnn_node.node'),
-    join(packageRoot, 'prebuilds', tag, 'rnn_node.node'),
-    join(packageRoot, 'build', 'Debug', 'rnn_node.node'),
-  ];
-}
-
 let addon: NativeAddon | undefined;
-export let addonPath = '';
+export let loadedBinary: BinaryChoice | undefined;
 
-/** Loads the addon once. OpenMP threads are told to wait passively before libgomp starts,
- * so an idle thread pool never spins against the event loop. */
+/** Loads the addon once (see chooseBinary for which file). OpenMP threads are told to wait
+ * passively before libgomp starts, so an idle thread pool never spins against the event loop. */
 export function native(): NativeAddon {
   if (addon) return addon;
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
-  const found = candidates().find((p) => existsSync(p));
-  if (!found) {
+  const choice = chooseBinary(packageRoot);
+  const requireNative = createRequire(__filename);
+  try {
+    addon = requireNative(choice.path) as NativeAddon;
+  } catch (error) {
     throw new Error(
-      `rnn-node: no native binary found (looked in ${candidates().join(', ')}). ` +
-        'Build it with `npm run build:native` (needs g++ and libeigen3-dev).',
+      `rnn-node: could not load ${choice.path} (${choice.reason}): ${(error as Error).message}. ` +
+        'A source build (`npm rebuild rnn-node --build-from-source`) works where the prebuilt binaries do not.',
+      { cause: error },
     );
   }
-  const requireNative = createRequire(__filename);
-  addon = requireNative(found) as NativeAddon;
-  addonPath = found;
+  loadedBinary = choice;
   return addon;
 }

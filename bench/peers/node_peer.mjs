@@ -73,7 +73,7 @@ async function rnnNode() {
   if (o.mode === 'train') value = (await rate(() => model.fit({ x, y: labels }, { epochs: 1, batchSize, shuffle: false }))) * batchSize;
   else if (o.mode === 'infer') value = (await rate(() => model.predictProba(x, { batchSize }))) * batchSize;
   else value = 1000 / (await rate(() => model.predictProbaSync(x)));
-  return { version: require('../../package.json').version, detail: `${info.simd.split(',')[0]}, OpenMP ${info.openmp}`, value };
+  return { version: require('../../package.json').version, detail: `${info.variant} binary, ${info.simd.split(',')[0]}, OpenMP ${info.openmp}`, value };
 }
 
 async function tfjs(backend) {

@@ -8,6 +8,10 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#if defined(__linux__) || defined(__APPLE__)
+#include <dlfcn.h>
+#define RNN_HAVE_DLADDR 1
+#endif
 #endif
 
 namespace rnn_binding {
@@ -23,6 +27,47 @@ Napi::Value get_num_threads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), default_threads());
 }
 
+// Which OpenMP runtime file the dynamic linker actually bound: the prebuilt binaries carry
+// their own libgomp beside them, and this is how a user (and the install test) can tell.
+std::string openmp_library() {
+#if defined(_OPENMP) && defined(RNN_HAVE_DLADDR)
+  Dl_info found{};
+  if (dladdr(reinterpret_cast<void*>(&omp_get_max_threads), &found) != 0 && found.dli_fname != nullptr) {
+    return found.dli_fname;
+  }
+#endif
+  return "";
+}
+
+// The vector instruction sets this binary was compiled to use (Eigen's own summary string
+// says "AVX" for AVX2+FMA builds too).
+std::string simd_in_use() {
+  std::string out;
+  auto add = [&out](const char* name) { out += out.empty() ? name : std::string(", ") + name; };
+#ifdef __AVX512F__
+  add("AVX-512");
+#endif
+#ifdef __FMA__
+  add("FMA");
+#endif
+#ifdef __AVX2__
+  add("AVX2");
+#endif
+#ifdef __AVX__
+  add("AVX");
+#endif
+#ifdef __SSE4_2__
+  add("SSE4.2");
+#endif
+#ifdef __SSE2__
+  add("SSE2");
+#endif
+#ifdef __ARM_NEON
+  add("NEON");
+#endif
+  return out.empty() ? "none" : out;
+}
+
 Napi::Value build_info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -30,13 +75,17 @@ Napi::Value build_info(const Napi::CallbackInfo& info) {
   out.Set("openmp", true);
   out.Set("openmpVersion", double(_OPENMP));
   out.Set("maxThreads", omp_get_num_procs());
+  out.Set("openmpLibrary", openmp_library());
 #else
   out.Set("openmp", false);
   out.Set("maxThreads", 1);
 #endif
   out.Set("eigen", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
                        "." + std::to_string(EIGEN_MINOR_VERSION));
-  out.Set("simd", Eigen::SimdInstructionSetsInUse());
+  out.Set("simd", simd_in_use());
+#ifdef __VERSION__
+  out.Set("compiler", __VERSION__);
+#endif
 #ifdef RNN_NODE_ISA
   out.Set("isa", RNN_NODE_ISA);
 #else

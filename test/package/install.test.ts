@@ -1,0 +1,171 @@
+/**
+ * The npm package as users get it: `npm pack`, then `npm install --offline` of the tarball
+ * into an empty project, with no compiler, make or python on PATH and no Eigen headers, so
+ * any attempt at a source build fails the install. Then: the binaries find the libgomp that
+ * ships beside them, need nothing newer than the stated glibc floor, and every ISA variant
+ * this CPU supports predicts the same as the others for one saved model.
+ *
+ * Needs the prebuilt binaries: `npm run prebuild` first (`npm run test:package` does both).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { supportedVariants, VARIANTS } from '../../src/variants';
+
+/** The newest glibc symbol version any shipped binary may need (README: supported platforms). */
+const GLIBC_FLOOR = [2, 34];
+
+const root = join(__dirname, '..', '..');
+const prebuiltDir = join(root, 'prebuilds', 'linux-x64');
+const work = mkdtempSync(join(tmpdir(), 'rnn-node-package-'));
+const project = join(work, 'project');
+const bin = join(work, 'bin');
+const installed = join(project, 'node_modules', 'rnn-node');
+const installedPrebuilds = join(installed, 'prebuilds', 'linux-x64');
+
+/** PATH for the install: node, npm and a shell, nothing else. */
+function bareEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: bin, HOME: process.env.HOME, EIGEN3_INCLUDE_DIR: join(work, 'no-eigen-here') };
+  if (process.env.npm_config_cache) env.npm_config_cache = process.env.npm_config_cache;
+  return env;
+}
+
+function dirSize(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((sum, e) => {
+    const p = join(dir, e.name);
+    return sum + (e.isDirectory() ? dirSize(p) : statSync(p).size);
+  }, 0);
+}
+
+function glibcVersions(file: string): string[] {
+  const text = execFileSync('objdump', ['-T', file], { encoding: 'utf8' });
+  return [...new Set(text.match(/GLIBC_\d+(\.\d+)*/g) ?? [])];
+}
+
+function newer(version: string, floor: number[]): boolean {
+  const parts = version.replace('GLIBC_', '').split('.').map(Number);
+  for (let i = 0; i < Math.max(parts.length, floor.length); i++) {
+    const a = parts[i] ?? 0;
+    const b = floor[i] ?? 0;
+    if (a !== b) return a > b;
+  }
+  return false;
+}
+
+function runChild(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, [join(project, 'variant-child.cjs'), ...args], {
+    cwd: project,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    timeout: 120_000,
+  });
+  return result;
+}
+
+describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm package (prebuilt binaries, offline install)', () => {
+  let installLog = '';
+
+  beforeAll(() => {
+    for (const v of VARIANTS) {
+      const file = join(prebuiltDir, `rnn_node.${v.name}.node`);
+      if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run prebuild\` first (or \`npm run test:package\`)`);
+    }
+    mkdirSync(project);
+    mkdirSync(bin);
+    symlinkSync(process.execPath, join(bin, 'node'));
+    symlinkSync(realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim()), join(bin, 'npm'));
+    symlinkSync('/bin/sh', join(bin, 'sh'));
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'rnn-node-install-test', private: true }));
+
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    const tarball = join(work, packed[0].filename);
+
+    // The offline install resolves node-addon-api (needed only for a source build) from the
+    // npm cache; put the locked version there (online) in case this cache never saw its metadata.
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
+    spawnSync('npm', ['cache', 'add', `node-addon-api@${lock.packages['node_modules/node-addon-api'].version}`], { stdio: 'ignore' });
+
+    const result = spawnSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--foreground-scripts', tarball], {
+      cwd: project,
+      env: bareEnv(),
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    installLog = `${result.stdout}\n${result.stderr}`;
+    if (result.status !== 0) throw new Error(`npm install failed (exit ${result.status}):\n${installLog}`);
+    copyFileSync(join(__dirname, 'variant-child.cjs'), join(project, 'variant-child.cjs'));
+    console.log(
+      `package: tarball ${(statSync(tarball).size / 1e6).toFixed(2)} MB, ` +
+        `installed rnn-node ${(dirSize(installed) / 1e6).toFixed(2)} MB (prebuilds ${(dirSize(installedPrebuilds) / 1e6).toFixed(2)} MB)`,
+    );
+  }, 600_000);
+
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('installed from the tarball offline, with no compiler on PATH, without building anything', () => {
+    const found = spawnSync('sh', ['-c', 'command -v g++ gcc cc c++ clang make python3'], { env: bareEnv(), encoding: 'utf8' });
+    expect(found.stdout.trim()).toBe('');
+    expect(installLog).toMatch(/using the prebuilt (avx512|avx2|baseline) binary for linux-x64/);
+    expect(existsSync(join(installed, 'build'))).toBe(false);
+    expect(readdirSync(installedPrebuilds).sort()).toEqual(['libgomp.so.1', 'rnn_node.avx2.node', 'rnn_node.avx512.node', 'rnn_node.baseline.node']);
+  });
+
+  it('every binary resolves libgomp from the package folder and links libstdc++ statically', () => {
+    for (const v of VARIANTS) {
+      const file = join(installedPrebuilds, `rnn_node.${v.name}.node`);
+      const ldd = execFileSync('ldd', [file], { encoding: 'utf8' });
+      expect(ldd).not.toMatch(/not found/);
+      const gomp = /libgomp\.so\.1 => (\S+)/.exec(ldd);
+      expect(gomp?.[1], `${v.name}: ${ldd}`).toBe(join(installedPrebuilds, 'libgomp.so.1'));
+      const dynamic = execFileSync('readelf', ['-d', file], { encoding: 'utf8' });
+      expect(dynamic).toMatch(/RUNPATH.*\[\$ORIGIN\]/);
+      expect(dynamic).not.toMatch(/libstdc\+\+/);
+    }
+  });
+
+  it(`no shipped binary needs a glibc symbol newer than ${GLIBC_FLOOR.join('.')}`, () => {
+    for (const name of readdirSync(installedPrebuilds)) {
+      const versions = glibcVersions(join(installedPrebuilds, name));
+      expect(versions.length, name).toBeGreaterThan(0);
+      expect(versions.filter((v) => newer(v, GLIBC_FLOOR)), name).toEqual([]);
+    }
+  });
+
+  it('picks the best variant by itself, and every supported variant predicts the same (1e-4)', () => {
+    const model = join(work, 'model.rnn');
+    const inputs = join(work, 'inputs.json');
+    const first = runChild(['train', model, inputs]);
+    expect(first.status, first.stderr).toBe(0);
+    const best = JSON.parse(first.stdout);
+    const supported = supportedVariants();
+    expect(best.backend.variant).toBe(supported[0]);
+    expect(best.backend.openmpRuntime).toBe(join(installedPrebuilds, 'libgomp.so.1'));
+    expect(best.probabilities).toHaveLength(600);
+
+    for (const variant of supported) {
+      const run = runChild(['predict', model, inputs], { RNN_NODE_ISA: variant });
+      expect(run.status, run.stderr).toBe(0);
+      const out = JSON.parse(run.stdout);
+      expect(out.backend.variant).toBe(variant);
+      expect(out.backend.isa).toBe(variant);
+      let maxDiff = 0;
+      out.probabilities.forEach((p: number, i: number) => (maxDiff = Math.max(maxDiff, Math.abs(p - best.probabilities[i]))));
+      console.log(`variant ${variant} (${out.backend.simd}): max |Δp| vs ${supported[0]} = ${maxDiff.toExponential(2)}`);
+      expect(maxDiff).toBeLessThan(1e-4);
+    }
+  });
+
+  it('says clearly what is wrong with RNN_NODE_ISA', () => {
+    const model = join(work, 'model.rnn');
+    const inputs = join(work, 'inputs.json');
+    const bogus = runChild(['predict', model, inputs], { RNN_NODE_ISA: 'sse9' });
+    expect(bogus.status).toBe(1);
+    expect(bogus.stderr).toMatch(/Expected one of baseline, avx2, avx512, source for RNN_NODE_ISA but received "sse9"/);
+    const source = runChild(['predict', model, inputs], { RNN_NODE_ISA: 'source' });
+    expect(source.status).toBe(1);
+    expect(source.stderr).toMatch(/RNN_NODE_ISA=source but no source build exists/);
+  });
+});

@@ -1,0 +1,93 @@
+/** Choosing the binary: CPU features from the kernel's flags, RNN_NODE_ISA, source builds. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { chooseBinary, choosePrebuilt, cpuFlags, missingFlags, platformTag, supportedVariants, VARIANTS } from '../src/variants';
+
+const V2 = ['cx16', 'lahf_lm', 'popcnt', 'pni', 'sse4_1', 'sse4_2', 'ssse3'];
+const V3 = [...V2, 'avx', 'avx2', 'bmi1', 'bmi2', 'f16c', 'fma', 'abm', 'movbe', 'xsave'];
+const V4 = [...V3, 'avx512f', 'avx512bw', 'avx512cd', 'avx512dq', 'avx512vl'];
+const flags = (list: string[]) => new Set(['fpu', 'sse', 'sse2', ...list]);
+
+const root = mkdtempSync(join(tmpdir(), 'rnn-node-variants-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A fake package root with the given prebuilt variants and optionally a source build. */
+function fakePackage(name: string, variants: string[], source = false): string {
+  const dir = join(root, name);
+  mkdirSync(join(dir, 'prebuilds', platformTag()), { recursive: true });
+  for (const v of variants) writeFileSync(join(dir, 'prebuilds', platformTag(), `rnn_node.${v}.node`), '');
+  if (source) {
+    mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
+    writeFileSync(join(dir, 'build', 'Release', 'rnn_node.node'), '');
+  }
+  return dir;
+}
+
+describe('CPU features', () => {
+  it('maps /proc/cpuinfo flags to x86-64 levels, best first', () => {
+    expect(supportedVariants(flags(V4))).toEqual(['avx512', 'avx2', 'baseline']);
+    expect(supportedVariants(flags(V3))).toEqual(['avx2', 'baseline']);
+    // AVX2 without FMA (or with the kernel hiding AVX state) is not x86-64-v3.
+    expect(supportedVariants(flags(V3.filter((f) => f !== 'fma')))).toEqual(['baseline']);
+    expect(supportedVariants(flags(V4.filter((f) => f !== 'avx512vl')))).toEqual(['avx2', 'baseline']);
+    expect(supportedVariants(flags(['sse3']))).toEqual([]);
+    expect(supportedVariants(null)).toEqual(['baseline']);
+    expect(missingFlags('avx2', flags(V2))).toEqual(V3.slice(V2.length));
+  });
+
+  it('reads the flags line of a cpuinfo file, and gives null when there is none', () => {
+    const file = join(root, 'cpuinfo');
+    writeFileSync(file, `processor\t: 0\nflags\t\t: ${V3.join(' ')}\nbugs\t\t: spectre_v1\n`);
+    const read = cpuFlags(file);
+    if (process.platform === 'linux' && process.arch === 'x64') {
+      expect(read).toEqual(new Set(V3));
+      expect(cpuFlags(join(root, 'missing'))).toBeNull();
+      expect(cpuFlags()).not.toBeNull(); // this machine's own
+    } else {
+      expect(read).toBeNull();
+    }
+  });
+
+  it('every level includes the one below it', () => {
+    for (let i = 0; i + 1 < VARIANTS.length; i++) {
+      for (const f of VARIANTS[i + 1].flags) expect(VARIANTS[i].flags).toContain(f);
+    }
+  });
+});
+
+describe('choosing the binary', () => {
+  it('takes the best prebuilt variant the CPU supports', () => {
+    const pkg = fakePackage('all', ['baseline', 'avx2', 'avx512']);
+    expect(chooseBinary(pkg, {}, flags(V4)).variant).toBe('avx512');
+    expect(chooseBinary(pkg, {}, flags(V3)).variant).toBe('avx2');
+    expect(chooseBinary(pkg, {}, flags(V2))).toMatchObject({ variant: 'baseline', reason: 'best prebuilt variant this CPU supports' });
+    expect(chooseBinary(pkg, {}, flags(V2)).path).toBe(join(pkg, 'prebuilds', platformTag(), 'rnn_node.baseline.node'));
+  });
+
+  it('prefers a source build, unless RNN_NODE_ISA names a variant', () => {
+    const pkg = fakePackage('with-source', ['baseline', 'avx2'], true);
+    expect(chooseBinary(pkg, {}, flags(V3))).toMatchObject({ variant: 'source', path: join(pkg, 'build', 'Release', 'rnn_node.node') });
+    expect(chooseBinary(pkg, { RNN_NODE_ISA: 'baseline' }, flags(V3))).toMatchObject({ variant: 'baseline', reason: 'forced by RNN_NODE_ISA=baseline' });
+    expect(chooseBinary(pkg, { RNN_NODE_ISA: 'source' }, flags(V3)).variant).toBe('source');
+  });
+
+  it('refuses a forced variant the CPU lacks, or that is not there, naming what is missing', () => {
+    const pkg = fakePackage('partial', ['baseline', 'avx2']);
+    expect(() => chooseBinary(pkg, { RNN_NODE_ISA: 'avx512' }, flags(V3))).toThrow(/RNN_NODE_ISA=avx512 needs CPU features this machine lacks: avx512f avx512bw/);
+    expect(() => chooseBinary(pkg, { RNN_NODE_ISA: 'avx512' }, flags(V4))).toThrow(/RNN_NODE_ISA=avx512 but .*rnn_node\.avx512\.node does not exist/);
+    expect(() => chooseBinary(pkg, { RNN_NODE_ISA: 'source' }, flags(V4))).toThrow(/no source build exists/);
+    expect(() => chooseBinary(pkg, { RNN_NODE_ISA: 'AVX2' }, flags(V4))).toThrow(RangeError);
+    expect(chooseBinary(pkg, { RNN_NODE_ISA: '' }, flags(V4)).variant).toBe('avx2');
+  });
+
+  it('explains how to build from source when nothing fits', () => {
+    const none = fakePackage('none', []);
+    expect(() => chooseBinary(none, {}, flags(V4))).toThrow(/no prebuilt binary for .* that this CPU supports .*npm rebuild rnn-node --build-from-source/);
+    const pkg = fakePackage('avx512-only', ['avx512']);
+    expect(() => choosePrebuilt(pkg, {}, flags(V3))).toThrow(/it supports: avx2, baseline/);
+    expect(() => choosePrebuilt(pkg, {}, flags(['sse3']))).toThrow(/it supports: none of baseline, avx2, avx512/);
+  });
+});
