@@ -21,16 +21,25 @@ void ModelJob::Execute() {
   }
 }
 
+// A job can finish while its environment is being torn down (a Worker terminated, the
+// process exiting): JavaScript can no longer run, so settling the promise throws. Nobody is
+// left to await it; letting the exception escape would abort the whole process.
 void ModelJob::OnOK() {
   settle();
-  deferred_.Resolve(result(Env()));
+  try {
+    deferred_.Resolve(result(Env()));
+  } catch (const Napi::Error&) {
+  }
 }
 
 void ModelJob::OnError(const Napi::Error& error) {
   settle();
   // Inputs were checked before the job started, so what fails here is a value the core
   // rejected (a length, an id) or memory.
-  deferred_.Reject(make_error(Env(), ErrorKind::kRange, kNative, error.Message()).Value());
+  try {
+    deferred_.Reject(make_error(Env(), ErrorKind::kRange, kNative, error.Message()).Value());
+  } catch (const Napi::Error&) {
+  }
 }
 
 std::string TrainStepJob::run() {

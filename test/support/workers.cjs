@@ -1,0 +1,102 @@
+// Child process of the worker_threads test: the addon loaded in Workers, alone, two at once,
+// terminated in the middle of native work, and alive at process exit. Prints one JSON line;
+// a crash (at teardown included) shows up in the parent as a signal or non-zero exit.
+'use strict';
+const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
+const { SequenceClassifier } = require('../../dist/index.js');
+
+const config = { input: { type: 'dense', features: 3 }, layers: [{ cell: 'lstm', units: 16 }], classes: 2, seed: 5 };
+
+function data(n) {
+  let s = 42;
+  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const x = Array.from({ length: n }, (_, i) => Array.from({ length: 4 + (i % 9) }, () => [next(), next(), next()]));
+  return { x, y: x.map((seq) => (seq[0][0] > 0 ? 1 : 0)) };
+}
+
+async function workerMain() {
+  const model = new SequenceClassifier(config);
+  const { x, y } = data(workerData.sequences);
+  if (workerData.job === 'long') parentPort.postMessage({ started: true });
+  await model.fit({ x, y }, { epochs: workerData.epochs, batchSize: 32, threads: workerData.threads });
+  const probabilities = await model.predictProba(x.slice(0, 20));
+  parentPort.postMessage({ weights: model.getWeights().map((w) => Array.from(w.values)), probabilities: probabilities.flat() });
+  model.dispose();
+}
+
+function start(job, extra = {}) {
+  return new Worker(__filename, { workerData: { job, sequences: 128, epochs: 2, threads: 1, ...extra } });
+}
+
+function result(worker) {
+  return new Promise((resolve, reject) => {
+    let last;
+    worker.on('message', (m) => (last = m));
+    worker.on('error', reject);
+    worker.on('exit', (code) => (code === 0 ? resolve(last) : reject(new Error(`worker exited with ${code}`))));
+  });
+}
+
+const maxDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+async function main() {
+  const scenario = process.argv[2];
+  if (scenario === 'one') {
+    // A model trained in a Worker, its weights moved to the main thread: same predictions.
+    const out = await result(start('train'));
+    const model = new SequenceClassifier(config);
+    model.setWeights(model.getWeights().map((w, i) => ({ ...w, values: Float32Array.from(out.weights[i]) })));
+    const here = (await model.predictProba(data(128).x.slice(0, 20))).flat();
+    return { diff: maxDiff(here, out.probabilities) };
+  }
+  if (scenario === 'two') {
+    // Two Workers and the main thread training at once, each with its own addon instance.
+    const main = new SequenceClassifier(config);
+    const { x, y } = data(128);
+    const [a, b] = await Promise.all([result(start('train')), result(start('train')), main.fit({ x, y }, { epochs: 2, batchSize: 32, threads: 1 })]);
+    const here = (await main.predictProba(x.slice(0, 20))).flat();
+    return { diffWorkers: maxDiff(a.probabilities, b.probabilities), diffMain: maxDiff(a.probabilities, here) };
+  }
+  if (scenario === 'terminate') {
+    // terminate() while native training runs; then a fresh Worker still works.
+    const worker = start('long', { sequences: 2000, epochs: 50, threads: 2 });
+    await new Promise((resolve) => worker.once('message', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const code = await worker.terminate();
+    const after = await result(start('train'));
+    return { terminatedCode: code, afterOk: after.probabilities.length === 40 };
+  }
+  if (scenario === 'exit') {
+    // process.exit() with a Worker in the middle of native training.
+    const worker = start('long', { sequences: 2000, epochs: 50, threads: 2 });
+    await new Promise((resolve) => worker.once('message', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    process.stdout.write(JSON.stringify({ exiting: true }) + '\n');
+    process.exit(0);
+  }
+  if (scenario === 'exit-main') {
+    // process.exit() while the main thread's own training job runs on the thread pool.
+    const model = new SequenceClassifier(config);
+    const { x, y } = data(2000);
+    model.fit({ x, y }, { epochs: 50, batchSize: 32, threads: 2 }).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    process.stdout.write(JSON.stringify({ exiting: true }) + '\n');
+    process.exit(0);
+  }
+  throw new Error(`unknown scenario ${scenario}`);
+}
+
+if (isMainThread) {
+  main().then(
+    (out) => process.stdout.write(JSON.stringify(out) + '\n'),
+    (error) => {
+      process.stderr.write(`${error.stack}\n`);
+      process.exit(1);
+    },
+  );
+} else {
+  workerMain().catch((error) => {
+    parentPort.postMessage({ error: error.message });
+    throw error;
+  });
+}
