@@ -5,6 +5,9 @@
 //
 //   node bench/run.mjs [--reps 3] [--seconds 2] [--workloads fmnist-lstm,fmnist-gru,tokens-lstm]
 //                      [--peers rnn-node,pytorch,tfjs-cpu,tfjs-wasm,tfjs-node] [--python /usr/bin/python3]
+//                      [--report bench/RESULTS.md]
+// Peers `rnn-node@baseline`, `rnn-node@avx2`, `rnn-node@avx512` run one prebuilt ISA variant
+// (RNN_NODE_ISA; `npm run prebuild` first); plain `rnn-node` is whichever binary loads by default.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -22,6 +25,7 @@ const { values: opt } = parseArgs({
     peers: { type: 'string', default: 'rnn-node,pytorch,pytorch-padded,tfjs-cpu,tfjs-wasm,tfjs-node' },
     python: { type: 'string', default: process.env.RNN_NODE_BENCH_PYTHON ?? '/usr/bin/python3' },
     out: { type: 'string', default: join(here, 'results') },
+    report: { type: 'string', default: join(here, 'RESULTS.md') },
   },
 });
 const all = availableParallelism();
@@ -46,6 +50,9 @@ const PEERS = {
   'tfjs-wasm': [{ threads: 1 }],
   'tfjs-node': [{ threads: all }],
 };
+for (const variant of ['baseline', 'avx2', 'avx512']) {
+  PEERS[`rnn-node@${variant}`] = PEERS['rnn-node'].map((c) => ({ ...c, env: { RNN_NODE_ISA: variant } }));
+}
 const MODES = ['train', 'infer', 'latency'];
 
 function argsOf(w, mode, threads, seconds) {
@@ -61,7 +68,8 @@ async function measure(peer, config, workload, mode) {
   const env = { ...process.env, ...(config.env ?? {}) };
   const torch = peer.startsWith('pytorch');
   const [cmd, script] = torch ? [opt.python, join(here, 'peers', 'torch_bench.py')] : [process.execPath, join(here, 'peers', 'node_peer.mjs')];
-  const args = [script, ...(torch ? (peer === 'pytorch-padded' ? ['--padded'] : []) : ['--peer', peer]), ...argsOf(w, mode, config.threads, seconds)];
+  const nodePeer = peer.startsWith('rnn-node@') ? 'rnn-node' : peer;
+  const args = [script, ...(torch ? (peer === 'pytorch-padded' ? ['--padded'] : []) : ['--peer', nodePeer]), ...argsOf(w, mode, config.threads, seconds)];
   try {
     const { stdout } = await run(cmd, args, { env, timeout: 300_000, maxBuffer: 1 << 20 });
     const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
@@ -148,5 +156,5 @@ for (const w of workloads) {
 lines.push(`Total benchmark time: ${Math.round((Date.now() - started) / 1000)} s.`, '');
 mkdirSync(opt.out, { recursive: true });
 writeFileSync(join(opt.out, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), cpus: all, cpu: cpus()[0]?.model, rows }, null, 1));
-writeFileSync(join(here, 'RESULTS.md'), lines.join('\n'));
+writeFileSync(opt.report, lines.join('\n'));
 process.stdout.write(lines.join('\n'));

@@ -15,4 +15,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-npm ci --no-audit --no-fund
+# node-gyp builds with one make job unless told otherwise.
+JOBS=${JOBS:-max} npm ci --no-audit --no-fund
