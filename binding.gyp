@@ -17,6 +17,7 @@
         "native/core/model_config.cc",
         "native/core/network.cc",
         "native/core/optimizer.cc",
+        "native/core/packed_gemm.cc",
         "native/core/packed_layout.cc",
         "native/core/param_layout.cc",
         "native/core/parallel.cc",

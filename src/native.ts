@@ -127,7 +127,7 @@ export function native(): NativeAddon {
   } catch (error) {
     throw new Error(
       `rnn-node: could not load ${choice.path} (${choice.reason}): ${(error as Error).message}. ` +
-        'A source build (`npm rebuild rnn-node --build-from-source`) works where the prebuilt binaries do not.',
+        'A source build (`RNN_NODE_BUILD_FROM_SOURCE=1 npm rebuild rnn-node`) works where the prebuilt binaries do not.',
       { cause: error },
     );
   }

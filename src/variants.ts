@@ -125,7 +125,7 @@ export function chooseBinary(packageRoot: string, env: NodeJS.ProcessEnv = proce
   const source = sourceBuilds.find((p) => existsSync(p));
   const forced = forcedIsa(env);
   if (forced === 'source') {
-    if (!source) throw new Error(`rnn-node: RNN_NODE_ISA=source but no source build exists (${sourceBuilds[0]}); run \`npm rebuild rnn-node --build-from-source\``);
+    if (!source) throw new Error(`rnn-node: RNN_NODE_ISA=source but no source build exists (${sourceBuilds[0]}); run \`RNN_NODE_BUILD_FROM_SOURCE=1 npm rebuild rnn-node\``);
     return { path: source, variant: 'source', reason: 'forced by RNN_NODE_ISA=source' };
   }
   if (source && !forced) return { path: source, variant: 'source', reason: 'source build' };
@@ -135,7 +135,7 @@ export function chooseBinary(packageRoot: string, env: NodeJS.ProcessEnv = proce
     if (forced) throw error;
     throw new Error(
       `${(error as Error).message}, and no source build (${sourceBuilds[0]}). Build one with ` +
-        '`npm rebuild rnn-node --build-from-source` (needs g++, make, python3 and Eigen 3.4 headers: apt-get install libeigen3-dev).',
+        '`RNN_NODE_BUILD_FROM_SOURCE=1 npm rebuild rnn-node` (needs g++, make, python3 and Eigen 3.4 headers: apt-get install libeigen3-dev).',
     );
   }
 }

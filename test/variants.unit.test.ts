@@ -85,7 +85,7 @@ describe('choosing the binary', () => {
 
   it('explains how to build from source when nothing fits', () => {
     const none = fakePackage('none', []);
-    expect(() => chooseBinary(none, {}, flags(V4))).toThrow(/no prebuilt binary for .* that this CPU supports .*npm rebuild rnn-node --build-from-source/);
+    expect(() => chooseBinary(none, {}, flags(V4))).toThrow(/no prebuilt binary for .* that this CPU supports .*RNN_NODE_BUILD_FROM_SOURCE=1 npm rebuild rnn-node/);
     const pkg = fakePackage('avx512-only', ['avx512']);
     expect(() => choosePrebuilt(pkg, {}, flags(V3))).toThrow(/it supports: avx2, baseline/);
     expect(() => choosePrebuilt(pkg, {}, flags(['sse3']))).toThrow(/it supports: none of baseline, avx2, avx512/);

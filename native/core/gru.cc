@@ -21,7 +21,10 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
   this->Hprev_.resize(cells);
   Aux_.resize(cells);
   if (after) Q_.resize(size_t(L.batch) * gu);
-  ConstMapR<T> U(p.recurrent, u, gu);
+  // reset_after: all of U at once; legacy: the z|r block, then the h block on r * h.
+  const PackedMatrix<T>* U = after ? &this->packed(U_, p, 0, gu, false) : nullptr;
+  const PackedMatrix<T>* Uzr = after ? nullptr : &this->packed(Uzr_, p, 0, 2 * u, false);
+  const PackedMatrix<T>* Uh = after ? nullptr : &this->packed(Uh_, p, 2 * u, u, false);
   ConstRowVectorMap<T> brec(p.bias + gu, after ? gu : 0);
   MapR<T> S(this->S_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
@@ -33,7 +36,7 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
       auto H = this->rows(this->H_, r0, n, u);
       if (after) {
         auto Q = this->rows(Q_, begin, n, gu);  // this group's rows of the step scratch
-        Q.noalias() = Hp * U;
+        U->multiply(Hp.data(), u, n, Q.data(), gu, true);  // Q = h_{t-1} U
         parallel_rows(n, gu, [&](Index b, Index e) {
           const Index m = e - b;
           auto g = G.middleRows(b, m);
@@ -46,14 +49,14 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
           apply_activation(act, g.rightCols(u));               // hh
         });
       } else {
-        G.leftCols(2 * u).noalias() += Hp * U.leftCols(2 * u);
+        Uzr->multiply(Hp.data(), u, n, G.data(), gu, false);  // z|r += h_{t-1} U_zr
         parallel_rows(n, 2 * u, [&](Index b, Index e) {
           const Index m = e - b;
           auto g = G.middleRows(b, m);
           apply_recurrent_activation(rec, g.leftCols(2 * u));  // z, r
           A.middleRows(b, m) = g.middleCols(u, u).cwiseProduct(Hp.middleRows(b, m));  // r * h
         });
-        G.rightCols(u).noalias() += A * U.rightCols(u);
+        Uh->multiply(A.data(), u, n, G.data() + 2 * u, gu, false);  // hh += (r * h) U_h
         parallel_rows(n, u, [&](Index b, Index e) {
           apply_activation(act, G.middleRows(b, e - b).rightCols(u));  // hh
         });
@@ -81,7 +84,9 @@ void GruDirection<T>::backward(const PackedLayout& L, const T* X, const Directio
   this->dS_.assign(size_t(L.batch) * u, T(0));
   if (after) dGh_.resize(size_t(L.rows) * gu);
   else dAux_.resize(size_t(L.batch) * u);
-  ConstMapR<T> U(p.recurrent, u, gu);
+  const PackedMatrix<T>* Ut = after ? &this->packed(Ut_, p, 0, gu, true) : nullptr;
+  const PackedMatrix<T>* Uzr_t = after ? nullptr : &this->packed(Uzr_t_, p, 0, 2 * u, true);
+  const PackedMatrix<T>* Uh_t = after ? nullptr : &this->packed(Uh_t_, p, 2 * u, u, true);
   MapR<T> dS(this->dS_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
     this->for_each_step(L, begin, end, true, [&](int, Index n, long r0) {
@@ -121,10 +126,10 @@ void GruDirection<T>::backward(const PackedLayout& L, const T* X, const Directio
           auto dh = dSg.middleRows(b, m);
           dh = dh.cwiseProduct(g.leftCols(u));
         });
-        dSg.noalias() += dGh * U.transpose();
+        Ut->multiply(dGh.data(), gu, n, dSg.data(), u, false);  // += dGh U^T
       } else {
         auto dA = this->rows(dAux_, begin, n, u);  // this group's rows of the step scratch
-        dA.noalias() = dG.rightCols(u) * U.rightCols(u).transpose();  // d(r * h_{t-1})
+        Uh_t->multiply(dG.data() + 2 * u, gu, n, dA.data(), u, true);  // d(r * h_{t-1}) = dhh U_h^T
         parallel_rows(n, gu, [&](Index b, Index e) {
           const Index m = e - b;
           auto g = G.middleRows(b, m);
@@ -137,7 +142,7 @@ void GruDirection<T>::backward(const PackedLayout& L, const T* X, const Directio
           auto dh = dSg.middleRows(b, m);
           dh = dh.cwiseProduct(g.leftCols(u)) + da.cwiseProduct(g.middleCols(u, u));
         });
-        dSg.noalias() += dG.leftCols(2 * u) * U.leftCols(2 * u).transpose();
+        Uzr_t->multiply(dG.data(), gu, n, dSg.data(), u, false);  // += dzr U_zr^T
       }
     });
   });

@@ -27,6 +27,9 @@ class GruDirection final : public RecurrentDirection<T> {
   Buffer<T> Q_;     // [batch, 3u]: h U + b_rec of one step (reset_after)
   Buffer<T> dGh_;   // [rows, 3u]: gradients of the recurrent pre-activations (reset_after)
   Buffer<T> dAux_;  // [batch, units]: d(r * h_{t-1}) of one step (legacy)
+  // Packed recurrent kernel: all of U (reset_after), or its z|r and h column blocks (legacy);
+  // and the same transposed for backward.
+  typename RecurrentDirection<T>::PackedBlock U_, Uzr_, Uh_, Ut_, Uzr_t_, Uh_t_;
 };
 
 }  // namespace rnn

@@ -21,7 +21,7 @@ void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const Directio
   this->Hprev_.resize(cells);
   Cprev_.resize(cells);
   Cact_.resize(cells);
-  ConstMapR<T> U(p.recurrent, u, gu);
+  const PackedMatrix<T>& U = this->packed(U_, p, 0, gu, false);
   MapR<T> S(this->S_.data(), L.batch, u), C(C_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
     this->for_each_step(L, begin, end, false, [&](int, Index n, long r0) {
@@ -31,7 +31,7 @@ void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const Directio
       auto Cp = this->rows(Cprev_, r0, n, u);
       Cp = c;
       auto G = this->rows(this->G_, r0, n, gu);
-      G.noalias() += h_prev * U;  // + h_{t-1} U
+      U.multiply(h_prev.data(), u, n, G.data(), gu, false);  // + h_{t-1} U
       parallel_rows(n, gu, [&](Index b, Index e) {
         const Index m = e - b;
         auto g = G.middleRows(b, m);
@@ -64,7 +64,7 @@ void LstmDirection<T>::backward(const PackedLayout& L, const T* X, const Directi
   this->dG_.resize(size_t(L.rows) * gu);
   this->dS_.assign(size_t(L.batch) * u, T(0));
   dC_.assign(size_t(L.batch) * u, T(0));
-  ConstMapR<T> U(p.recurrent, u, gu);
+  const PackedMatrix<T>& Ut = this->packed(Ut_, p, 0, gu, true);
   MapR<T> dS(this->dS_.data(), L.batch, u), dC(dC_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
     this->for_each_step(L, begin, end, true, [&](int, Index n, long r0) {
@@ -99,7 +99,7 @@ void LstmDirection<T>::backward(const PackedLayout& L, const T* X, const Directi
         mul_recurrent_slope(rec, g.leftCols(2 * u), d.leftCols(2 * u));
         mul_activation_slope(act, g.middleCols(2 * u, u), d.middleCols(2 * u, u));
       });
-      dSg.noalias() = dG * U.transpose();  // dh_{t-1}
+      Ut.multiply(dG.data(), gu, n, dSg.data(), u, true);  // dh_{t-1} = dG U^T
     });
   });
   // Weight gradients: one GEMM over all steps each.

@@ -22,6 +22,7 @@ class LstmDirection final : public RecurrentDirection<T> {
   Buffer<T> Cprev_;  // [rows, units]: c_{t-1} of each step
   Buffer<T> Cact_;   // [rows, units]: act(c_t)
   Buffer<T> dC_;     // [batch, units]: dL/dc carried to the previous step
+  typename RecurrentDirection<T>::PackedBlock U_, Ut_;  // U for h U, U^T for dG U^T
 };
 
 }  // namespace rnn

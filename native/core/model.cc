@@ -37,11 +37,13 @@ void Model::copy_params(float* out) {
 void Model::set_params(const float* values) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
   std::copy(values, values + params_.size(), params_.begin());
+  ++params_version_;
 }
 
 void Model::initialize(uint64_t seed) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
   network_.initialize(params_.data(), seed);
+  ++params_version_;
 }
 
 void Model::set_optimizer(const OptimizerConfig& config) {
@@ -70,12 +72,14 @@ std::string Model::train_step(const BatchInput<float>& in, const int32_t* labels
                               StepResult* result) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
   std::string err = check_labels(labels, in.batch, network_.config().classes);
+  workspace_.params_version = params_version_;
   if (err.empty()) err = network_.forward(workspace_, params_.data(), in, true, seed);
   if (!err.empty()) return err;
   result->loss = network_.loss(workspace_, labels, class_weights, &result->correct);
   std::fill(grads_.begin(), grads_.end(), 0.0f);
   network_.backward(workspace_, params_.data(), grads_.data(), nullptr);
   result->grad_norm = optimizer_->step(params_.data(), grads_.data(), learning_rate);
+  ++params_version_;
   return "";
 }
 
@@ -83,6 +87,7 @@ std::string Model::gradients(const BatchInput<float>& in, const int32_t* labels,
                              const float* class_weights, float* grads, double* loss) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
   std::string err = check_labels(labels, in.batch, network_.config().classes);
+  workspace_.params_version = params_version_;
   if (err.empty()) err = network_.forward(workspace_, params_.data(), in, false, 0);
   if (!err.empty()) return err;
   *loss = network_.loss(workspace_, labels, class_weights, nullptr);
@@ -109,6 +114,7 @@ void Model::release_workspace(std::unique_ptr<Workspace<float>> ws) {
 std::string Model::predict(const BatchInput<float>& in, float* probabilities) {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   std::unique_ptr<Workspace<float>> ws = acquire_workspace();
+  ws->params_version = params_version_;
   std::string err = network_.forward(*ws, params_.data(), in, false, 0);
   if (err.empty()) network_.probabilities(*ws, probabilities);
   release_workspace(std::move(ws));

@@ -54,6 +54,9 @@ class Model {
  private:
   Network<float> network_;
   Buffer<float> params_, grads_;
+  // Bumped (under the exclusive lock) whenever params_ change; workspaces compare it to
+  // decide whether what they derived from the parameters (packed kernels) is stale.
+  uint64_t params_version_ = 1;
   std::unique_ptr<Optimizer<float>> optimizer_;
   std::unique_ptr<Workspace<float>> acquire_workspace();
   void release_workspace(std::unique_ptr<Workspace<float>> ws);

@@ -15,9 +15,10 @@ Network<T>::Network(const ModelConfig& config)
     : config_(config), params_(make_param_layout(config)) {}
 
 template <typename T>
-DirectionParams<T> Network<T>::direction_params(const T* P, int layer, int dir) const {
+DirectionParams<T> Network<T>::direction_params(const T* P, int layer, int dir,
+                                                uint64_t version) const {
   const ParamLayout::Direction& d = params_.layers[layer][dir];
-  return {P + d.kernel, P + d.recurrent, P + d.bias};
+  return {P + d.kernel, P + d.recurrent, P + d.bias, version};
 }
 
 template <typename T>
@@ -100,7 +101,7 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const BatchInput<T
         c0 = ws.cell_in.data();
       }
       RecurrentDirection<T>& dir = *ws.directions[l][d];
-      dir.forward(L, x, direction_params(P, l, d), h0, c0);
+      dir.forward(L, x, direction_params(P, l, d, ws.params_version), h0, c0);
       Out.middleCols(d * u, u) = ConstMapR<T>(dir.output(), L.rows, u);
     }
     Buffer<T>& mask = ws.dropout_masks[l];
@@ -281,7 +282,7 @@ void Network<T>::backward(Workspace<T>& ws, const T* P, T* grads, T* dx) const {
         dh0 = ws.state_grad.data();
         dc0 = ws.cell_grad.data();
       }
-      ws.directions[l][d]->backward(L, x, direction_params(P, l, d), dH, g,
+      ws.directions[l][d]->backward(L, x, direction_params(P, l, d, ws.params_version), dH, g,
                                     need_dx ? ws.dinput.data() : nullptr, dh0, dc0);
       if (want_state_grads) {
         ws.dh0[l].emplace_back(size_t(L.batch) * u);

@@ -48,6 +48,9 @@ struct Workspace {
   // Gradient checks use them; the public API always starts from zeros.
   std::vector<std::vector<std::vector<T>>> h0, c0, dh0, dc0;  // (plain vectors: test inputs)
   Buffer<T> state_in, cell_in, state_grad, cell_grad;
+  // The caller's version of the parameters it passes (changes whenever they do); 0 means
+  // unknown, and then derived data such as packed recurrent kernels is rebuilt every call.
+  uint64_t params_version = 0;
 };
 
 template <typename T>
@@ -84,7 +87,7 @@ class Network {
   std::string pack_input(Workspace<T>& ws, const T* params, const BatchInput<T>& in) const;
   void pool(Workspace<T>& ws) const;
   void unpool(Workspace<T>& ws, T* dtop) const;
-  DirectionParams<T> direction_params(const T* params, int layer, int dir) const;
+  DirectionParams<T> direction_params(const T* params, int layer, int dir, uint64_t version) const;
 
   ModelConfig config_;
   ParamLayout params_;

@@ -19,27 +19,23 @@ void RecurrentDirection<T>::load_state(const PackedLayout& layout, const T* h0,
 
 template <typename T>
 void RecurrentDirection<T>::project_inputs(const PackedLayout& layout, const T* X,
-                                           const DirectionParams<T>& p, Buffer<T>& G) const {
+                                           const DirectionParams<T>& p, Buffer<T>& G) {
   const Index gu = Index(gates_) * units_;
   G.resize(size_t(layout.rows) * gu);
-  MapR<T> g(G.data(), layout.rows, gu);
-  ConstMapR<T> x(X, layout.rows, input_);
-  ConstMapR<T> w(p.kernel, input_, gu);
-  ConstRowVectorMap<T> b(p.bias, gu);
-  g.noalias() = x * w;
-  g.rowwise() += b;
+  const PackedMatrix<T>& W = packed(W_, p.kernel, input_, gu, false, p.version, p.bias);
+  W.multiply(X, input_, layout.rows, G.data(), gu, PackedMatrix<T>::kOverwritePlusBias);
 }
 
 template <typename T>
 void RecurrentDirection<T>::input_gradients(const PackedLayout& layout, const T* X,
                                             const DirectionParams<T>& p, const T* dG, T* dW,
-                                            T* db, T* dX) const {
+                                            T* db, T* dX) {
   const Index gu = Index(gates_) * units_;
   ConstMapR<T> dg(dG, layout.rows, gu);
   ConstMapR<T> x(X, layout.rows, input_);
   MapR<T>(dW, input_, gu).noalias() += x.transpose() * dg;
   RowVectorMap<T>(db, gu) += dg.colwise().sum();
-  if (dX) MapR<T>(dX, layout.rows, input_).noalias() += dg * ConstMapR<T>(p.kernel, input_, gu).transpose();
+  if (dX) packed(Wt_, p.kernel, input_, gu, true, p.version, nullptr).multiply(dG, gu, layout.rows, dX, input_, false);
 }
 
 template <typename T>

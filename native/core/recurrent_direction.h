@@ -17,6 +17,7 @@
 
 #include "eigen_types.h"
 #include "model_config.h"
+#include "packed_gemm.h"
 #include "packed_layout.h"
 #include "parallel.h"
 
@@ -27,6 +28,9 @@ struct DirectionParams {
   const T* kernel;
   const T* recurrent;
   const T* bias;
+  // Changes whenever the parameters do (0: unknown), so packed copies of the recurrent
+  // kernel can be kept across calls: inference packs once, not once per call.
+  uint64_t version = 0;
 };
 
 template <typename T>
@@ -99,16 +103,46 @@ class RecurrentDirection {
     }
   }
 
+  // A block of the recurrent kernel U [units, G*units] packed for the per-step products:
+  // columns [col0, col0 + cols) as they are (h U), or transposed (dG U^T). Repacked only
+  // when the parameters changed since the last call.
+  struct PackedBlock {
+    PackedMatrix<T> matrix;
+    const T* source = nullptr;
+    uint64_t version = 0;
+  };
+  const PackedMatrix<T>& packed(PackedBlock& slot, const DirectionParams<T>& p, Index col0,
+                                Index cols, bool transpose) const {
+    return packed(slot, p.recurrent + col0, units_, cols, transpose, p.version, nullptr);
+  }
+  // The general form: columns of a row-major [rows, G*units] parameter matrix starting at
+  // source, optionally with a bias for kOverwritePlusBias.
+  const PackedMatrix<T>& packed(PackedBlock& slot, const T* source, Index rows, Index cols,
+                                bool transpose, uint64_t version, const T* bias) const {
+    if (version == 0 || slot.version != version || slot.source != source) {
+      const Index ld = Index(gates_) * units_;
+      if (transpose) {
+        slot.matrix.pack(source, ld, cols, rows, true);
+      } else {
+        slot.matrix.pack(source, ld, rows, cols, false);
+      }
+      if (bias) slot.matrix.set_bias(bias);
+      slot.source = source;
+      slot.version = version;
+    }
+    return slot.matrix;
+  }
+
   // Loads the running state S [batch, units] from h0 (or zeros).
   void load_state(const PackedLayout& layout, const T* h0, Buffer<T>& S) const;
 
   // G[rows, G*units] = X W + bias (first G*units entries of the bias).
   void project_inputs(const PackedLayout& layout, const T* X, const DirectionParams<T>& p,
-                      Buffer<T>& G) const;
+                      Buffer<T>& G);
 
   // After the backward time loop: dW += X^T dG, db += colsum(dG), dX += dG W^T.
   void input_gradients(const PackedLayout& layout, const T* X, const DirectionParams<T>& p,
-                       const T* dG, T* dW, T* db, T* dX) const;
+                       const T* dG, T* dW, T* db, T* dX);
 
   LayerConfig config_;
   int input_, units_, gates_;
@@ -119,6 +153,7 @@ class RecurrentDirection {
   Buffer<T> S_;      // [batch, units]: running state
   Buffer<T> dG_;     // [rows, G*units]: pre-activation gradients
   Buffer<T> dS_;     // [batch, units]: gradient carried to the previous step
+  PackedBlock W_, Wt_;  // the input kernel W (with the input bias) and W^T, packed
 };
 
 template <typename T>

@@ -15,14 +15,14 @@ void SimpleRnnDirection<T>::forward(const PackedLayout& L, const T* X, const Dir
   this->load_state(L, h0, this->S_);
   this->H_.resize(size_t(L.rows) * u);
   this->Hprev_.resize(size_t(L.rows) * u);
-  ConstMapR<T> U(p.recurrent, u, u);
+  const PackedMatrix<T>& U = this->packed(U_, p, 0, u, false);
   MapR<T> S(this->S_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
     this->for_each_step(L, begin, end, false, [&](int, Index n, long r0) {
       auto h_prev = S.middleRows(begin, n);
       this->rows(this->Hprev_, r0, n, u) = h_prev;
       auto G = this->rows(this->G_, r0, n, u);
-      G.noalias() += h_prev * U;  // + h_{t-1} U
+      U.multiply(h_prev.data(), u, n, G.data(), u, false);  // + h_{t-1} U
       parallel_rows(n, u, [&](Index b, Index e) {
         auto g = G.middleRows(b, e - b);
         apply_activation(this->config_.activation, g);  // h_t = act(.)
@@ -40,7 +40,7 @@ void SimpleRnnDirection<T>::backward(const PackedLayout& L, const T* X, const Di
   const Index u = this->units_;
   this->dG_.resize(size_t(L.rows) * u);
   this->dS_.assign(size_t(L.batch) * u, T(0));
-  ConstMapR<T> U(p.recurrent, u, u);
+  const PackedMatrix<T>& Ut = this->packed(Ut_, p, 0, u, true);
   MapR<T> dS(this->dS_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
     this->for_each_step(L, begin, end, true, [&](int, Index n, long r0) {
@@ -53,7 +53,7 @@ void SimpleRnnDirection<T>::backward(const PackedLayout& L, const T* X, const Di
         d = dHt.middleRows(b, e - b) + dSg.middleRows(b, e - b);  // dh_t
         mul_activation_slope(this->config_.activation, H.middleRows(b, e - b), d);
       });
-      dSg.noalias() = dG * U.transpose();  // dh_{t-1}
+      Ut.multiply(dG.data(), u, n, dSg.data(), u, true);  // dh_{t-1} = dG U^T
     });
   });
   ConstMapR<T> dGall(this->dG_.data(), L.rows, u);

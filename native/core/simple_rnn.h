@@ -13,6 +13,9 @@ class SimpleRnnDirection final : public RecurrentDirection<T> {
                const T* c0) override;
   void backward(const PackedLayout& layout, const T* X, const DirectionParams<T>& p, const T* dH,
                 const DirectionGrads<T>& g, T* dX, T* dh0, T* dc0) override;
+
+ private:
+  typename RecurrentDirection<T>::PackedBlock U_, Ut_;  // U for h U, U^T for dG U^T
 };
 
 }  // namespace rnn

@@ -158,6 +158,21 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
     }
   });
 
+  it('RNN_NODE_BUILD_FROM_SOURCE=1 makes the install build from source (which fails here: no compiler)', () => {
+    const other = join(work, 'source-build');
+    mkdirSync(other);
+    writeFileSync(join(other, 'package.json'), JSON.stringify({ name: 'rnn-node-source-build-test', private: true }));
+    const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))!;
+    const result = spawnSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--foreground-scripts', join(work, tarball)], {
+      cwd: other,
+      env: { ...bareEnv(), RNN_NODE_BUILD_FROM_SOURCE: '1' },
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    expect(result.status).not.toBe(0);
+    expect(`${result.stdout}${result.stderr}`).toMatch(/rnn-node: building from source, as asked[\s\S]*gyp ERR!/);
+  });
+
   it('says clearly what is wrong with RNN_NODE_ISA', () => {
     const model = join(work, 'model.rnn');
     const inputs = join(work, 'inputs.json');
