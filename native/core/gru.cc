@@ -147,17 +147,14 @@ void GruDirection<T>::backward(const PackedLayout& L, const T* X, const Directio
     });
   });
   const Index rows = L.rows;
-  ConstMapR<T> Hprev(this->Hprev_.data(), rows, u);
-  ConstMapR<T> dGall(this->dG_.data(), rows, gu);
-  MapR<T> dU(grads.recurrent, u, gu);
-  if (after) {
-    ConstMapR<T> dGh(dGh_.data(), rows, gu);
-    dU.noalias() += Hprev.transpose() * dGh;
-    RowVectorMap<T>(grads.bias + gu, gu) += dGh.colwise().sum();
-  } else {
-    dU.leftCols(2 * u).noalias() += Hprev.transpose() * dGall.leftCols(2 * u);
-    dU.rightCols(u).noalias() +=
-        ConstMapR<T>(Aux_.data(), rows, u).transpose() * dGall.rightCols(u);
+  const T* Hprev = this->Hprev_.data();
+  T* dU = grads.recurrent;
+  if (after) {  // dU += H_{t-1}^T dGh
+    add_transposed_product(Hprev, u, dGh_.data(), gu, rows, u, gu, dU, gu);
+    RowVectorMap<T>(grads.bias + gu, gu) += ConstMapR<T>(dGh_.data(), rows, gu).colwise().sum();
+  } else {  // dU_zr += H_{t-1}^T dG_zr; dU_h += (r * h_{t-1})^T dG_h
+    add_transposed_product(Hprev, u, this->dG_.data(), gu, rows, u, 2 * u, dU, gu);
+    add_transposed_product(Aux_.data(), u, this->dG_.data() + 2 * u, gu, rows, u, u, dU + 2 * u, gu);
   }
   this->input_gradients(L, X, p, this->dG_.data(), grads.kernel, grads.bias, dX);
   if (dh0) std::copy(this->dS_.begin(), this->dS_.end(), dh0);

@@ -102,10 +102,9 @@ void LstmDirection<T>::backward(const PackedLayout& L, const T* X, const Directi
       Ut.multiply(dG.data(), gu, n, dSg.data(), u, true);  // dh_{t-1} = dG U^T
     });
   });
-  // Weight gradients: one GEMM over all steps each.
-  ConstMapR<T> dGall(this->dG_.data(), L.rows, gu);
-  MapR<T>(grads.recurrent, u, gu).noalias() +=
-      ConstMapR<T>(this->Hprev_.data(), L.rows, u).transpose() * dGall;
+  // Weight gradients: one GEMM over all steps each. dU += H_{t-1}^T dG
+  add_transposed_product(this->Hprev_.data(), u, this->dG_.data(), gu, Index(L.rows), u, gu,
+                         grads.recurrent, gu);
   this->input_gradients(L, X, p, this->dG_.data(), grads.kernel, grads.bias, dX);
   if (dh0) std::copy(this->dS_.begin(), this->dS_.end(), dh0);
   if (dc0) std::copy(dC_.begin(), dC_.end(), dc0);

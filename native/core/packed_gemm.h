@@ -39,6 +39,13 @@ class PackedMatrix {
   Index k_ = 0, n_ = 0;
 };
 
+// C[m, n] += A^T B for row-major A [K, m] (row stride lda) and B [K, n] (row stride ldb),
+// with K large: the weight gradients summed over every packed row (dU += H^T dG,
+// dW += X^T dG). Split over the thread team by column panels.
+template <typename T>
+void add_transposed_product(const T* A, Index lda, const T* B, Index ldb, Index K, Index m, Index n,
+                            T* C, Index ldc);
+
 // Whether PackedMatrix<float> runs its own micro-kernels in this build (else Eigen).
 bool packed_gemm_vectorized();
 

@@ -32,8 +32,7 @@ void RecurrentDirection<T>::input_gradients(const PackedLayout& layout, const T*
                                             T* db, T* dX) {
   const Index gu = Index(gates_) * units_;
   ConstMapR<T> dg(dG, layout.rows, gu);
-  ConstMapR<T> x(X, layout.rows, input_);
-  MapR<T>(dW, input_, gu).noalias() += x.transpose() * dg;
+  add_transposed_product(X, Index(input_), dG, gu, Index(layout.rows), Index(input_), gu, dW, gu);
   RowVectorMap<T>(db, gu) += dg.colwise().sum();
   if (dX) packed(Wt_, p.kernel, input_, gu, true, p.version, nullptr).multiply(dG, gu, layout.rows, dX, input_, false);
 }

@@ -56,9 +56,9 @@ void SimpleRnnDirection<T>::backward(const PackedLayout& L, const T* X, const Di
       Ut.multiply(dG.data(), u, n, dSg.data(), u, true);  // dh_{t-1} = dG U^T
     });
   });
-  ConstMapR<T> dGall(this->dG_.data(), L.rows, u);
-  MapR<T>(grads.recurrent, u, u).noalias() +=
-      ConstMapR<T>(this->Hprev_.data(), L.rows, u).transpose() * dGall;
+  // dU += H_{t-1}^T dG over all steps at once
+  add_transposed_product(this->Hprev_.data(), u, this->dG_.data(), u, Index(L.rows), u, u,
+                         grads.recurrent, u);
   this->input_gradients(L, X, p, this->dG_.data(), grads.kernel, grads.bias, dX);
   if (dh0) std::copy(this->dS_.begin(), this->dS_.end(), dh0);
 }

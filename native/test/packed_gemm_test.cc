@@ -96,6 +96,42 @@ TEST(overwrite_plus_bias) {
   }
 }
 
+// add_transposed_product: C[m, n] += A^T B with A [K, m], B [K, n], strides wider than the
+// matrices; C outside the block untouched.
+double transposed_product_error(Index K, Index m, Index n, Index pad, uint64_t seed) {
+  const Index lda = m + pad, ldb = n + pad, ldc = n + pad;
+  std::vector<float> A = random_floats(size_t(K) * lda, seed), B = random_floats(size_t(K) * ldb, seed + 1);
+  std::vector<float> C = random_floats(size_t(m) * ldc, seed + 2), C0 = C;
+  add_transposed_product(A.data(), lda, B.data(), ldb, K, m, n, C.data(), ldc);
+  double worst = 0;
+  for (Index i = 0; i < m; ++i)
+    for (Index j = 0; j < ldc; ++j) {
+      double ref = C0[i * ldc + j];
+      if (j < n)
+        for (Index q = 0; q < K; ++q) ref += double(A[q * lda + i]) * B[q * ldb + j];
+      worst = std::max(worst, std::fabs(C[i * ldc + j] - ref) / (1 + std::fabs(ref)));
+    }
+  return worst;
+}
+
+TEST(transposed_product_shapes) {
+  uint64_t seed = 100;
+  for (int threads : {1, 2}) {
+    use_threads(threads);
+    for (Index K : {1, 5, 129, 300})
+      for (Index m : {1, 7, 8, 13, 28})
+        for (Index n : {1, 7, 16, 33, 50})
+          for (Index pad : {0, 3}) {
+            const double e = transposed_product_error(K, m, n, pad, seed++);
+            CHECK(e < 1e-5, "K %ld m %ld n %ld pad %ld: error %g", long(K), long(m), long(n), long(pad), e);
+          }
+    // The LSTM(128) weight-gradient shape, big enough to split over threads.
+    const double big = transposed_product_error(3584, 128, 512, 0, 7);
+    CHECK(big < 2e-8 * 3584, "dU shape, %d threads: error %g", threads, big);  // float round-off grows with K
+  }
+  use_threads(1);
+}
+
 TEST(zero_inner_dimension) {
   std::vector<float> C(6, 1.0f);
   PackedMatrix<float> packed;
