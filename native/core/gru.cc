@@ -14,7 +14,7 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
   const Activation act = this->config_.activation;
   const RecurrentActivation rec = this->config_.recurrent_activation;
   const bool after = this->config_.reset_after;
-  this->project_inputs(L, X, p, this->G_);  // input bias only, in both forms
+  const PackedMatrix<T>& W = this->prepare_gates(L, X, p);  // input bias only, in both forms
   this->load_state(L, h0, this->S_);
   const size_t cells = size_t(L.rows) * u;
   this->H_.resize(cells);
@@ -32,6 +32,7 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
       auto Hp = this->rows(this->Hprev_, r0, n, u);
       Hp = S.middleRows(begin, n);
       auto G = this->rows(this->G_, r0, n, gu);
+      this->project_step(W, X, r0, n);  // G = x_t W + b_in
       auto A = this->rows(Aux_, r0, n, u);
       auto H = this->rows(this->H_, r0, n, u);
       if (after) {

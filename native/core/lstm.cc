@@ -13,7 +13,7 @@ void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const Directio
   const Index u = this->units_, gu = 4 * u;
   const Activation act = this->config_.activation;
   const RecurrentActivation rec = this->config_.recurrent_activation;
-  this->project_inputs(L, X, p, this->G_);  // G = X W + b for every step at once
+  const PackedMatrix<T>& W = this->prepare_gates(L, X, p);
   this->load_state(L, h0, this->S_);
   this->load_state(L, c0, C_);
   const size_t cells = size_t(L.rows) * u;
@@ -31,6 +31,7 @@ void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const Directio
       auto Cp = this->rows(Cprev_, r0, n, u);
       Cp = c;
       auto G = this->rows(this->G_, r0, n, gu);
+      this->project_step(W, X, r0, n);                       // G = x_t W + b
       U.multiply(h_prev.data(), u, n, G.data(), gu, false);  // + h_{t-1} U
       parallel_rows(n, gu, [&](Index b, Index e) {
         const Index m = e - b;

@@ -102,8 +102,20 @@ void micro_kernel(const float* A, Index lda, const float* P, Index K, float* C, 
       c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
     }
   }
+  if (cols == kNR) {  // masked loads are slow on some CPUs (Zen 4): only for a partial panel
+    for (int i = 0; i < MR; ++i) {
+      float* c = C + i * ldc;
+      if (!overwrite) {
+        c0[i] = _mm512_add_ps(_mm512_loadu_ps(c), c0[i]);
+        c1[i] = _mm512_add_ps(_mm512_loadu_ps(c + 16), c1[i]);
+      }
+      _mm512_storeu_ps(c, c0[i]);
+      _mm512_storeu_ps(c + 16, c1[i]);
+    }
+    return;
+  }
   const __mmask16 m0 = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
-  const __mmask16 m1 = cols >= 32 ? __mmask16(0xFFFF) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
+  const __mmask16 m1 = cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
   for (int i = 0; i < MR; ++i) {
     float* c = C + i * ldc;
     if (!overwrite) {

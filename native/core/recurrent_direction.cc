@@ -18,12 +18,16 @@ void RecurrentDirection<T>::load_state(const PackedLayout& layout, const T* h0,
 }
 
 template <typename T>
-void RecurrentDirection<T>::project_inputs(const PackedLayout& layout, const T* X,
-                                           const DirectionParams<T>& p, Buffer<T>& G) {
+const PackedMatrix<T>& RecurrentDirection<T>::prepare_gates(const PackedLayout& layout, const T* X,
+                                                            const DirectionParams<T>& p) {
+  // Up to this size (a few sequences: the latency path) the gate buffer stays in L2 anyway.
+  constexpr size_t kProjectAllBytes = size_t(256) << 10;
   const Index gu = Index(gates_) * units_;
-  G.resize(size_t(layout.rows) * gu);
+  G_.resize(size_t(layout.rows) * gu);
   const PackedMatrix<T>& W = packed(W_, p.kernel, input_, gu, false, p.version, p.bias);
-  W.multiply(X, input_, layout.rows, G.data(), gu, PackedMatrix<T>::kOverwritePlusBias);
+  projected_all_ = G_.size() * sizeof(T) <= kProjectAllBytes;
+  if (projected_all_) W.multiply(X, input_, layout.rows, G_.data(), gu, PackedMatrix<T>::kOverwritePlusBias);
+  return W;
 }
 
 template <typename T>

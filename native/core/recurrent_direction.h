@@ -136,9 +136,20 @@ class RecurrentDirection {
   // Loads the running state S [batch, units] from h0 (or zeros).
   void load_state(const PackedLayout& layout, const T* h0, Buffer<T>& S) const;
 
-  // G[rows, G*units] = X W + bias (first G*units entries of the bias).
-  void project_inputs(const PackedLayout& layout, const T* X, const DirectionParams<T>& p,
-                      Buffer<T>& G);
+  // Sizes G_ [rows, G*units] and returns the packed input kernel W with the input bias
+  // (the first G*units entries of the bias). When the gate buffer is small it also projects
+  // every step at once (G = X W + b): one product with many rows beats one per step.
+  const PackedMatrix<T>& prepare_gates(const PackedLayout& layout, const T* X,
+                                       const DirectionParams<T>& p);
+
+  // G rows r0..r0+n = X rows r0..r0+n W + bias: the input projection of one step, done
+  // inside the time loop when the gate buffer is large, so each step's gate rows are written
+  // once while they are in cache instead of being written for all steps and read back.
+  void project_step(const PackedMatrix<T>& W, const T* X, long r0, Index n) {
+    if (projected_all_) return;
+    const Index gu = Index(gates_) * units_;
+    W.multiply(X + r0 * input_, input_, n, G_.data() + r0 * gu, gu, PackedMatrix<T>::kOverwritePlusBias);
+  }
 
   // After the backward time loop: dW += X^T dG, db += colsum(dG), dX += dG W^T.
   void input_gradients(const PackedLayout& layout, const T* X, const DirectionParams<T>& p,
@@ -154,13 +165,19 @@ class RecurrentDirection {
   Buffer<T> dG_;     // [rows, G*units]: pre-activation gradients
   Buffer<T> dS_;     // [batch, units]: gradient carried to the previous step
   PackedBlock W_, Wt_;  // the input kernel W (with the input bias) and W^T, packed
+  bool projected_all_ = false;  // prepare_gates projected every step already
 };
 
 template <typename T>
 template <typename Loop>
 void RecurrentDirection<T>::for_each_group(const PackedLayout& L, Loop&& loop) {
-  constexpr int kMinRowsPerGroup = 16;
-  const int groups = std::max(1, std::min(max_threads(), L.batch / kMinRowsPerGroup));
+  // At most kRowsPerGroup sequences per group: a group's per-step working set (its state
+  // rows, gate rows and the packed recurrent kernel) then stays in L2, which matters for
+  // large inference batches. Groups outnumber threads then; each thread takes every
+  // team-th group. At least kMinRowsPerGroup sequences per group, or the GEMMs get too thin.
+  constexpr int kMinRowsPerGroup = 16, kRowsPerGroup = 64;
+  const int threads = std::max(1, std::min(max_threads(), L.batch / kMinRowsPerGroup));
+  const int groups = std::max(threads, (L.batch + kRowsPerGroup - 1) / kRowsPerGroup);
   if (groups == 1) {
     loop(0, L.batch);
     return;
@@ -174,7 +191,7 @@ void RecurrentDirection<T>::for_each_group(const PackedLayout& L, Loop&& loop) {
     done += L.lengths[r];
     if (done * groups >= L.rows * g) bounds[g++] = r + 1;
   }
-  parallel_groups(groups, [&](int id, int count) {
+  parallel_groups(threads, [&](int id, int count) {
     for (int k = id; k < groups; k += count)
       if (bounds[k + 1] > bounds[k]) loop(bounds[k], bounds[k + 1]);
   });

@@ -11,7 +11,7 @@ template <typename T>
 void SimpleRnnDirection<T>::forward(const PackedLayout& L, const T* X, const DirectionParams<T>& p,
                                     const T* h0, const T*) {
   const Index u = this->units_;
-  this->project_inputs(L, X, p, this->G_);  // G = X W + b, every step at once
+  const PackedMatrix<T>& W = this->prepare_gates(L, X, p);
   this->load_state(L, h0, this->S_);
   this->H_.resize(size_t(L.rows) * u);
   this->Hprev_.resize(size_t(L.rows) * u);
@@ -22,6 +22,7 @@ void SimpleRnnDirection<T>::forward(const PackedLayout& L, const T* X, const Dir
       auto h_prev = S.middleRows(begin, n);
       this->rows(this->Hprev_, r0, n, u) = h_prev;
       auto G = this->rows(this->G_, r0, n, u);
+      this->project_step(W, X, r0, n);  // G = x_t W + b
       U.multiply(h_prev.data(), u, n, G.data(), u, false);  // + h_{t-1} U
       parallel_rows(n, u, [&](Index b, Index e) {
         auto g = G.middleRows(b, e - b);
