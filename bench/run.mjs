@@ -8,14 +8,14 @@
 //                      [--report bench/RESULTS.md]
 // Peers `rnn-node@baseline`, `rnn-node@avx2`, `rnn-node@avx512` run one prebuilt ISA variant
 // (RNN_NODE_ISA; `npm run prebuild` first); plain `rnn-node` is whichever binary loads by default.
-import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 
-const run = promisify(execFile);
+import { measure as measurePeer, median } from './measure.mjs';
+
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: opt } = parseArgs({
   options: {
@@ -55,41 +55,6 @@ for (const variant of ['baseline', 'avx2', 'avx512']) {
 }
 const MODES = ['train', 'infer', 'latency'];
 
-function argsOf(w, mode, threads, seconds) {
-  const args = ['--mode', mode, '--threads', String(threads), '--seconds', String(seconds)];
-  for (const [k, v] of Object.entries(w)) if (k !== 'tfjs') args.push(`--${k}`, String(v));
-  return args;
-}
-
-async function measure(peer, config, workload, mode) {
-  const w = WORKLOADS[workload];
-  // The pure-JS peers are orders of magnitude slower: one short time box each.
-  const seconds = peer.startsWith('tfjs-') && peer !== 'tfjs-node' ? 0.5 : Number(opt.seconds);
-  const env = { ...process.env, ...(config.env ?? {}) };
-  const torch = peer.startsWith('pytorch');
-  const [cmd, script] = torch ? [opt.python, join(here, 'peers', 'torch_bench.py')] : [process.execPath, join(here, 'peers', 'node_peer.mjs')];
-  const nodePeer = peer.startsWith('rnn-node@') ? 'rnn-node' : peer;
-  const args = [script, ...(torch ? (peer === 'pytorch-padded' ? ['--padded'] : []) : ['--peer', nodePeer]), ...argsOf(w, mode, config.threads, seconds)];
-  try {
-    const { stdout } = await run(cmd, args, { env, timeout: 300_000, maxBuffer: 1 << 20 });
-    const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-    return { ok: true, ...JSON.parse(line) };
-  } catch (e) {
-    const text = `${e.stderr ?? ''}${e.message ?? ''}`;
-    const errorLine = text.split('\n').find((l) => /^\w*Error\b|Error:/.test(l.trim()));
-    const reason =
-      /Cannot find module '(@tensorflow\/[^']+)'/.exec(text)?.[1]?.concat(' is not installed') ??
-      /No module named '?(\w+)/.exec(text)?.[0] ??
-      (e.code === 'ENOENT' ? `${cmd} not found` : e.killed ? 'timed out' : (errorLine ?? text.trim().split('\n').pop())?.trim().slice(0, 160));
-    return { ok: false, reason };
-  }
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 const workloads = opt.workloads.split(',');
 const peers = opt.peers.split(',');
 const reps = Number(opt.reps);
@@ -107,7 +72,9 @@ for (let rep = 0; rep < reps; rep++) {
           const entry = samples.get(k) ?? { values: [], reasons: [], meta: {} };
           samples.set(k, entry);
           if (entry.reasons.length && !entry.values.length) continue; // it could not run: don't retry
-          const r = await measure(peer, config, w, mode);
+          // The pure-JS peers are orders of magnitude slower: one short time box each.
+          const seconds = peer.startsWith('tfjs-') && peer !== 'tfjs-node' ? 0.5 : Number(opt.seconds);
+          const r = await measurePeer(peer, config, WORKLOADS[w], mode, { python: opt.python, seconds });
           if (r.ok) {
             entry.values.push(r.value);
             entry.meta = { version: r.version ?? r.torch, detail: r.detail };

@@ -1,7 +1,10 @@
 """PyTorch peer for bench/run.mjs: one measurement, printed as one JSON line.
 
   /usr/bin/python3 bench/peers/torch_bench.py --cell lstm --units 128 --steps 28 --features 28
-      --classes 10 --batch 128 --infer-batch 1024 --threads 2 --seconds 3 --mode train|infer|latency
+      --classes 10 --batch 128 --infer-batch 1024 --threads 2 --seconds 3 --mode train|infer|latency|gemm
+
+--mode gemm measures the machine's single-precision GEMM peak instead (torch.mm, its BLAS,
+2048 x 2048 x 2048): the reference the grid's achieved GFLOP/s are compared with.
 
 Same model as rnn-node's: recurrent layer -> last state -> Linear -> cross-entropy, Adam.
 """
@@ -73,7 +76,10 @@ def rate(step, seconds):
             return calls / elapsed
 
 
-if a.mode == "train":
+if a.mode == "gemm":
+    m1, m2 = torch.rand(2048, 2048), torch.rand(2048, 2048)
+    value = rate(lambda: torch.mm(m1, m2), a.seconds) * 2.0 * 2048**3 / 1e9
+elif a.mode == "train":
     x, lengths, y = batch(a.batch)
 
     def step():

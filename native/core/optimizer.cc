@@ -55,15 +55,23 @@ double Optimizer<T>::step(T* p, T* g, double lr) {
       const T b1 = T(c.beta1), b2 = T(c.beta2);
       const T c1 = T(1 - std::pow(c.beta1, double(steps_)));
       const T c2 = T(1 - std::pow(c.beta2, double(steps_)));
+      // Eigen array expressions: the same arithmetic, in the same order, as the scalar
+      // formula, but vectorized, square root included (a plain loop over std::sqrt stays
+      // scalar unless the compiler may ignore errno).
+      using Array = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+      using ConstArray = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
       parallel_rows(n, 1, [&](Index b, Index e) {
-        for (Index i = b; i < e; ++i) {
-          T gi = g[i] * scale;
-          if (decoupled) p[i] -= rate * wd * p[i];
-          else gi += wd * p[i];
-          m[i] = b1 * m[i] + (1 - b1) * gi;
-          v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-          p[i] -= rate * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps);
+        Array pp(p + b, e - b), mm(m + b, e - b), vv(v + b, e - b);
+        ConstArray gg(g + b, e - b);
+        if (decoupled) {
+          pp -= rate * wd * pp;
+          mm = b1 * mm + (1 - b1) * (gg * scale);
+          vv = b2 * vv + (1 - b2) * (gg * scale) * (gg * scale);
+        } else {
+          mm = b1 * mm + (1 - b1) * (gg * scale + wd * pp);
+          vv = b2 * vv + (1 - b2) * (gg * scale + wd * pp) * (gg * scale + wd * pp);
         }
+        pp -= rate * (mm / c1) / ((vv / c2).sqrt() + eps);
       });
       break;
     }

@@ -241,13 +241,23 @@ void PackedMatrix<float>::pack(const float* B, Index ldb, Index k, Index n, bool
   n_ = n;
   const Index panels = (n + kNR - 1) / kNR;
   data_.resize(size_t(panels) * k * kNR);
-  for (Index p = 0; p < panels; ++p) {
-    float* out = data_.data() + p * k * kNR;
-    for (Index kk = 0; kk < k; ++kk) {
-      for (Index j = 0; j < kNR; ++j) {
-        const Index col = p * kNR + j;
-        out[kk * kNR + j] = col >= n ? 0.0f : transpose ? B[col * ldb + kk] : B[kk * ldb + col];
-      }
+  if (n % kNR != 0) {  // zero the padding columns of the last panel
+    float* last = data_.data() + (panels - 1) * k * kNR;
+    for (Index kk = 0; kk < k; ++kk) std::fill(last + kk * kNR + n % kNR, last + (kk + 1) * kNR, 0.0f);
+  }
+  if (transpose) {
+    // Source row `col` (contiguous over kk) is packed column col: read each source row once,
+    // in order, and write it down its panel column.
+    for (Index col = 0; col < n; ++col) {
+      float* out = data_.data() + (col / kNR) * k * kNR + col % kNR;
+      const float* src = B + col * ldb;
+      for (Index kk = 0; kk < k; ++kk) out[kk * kNR] = src[kk];
+    }
+  } else {
+    for (Index p = 0; p < panels; ++p) {
+      float* out = data_.data() + p * k * kNR;
+      const Index cols = std::min<Index>(kNR, n - p * kNR);
+      for (Index kk = 0; kk < k; ++kk) std::copy_n(B + kk * ldb + p * kNR, cols, out + kk * kNR);
     }
   }
 }

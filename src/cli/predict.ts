@@ -25,6 +25,7 @@ export const PREDICT_FLAGS: Flag[] = [
   { name: 'top-k', kind: 'int', min: 1, help: "add the K most probable labels as 'top'", shown: 'off' },
   { name: 'on-error', kind: { choices: ['fail', 'skip'] }, help: 'a bad record stops the job (fail) or is reported on stderr and skipped', default: 'fail' },
   { name: 'threads', kind: 'int', min: 1, max: 1024, help: 'threads for native work', shown: 'all CPUs available' },
+  { name: 'stats', kind: 'bool', help: 'end with one JSON line on stderr: records/s and where the time went', default: false },
 ];
 
 export const PREDICT_HELP = helpText('predict', 'Predict labels for records, streaming one JSONL line per record in input order.', PREDICT_FLAGS);
@@ -85,6 +86,15 @@ export async function predict(argv: string[]): Promise<number> {
   const sink = v.output === '-' ? stdoutSink() : await fileSink(v.output as string);
   let written = 0;
   let skipped = 0;
+  // Where the time goes (--stats). Reading, encoding and formatting run on the JavaScript
+  // thread; inference runs on native threads at the same time, so the stages overlap and
+  // their sum exceeds the wall time when the pipeline works.
+  const started = performance.now();
+  const stages = { readParse: 0, encode: 0, inference: 0, formatWrite: 0 };
+  const timed = <T>(stage: keyof typeof stages, t0: number, value: T): T => {
+    stages[stage] += performance.now() - t0;
+    return value;
+  };
   const report = (e: DataFormatError) => {
     skipped++;
     process.stderr.write(`rnn-node predict: skipped ${e.message}\n`);
@@ -125,31 +135,38 @@ export async function predict(argv: string[]): Promise<number> {
       // Two batches in flight at most: batch k computes while batch k+1 is read and encoded.
       let inflight: Promise<void> = Promise.resolve();
       const flush = async (records: DataRecord[]) => {
-        const encoded = pre.encode(records, skip ? (_r, e) => report(e) : undefined);
+        const encoded = timed('encode', performance.now(), pre.encode(records, skip ? (_r, e) => report(e) : undefined));
+        const t0 = performance.now();
         const probs = encoded.kept.length
-          ? (model.predictProba(encoded.x, { batchSize }) as Promise<Float32Array>)
+          ? (model.predictProba(encoded.x, { batchSize }) as Promise<Float32Array>).then((p) => timed('inference', t0, p))
           : Promise.resolve(new Float32Array(0));
         probs.catch(() => undefined); // surfaced through `inflight`
         const previous = inflight;
         inflight = (async () => {
           const p = await probs;
           await previous;
+          const t1 = performance.now();
           let text = '';
           encoded.kept.forEach((k, row) => (text += lineFor(p, row, { line: records[k].line })));
           await sink.write(text);
+          timed('formatWrite', t1, undefined);
           written += encoded.kept.length;
         })();
         inflight.catch(() => undefined);
         await previous;
       };
       let batch: DataRecord[] = [];
+      let t0 = performance.now();
       for await (const record of readRecords(input, format, skip ? report : undefined)) {
         batch.push(record);
         if (batch.length === batchSize) {
+          timed('readParse', t0, undefined);
           await flush(batch);
           batch = [];
+          t0 = performance.now();
         }
       }
+      timed('readParse', t0, undefined);
       if (batch.length) await flush(batch);
       await inflight;
     }
@@ -161,5 +178,18 @@ export async function predict(argv: string[]): Promise<number> {
     model.dispose();
   }
   process.stderr.write(`rnn-node predict: ${written} records predicted${skipped ? `, ${skipped} skipped` : ''}\n`);
+  if (v.stats) {
+    const seconds = (performance.now() - started) / 1000;
+    const round = (ms: number) => Math.round(ms) / 1000;
+    process.stderr.write(
+      JSON.stringify({
+        records: written,
+        skipped,
+        seconds: Math.round(seconds * 1000) / 1000,
+        recordsPerSecond: Math.round(written / seconds),
+        stageSeconds: { readParse: round(stages.readParse), encode: round(stages.encode), inference: round(stages.inference), formatWrite: round(stages.formatWrite) },
+      }) + '\n',
+    );
+  }
   return 0;
 }

@@ -1,0 +1,47 @@
+// One measurement of one peer, shared by bench/run.mjs (the main comparison) and
+// bench/grid.mjs (the shape grid): runs the peer's script in a child process and returns
+// { ok: true, value, version, detail } or { ok: false, reason } — never throws.
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Arguments of a peer script for a workload (an object of --key value pairs). */
+function argsOf(workload, mode, threads, seconds) {
+  const args = ['--mode', mode, '--threads', String(threads), '--seconds', String(seconds)];
+  for (const [k, v] of Object.entries(workload)) if (k !== 'tfjs') args.push(`--${k}`, String(v));
+  return args;
+}
+
+/**
+ * peer: rnn-node, rnn-node@<variant>, pytorch, pytorch-padded, tfjs-cpu, tfjs-wasm, tfjs-node.
+ * config: { threads, env }. options: { python, seconds }.
+ */
+export async function measure(peer, config, workload, mode, options) {
+  const env = { ...process.env, ...(config.env ?? {}) };
+  const torch = peer.startsWith('pytorch');
+  const [cmd, script] = torch ? [options.python, join(here, 'peers', 'torch_bench.py')] : [process.execPath, join(here, 'peers', 'node_peer.mjs')];
+  const nodePeer = peer.startsWith('rnn-node@') ? 'rnn-node' : peer;
+  const args = [script, ...(torch ? (peer === 'pytorch-padded' ? ['--padded'] : []) : ['--peer', nodePeer]), ...argsOf(workload, mode, config.threads, options.seconds)];
+  try {
+    const { stdout } = await run(cmd, args, { env, timeout: 300_000, maxBuffer: 1 << 20 });
+    const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+    return { ok: true, ...JSON.parse(line) };
+  } catch (e) {
+    const text = `${e.stderr ?? ''}${e.message ?? ''}`;
+    const errorLine = text.split('\n').find((l) => /^\w*Error\b|Error:/.test(l.trim()));
+    const reason =
+      /Cannot find module '(@tensorflow\/[^']+)'/.exec(text)?.[1]?.concat(' is not installed') ??
+      /No module named '?(\w+)/.exec(text)?.[0] ??
+      (e.code === 'ENOENT' ? `${cmd} not found` : e.killed ? 'timed out' : (errorLine ?? text.trim().split('\n').pop())?.trim().slice(0, 160));
+    return { ok: false, reason };
+  }
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
