@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the native core with CMake and runs its C++ tests (gradient checks, layout,
-# optimizers): once optimised, once under AddressSanitizer + UndefinedBehaviorSanitizer, and
-# the gradient checks once more without OpenMP (what a compiler without it, e.g. Apple
-# clang, builds: single-threaded, same results).
+# optimizers, GEMM kernels): once optimised, once under AddressSanitizer +
+# UndefinedBehaviorSanitizer, then the kernels of the prebuilt variants, and without OpenMP
+# (what a compiler without it, e.g. Apple clang, builds: single-threaded, same results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -17,5 +17,12 @@ run build-native/release -DCMAKE_BUILD_TYPE=Release
 echo "== native tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run build-native/sanitize -DCMAKE_BUILD_TYPE=Debug -DRNN_SANITIZE=ON
-echo "== gradient checks without OpenMP"
-targets=gradient_check only=gradient_check run build-native/no-openmp -DCMAKE_BUILD_TYPE=Release -DRNN_OPENMP=OFF
+# The prebuilt variants compile other kernels than this machine's native build: the AVX2+FMA
+# micro-kernels (x86-64-v3) and the Eigen fallback (x86-64-v2). Their GEMM tests run here too,
+# the AVX2 build also without OpenMP.
+echo "== without OpenMP, AVX2 kernels (x86-64-v3): gradient checks and GEMM tests"
+targets="gradient_check packed_gemm_test" only="gradient_check|packed_gemm_test" \
+  run build-native/v3-no-openmp -DCMAKE_BUILD_TYPE=Release -DRNN_OPENMP=OFF -DRNN_NATIVE_ARCH=OFF -DCMAKE_CXX_FLAGS=-march=x86-64-v3
+echo "== baseline kernels (x86-64-v2): GEMM tests"
+targets=packed_gemm_test only=packed_gemm_test \
+  run build-native/v2 -DCMAKE_BUILD_TYPE=Release -DRNN_NATIVE_ARCH=OFF -DCMAKE_CXX_FLAGS=-march=x86-64-v2

@@ -21,11 +21,11 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
   this->Hprev_.resize(cells);
   Aux_.resize(cells);
   if (after) Q_.resize(size_t(L.batch) * gu);
-  // reset_after: all of U at once; legacy: the z|r block, then the h block on r * h.
-  const PackedMatrix<T>* U = after ? &this->packed(U_, p, 0, gu, false) : nullptr;
+  // reset_after: all of U at once, with the recurrent bias; legacy: the z|r block, then the
+  // h block on r * h.
+  const PackedMatrix<T>* U = after ? &this->packed(U_, p.recurrent, u, gu, false, p.version, p.bias + gu) : nullptr;
   const PackedMatrix<T>* Uzr = after ? nullptr : &this->packed(Uzr_, p, 0, 2 * u, false);
   const PackedMatrix<T>* Uh = after ? nullptr : &this->packed(Uh_, p, 2 * u, u, false);
-  ConstRowVectorMap<T> brec(p.bias + gu, after ? gu : 0);
   MapR<T> S(this->S_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
     this->for_each_step(L, begin, end, false, [&](int, Index n, long r0) {
@@ -37,12 +37,11 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
       auto H = this->rows(this->H_, r0, n, u);
       if (after) {
         auto Q = this->rows(Q_, begin, n, gu);  // this group's rows of the step scratch
-        U->multiply(Hp.data(), u, n, Q.data(), gu, true);  // Q = h_{t-1} U
+        U->multiply(Hp.data(), u, n, Q.data(), gu, PackedMatrix<T>::kOverwritePlusBias);  // Q = h_{t-1} U + b_rec
         parallel_rows(n, gu, [&](Index b, Index e) {
           const Index m = e - b;
           auto g = G.middleRows(b, m);
           auto q = Q.middleRows(b, m);
-          q.rowwise() += brec;
           g.leftCols(2 * u) += q.leftCols(2 * u);
           apply_recurrent_activation(rec, g.leftCols(2 * u));  // z, r
           A.middleRows(b, m) = q.rightCols(u);                 // qh, kept for backward

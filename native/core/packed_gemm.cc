@@ -79,142 +79,100 @@ bool packed_gemm_vectorized() { return false; }
 
 namespace {
 
+#define RNN_UNROLL _Pragma("GCC unroll 16")
+
+// The two vector ISAs the kernels are written for, behind one small interface.
 #if defined(__AVX512F__)
-constexpr int kNR = 32;  // two 16-float vectors
-constexpr int kMR = 8;   // 16 accumulators + 2 B vectors + 1 broadcast of 32 registers
-
-// init: null to start from zero, else kNR values (a padded bias) every row starts from.
-template <int MR>
-void micro_kernel(const float* A, Index lda, const float* P, Index K, float* C, Index ldc, int cols,
-                  bool overwrite, const float* init) {
-  __m512 c0[MR], c1[MR];
-  const __m512 i0 = init ? _mm512_loadu_ps(init) : _mm512_setzero_ps();
-  const __m512 i1 = init ? _mm512_loadu_ps(init + 16) : _mm512_setzero_ps();
-  for (int i = 0; i < MR; ++i) {
-    c0[i] = i0;
-    c1[i] = i1;
-  }
-  for (Index kk = 0; kk < K; ++kk) {
-    const __m512 b0 = _mm512_loadu_ps(P + kk * kNR), b1 = _mm512_loadu_ps(P + kk * kNR + 16);
-    for (int i = 0; i < MR; ++i) {
-      const __m512 a = _mm512_set1_ps(A[i * lda + kk]);
-      c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
-      c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
-    }
-  }
-  if (cols == kNR) {  // masked loads are slow on some CPUs (Zen 4): only for a partial panel
-    for (int i = 0; i < MR; ++i) {
-      float* c = C + i * ldc;
-      if (!overwrite) {
-        c0[i] = _mm512_add_ps(_mm512_loadu_ps(c), c0[i]);
-        c1[i] = _mm512_add_ps(_mm512_loadu_ps(c + 16), c1[i]);
-      }
-      _mm512_storeu_ps(c, c0[i]);
-      _mm512_storeu_ps(c + 16, c1[i]);
-    }
-    return;
-  }
-  const __mmask16 m0 = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
-  const __mmask16 m1 = cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
-  for (int i = 0; i < MR; ++i) {
-    float* c = C + i * ldc;
-    if (!overwrite) {
-      c0[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), c0[i]);
-      c1[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), c1[i]);
-    }
-    _mm512_mask_storeu_ps(c, m0, c0[i]);
-    _mm512_mask_storeu_ps(c + 16, m1, c1[i]);
-  }
-}
+struct Simd {
+  using V = __m512;
+  static constexpr int kWidth = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+};
+constexpr int kMR = 8;  // 16 accumulators + 2 B vectors + 1 broadcast of 32 registers
 #else
-constexpr int kNR = 16;  // two 8-float vectors
-constexpr int kMR = 6;   // 12 accumulators + 2 B vectors + 1 broadcast of 16 registers
+struct Simd {
+  using V = __m256;
+  static constexpr int kWidth = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+};
+constexpr int kMR = 6;  // 12 accumulators + 2 B vectors + 1 broadcast of 16 registers
+#endif
+constexpr int kNR = 2 * Simd::kWidth;  // a panel is two vectors wide
+using V = Simd::V;
 
-// init: null to start from zero, else kNR values (a padded bias) every row starts from.
+// Adds (or, with overwrite, stores) an MR x kNR register block into C, whose last panel
+// may be only `cols` wide: that one goes through a small buffer (masked loads are slow on
+// some CPUs, Zen 4 among them).
+// Always inlined, and every loop over the rows unrolled (RNN_UNROLL): an accumulator array
+// indexed by a run-time row, or whose address escapes into a call, is kept in memory by GCC,
+// which then stores all of it on every k step (measured: half speed).
 template <int MR>
-void micro_kernel(const float* A, Index lda, const float* P, Index K, float* C, Index ldc, int cols,
-                  bool overwrite, const float* init) {
-  __m256 c0[MR], c1[MR];
-  const __m256 i0 = init ? _mm256_loadu_ps(init) : _mm256_setzero_ps();
-  const __m256 i1 = init ? _mm256_loadu_ps(init + 8) : _mm256_setzero_ps();
-  for (int i = 0; i < MR; ++i) {
-    c0[i] = i0;
-    c1[i] = i1;
-  }
-  for (Index kk = 0; kk < K; ++kk) {
-    const __m256 b0 = _mm256_loadu_ps(P + kk * kNR), b1 = _mm256_loadu_ps(P + kk * kNR + 8);
-    for (int i = 0; i < MR; ++i) {
-      const __m256 a = _mm256_broadcast_ss(A + i * lda + kk);
-      c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
-      c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
-    }
-  }
-  for (int i = 0; i < MR; ++i) {
+__attribute__((always_inline)) inline void store_block(const V (&c0)[MR], const V (&c1)[MR], float* C,
+                                                       Index ldc, int cols, bool overwrite) {
+  RNN_UNROLL for (int i = 0; i < MR; ++i) {
     float* c = C + i * ldc;
     if (cols == kNR) {
-      if (!overwrite) {
-        c0[i] = _mm256_add_ps(_mm256_loadu_ps(c), c0[i]);
-        c1[i] = _mm256_add_ps(_mm256_loadu_ps(c + 8), c1[i]);
-      }
-      _mm256_storeu_ps(c, c0[i]);
-      _mm256_storeu_ps(c + 8, c1[i]);
-    } else {  // a partial last panel: through a small buffer
-      alignas(32) float block[kNR];
-      _mm256_store_ps(block, c0[i]);
-      _mm256_store_ps(block + 8, c1[i]);
+      Simd::store(c, overwrite ? c0[i] : Simd::add(Simd::load(c), c0[i]));
+      Simd::store(c + Simd::kWidth, overwrite ? c1[i] : Simd::add(Simd::load(c + Simd::kWidth), c1[i]));
+    } else {
+      alignas(64) float block[kNR];
+      Simd::store(block, c0[i]);
+      Simd::store(block + Simd::kWidth, c1[i]);
       for (int j = 0; j < cols; ++j) c[j] = overwrite ? block[j] : c[j] + block[j];
     }
   }
 }
-#endif
 
-// The transposed-A form for weight gradients: C[MR, kNR] += A^T B over K rows, where row kk
+// C[MR, cols] (+)= A[MR, K] * P[K, kNR] for a packed panel P. init: null to start from zero,
+// else kNR values (a padded bias) every row starts from.
+template <int MR>
+void micro_kernel(const float* A, Index lda, const float* P, Index K, float* C, Index ldc, int cols,
+                  bool overwrite, const float* init) {
+  V c0[MR], c1[MR];
+  const V i0 = init ? Simd::load(init) : Simd::zero();
+  const V i1 = init ? Simd::load(init + Simd::kWidth) : Simd::zero();
+  RNN_UNROLL for (int i = 0; i < MR; ++i) {
+    c0[i] = i0;
+    c1[i] = i1;
+  }
+  for (Index kk = 0; kk < K; ++kk) {
+    const V b0 = Simd::load(P + kk * kNR), b1 = Simd::load(P + kk * kNR + Simd::kWidth);
+    RNN_UNROLL for (int i = 0; i < MR; ++i) {
+      const V a = Simd::broadcast(A + i * lda + kk);
+      c0[i] = Simd::fma(a, b0, c0[i]);
+      c1[i] = Simd::fma(a, b1, c1[i]);
+    }
+  }
+  store_block<MR>(c0, c1, C, ldc, cols, overwrite);
+}
+
+// The transposed-A form for weight gradients: C[MR, cols] += A^T B over K rows, where row kk
 // of A holds the MR values to broadcast contiguously (A + kk*lda) and row kk of B kNR
 // columns (B + kk*ldb), zero-padded past `cols` (both come from packed blocks).
 template <int MR>
 void micro_kernel_at(const float* A, Index lda, const float* B, Index ldb, Index K, float* C, Index ldc,
                      int cols) {
-#if defined(__AVX512F__)
-  __m512 c0[MR], c1[MR];
-  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
-  const __mmask16 m0 = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
-  const __mmask16 m1 = cols >= 32 ? __mmask16(0xFFFF) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
+  V c0[MR], c1[MR];
+  RNN_UNROLL for (int i = 0; i < MR; ++i) c0[i] = c1[i] = Simd::zero();
   for (Index kk = 0; kk < K; ++kk) {
-    const float* b = B + kk * ldb;
-    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-    const float* a = A + kk * lda;
-    for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
-      c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
-      c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+    const V b0 = Simd::load(B + kk * ldb), b1 = Simd::load(B + kk * ldb + Simd::kWidth);
+    RNN_UNROLL for (int i = 0; i < MR; ++i) {
+      const V a = Simd::broadcast(A + kk * lda + i);
+      c0[i] = Simd::fma(a, b0, c0[i]);
+      c1[i] = Simd::fma(a, b1, c1[i]);
     }
   }
-  for (int i = 0; i < MR; ++i) {
-    float* c = C + i * ldc;
-    _mm512_mask_storeu_ps(c, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), c0[i]));
-    _mm512_mask_storeu_ps(c + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), c1[i]));
-  }
-#else
-  __m256 c0[MR], c1[MR];
-  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
-  for (Index kk = 0; kk < K; ++kk) {
-    const float* b = B + kk * ldb;
-    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-    const float* a = A + kk * lda;
-    for (int i = 0; i < MR; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(a + i);
-      c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
-      c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
-    }
-  }
-  for (int i = 0; i < MR; ++i) {
-    float* c = C + i * ldc;
-    alignas(32) float block[kNR];
-    _mm256_store_ps(block, c0[i]);
-    _mm256_store_ps(block + 8, c1[i]);
-    for (int j = 0; j < cols; ++j) c[j] += block[j];
-  }
-#endif
+  store_block<MR>(c0, c1, C, ldc, cols, false);
 }
 
 using Kernel = void (*)(const float*, Index, const float*, Index, float*, Index, int, bool, const float*);

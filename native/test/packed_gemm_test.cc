@@ -54,6 +54,13 @@ double product_error(Index m, Index k, Index n, bool transpose, bool overwrite, 
 }  // namespace
 
 TEST(small_and_ragged_shapes) {
+#if defined(__AVX512F__)
+  std::printf("  (float kernels: AVX-512, vectorized %d)\n", int(packed_gemm_vectorized()));
+#elif defined(__AVX2__)
+  std::printf("  (float kernels: AVX2+FMA, vectorized %d)\n", int(packed_gemm_vectorized()));
+#else
+  std::printf("  (float kernels: Eigen fallback, vectorized %d)\n", int(packed_gemm_vectorized()));
+#endif
   uint64_t seed = 1;
   for (Index m : {1, 2, 5, 6, 7, 8, 9, 13, 17})
     for (Index k : {1, 3, 16, 37})

@@ -1,7 +1,9 @@
 // Runs inside the temporary project the package install test creates, against the installed
 // `rnn-node` (copied there so that `require('rnn-node')` resolves the installed package).
 //   node variant-child.cjs train MODEL INPUTS   trains a small model, saves it and the inputs
-//   node variant-child.cjs predict MODEL INPUTS  prints {backend, probabilities} as JSON
+//   node variant-child.cjs predict MODEL INPUTS  prints {backend, probabilities, trained} as JSON:
+//     the saved model's predictions, then its predictions after one more epoch of training
+//     (so every variant's training kernels run too)
 'use strict';
 const { writeFileSync, readFileSync } = require('node:fs');
 const { SequenceClassifier, backendInfo } = require('rnn-node');
@@ -25,7 +27,10 @@ async function main() {
   const model = await SequenceClassifier.load(modelPath);
   const inputs = JSON.parse(readFileSync(inputsPath, 'utf8'));
   const probabilities = (await model.predictProba(inputs)).flat();
-  process.stdout.write(JSON.stringify({ backend: backendInfo(), probabilities }) + '\n');
+  const x = sequences(128, 20, 4, 13);
+  await model.fit({ x, y: x.map((seq) => (seq[0][0] > 0 ? 1 : 0)) }, { epochs: 1, batchSize: 64, shuffle: false });
+  const trained = (await model.predictProba(inputs)).flat();
+  process.stdout.write(JSON.stringify({ backend: backendInfo(), probabilities, trained }) + '\n');
 }
 
 main().catch((error) => {
