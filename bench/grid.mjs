@@ -11,28 +11,31 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
-import { measure, median } from './measure.mjs';
+import { measure, median, parseOptions, positiveIntegers } from './measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values: opt } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '1' },
-    reps: { type: 'string', default: '1' },
-    steps: { type: 'string', default: '28,100' },
-    units: { type: 'string', default: '128,256,512' },
-    batches: { type: 'string', default: '1,32,128' },
-    python: { type: 'string', default: process.env.RNN_NODE_BENCH_PYTHON ?? '/usr/bin/python3' },
-    report: { type: 'string', default: join(here, 'GRID.md') },
-  },
+const opt = parseOptions('bench/grid.mjs', {
+  seconds: { type: 'string', default: '1' },
+  reps: { type: 'string', default: '1' },
+  steps: { type: 'string', default: '28,100' },
+  units: { type: 'string', default: '128,256,512' },
+  batches: { type: 'string', default: '1,32,128' },
+  python: { type: 'string', default: process.env.RNN_NODE_BENCH_PYTHON ?? '/usr/bin/python3' },
+  report: { type: 'string', default: join(here, 'GRID.md') },
 });
 const all = availableParallelism();
 const threadCounts = [...new Set([1, all])];
-const list = (s) => s.split(',').map(Number);
+const list = (option) => positiveIntegers('bench/grid.mjs', option, opt[option]);
 const FEATURES = 28;
 const CLASSES = 10;
 const options = { python: opt.python, seconds: Number(opt.seconds) };
+const [stepsList, unitsList, batchList] = ['steps', 'units', 'batches'].map(list);
+positiveIntegers('bench/grid.mjs', 'reps', opt.reps);
+if (!(options.seconds > 0)) {
+  process.stderr.write(`bench/grid.mjs: expected a positive number of seconds for --seconds but received ${JSON.stringify(opt.seconds)}\n`);
+  process.exit(2);
+}
 
 /** Multiply-adds x 2 of the LSTM's GEMMs per sequence: forward, and 3x forward for training. */
 function flopsPerSequence(steps, units, mode) {
@@ -49,9 +52,9 @@ for (const threads of threadCounts) {
 }
 
 const rows = [];
-for (const steps of list(opt.steps)) {
-  for (const units of list(opt.units)) {
-    for (const batch of list(opt.batches)) {
+for (const steps of stepsList) {
+  for (const units of unitsList) {
+    for (const batch of batchList) {
       const workload = { cell: 'lstm', units, steps, features: FEATURES, classes: CLASSES, batch, 'infer-batch': batch };
       for (const mode of ['train', 'infer']) {
         for (const threads of threadCounts) {

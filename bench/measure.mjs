@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,6 +39,29 @@ export async function measure(peer, config, workload, mode, options) {
       (e.code === 'ENOENT' ? `${cmd} not found` : e.killed ? 'timed out' : (errorLine ?? text.trim().split('\n').pop())?.trim().slice(0, 160));
     return { ok: false, reason };
   }
+}
+
+/** parseArgs for the bench scripts: a bad command line is one stderr line and exit 2. */
+export function parseOptions(script, options) {
+  try {
+    return parseArgs({ options }).values;
+  } catch (e) {
+    process.stderr.write(`${script}: ${e.message.split('\n')[0]}\n`);
+    process.exit(2);
+  }
+}
+
+/**
+ * A command-line list of positive integers ("28,100"), or exit 2 with a message naming the
+ * option: a typo must not turn into a benchmark of NaN-sized models.
+ */
+export function positiveIntegers(script, option, text) {
+  const values = String(text).split(',').map((s) => Number(s.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1)) {
+    process.stderr.write(`${script}: expected positive integers (comma-separated) for --${option} but received ${JSON.stringify(text)}\n`);
+    process.exit(2);
+  }
+  return values;
 }
 
 export const median = (xs) => {

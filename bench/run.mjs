@@ -12,21 +12,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
-import { measure as measurePeer, median } from './measure.mjs';
+import { measure as measurePeer, median, parseOptions, positiveIntegers } from './measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values: opt } = parseArgs({
-  options: {
-    reps: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '2' },
-    workloads: { type: 'string', default: 'fmnist-lstm,fmnist-gru,tokens-lstm' },
-    peers: { type: 'string', default: 'rnn-node,pytorch,pytorch-padded,tfjs-cpu,tfjs-wasm,tfjs-node' },
-    python: { type: 'string', default: process.env.RNN_NODE_BENCH_PYTHON ?? '/usr/bin/python3' },
-    out: { type: 'string', default: join(here, 'results') },
-    report: { type: 'string', default: join(here, 'RESULTS.md') },
-  },
+const opt = parseOptions('bench/run.mjs', {
+  reps: { type: 'string', default: '3' },
+  seconds: { type: 'string', default: '2' },
+  workloads: { type: 'string', default: 'fmnist-lstm,fmnist-gru,tokens-lstm' },
+  peers: { type: 'string', default: 'rnn-node,pytorch,pytorch-padded,tfjs-cpu,tfjs-wasm,tfjs-node' },
+  python: { type: 'string', default: process.env.RNN_NODE_BENCH_PYTHON ?? '/usr/bin/python3' },
+  out: { type: 'string', default: join(here, 'results') },
+  report: { type: 'string', default: join(here, 'RESULTS.md') },
 });
 const all = availableParallelism();
 const WORKLOADS = {
@@ -55,9 +52,19 @@ for (const variant of ['baseline', 'avx2', 'avx512']) {
 }
 const MODES = ['train', 'infer', 'latency'];
 
-const workloads = opt.workloads.split(',');
-const peers = opt.peers.split(',');
-const reps = Number(opt.reps);
+/** A comma-separated list whose every entry is one of `known`, or exit 2 naming the option. */
+function namesOf(option, known) {
+  const names = opt[option].split(',');
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench/run.mjs: expected names among ${known.join(', ')} for --${option} but received ${unknown.map((n) => JSON.stringify(n)).join(', ')}\n`);
+    process.exit(2);
+  }
+  return names;
+}
+const workloads = namesOf('workloads', Object.keys(WORKLOADS));
+const peers = namesOf('peers', Object.keys(PEERS));
+const [reps] = positiveIntegers('bench/run.mjs', 'reps', opt.reps);
 const samples = new Map(); // key -> { values: [], reasons: [] , meta }
 const key = (w, m, p, t) => `${w}|${m}|${p}|${t}`;
 const started = Date.now();

@@ -18,6 +18,11 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
   process.exit(2);
 }
 const only = process.argv.slice(2);
+const unknown = only.filter((name) => !VARIANTS.some((v) => v.name === name));
+if (unknown.length > 0) {
+  console.error(`rnn-node prebuild: expected variant names among ${VARIANTS.map((v) => v.name).join(', ')} but received ${unknown.map((n) => JSON.stringify(n)).join(', ')}`);
+  process.exit(2);
+}
 const variants = VARIANTS.filter((v) => only.length === 0 || only.includes(v.name));
 const outDir = join(root, 'prebuilds', platformTag());
 const buildDir = join(root, 'build');

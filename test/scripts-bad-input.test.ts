@@ -1,0 +1,60 @@
+/**
+ * The scripts this package adds beside the CLI refuse wrong values up front, naming the
+ * option, and exit 2 before doing any work: prebuild, the benchmarks (main run, shape grid,
+ * batch job), and `predict --stats` given a value.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '..');
+
+function run(script: string, args: string[]) {
+  return spawnSync(process.execPath, [join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+}
+
+describe('scripts: bad input', () => {
+  it('prebuild rejects an unknown variant before touching build/', () => {
+    const hadBuild = existsSync(join(ROOT, 'build'));
+    const r = run('scripts/prebuild.mjs', ['avx9']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/expected variant names among avx512, avx2, baseline but received "avx9"/);
+    expect(existsSync(join(ROOT, 'build'))).toBe(hadBuild);
+    expect(existsSync(join(ROOT, 'build.prebuild-saved'))).toBe(false);
+  });
+
+  it('bench:grid rejects non-numeric shapes and non-positive time boxes', () => {
+    const units = run('bench/grid.mjs', ['--units', '128,abc']);
+    expect(units.status).toBe(2);
+    expect(units.stderr).toMatch(/expected positive integers \(comma-separated\) for --units but received "128,abc"/);
+    expect(units.stdout).toBe('');
+    const seconds = run('bench/grid.mjs', ['--seconds', '0']);
+    expect(seconds.status).toBe(2);
+    expect(seconds.stderr).toMatch(/expected a positive number of seconds for --seconds but received "0"/);
+  });
+
+  it('bench:batch-job rejects a bad record count or cell', () => {
+    const records = run('bench/batch-job.mjs', ['--records', '0']);
+    expect(records.status).toBe(2);
+    expect(records.stderr).toMatch(/expected positive integers \(comma-separated\) for --records but received "0"/);
+    const cell = run('bench/batch-job.mjs', ['--cell', 'transformer']);
+    expect(cell.status).toBe(2);
+    expect(cell.stderr).toMatch(/expected one of lstm, gru, rnn for --cell but received "transformer"/);
+  });
+
+  it('bench (run.mjs) rejects unknown peers, workloads and options in one line', () => {
+    const peers = run('bench/run.mjs', ['--peers', 'rnn-node,torch']);
+    expect(peers.status).toBe(2);
+    expect(peers.stderr).toMatch(/expected names among rnn-node, pytorch, .* for --peers but received "torch"/);
+    const option = run('bench/run.mjs', ['--bogus']);
+    expect(option.status).toBe(2);
+    expect(option.stderr.trim()).toBe("bench/run.mjs: Unknown option '--bogus'");
+  });
+
+  it('predict --stats takes no value', () => {
+    const r = run('dist/cli.js', ['predict', '--model', 'm.rnn', '--input', 'x.jsonl', '--stats=yes']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Option '--stats' does not take an argument/);
+  });
+});
