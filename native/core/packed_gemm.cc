@@ -133,9 +133,12 @@ __attribute__((always_inline)) inline void store_block(const V (&c0)[MR], const 
   }
 }
 
-// C[MR, cols] (+)= A[MR, K] * P[K, kNR] for a packed panel P. init: null to start from zero,
-// else kNR values (a padded bias) every row starts from.
-template <int MR>
+// C[MR, cols] (+)= A[MR, K] * P[K, kNR] for a packed panel P (row kk at P + kk*kNR,
+// zero-padded past `cols`). A is read row by row (A + i*lda + kk), or, with kTransposedA, as
+// a packed block whose row kk holds the MR values to broadcast (A + kk*lda + i): the form
+// the weight gradients use (C += A^T B). init: null to start from zero, else kNR values
+// (a padded bias) every row starts from.
+template <int MR, bool kTransposedA>
 void micro_kernel(const float* A, Index lda, const float* P, Index K, float* C, Index ldc, int cols,
                   bool overwrite, const float* init) {
   V c0[MR], c1[MR];
@@ -148,7 +151,7 @@ void micro_kernel(const float* A, Index lda, const float* P, Index K, float* C, 
   for (Index kk = 0; kk < K; ++kk) {
     const V b0 = Simd::load(P + kk * kNR), b1 = Simd::load(P + kk * kNR + Simd::kWidth);
     RNN_UNROLL for (int i = 0; i < MR; ++i) {
-      const V a = Simd::broadcast(A + i * lda + kk);
+      const V a = Simd::broadcast(kTransposedA ? A + kk * lda + i : A + i * lda + kk);
       c0[i] = Simd::fma(a, b0, c0[i]);
       c1[i] = Simd::fma(a, b1, c1[i]);
     }
@@ -156,40 +159,15 @@ void micro_kernel(const float* A, Index lda, const float* P, Index K, float* C, 
   store_block<MR>(c0, c1, C, ldc, cols, overwrite);
 }
 
-// The transposed-A form for weight gradients: C[MR, cols] += A^T B over K rows, where row kk
-// of A holds the MR values to broadcast contiguously (A + kk*lda) and row kk of B kNR
-// columns (B + kk*ldb), zero-padded past `cols` (both come from packed blocks).
-template <int MR>
-void micro_kernel_at(const float* A, Index lda, const float* B, Index ldb, Index K, float* C, Index ldc,
-                     int cols) {
-  V c0[MR], c1[MR];
-  RNN_UNROLL for (int i = 0; i < MR; ++i) c0[i] = c1[i] = Simd::zero();
-  for (Index kk = 0; kk < K; ++kk) {
-    const V b0 = Simd::load(B + kk * ldb), b1 = Simd::load(B + kk * ldb + Simd::kWidth);
-    RNN_UNROLL for (int i = 0; i < MR; ++i) {
-      const V a = Simd::broadcast(A + kk * lda + i);
-      c0[i] = Simd::fma(a, b0, c0[i]);
-      c1[i] = Simd::fma(a, b1, c1[i]);
-    }
-  }
-  store_block<MR>(c0, c1, C, ldc, cols, false);
-}
-
 using Kernel = void (*)(const float*, Index, const float*, Index, float*, Index, int, bool, const float*);
-using KernelAt = void (*)(const float*, Index, const float*, Index, Index, float*, Index, int);
 
-template <int... R>
+template <bool kTransposedA, int... R>
 constexpr auto kernel_table(std::integer_sequence<int, R...>) {
-  return std::array<Kernel, sizeof...(R)>{micro_kernel<R + 1>...};
+  return std::array<Kernel, sizeof...(R)>{micro_kernel<R + 1, kTransposedA>...};
 }
-// kernels[r - 1] handles r rows.
-const auto kKernels = kernel_table(std::make_integer_sequence<int, kMR>{});
-
-template <int... R>
-constexpr auto kernel_at_table(std::integer_sequence<int, R...>) {
-  return std::array<KernelAt, sizeof...(R)>{micro_kernel_at<R + 1>...};
-}
-const auto kKernelsAt = kernel_at_table(std::make_integer_sequence<int, kMR>{});
+// kKernels[r - 1] handles r rows of A; kKernelsAt the same for the transposed-A form.
+const auto kKernels = kernel_table<false>(std::make_integer_sequence<int, kMR>{});
+const auto kKernelsAt = kernel_table<true>(std::make_integer_sequence<int, kMR>{});
 
 }  // namespace
 
@@ -251,7 +229,7 @@ void PackedMatrix<float>::multiply(const float* A, Index lda, Index m, float* C,
       float* Cp = C + p * kNR;
       const float* init = plus_bias ? bias_.data() + p * kNR : nullptr;
       Index i = 0;
-      for (; i + kMR <= m; i += kMR) micro_kernel<kMR>(A + i * lda, lda, P, k_, Cp + i * ldc, ldc, cols, overwrite, init);
+      for (; i + kMR <= m; i += kMR) micro_kernel<kMR, false>(A + i * lda, lda, P, k_, Cp + i * ldc, ldc, cols, overwrite, init);
       if (i < m) kKernels[m - i - 1](A + i * lda, lda, P, k_, Cp + i * ldc, ldc, cols, overwrite, init);
     }
   });
@@ -306,7 +284,7 @@ void add_transposed_product<float>(const float* A, Index lda, const float* B, In
         float* Cp = C + p * kNR;
         for (Index blk = 0; blk < blocks; ++blk) {
           const Index i0 = blk * kMR, rows = std::min<Index>(kMR, m - i0);
-          kKernelsAt[rows - 1](a_pack.data() + blk * kMR * kKC, kMR, Bp, kNR, kc, Cp + i0 * ldc, ldc, cols);
+          kKernelsAt[rows - 1](a_pack.data() + blk * kMR * kKC, kMR, Bp, kc, Cp + i0 * ldc, ldc, cols, false, nullptr);
         }
       }
     }
