@@ -8,6 +8,19 @@
   },
   "targets": [
     {
+      # The CPU-feature probe (native/probe/cpuid_probe.c): C, plain x86-64, no libraries, so
+      # that the loader may run it on any x86-64 CPU before choosing a variant.
+      "target_name": "rnn_cpuid",
+      "conditions": [
+        ["target_arch=='x64'", {
+          "sources": ["native/probe/cpuid_probe.c"],
+          "cflags_c": ["-march=x86-64", "-mtune=generic", "-O2"]
+        }, {
+          "type": "none"
+        }]
+      ]
+    },
+    {
       "target_name": "rnn_node",
       "sources": [
         "native/core/gru.cc",

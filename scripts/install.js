@@ -36,7 +36,7 @@ function main() {
     say(`the prebuilt ${choice.variant} binary does not load here (${error.message.split('\n')[0]}); building from source`);
     return 1;
   }
-  say(`using the prebuilt ${choice.variant} binary for ${variants.platformTag()}`);
+  say(`using the prebuilt ${choice.variant} binary for ${variants.platformTag()} (decided by ${choice.decidedBy})`);
   return 0;
 }
 

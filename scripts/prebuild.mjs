@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run prebuild`: builds the binaries that ship in the npm package, one per x86-64 variant
 // (x86-64-v2, -v3, -v4), into prebuilds/<platform>-<arch>/, with the OpenMP runtime they link
-// copied beside them (found through their rpath $ORIGIN). Any build/ already there (the
+// copied beside them (found through their rpath $ORIGIN), and the CPUID probe the loader runs
+// to choose between them (native/probe, plain x86-64). Any build/ already there (the
 // developer's source build) is set aside and put back afterwards.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -58,6 +59,10 @@ try {
     const target = join(outDir, binaryName(variant.name));
     copyFileSync(built, target);
     copyFileSync(libgompPath(built), join(outDir, 'libgomp.so.1'));
+    // The CPUID probe is the same plain x86-64 build in every pass: keep one copy.
+    const probe = join(buildDir, 'Release', 'rnn_cpuid.node');
+    execFileSync('strip', ['--strip-unneeded', probe]);
+    copyFileSync(probe, join(outDir, 'rnn_cpuid.node'));
     console.log(`   ${target}: ${(statSync(target).size / 1e6).toFixed(2)} MB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
 } finally {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { getNumThreads } from './classifier';
 import { loadedBinary, native } from './native';
-import { supportedVariants } from './variants';
+import type { VariantNotTaken } from './variants';
 
 export interface BackendInfo {
   /** Version of this package. */
@@ -13,10 +13,19 @@ export interface BackendInfo {
   binary: string;
   /** Which binary: a prebuilt ISA variant, or 'source' for one built from source on install. */
   variant: 'baseline' | 'avx2' | 'avx512' | 'source';
-  /** Why that binary was chosen (best supported variant, forced by RNN_NODE_ISA, source build). */
+  /** How it was decided: CPUID+XGETBV (`cpuid`), the kernel's /proc/cpuinfo flags when the
+   * CPUID probe is unavailable (`cpuinfo`), RNN_NODE_ISA (`forced`), or a source build. */
+  decidedBy: 'cpuid' | 'cpuinfo' | 'forced' | 'source-build';
+  /** Why that binary was chosen, in words. */
   variantReason: string;
+  /** Where the CPU features came from ('unknown': neither CPUID nor cpuinfo could be read). */
+  featureSource: 'cpuid' | 'cpuinfo' | 'unknown';
+  /** The usable CPU features the variant table looks at (cpuinfo names: `abm` is LZCNT, `pni` SSE3). */
+  cpuFeatures: string[];
   /** Prebuilt variants this CPU can run, best first. */
   supportedVariants: string[];
+  /** Better prebuilt variants than the loaded one, each with why it was not taken. */
+  variantsNotTaken: VariantNotTaken[];
   /** -march the binary was compiled for ('native' for a source build). */
   isa: string;
   /** SIMD instruction sets Eigen uses. */
@@ -49,8 +58,12 @@ export function backendInfo(): BackendInfo {
     version: packageVersion(),
     binary: choice.path,
     variant: choice.variant,
+    decidedBy: choice.decidedBy,
     variantReason: choice.reason,
-    supportedVariants: supportedVariants(),
+    featureSource: choice.featureSource,
+    cpuFeatures: choice.features,
+    supportedVariants: choice.supported,
+    variantsNotTaken: choice.notTaken,
     isa: info.isa,
     simd: info.simd,
     openmp: info.openmp,

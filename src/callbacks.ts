@@ -78,14 +78,17 @@ export function earlyStopping(opts: EarlyStoppingOptions = {}): EarlyStopping {
   let model: TrainingHandle;
   let wait = 0;
   let restored = false;
-  let bestWeights: ReturnType<TrainingHandle['getWeights']> | null = null;
+  let bestWeights: Float32Array | null = null;
   const state = { stoppedEpoch: null as number | null, bestEpoch: null as number | null };
   return {
     stateKey: 'earlyStopping',
-    // Saved with checkpoints so that a resumed run stops where an uninterrupted one would.
-    // (The best weights themselves are not saved: after a resume, restoreBestWeights can
-    // only restore a best epoch reached after the resume.)
+    // Saved with checkpoints so that a resumed run stops where an uninterrupted one would,
+    // and, with restoreBestWeights, restores the best epoch even if it came before the resume.
     getState: () => ({ wait, best: best.value, ...state }),
+    getKeptWeights: () => (restore ? bestWeights : null),
+    setKeptWeights(params: Float32Array) {
+      if (restore) bestWeights = params;
+    },
     setState(s: unknown) {
       const v = s as { wait: number; best: number | null; stoppedEpoch: number | null; bestEpoch: number | null };
       if (!v || typeof v.wait !== 'number') return;
@@ -105,11 +108,11 @@ export function earlyStopping(opts: EarlyStoppingOptions = {}): EarlyStopping {
       model = m;
     },
     onTrainBegin() {
-      bestWeights = null;
       if (restored) {
         restored = false;
         return;
       }
+      bestWeights = null;
       wait = 0;
       best.value = Infinity;
       state.stoppedEpoch = null;
@@ -119,7 +122,7 @@ export function earlyStopping(opts: EarlyStoppingOptions = {}): EarlyStopping {
       if (best.improves(best.read(logs))) {
         wait = 0;
         state.bestEpoch = epoch;
-        if (restore) bestWeights = model.getWeights();
+        if (restore) bestWeights = model.getParams();
         return;
       }
       // Keras semantics: stop once `patience` epochs in a row brought no improvement.
@@ -130,7 +133,7 @@ export function earlyStopping(opts: EarlyStoppingOptions = {}): EarlyStopping {
       }
     },
     onTrainEnd(_history: History) {
-      if (restore && bestWeights && state.stoppedEpoch !== null) model.setWeights(bestWeights);
+      if (restore && bestWeights && state.stoppedEpoch !== null) model.setParams(bestWeights);
     },
   };
 }

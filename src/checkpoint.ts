@@ -2,13 +2,19 @@
  * The model file: one file per model, written atomically (temp file, fsync, rename).
  *
  *   offset 0   "RNNNODE\0"                       magic
- *          8   u32 format version (1)
+ *          8   u32 format version (2)
  *         12   u32 header length H
- *         16   H bytes of UTF-8 JSON header      config, labels, gate orders, tensors,
- *                                                preprocessing, training state
+ *         16   H bytes of UTF-8 JSON header      config (initialisers included), labels,
+ *                                                gate orders, tensors, preprocessing,
+ *                                                training state
  *     16 + H   u64 parameter bytes P, then P bytes of little-endian float32 weights
  *              u64 optimizer bytes M (0 or 2P), then M bytes of optimizer moments
+ *              u64 kept-weights bytes K (0 or P), then K bytes: weights a callback keeps
+ *                  for later (early stopping's best epoch), named by training.keptWeights
  *    end - 4   u32 CRC-32 of every byte before it
+ *
+ * Format 1 (rnn-node 0.1) had no kept-weights section and no initialisers in the config
+ * (its models were all made with Keras's); it still loads.
  *
  * Loading checks the magic, the version and every size field against the file's length
  * before it allocates anything, then the checksum, then the header against the config's
@@ -18,14 +24,17 @@ import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { resolveConfig, type ResolvedConfig } from './config';
+import { KERAS_INITIALIZERS, resolveConfig, type ResolvedConfig } from './config';
 import { CheckpointError } from './errors';
 import type { NativeOptimizerConfig } from './native';
 import { resolveOptimizer } from './training';
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** The oldest format this version still reads. */
+const OLDEST_FORMAT = 1;
 const MAGIC = Buffer.from('RNNNODE\0', 'latin1');
-const FIXED_BYTES = 8 + 4 + 4 + 8 + 8 + 4;
+/** Magic, version, header length, one u64 per section, checksum. */
+const fixedBytes = (version: number) => 8 + 4 + 4 + 8 * (version >= 2 ? 3 : 2) + 4;
 /** Largest model a file may describe (2^31 parameters, 8 GiB of weights). */
 const MAX_PARAMS = 2 ** 31;
 
@@ -37,6 +46,8 @@ export interface TrainingState {
   rngState: number;
   /** Free-form state of schedules and callbacks (JSON). */
   extra?: Record<string, unknown>;
+  /** The stateKey of the callback whose weights the kept-weights section holds. */
+  keptWeights?: string;
 }
 
 export interface CheckpointHeader {
@@ -55,6 +66,8 @@ export interface Checkpoint {
   header: CheckpointHeader;
   params: Float32Array;
   moments: Float32Array | null;
+  /** Weights kept by a callback (early stopping's best), with training.keptWeights. */
+  kept: Float32Array | null;
 }
 
 /** Parameter count implied by a config (no allocation), mirroring native/core/param_layout. */
@@ -88,7 +101,8 @@ export function encodeCheckpoint(c: Checkpoint): Buffer {
   const header = Buffer.from(JSON.stringify(c.header), 'utf8');
   const params = Buffer.from(c.params.buffer, c.params.byteOffset, c.params.byteLength);
   const moments = c.moments ? Buffer.from(c.moments.buffer, c.moments.byteOffset, c.moments.byteLength) : Buffer.alloc(0);
-  const out = Buffer.alloc(FIXED_BYTES + header.length + params.length + moments.length);
+  const kept = c.kept ? Buffer.from(c.kept.buffer, c.kept.byteOffset, c.kept.byteLength) : Buffer.alloc(0);
+  const out = Buffer.alloc(fixedBytes(FORMAT_VERSION) + header.length + params.length + moments.length + kept.length);
   let at = 0;
   at += MAGIC.copy(out, at);
   at = out.writeUInt32LE(FORMAT_VERSION, at);
@@ -98,6 +112,8 @@ export function encodeCheckpoint(c: Checkpoint): Buffer {
   at += params.copy(out, at);
   at = out.writeBigUInt64LE(BigInt(moments.length), at);
   at += moments.copy(out, at);
+  at = out.writeBigUInt64LE(BigInt(kept.length), at);
+  at += kept.copy(out, at);
   out.writeUInt32LE(crc32(out.subarray(0, at)), at);
   return out;
 }
@@ -109,31 +125,45 @@ function fail(where: string, message: string): never {
 /** Parses and verifies a checkpoint; `where` names the file in messages. */
 export function decodeCheckpoint(bytes: Uint8Array, where = 'model file'): Checkpoint {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < FIXED_BYTES) fail(where, `truncated: ${buf.length} bytes is shorter than any model file`);
+  if (buf.length < fixedBytes(OLDEST_FORMAT)) fail(where, `truncated: ${buf.length} bytes is shorter than any model file`);
   if (!buf.subarray(0, 8).equals(MAGIC)) fail(where, 'not an rnn-node model file (bad magic bytes)');
   const version = buf.readUInt32LE(8);
-  if (version !== FORMAT_VERSION) {
+  if (version < OLDEST_FORMAT || version > FORMAT_VERSION) {
     fail(where, version > FORMAT_VERSION
-      ? `written in model format ${version} by a newer rnn-node; this version reads format ${FORMAT_VERSION}: upgrade rnn-node`
+      ? `written in model format ${version} by a newer rnn-node; this version reads formats ${OLDEST_FORMAT} to ${FORMAT_VERSION}: upgrade rnn-node`
       : `unknown model format ${version}; re-save the model with rnn-node (format ${FORMAT_VERSION})`);
   }
+  const fixed = fixedBytes(version);
+  if (buf.length < fixed) fail(where, `truncated: ${buf.length} bytes is shorter than any model file of format ${version}`);
   // Every size field is checked against the bytes that are actually there before use.
   const headerLength = buf.readUInt32LE(12);
   let at = 16;
-  if (headerLength > buf.length - FIXED_BYTES) fail(where, `truncated or corrupt: header length ${headerLength} exceeds the file (${buf.length} bytes)`);
+  if (headerLength > buf.length - fixed) fail(where, `truncated or corrupt: header length ${headerLength} exceeds the file (${buf.length} bytes)`);
   const headerBytes = buf.subarray(at, at + headerLength);
   at += headerLength;
+  // Bytes from `at` to the checksum, less the n u64 size fields still to come.
+  const room = (n: number) => BigInt(buf.length - at - 4 - 8 * n);
   const paramBytes = buf.readBigUInt64LE(at);
   at += 8;
-  if (paramBytes > BigInt(buf.length - at - 12)) fail(where, `truncated or corrupt: weights section of ${paramBytes} bytes exceeds the file`);
+  if (paramBytes > room(version >= 2 ? 2 : 1)) fail(where, `truncated or corrupt: weights section of ${paramBytes} bytes exceeds the file`);
   const paramStart = at;
   at += Number(paramBytes);
   const momentBytes = buf.readBigUInt64LE(at);
   at += 8;
-  if (momentBytes !== BigInt(buf.length - at - 4))
-    fail(where, `truncated or corrupt: optimizer section of ${momentBytes} bytes does not end 4 bytes before the end of the file`);
+  if (version === 1 ? momentBytes !== room(0) : momentBytes > room(1))
+    fail(where, `truncated or corrupt: optimizer section of ${momentBytes} bytes does not fit the file`);
   const momentStart = at;
   at += Number(momentBytes);
+  let keptBytes = 0n;
+  let keptStart = at;
+  if (version >= 2) {
+    keptBytes = buf.readBigUInt64LE(at);
+    at += 8;
+    if (keptBytes !== room(0))
+      fail(where, `truncated or corrupt: kept-weights section of ${keptBytes} bytes does not end 4 bytes before the end of the file`);
+    keptStart = at;
+    at += Number(keptBytes);
+  }
   const stored = buf.readUInt32LE(at);
   const actual = crc32(buf.subarray(0, at));
   if (stored !== actual) fail(where, `checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)}): the file is corrupt`);
@@ -148,7 +178,7 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'model file'): Check
   let config: ResolvedConfig;
   try {
     const c = header.config as unknown as Record<string, unknown>;
-    config = resolveConfig({ ...c, classes: c?.labels ?? c?.classes });
+    config = resolveConfig({ ...(version === 1 ? withKerasInitializers(c) : c), classes: c?.labels ?? c?.classes });
   } catch (e) {
     fail(where, `invalid config in header: ${(e as Error).message}`);
   }
@@ -176,7 +206,13 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'model file'): Check
       fail(where, `corrupt header: invalid optimizer in the training state (${(e as Error).message})`);
     }
     if (momentBytes === 0n) fail(where, 'corrupt file: training state without optimizer moments');
+    if (training.keptWeights !== undefined && typeof training.keptWeights !== 'string')
+      fail(where, 'corrupt header: keptWeights must name a callback');
   }
+  if (keptBytes !== 0n && keptBytes !== BigInt(4 * expected))
+    fail(where, `kept-weights section holds ${keptBytes} bytes; expected 0 or ${4 * expected}`);
+  if ((keptBytes !== 0n) !== (training !== null && training.keptWeights !== undefined))
+    fail(where, 'corrupt file: kept weights and the callback that keeps them must come together');
   // Copy out so the returned arrays are aligned and independent of the file buffer.
   const params = new Float32Array(expected);
   Buffer.from(params.buffer).set(buf.subarray(paramStart, paramStart + 4 * expected));
@@ -185,7 +221,30 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'model file'): Check
     moments = new Float32Array(2 * expected);
     Buffer.from(moments.buffer).set(buf.subarray(momentStart, momentStart + 8 * expected));
   }
-  return { header: { ...header, config }, params, moments };
+  let kept: Float32Array | null = null;
+  if (keptBytes !== 0n) {
+    kept = new Float32Array(expected);
+    Buffer.from(kept.buffer).set(buf.subarray(keptStart, keptStart + 4 * expected));
+  }
+  return { header: { ...header, config }, params, moments, kept };
+}
+
+/** A format-1 config, with the initialisers every format-1 model was made with (Keras's). */
+function withKerasInitializers(c: Record<string, unknown>): Record<string, unknown> {
+  if (typeof c !== 'object' || c === null) return c;
+  const input = c.input as Record<string, unknown> | undefined;
+  const layers = c.layers as unknown;
+  return {
+    ...c,
+    input: input && typeof input === 'object' && input.type === 'tokens' ? { embeddingInitializer: KERAS_INITIALIZERS.embedding, ...input } : input,
+    layers: Array.isArray(layers)
+      ? layers.map((l) =>
+          l && typeof l === 'object'
+            ? { kernelInitializer: KERAS_INITIALIZERS.kernel, recurrentInitializer: KERAS_INITIALIZERS.recurrent, biasInitializer: KERAS_INITIALIZERS.bias, ...l }
+            : l,
+        )
+      : layers,
+  };
 }
 
 export function makeHeader(

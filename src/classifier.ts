@@ -119,6 +119,8 @@ export class SequenceClassifier {
   /** Callbacks of the latest fit whose state goes into checkpoints, and states loaded from one. */
   #statefulCallbacks: FitCallbacks[] = [];
   #callbackStates: Record<string, unknown> = {};
+  /** Weights a callback kept, loaded from a checkpoint and not yet handed back to it. */
+  #keptWeights: { key: string; params: Float32Array } | null = null;
   /** Tokenizer vocabulary, normalisation, ...: saved with the model. */
   preprocessing: Record<string, unknown> | null = null;
 
@@ -204,6 +206,11 @@ export class SequenceClassifier {
       if (cb.setState && cb.stateKey! in this.#callbackStates) {
         cb.setState(this.#callbackStates[cb.stateKey!]);
         delete this.#callbackStates[cb.stateKey!];
+        const kept = this.#keptWeights;
+        if (cb.setKeptWeights && kept && kept.key === cb.stateKey) {
+          cb.setKeptWeights(kept.params);
+          this.#keptWeights = null;
+        }
       }
     }
     const schedule = makeSchedule(options.schedule, learningRate, this.#epochs + common.epochs);
@@ -223,6 +230,8 @@ export class SequenceClassifier {
     const handle: TrainingHandle = {
       getWeights: () => this.#weightsOf(model),
       setWeights: (w) => this.#setWeightsOn(model, w),
+      getParams: () => model.getParams(),
+      setParams: (p) => model.setParams(p),
       save: (path) => this.#saveWith(model, path, true),
       get stopTraining() {
         return self.stopTraining;
@@ -430,22 +439,32 @@ export class SequenceClassifier {
     const withState = includeTrainingState && this.#optimizer !== null;
     let training: TrainingState | null = null;
     let moments: Float32Array | null = null;
+    // Loaded but not yet handed back (no fit since the load): saved as they came.
+    let kept = this.#keptWeights;
     if (withState) {
       const state = model.getOptimizerState();
       moments = state.moments;
       const callbacks: Record<string, unknown> = { ...this.#callbackStates };
       for (const cb of this.#statefulCallbacks) callbacks[cb.stateKey!] = cb.getState!();
+      for (const cb of this.#statefulCallbacks) {
+        const params = cb.getKeptWeights?.();
+        if (params) {
+          kept = { key: cb.stateKey!, params };
+          break;
+        }
+      }
       training = {
         optimizer: this.#optimizer!,
         optimizerSteps: state.steps,
         epochs: this.#epochs,
         rngState: this.#rng.state,
         extra: { callbacks: JSON.parse(JSON.stringify(callbacks)) },
+        ...(kept ? { keptWeights: kept.key } : {}),
       };
     }
     const tensors = model.tensors().map((t) => ({ name: t.name, shape: t.shape }));
     const header = makeHeader(this.config, tensors, this.preprocessing, training);
-    await writeFileAtomic(path, encodeCheckpoint({ header, params: model.getParams(), moments }));
+    await writeFileAtomic(path, encodeCheckpoint({ header, params: model.getParams(), moments, kept: withState && kept ? kept.params : null }));
   }
 
   /** Loads a model saved by `save()`. Every size in the file is checked before anything is
@@ -468,6 +487,7 @@ export class SequenceClassifier {
         model.#rng = SeededRandom.fromState(training.rngState);
         const saved = (training.extra as { callbacks?: unknown } | undefined)?.callbacks;
         if (saved && typeof saved === 'object' && !Array.isArray(saved)) model.#callbackStates = saved as Record<string, unknown>;
+        if (training.keptWeights !== undefined && checkpoint.kept) model.#keptWeights = { key: training.keptWeights, params: checkpoint.kept };
       }
     } catch (e) {
       model.dispose();

@@ -12,7 +12,12 @@ export type {
   TokenInputConfig,
   CellType,
   ResolvedConfig,
+  EmbeddingInitializer,
+  KernelInitializer,
+  RecurrentInitializer,
+  BiasInitializer,
 } from './config';
+export { DEFAULT_INITIALIZERS } from './config';
 export type { Dataset, SequenceInput, DenseSequences, TokenSequences, TypedSequences, Labels } from './data';
 export type { OptimizerOptions, FitCallbacks, EpochLogs, BatchLogs, History, TrainingHandle } from './training';
 export { earlyStopping, modelCheckpoint, reduceLROnPlateau } from './callbacks';
@@ -31,3 +36,4 @@ export { parseIdx, readIdxDataset } from './idx';
 export type { IdxArray, IdxDataset } from './idx';
 export { backendInfo } from './backend';
 export type { BackendInfo } from './backend';
+export type { VariantNotTaken } from './variants';

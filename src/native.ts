@@ -16,6 +16,9 @@ export interface NativeLayerConfig {
   resetAfter: boolean;
   unitForgetBias: boolean;
   dropout: number;
+  kernelInitializer: 'glorotUniform' | 'torchUniform';
+  recurrentInitializer: 'orthogonal' | 'torchUniform';
+  biasInitializer: 'zeros' | 'torchUniform';
 }
 
 export interface NativeModelConfig {
@@ -23,6 +26,7 @@ export interface NativeModelConfig {
   features?: number;
   vocabSize?: number;
   embeddingDim?: number;
+  embeddingInitializer?: 'uniform' | 'normal';
   layers: NativeLayerConfig[];
   pooling: 'last' | 'mean' | 'max';
   classes: number;

@@ -55,6 +55,9 @@ export interface EpochLogs {
 export interface TrainingHandle {
   getWeights(): { name: string; shape: number[]; values: Float32Array }[];
   setWeights(weights: { name: string; shape: number[]; values: Float32Array }[]): void;
+  /** All weights as one flat vector in getWeights() order (a copy). */
+  getParams(): Float32Array;
+  setParams(params: Float32Array): void;
   save(path: string): Promise<void>;
   /** Set to true to end training after the current batch. */
   stopTraining: boolean;
@@ -70,6 +73,10 @@ export interface FitCallbacks {
   stateKey?: string;
   getState?: () => unknown;
   setState?: (state: unknown) => void;
+  /** Weights the callback keeps for later (early stopping's best epoch), flat as getParams():
+   * saved in checkpoints beside its state and handed back, after setState, on resume. */
+  getKeptWeights?: () => Float32Array | null;
+  setKeptWeights?: (params: Float32Array) => void;
   onTrainBegin?: () => void | Promise<void>;
   onTrainEnd?: (history: History) => void | Promise<void>;
   onEpochBegin?: (epoch: number) => void | Promise<void>;

@@ -2,13 +2,16 @@
  * Prebuilt binary variants and the choice between them.
  *
  * The package ships one `.node` per x86-64 micro-architecture level. Picking one must never
- * execute an instruction the CPU lacks, so the CPU's features are read from the kernel
- * (/proc/cpuinfo lists only what both the CPU and the kernel support, AVX state saving
- * included), not probed by running native code. Plain CommonJS-compatible TypeScript with no
- * imports from the rest of the package: `scripts/install.js` uses it at install time.
+ * execute an instruction the CPU lacks, so the choice is made from the CPU's features as
+ * src/cpu-features.ts detects them (CPUID and XGETBV through a probe built for plain x86-64;
+ * /proc/cpuinfo only as a fallback), never by loading a variant to see whether it works.
+ * Plain CommonJS-compatible TypeScript with no imports from the rest of the package but
+ * cpu-features: `scripts/install.js` uses it at install time.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { type CpuDetection, detectCpu } from './cpu-features';
 
 export type IsaVariant = 'baseline' | 'avx2' | 'avx512';
 
@@ -43,37 +46,43 @@ export function platformTag(): string {
   return `${process.platform}-${process.arch}`;
 }
 
-/** The CPU's feature flags, or null where they can't be read (then only the baseline is tried). */
-export function cpuFlags(cpuinfoPath = '/proc/cpuinfo'): Set<string> | null {
-  if (process.platform !== 'linux' || process.arch !== 'x64') return null;
-  let text: string;
-  try {
-    text = readFileSync(cpuinfoPath, 'utf8');
-  } catch {
-    return null;
-  }
-  const line = text.split('\n').find((l) => l.startsWith('flags'));
-  if (!line) return null;
-  return new Set(line.slice(line.indexOf(':') + 1).trim().split(/\s+/));
+/** Variants a CPU with these usable features can run, best first. Unknown: the baseline only. */
+export function supportedVariants(features: Set<string> | null): IsaVariant[] {
+  if (features === null) return ['baseline'];
+  return VARIANTS.filter((v) => v.flags.every((f) => features.has(f))).map((v) => v.name);
 }
 
-/** Variants this CPU can run, best first. Unknown features: the baseline only. */
-export function supportedVariants(flags: Set<string> | null = cpuFlags()): IsaVariant[] {
-  if (flags === null) return ['baseline'];
-  return VARIANTS.filter((v) => v.flags.every((f) => flags.has(f))).map((v) => v.name);
-}
-
-export function missingFlags(variant: IsaVariant, flags: Set<string> | null = cpuFlags()): string[] {
+/** Features `variant` needs that `features` lacks. */
+export function missingFlags(variant: IsaVariant, features: Set<string> | null): string[] {
   const spec = VARIANTS.find((v) => v.name === variant)!;
-  if (flags === null) return variant === 'baseline' ? [] : ['(CPU features unknown)'];
-  return spec.flags.filter((f) => !flags.has(f));
+  if (features === null) return variant === 'baseline' ? [] : ['(CPU features unknown)'];
+  return spec.flags.filter((f) => !features.has(f));
+}
+
+/** A better variant that was not loaded, and why. */
+export interface VariantNotTaken {
+  variant: IsaVariant;
+  /** Features it needs that are not usable here (empty when it was only not shipped/forced away). */
+  missing: string[];
+  /** Of those, the ones the CPU has but the OS does not enable (XCR0 lacks their state). */
+  osDisabled: string[];
+  reason: string;
 }
 
 export interface BinaryChoice {
   path: string;
   variant: IsaVariant | 'source';
-  /** Why this one: shown by backendInfo(). */
+  /** How the variant was decided: CPUID+XGETBV, the kernel's cpuinfo flags, RNN_NODE_ISA, or a source build. */
+  decidedBy: 'cpuid' | 'cpuinfo' | 'forced' | 'source-build';
+  /** Why this one, in words: shown by backendInfo(). */
   reason: string;
+  /** Where the CPU features came from, and the ones the variant table uses. */
+  featureSource: CpuDetection['source'];
+  features: string[];
+  /** Prebuilt variants this CPU can run, best first. */
+  supported: IsaVariant[];
+  /** Better prebuilt variants than the one loaded, and why each was not taken. */
+  notTaken: VariantNotTaken[];
 }
 
 /** Reads and checks RNN_NODE_ISA. */
@@ -88,30 +97,78 @@ export function forcedIsa(env: NodeJS.ProcessEnv = process.env): IsaChoice | und
   return raw as IsaChoice;
 }
 
+/** The features the variant table looks at, sorted: what backendInfo() reports as used. */
+function relevantFeatures(detection: CpuDetection): string[] {
+  if (!detection.features) return [];
+  const all = new Set(VARIANTS.flatMap((v) => v.flags));
+  return [...detection.features].filter((f) => all.has(f)).sort();
+}
+
+function describeMissing(missing: string[], osDisabled: string[]): string {
+  const cpuLacks = missing.filter((f) => !osDisabled.includes(f));
+  const parts: string[] = [];
+  if (cpuLacks.length > 0) parts.push(`the CPU lacks ${cpuLacks.join(' ')}`);
+  if (osDisabled.length > 0) parts.push(`the OS does not enable the register state of ${osDisabled.join(' ')} (XCR0)`);
+  return parts.join('; ');
+}
+
+/** Why each variant better than `loaded` (or all, when nothing loaded) was not taken. */
+function variantsNotTaken(loaded: IsaVariant | 'source' | null, detection: CpuDetection, shipped: (v: IsaVariant) => boolean, forced: boolean): VariantNotTaken[] {
+  const out: VariantNotTaken[] = [];
+  for (const spec of VARIANTS) {
+    if (spec.name === loaded) break;
+    const missing = missingFlags(spec.name, detection.features);
+    const osDisabled = missing.filter((f) => detection.osDisabled.includes(f));
+    let reason: string;
+    if (missing.length > 0) reason = detection.features === null ? 'CPU features unknown' : describeMissing(missing, osDisabled);
+    else if (forced) reason = 'RNN_NODE_ISA chose another variant';
+    else if (!shipped(spec.name)) reason = 'not in this package';
+    else continue; // supported and shipped but a source build was preferred: not "better"
+    out.push({ variant: spec.name, missing, osDisabled, reason });
+  }
+  return out;
+}
+
 /**
- * The prebuilt variant to load: the one RNN_NODE_ISA forces, else the best one this CPU
- * supports. Throws, saying what was looked for, when none fits.
+ * The prebuilt variant to load: the one RNN_NODE_ISA forces (checked against the CPU like
+ * any other), else the best one this CPU supports. Throws, saying what was looked for and
+ * why each variant was refused, when none fits.
  */
-export function choosePrebuilt(packageRoot: string, env: NodeJS.ProcessEnv = process.env, flags: Set<string> | null = cpuFlags()): BinaryChoice {
+export function choosePrebuilt(packageRoot: string, env: NodeJS.ProcessEnv = process.env, detection: CpuDetection = detectCpu(packageRoot)): BinaryChoice {
   const prebuiltDir = join(packageRoot, 'prebuilds', platformTag());
+  const pathOf = (v: IsaVariant) => join(prebuiltDir, binaryName(v));
+  const shipped = (v: IsaVariant) => existsSync(pathOf(v));
   const forced = forcedIsa(env);
+  const supported = supportedVariants(detection.features);
+  const common = { featureSource: detection.source, features: relevantFeatures(detection), supported };
+  const decidedBy = detection.source === 'cpuid' ? 'cpuid' : 'cpuinfo';
+  const from = detection.source === 'cpuid' ? 'CPUID/XGETBV' : detection.source === 'cpuinfo' ? '/proc/cpuinfo flags' : 'no feature source';
   if (forced && forced !== 'source') {
-    const missing = missingFlags(forced, flags);
+    const missing = missingFlags(forced, detection.features);
     if (missing.length > 0) {
-      throw new Error(`rnn-node: RNN_NODE_ISA=${forced} needs CPU features this machine lacks: ${missing.join(' ')}`);
+      const osDisabled = missing.filter((f) => detection.osDisabled.includes(f));
+      throw new Error(`rnn-node: RNN_NODE_ISA=${forced} needs CPU features this machine lacks (by ${from}): ${describeMissing(missing, osDisabled)}`);
     }
-    const path = join(prebuiltDir, binaryName(forced));
-    if (!existsSync(path)) throw new Error(`rnn-node: RNN_NODE_ISA=${forced} but ${path} does not exist`);
-    return { path, variant: forced, reason: `forced by RNN_NODE_ISA=${forced}` };
+    if (!shipped(forced)) throw new Error(`rnn-node: RNN_NODE_ISA=${forced} but ${pathOf(forced)} does not exist`);
+    return {
+      path: pathOf(forced), variant: forced, decidedBy: 'forced',
+      reason: `forced by RNN_NODE_ISA=${forced} (the CPU supports it, by ${from})`,
+      ...common, notTaken: variantsNotTaken(forced, detection, shipped, true),
+    };
   }
-  const supported = supportedVariants(flags);
   for (const variant of supported) {
-    const path = join(prebuiltDir, binaryName(variant));
-    if (existsSync(path)) return { path, variant, reason: 'best prebuilt variant this CPU supports' };
+    if (!shipped(variant)) continue;
+    const fallback = detection.fallbackReason ? `; ${detection.fallbackReason}` : '';
+    return {
+      path: pathOf(variant), variant, decidedBy,
+      reason: `best prebuilt variant this CPU supports, by ${from}${fallback}`,
+      ...common, notTaken: variantsNotTaken(variant, detection, shipped, false),
+    };
   }
+  const refused = variantsNotTaken(null, detection, shipped, false).map((n) => `${n.variant}: ${n.reason}`);
   throw new Error(
     `rnn-node: no prebuilt binary for ${platformTag()} that this CPU supports ` +
-      `(it supports: ${supported.join(', ') || 'none of baseline, avx2, avx512'}; looked in ${prebuiltDir})`,
+      `(it supports: ${supported.join(', ') || 'none of baseline, avx2, avx512'}, by ${from}; ${refused.join('; ')}; looked in ${prebuiltDir})`,
   );
 }
 
@@ -120,17 +177,25 @@ export function choosePrebuilt(packageRoot: string, env: NodeJS.ProcessEnv = pro
  * one because no prebuilt binary fits or one was asked for), build/Release; otherwise
  * choosePrebuilt. Throws with what was looked for when nothing fits.
  */
-export function chooseBinary(packageRoot: string, env: NodeJS.ProcessEnv = process.env, flags: Set<string> | null = cpuFlags()): BinaryChoice {
+export function chooseBinary(packageRoot: string, env: NodeJS.ProcessEnv = process.env, detection?: CpuDetection): BinaryChoice {
   const sourceBuilds = [join(packageRoot, 'build', 'Release', 'rnn_node.node'), join(packageRoot, 'build', 'Debug', 'rnn_node.node')];
   const source = sourceBuilds.find((p) => existsSync(p));
   const forced = forcedIsa(env);
+  const detected = () => detection ?? detectCpu(packageRoot);
+  const sourceChoice = (reason: string): BinaryChoice => {
+    const d = detected();
+    return {
+      path: source!, variant: 'source', decidedBy: forced ? 'forced' : 'source-build', reason,
+      featureSource: d.source, features: relevantFeatures(d), supported: supportedVariants(d.features), notTaken: [],
+    };
+  };
   if (forced === 'source') {
     if (!source) throw new Error(`rnn-node: RNN_NODE_ISA=source but no source build exists (${sourceBuilds[0]}); run \`RNN_NODE_BUILD_FROM_SOURCE=1 npm rebuild rnn-node\``);
-    return { path: source, variant: 'source', reason: 'forced by RNN_NODE_ISA=source' };
+    return sourceChoice('forced by RNN_NODE_ISA=source');
   }
-  if (source && !forced) return { path: source, variant: 'source', reason: 'source build' };
+  if (source && !forced) return sourceChoice('source build (install built one; it is tuned for this CPU with -march=native)');
   try {
-    return choosePrebuilt(packageRoot, env, flags);
+    return choosePrebuilt(packageRoot, env, detected());
   } catch (error) {
     if (forced) throw error;
     throw new Error(

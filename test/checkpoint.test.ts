@@ -124,8 +124,8 @@ describe('checkpoints', () => {
   it('rejects other format versions with what to do', async () => {
     const good = readFileSync(await trainedFile('v.rnn'));
     const newer = Buffer.from(good);
-    newer.writeUInt32LE(2, 8);
-    await expectRejected(withValidCrc(newer), /format 2 by a newer rnn-node.*upgrade/);
+    newer.writeUInt32LE(3, 8);
+    await expectRejected(withValidCrc(newer), /format 3 by a newer rnn-node.*upgrade/);
     const older = Buffer.from(good);
     older.writeUInt32LE(0, 8);
     await expectRejected(withValidCrc(older), /unknown model format 0; re-save/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SequenceClassifier } from '../src/index';
+import { DEFAULT_INITIALIZERS, SequenceClassifier } from '../src/index';
 import { randomDense } from './helpers';
 
 describe('SequenceClassifier config and weights', () => {
@@ -14,11 +14,14 @@ describe('SequenceClassifier config and weights', () => {
       resetAfter: true,
       unitForgetBias: true,
       dropout: 0,
+      kernelInitializer: DEFAULT_INITIALIZERS.kernel,
+      recurrentInitializer: DEFAULT_INITIALIZERS.recurrent,
+      biasInitializer: DEFAULT_INITIALIZERS.bias,
     });
     expect(m.config.pooling).toBe('last');
     expect(m.config.seed).toBe(0);
     const t = new SequenceClassifier({ input: { type: 'tokens', vocabSize: 10, embeddingDim: 4 }, layers: [{ cell: 'lstm', units: 2 }], classes: 2 });
-    expect(t.config.input).toEqual({ type: 'tokens', vocabSize: 10, embeddingDim: 4, maskZero: true });
+    expect(t.config.input).toEqual({ type: 'tokens', vocabSize: 10, embeddingDim: 4, maskZero: true, embeddingInitializer: DEFAULT_INITIALIZERS.embedding });
     m.dispose();
     t.dispose();
   });

@@ -41,6 +41,10 @@ std::string read_string(const Napi::Object& o, const char* key) {
   return v.As<Napi::String>().Utf8Value();
 }
 
+std::string read_optional_string(const Napi::Object& o, const char* key, const char* fallback) {
+  return o.Get(key).IsUndefined() ? std::string(fallback) : read_string(o, key);
+}
+
 [[noreturn]] void bad_choice(Napi::Env env, const char* key, const std::string& got,
                              const char* allowed) {
   throw_range(env, std::string("Expected ") + key + " to be one of " + allowed + ", got '" + got + "'");
@@ -148,6 +152,10 @@ rnn::ModelConfig read_model_config(const Napi::Value& value) {
     c.input = rnn::InputType::kTokens;
     c.vocab_size = int(read_integer(o.Get("vocabSize"), "vocabSize", 1, rnn::kMaxVocab));
     c.embedding_dim = int(read_integer(o.Get("embeddingDim"), "embeddingDim", 1, rnn::kMaxUnits));
+    const std::string embedding_init = read_optional_string(o, "embeddingInitializer", "uniform");
+    if (embedding_init == "uniform") c.embedding_init = rnn::EmbeddingInit::kUniform;
+    else if (embedding_init == "normal") c.embedding_init = rnn::EmbeddingInit::kNormal;
+    else bad_choice(env, "embeddingInitializer", embedding_init, "'uniform', 'normal'");
   } else {
     bad_choice(env, "input", input, "'dense', 'tokens'");
   }
@@ -177,6 +185,20 @@ rnn::ModelConfig read_model_config(const Napi::Value& value) {
     l.reset_after = read_bool(lo, "resetAfter", true);
     l.unit_forget_bias = read_bool(lo, "unitForgetBias", true);
     l.dropout = read_number(lo.Get("dropout"), "dropout");
+    // Initialisers are optional here (the TypeScript config always sends them): absent means
+    // Keras's, the core's own default.
+    const std::string kernel_init = read_optional_string(lo, "kernelInitializer", "glorotUniform");
+    if (kernel_init == "glorotUniform") l.kernel_init = rnn::KernelInit::kGlorotUniform;
+    else if (kernel_init == "torchUniform") l.kernel_init = rnn::KernelInit::kTorchUniform;
+    else bad_choice(env, "kernelInitializer", kernel_init, "'glorotUniform', 'torchUniform'");
+    const std::string recurrent_init = read_optional_string(lo, "recurrentInitializer", "orthogonal");
+    if (recurrent_init == "orthogonal") l.recurrent_init = rnn::RecurrentInit::kOrthogonal;
+    else if (recurrent_init == "torchUniform") l.recurrent_init = rnn::RecurrentInit::kTorchUniform;
+    else bad_choice(env, "recurrentInitializer", recurrent_init, "'orthogonal', 'torchUniform'");
+    const std::string bias_init = read_optional_string(lo, "biasInitializer", "zeros");
+    if (bias_init == "zeros") l.bias_init = rnn::BiasInit::kZeros;
+    else if (bias_init == "torchUniform") l.bias_init = rnn::BiasInit::kTorchUniform;
+    else bad_choice(env, "biasInitializer", bias_init, "'zeros', 'torchUniform'");
     c.layers.push_back(l);
   }
   const std::string pooling = read_string(o, "pooling");

@@ -14,6 +14,13 @@ enum class RecurrentActivation { kSigmoid = 0, kHardSigmoid = 1 };
 enum class Pooling { kLast = 0, kMean = 1, kMax = 2 };
 enum class InputType { kDense = 0, kTokens = 1 };
 
+// Weight initialisers (initializers.cc). The first of each is Keras's default, the other
+// PyTorch's; which the public API uses by default was chosen by measurement (bench/INIT.md).
+enum class EmbeddingInit { kUniform = 0, kNormal = 1 };        // U(-0.05, 0.05) | N(0, 1)
+enum class KernelInit { kGlorotUniform = 0, kTorchUniform = 1 };
+enum class RecurrentInit { kOrthogonal = 0, kTorchUniform = 1 };
+enum class BiasInit { kZeros = 0, kTorchUniform = 1 };
+
 struct LayerConfig {
   CellType cell = CellType::kLstm;
   int units = 0;
@@ -23,6 +30,9 @@ struct LayerConfig {
   bool reset_after = true;       // GRU only: true = PyTorch/cuDNN/Keras-2 form
   bool unit_forget_bias = true;  // LSTM only: forget-gate bias initialised to 1
   double dropout = 0.0;          // on this layer's output sequence, training only
+  KernelInit kernel_init = KernelInit::kGlorotUniform;
+  RecurrentInit recurrent_init = RecurrentInit::kOrthogonal;
+  BiasInit bias_init = BiasInit::kZeros;
 
   int directions() const { return bidirectional ? 2 : 1; }
   int output_size() const { return units * directions(); }
@@ -33,6 +43,7 @@ struct ModelConfig {
   int features = 0;       // dense input: values per step
   int vocab_size = 0;     // token input: ids in [0, vocab_size)
   int embedding_dim = 0;  // token input: embedding width
+  EmbeddingInit embedding_init = EmbeddingInit::kUniform;
   std::vector<LayerConfig> layers;
   Pooling pooling = Pooling::kLast;
   int classes = 0;

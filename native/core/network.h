@@ -79,8 +79,8 @@ class Network {
   // Copies probabilities of the last forward in caller order into out [batch, classes].
   void probabilities(const Workspace<T>& ws, T* out) const;
 
-  // Keras-style initialisation: glorot-uniform kernels, orthogonal recurrent kernels,
-  // zero biases (LSTM forget gate 1 with unit_forget_bias), uniform(-0.05, 0.05) embedding.
+  // Draws every weight with the initialisers the config names (Keras's or PyTorch's per
+  // tensor role; see initializers.cc).
   void initialize(T* params, uint64_t seed) const;
 
  private:
