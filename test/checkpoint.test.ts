@@ -222,4 +222,71 @@ describe('callback state in checkpoints', () => {
     straight.dispose();
     resumed.dispose();
   });
+
+  it('restoreBestWeights restores a best epoch reached before the resume (its weights are in the file)', async () => {
+    const { earlyStopping } = await import('../src/index');
+    const losses = [1.0, 0.8, 0.85, 0.9, 0.95, 0.99];
+    const scripted = { onEpochEnd: (e: number, logs: { loss: number }) => void (logs.loss = losses[e]) };
+    const options = { monitor: 'loss' as const, patience: 3, restoreBestWeights: true };
+    const straight = new SequenceClassifier(config);
+    const s1 = earlyStopping(options);
+    await straight.fit(data, { epochs: 6, batchSize: 8, callbacks: [scripted, s1] });
+    expect([s1.bestEpoch, s1.stoppedEpoch]).toEqual([1, 4]);
+
+    const first = new SequenceClassifier(config);
+    await first.fit(data, { epochs: 3, batchSize: 8, callbacks: [scripted, earlyStopping(options)] });
+    const path = join(dir, 'early-best.rnn');
+    await first.save(path);
+    const withoutCallback = join(dir, 'early-best-plain.rnn');
+    await first.save(withoutCallback, { includeTrainingState: false });
+    first.dispose();
+    // The file carries one more copy of the weights: the best epoch's.
+    const paramBytes = 4 * straight.getWeights().reduce((n, w) => n + w.values.length, 0);
+    expect(readFileSync(path).length).toBeGreaterThan(readFileSync(withoutCallback).length + 3 * paramBytes);
+
+    // Saved again before any fit, the kept weights are carried over unchanged.
+    const reloaded = await SequenceClassifier.load(path);
+    const again = join(dir, 'early-best-again.rnn');
+    await reloaded.save(again);
+    reloaded.dispose();
+    const resumed = await SequenceClassifier.load(again);
+    const lastEpochWeights = resumed.getWeights();
+    const s2 = earlyStopping(options);
+    await resumed.fit(data, { epochs: 3, batchSize: 8, callbacks: [scripted, s2] });
+    expect([s2.bestEpoch, s2.stoppedEpoch]).toEqual([1, 4]);
+    expect(resumed.getWeights()).toEqual(straight.getWeights());
+    expect(resumed.getWeights()).not.toEqual(lastEpochWeights);
+    straight.dispose();
+    resumed.dispose();
+  });
+});
+
+describe('older model formats', () => {
+  const fixtures = join(__dirname, 'fixtures', 'checkpoints');
+
+  it('a format-1 file (rnn-node 0.1.0) loads, with the Keras initialisers it was made with, and predicts as it did', async () => {
+    const model = await SequenceClassifier.load(join(fixtures, 'format1-tokens-lstm.rnn'));
+    expect(model.config.input).toMatchObject({ type: 'tokens', embeddingInitializer: 'uniform' });
+    expect(model.config.layers[0]).toMatchObject({ cell: 'lstm', units: 6, kernelInitializer: 'glorotUniform', recurrentInitializer: 'orthogonal', biasInitializer: 'zeros' });
+    expect(model.epochsTrained).toBe(3);
+    const { Preprocessor, parseJsonlRecord } = await import('../src/index');
+    const pre = Preprocessor.fromJSON(model.preprocessing as never);
+    const records = readFileSync(join(fixtures, 'format1-tokens-lstm.input.jsonl'), 'utf8').trim().split('\n').map((l, i) => parseJsonlRecord(l, 'input', i + 1));
+    const expected = readFileSync(join(fixtures, 'format1-tokens-lstm.predictions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const probs = await model.predictProba(pre.encode(records).x);
+    const labels = model.labels!;
+    expect(probs).toHaveLength(expected.length * labels.length); // typed input: flat [N, classes]
+    expected.forEach((line, i) => {
+      labels.forEach((label, k) => expect(Math.abs(probs[i * labels.length + k] - line.probabilities[label])).toBeLessThan(1e-6));
+    });
+    // Saved again, it is format 2 and keeps its configuration and training state.
+    const path = join(dir, 'upgraded.rnn');
+    await model.save(path);
+    expect(readFileSync(path).readUInt32LE(8)).toBe(2);
+    const upgraded = await SequenceClassifier.load(path);
+    expect(upgraded.config).toEqual(model.config);
+    expect(upgraded.epochsTrained).toBe(3);
+    model.dispose();
+    upgraded.dispose();
+  });
 });

@@ -9,15 +9,15 @@ namespace rnn {
 
 template <typename T>
 void GruDirection<T>::forward(const PackedLayout& L, const T* X, const DirectionParams<T>& p,
-                              const T* h0, const T*) {
+                              const T* h0, const T*, bool keep_for_backward) {
   const Index u = this->units_, gu = 3 * u;
   const Activation act = this->config_.activation;
   const RecurrentActivation rec = this->config_.recurrent_activation;
   const bool after = this->config_.reset_after;
-  const PackedMatrix<T>& W = this->prepare_gates(L, X, p);  // input bias only, in both forms
+  const PackedMatrix<T>& W = this->prepare_gates(L, X, p, keep_for_backward);  // input bias only, in both forms
   this->load_state(L, h0, this->S_);
-  const size_t cells = size_t(L.rows) * u;
-  this->H_.resize(cells);
+  const size_t cells = this->step_rows(L) * u;
+  this->H_.resize(size_t(L.rows) * u);
   this->Hprev_.resize(cells);
   Aux_.resize(cells);
   if (after) Q_.resize(size_t(L.batch) * gu);
@@ -29,11 +29,12 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
   MapR<T> S(this->S_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
     this->for_each_step(L, begin, end, false, [&](int, Index n, long r0) {
-      auto Hp = this->rows(this->Hprev_, r0, n, u);
+      const long k = this->step_row(r0, begin), g0 = this->gate_row(r0, begin);
+      auto Hp = this->rows(this->Hprev_, k, n, u);
       Hp = S.middleRows(begin, n);
-      auto G = this->rows(this->G_, r0, n, gu);
-      this->project_step(W, X, r0, n);  // G = x_t W + b_in
-      auto A = this->rows(Aux_, r0, n, u);
+      auto G = this->rows(this->G_, g0, n, gu);
+      this->project_step(W, X, r0, g0, n);  // G = x_t W + b_in
+      auto A = this->rows(Aux_, k, n, u);
       auto H = this->rows(this->H_, r0, n, u);
       if (after) {
         auto Q = this->rows(Q_, begin, n, gu);  // this group's rows of the step scratch

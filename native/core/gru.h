@@ -18,7 +18,7 @@ class GruDirection final : public RecurrentDirection<T> {
  public:
   using RecurrentDirection<T>::RecurrentDirection;
   void forward(const PackedLayout& layout, const T* X, const DirectionParams<T>& p, const T* h0,
-               const T* c0) override;
+               const T* c0, bool keep_for_backward) override;
   void backward(const PackedLayout& layout, const T* X, const DirectionParams<T>& p, const T* dH,
                 const DirectionGrads<T>& g, T* dX, T* dh0, T* dc0) override;
 

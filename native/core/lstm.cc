@@ -9,15 +9,15 @@ namespace rnn {
 
 template <typename T>
 void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const DirectionParams<T>& p,
-                               const T* h0, const T* c0) {
+                               const T* h0, const T* c0, bool keep_for_backward) {
   const Index u = this->units_, gu = 4 * u;
   const Activation act = this->config_.activation;
   const RecurrentActivation rec = this->config_.recurrent_activation;
-  const PackedMatrix<T>& W = this->prepare_gates(L, X, p);
+  const PackedMatrix<T>& W = this->prepare_gates(L, X, p, keep_for_backward);
   this->load_state(L, h0, this->S_);
   this->load_state(L, c0, C_);
-  const size_t cells = size_t(L.rows) * u;
-  this->H_.resize(cells);
+  const size_t cells = this->step_rows(L) * u;
+  this->H_.resize(size_t(L.rows) * u);
   this->Hprev_.resize(cells);
   Cprev_.resize(cells);
   Cact_.resize(cells);
@@ -25,13 +25,14 @@ void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const Directio
   MapR<T> S(this->S_.data(), L.batch, u), C(C_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
     this->for_each_step(L, begin, end, false, [&](int, Index n, long r0) {
+      const long k = this->step_row(r0, begin), g0 = this->gate_row(r0, begin);
       auto h_prev = S.middleRows(begin, n);
       auto c = C.middleRows(begin, n);
-      this->rows(this->Hprev_, r0, n, u) = h_prev;
-      auto Cp = this->rows(Cprev_, r0, n, u);
+      this->rows(this->Hprev_, k, n, u) = h_prev;
+      auto Cp = this->rows(Cprev_, k, n, u);
       Cp = c;
-      auto G = this->rows(this->G_, r0, n, gu);
-      this->project_step(W, X, r0, n);                       // G = x_t W + b
+      auto G = this->rows(this->G_, g0, n, gu);
+      this->project_step(W, X, r0, g0, n);                   // G = x_t W + b
       U.multiply(h_prev.data(), u, n, G.data(), gu, false);  // + h_{t-1} U
       parallel_rows(n, gu, [&](Index b, Index e) {
         const Index m = e - b;
@@ -43,7 +44,7 @@ void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const Directio
         auto ct = c.middleRows(b, m);
         ct = g.middleCols(u, u).cwiseProduct(Cp.middleRows(b, m)) +
              g.leftCols(u).cwiseProduct(g.middleCols(2 * u, u));
-        auto ca = this->rows(Cact_, r0 + b, m, u);
+        auto ca = this->rows(Cact_, k + b, m, u);
         ca = ct;
         apply_activation(act, ca);
         // h_t = o * act(c_t)

@@ -115,7 +115,7 @@ std::string Model::predict(const BatchInput<float>& in, float* probabilities) {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   std::unique_ptr<Workspace<float>> ws = acquire_workspace();
   ws->params_version = params_version_;
-  std::string err = network_.forward(*ws, params_.data(), in, false, 0);
+  std::string err = network_.forward(*ws, params_.data(), in, false, 0, /*keep_for_backward=*/false);
   if (err.empty()) network_.probabilities(*ws, probabilities);
   release_workspace(std::move(ws));
   return err;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -63,7 +64,8 @@ void permute_rows(const PackedLayout& L, const T* src, T* dst, long width, bool 
 
 template <typename T>
 std::string Network<T>::forward(Workspace<T>& ws, const T* P, const BatchInput<T>& in,
-                                bool training, uint64_t seed) const {
+                                bool training, uint64_t seed, bool keep_for_backward) const {
+  ws.kept_for_backward = false;
   std::string err = build_layout(in.lengths, in.batch, in.steps, ws.layout);
   if (err.empty()) err = pack_input(ws, P, in);
   if (!err.empty()) return err;
@@ -101,7 +103,7 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const BatchInput<T
         c0 = ws.cell_in.data();
       }
       RecurrentDirection<T>& dir = *ws.directions[l][d];
-      dir.forward(L, x, direction_params(P, l, d, ws.params_version), h0, c0);
+      dir.forward(L, x, direction_params(P, l, d, ws.params_version), h0, c0, keep_for_backward);
       Out.middleCols(d * u, u) = ConstMapR<T>(dir.output(), L.rows, u);
     }
     Buffer<T>& mask = ws.dropout_masks[l];
@@ -134,6 +136,7 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const BatchInput<T
     probs.row(r) /= sum;
     ws.log_norm[r] = top + std::log(sum);
   }
+  ws.kept_for_backward = keep_for_backward;
   return "";
 }
 
@@ -237,6 +240,8 @@ T Network<T>::loss(Workspace<T>& ws, const int32_t* labels, const T* class_weigh
 
 template <typename T>
 void Network<T>::backward(Workspace<T>& ws, const T* P, T* grads, T* dx) const {
+  // A programming error, not bad input: only Model calls this, always after a kept forward.
+  if (!ws.kept_for_backward) std::abort();
   const PackedLayout& L = ws.layout;
   const long C = config_.classes, Dtop = config_.head_input_size();
   ConstMapR<T> dlogits(ws.dlogits.data(), L.batch, C);

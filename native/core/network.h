@@ -51,6 +51,8 @@ struct Workspace {
   // The caller's version of the parameters it passes (changes whenever they do); 0 means
   // unknown, and then derived data such as packed recurrent kernels is rebuilt every call.
   uint64_t params_version = 0;
+  // Whether the last forward kept what backward needs (see RecurrentDirection).
+  bool kept_for_backward = false;
 };
 
 template <typename T>
@@ -63,9 +65,11 @@ class Network {
   long param_count() const { return params_.total; }
 
   // Runs the batch; probabilities end up in ws.probs (sorted order). Returns an error
-  // message (empty on success). `training` enables dropout, drawn from `seed`.
+  // message (empty on success). `training` enables dropout, drawn from `seed`. Only a
+  // forward with keep_for_backward may be followed by backward(); inference passes false
+  // and needs per-step buffers of one step per sequence instead of every packed row.
   std::string forward(Workspace<T>& ws, const T* params, const BatchInput<T>& in, bool training,
-                      uint64_t seed) const;
+                      uint64_t seed, bool keep_for_backward = true) const;
 
   // Mean (class-weighted) cross-entropy of the last forward; also sets the head gradient.
   // labels in caller order, each in [0, classes); class_weights [classes] or null.

@@ -19,13 +19,15 @@ void RecurrentDirection<T>::load_state(const PackedLayout& layout, const T* h0,
 
 template <typename T>
 const PackedMatrix<T>& RecurrentDirection<T>::prepare_gates(const PackedLayout& layout, const T* X,
-                                                            const DirectionParams<T>& p) {
+                                                            const DirectionParams<T>& p,
+                                                            bool keep_for_backward) {
   // Up to this size (a few sequences: the latency path) the gate buffer stays in L2 anyway.
   constexpr size_t kProjectAllBytes = size_t(256) << 10;
   const Index gu = Index(gates_) * units_;
-  G_.resize(size_t(layout.rows) * gu);
+  keep_ = keep_for_backward;
+  projected_all_ = size_t(layout.rows) * gu * sizeof(T) <= kProjectAllBytes;
+  G_.resize((projected_all_ ? size_t(layout.rows) : step_rows(layout)) * gu);
   const PackedMatrix<T>& W = packed(W_, p.kernel, input_, gu, false, p.version, p.bias);
-  projected_all_ = G_.size() * sizeof(T) <= kProjectAllBytes;
   if (projected_all_) W.multiply(X, input_, layout.rows, G_.data(), gu, PackedMatrix<T>::kOverwritePlusBias);
   return W;
 }

@@ -4,9 +4,13 @@
 // bias [G*units] (GRU with reset_after: [2, 3*units], input bias then recurrent bias).
 // Gate order in the G blocks: LSTM i, f, g, o; GRU z, r, h; RNN a single block.
 //
-// forward(): one GEMM projects every packed row (all time steps) through W, then each step
-// adds its recurrent GEMM in place and runs one fused elementwise pass. The object keeps
-// what backward() needs (its "workspace"), sized on first use and reused afterwards.
+// forward(): the input projection through W (all packed rows at once while the gate buffer
+// is small, else one step at a time inside the time loop), then each step adds its
+// recurrent GEMM in place and runs one fused elementwise pass. With keep_for_backward the
+// object keeps, per packed row, what backward() needs (its "workspace": gate activations,
+// previous states); without it (inference) those per-step buffers hold one step of each
+// sequence only ([batch, .], indexed by sorted sequence), so a large inference batch needs
+// little more memory than its input and output. Buffers are sized on first use and reused.
 // backward(): walks time in reverse filling the pre-activation gradients dG, then merged
 // GEMMs over all steps give dW, dU, db and the input gradient.
 #pragma once
@@ -49,9 +53,9 @@ class RecurrentDirection {
   virtual ~RecurrentDirection() = default;
 
   // X: [rows, input] packed. h0, c0: [batch, units] initial states, or null for zeros
-  // (c0 is read by LSTM only).
+  // (c0 is read by LSTM only). backward() may follow only a forward that kept its buffers.
   virtual void forward(const PackedLayout& layout, const T* X, const DirectionParams<T>& p,
-                       const T* h0, const T* c0) = 0;
+                       const T* h0, const T* c0, bool keep_for_backward) = 0;
 
   // dH: [rows, units] gradient of the loss w.r.t. output(). Adds parameter gradients into
   // g and, when non-null, the input gradient into dX [rows, input]. dh0/dc0, when
@@ -70,6 +74,17 @@ class RecurrentDirection {
   }
 
  protected:
+  // The row of a per-step buffer (Hprev_, the cell's own) that holds the active rows of a
+  // group at the step whose packed rows start at r0: r0 itself when kept for backward, else
+  // the group's first sorted sequence, so groups never share rows. gate_row: the same for G_,
+  // which holds every packed row anyway when prepare_gates projected them all at once.
+  long step_row(long r0, Index begin) const { return keep_ ? r0 : long(begin); }
+  long gate_row(long r0, Index begin) const { return keep_ || projected_all_ ? r0 : long(begin); }
+  // Rows of the per-step buffers: every packed row when kept, else one per sequence.
+  size_t step_rows(const PackedLayout& layout) const {
+    return size_t(keep_ ? layout.rows : layout.batch);
+  }
+
   // Step t in processing order s: forward in time, or backward for a reverse direction.
   int step_at(const PackedLayout& layout, int s) const {
     return reverse_ ? layout.steps - 1 - s : s;
@@ -136,19 +151,21 @@ class RecurrentDirection {
   // Loads the running state S [batch, units] from h0 (or zeros).
   void load_state(const PackedLayout& layout, const T* h0, Buffer<T>& S) const;
 
-  // Sizes G_ [rows, G*units] and returns the packed input kernel W with the input bias
-  // (the first G*units entries of the bias). When the gate buffer is small it also projects
-  // every step at once (G = X W + b): one product with many rows beats one per step.
+  // Records keep_for_backward, sizes G_ and returns the packed input kernel W with the input
+  // bias (the first G*units entries of the bias). When the gate buffer of every packed row
+  // is small it projects every step at once (G = X W + b): one product with many rows beats
+  // one per step.
   const PackedMatrix<T>& prepare_gates(const PackedLayout& layout, const T* X,
-                                       const DirectionParams<T>& p);
+                                       const DirectionParams<T>& p, bool keep_for_backward);
 
   // G rows r0..r0+n = X rows r0..r0+n W + bias: the input projection of one step, done
   // inside the time loop when the gate buffer is large, so each step's gate rows are written
   // once while they are in cache instead of being written for all steps and read back.
-  void project_step(const PackedMatrix<T>& W, const T* X, long r0, Index n) {
+  // g0 is the gate row (gate_row) the step's rows go to.
+  void project_step(const PackedMatrix<T>& W, const T* X, long r0, long g0, Index n) {
     if (projected_all_) return;
     const Index gu = Index(gates_) * units_;
-    W.multiply(X + r0 * input_, input_, n, G_.data() + r0 * gu, gu, PackedMatrix<T>::kOverwritePlusBias);
+    W.multiply(X + r0 * input_, input_, n, G_.data() + g0 * gu, gu, PackedMatrix<T>::kOverwritePlusBias);
   }
 
   // After the backward time loop: dW += X^T dG, db += colsum(dG), dX += dG W^T.
@@ -158,14 +175,15 @@ class RecurrentDirection {
   LayerConfig config_;
   int input_, units_, gates_;
   bool reverse_;
-  Buffer<T> G_;      // [rows, G*units]: gate activations after forward
+  Buffer<T> G_;      // [step rows, G*units]: gate activations after forward
   Buffer<T> H_;      // [rows, units]: outputs
-  Buffer<T> Hprev_;  // [rows, units]: the state each step started from
+  Buffer<T> Hprev_;  // [step rows, units]: the state each step started from
   Buffer<T> S_;      // [batch, units]: running state
   Buffer<T> dG_;     // [rows, G*units]: pre-activation gradients
   Buffer<T> dS_;     // [batch, units]: gradient carried to the previous step
   PackedBlock W_, Wt_;  // the input kernel W (with the input bias) and W^T, packed
   bool projected_all_ = false;  // prepare_gates projected every step already
+  bool keep_ = true;            // the last forward kept what backward needs
 };
 
 template <typename T>

@@ -9,20 +9,21 @@ namespace rnn {
 
 template <typename T>
 void SimpleRnnDirection<T>::forward(const PackedLayout& L, const T* X, const DirectionParams<T>& p,
-                                    const T* h0, const T*) {
+                                    const T* h0, const T*, bool keep_for_backward) {
   const Index u = this->units_;
-  const PackedMatrix<T>& W = this->prepare_gates(L, X, p);
+  const PackedMatrix<T>& W = this->prepare_gates(L, X, p, keep_for_backward);
   this->load_state(L, h0, this->S_);
   this->H_.resize(size_t(L.rows) * u);
-  this->Hprev_.resize(size_t(L.rows) * u);
+  this->Hprev_.resize(this->step_rows(L) * u);
   const PackedMatrix<T>& U = this->packed(U_, p, 0, u, false);
   MapR<T> S(this->S_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
     this->for_each_step(L, begin, end, false, [&](int, Index n, long r0) {
+      const long g0 = this->gate_row(r0, begin);
       auto h_prev = S.middleRows(begin, n);
-      this->rows(this->Hprev_, r0, n, u) = h_prev;
-      auto G = this->rows(this->G_, r0, n, u);
-      this->project_step(W, X, r0, n);  // G = x_t W + b
+      this->rows(this->Hprev_, this->step_row(r0, begin), n, u) = h_prev;
+      auto G = this->rows(this->G_, g0, n, u);
+      this->project_step(W, X, r0, g0, n);  // G = x_t W + b
       U.multiply(h_prev.data(), u, n, G.data(), u, false);  // + h_{t-1} U
       parallel_rows(n, u, [&](Index b, Index e) {
         auto g = G.middleRows(b, e - b);

@@ -40,9 +40,10 @@ std::vector<ModelConfig> configs() {
 }
 
 template <typename T>
-std::vector<T> predict(const Network<T>& net, const std::vector<T>& params, const RandomBatch<T>& b) {
+std::vector<T> predict(const Network<T>& net, const std::vector<T>& params, const RandomBatch<T>& b,
+                       bool keep_for_backward = true) {
   Workspace<T> ws;
-  const std::string err = net.forward(ws, params.data(), b.input(), false, 0);
+  const std::string err = net.forward(ws, params.data(), b.input(), false, 0, keep_for_backward);
   CHECK(err.empty(), "forward: %s", err.c_str());
   std::vector<T> out(size_t(b.batch) * net.config().classes);
   net.probabilities(ws, out.data());
@@ -105,6 +106,32 @@ TEST(batch_neighbours_and_order_do_not_matter) {
       for (int k = 0; k < C; ++k)
         CHECK(std::fabs(alone[k] - together[s * C + k]) < 1e-6, "sequence %d class %d: %g alone vs %g in batch",
               s, k, alone[k], together[s * C + k]);
+    }
+  }
+}
+
+// Inference keeps one step per sequence in its per-step buffers instead of every packed row:
+// the results must be the same bits. Batches from a few rows (every step projected at once)
+// to 300 ragged sequences of width 48 (projection per step, several thread groups), every
+// cell, GRU in both forms, bidirectional and stacked.
+TEST(inference_buffers_give_the_same_results) {
+  std::vector<ModelConfig> cs = configs();
+  LayerConfig legacy = layer(CellType::kGru, 48);
+  legacy.reset_after = false;
+  LayerConfig wide = layer(CellType::kLstm, 48);
+  wide.bidirectional = true;
+  cs.push_back(dense_model({wide, legacy, layer(CellType::kRnn, 40)}, 5, 4));
+  for (const ModelConfig& c : cs) {
+    Network<float> net(c);
+    std::vector<float> params(net.param_count());
+    net.initialize(params.data(), 11);
+    for (int batch : {3, 300}) {
+      std::vector<int32_t> lengths;
+      Rng rng{uint64_t(batch)};
+      for (int s = 0; s < batch; ++s) lengths.push_back(1 + int32_t(rng.next() % 40));
+      RandomBatch<float> b(c, lengths, 12);
+      CHECK(max_diff(predict(net, params, b, true), predict(net, params, b, false)) == 0,
+            "inference buffers changed a probability (batch %d)", batch);
     }
   }
 }
