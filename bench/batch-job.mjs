@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
-import { parseOptions, positiveIntegers } from './measure.mjs';
+import { parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -106,8 +106,9 @@ try {
     `| wall time | ${stats.seconds.toFixed(1)} |`,
     '',
   ];
-  writeFileSync(opt.report, lines.join('\n'));
   process.stdout.write(lines.join('\n'));
+  const measured = [['raw inference', raw], ['predict end to end', stats.recordsPerSecond]].filter(([, v]) => !(Number.isFinite(v) && v > 0)).map(([name]) => name);
+  writeReportIfComplete('bench/batch-job.mjs', opt.report, lines.join('\n'), measured);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

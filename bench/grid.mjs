@@ -12,7 +12,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { measure, median, parseOptions, positiveIntegers } from './measure.mjs';
+import { measure, median, parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const opt = parseOptions('bench/grid.mjs', {
@@ -102,5 +102,7 @@ for (const r of rows.filter((x) => x.peer === 'rnn-node')) {
 lines.push('', `Total grid time: ${Math.round((Date.now() - started) / 1000)} s.`, '');
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'grid.json'), JSON.stringify({ date: new Date().toISOString(), cpus: all, cpu: cpus()[0]?.model, peak, rows }, null, 1));
-writeFileSync(opt.report, lines.join('\n'));
 process.stdout.write(lines.join('\n'));
+const missing = rows.filter((r) => r.peer === 'rnn-node' && r.value === null).map((r) => `T=${r.steps} H=${r.units} batch ${r.batch} ${r.mode} x${r.threads}`);
+if (rows.length === 0) missing.push('every shape');
+writeReportIfComplete('bench/grid.mjs', opt.report, lines.join('\n'), missing);

@@ -2,6 +2,7 @@
 // bench/grid.mjs (the shape grid): runs the peer's script in a child process and returns
 // { ok: true, value, version, detail } or { ok: false, reason } — never throws.
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -68,3 +69,19 @@ export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/**
+ * Writes a report only when the run measured what it set out to: `missing` lists what has no
+ * sample (rnn-node rows without a value, a run with no rows at all). A run that measured
+ * nothing, or only part of what it should, must not overwrite the committed results.
+ * Returns true when written; otherwise prints why to stderr and sets exit code 1.
+ */
+export function writeReportIfComplete(script, path, text, missing) {
+  if (missing.length > 0) {
+    process.stderr.write(`${script}: not writing ${path}: nothing measured for ${missing.slice(0, 5).join('; ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}\n`);
+    process.exitCode = 1;
+    return false;
+  }
+  writeFileSync(path, text);
+  return true;
+}

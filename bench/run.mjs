@@ -13,7 +13,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { measure as measurePeer, median, parseOptions, positiveIntegers } from './measure.mjs';
+import { measure as measurePeer, median, parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const opt = parseOptions('bench/run.mjs', {
@@ -130,5 +130,11 @@ for (const w of workloads) {
 lines.push(`Total benchmark time: ${Math.round((Date.now() - started) / 1000)} s.`, '');
 mkdirSync(opt.out, { recursive: true });
 writeFileSync(join(opt.out, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), cpus: all, cpu: cpus()[0]?.model, rows }, null, 1));
-writeFileSync(opt.report, lines.join('\n'));
 process.stdout.write(lines.join('\n'));
+// Every workload and mode needs a measured rnn-node row (any variant), or the report stays as it was.
+const missing = [];
+for (const w of workloads)
+  for (const mode of MODES)
+    if (!rows.some((r) => r.workload === w && r.mode === mode && r.peer.startsWith('rnn-node') && r.median !== null)) missing.push(`${w} ${mode} (rnn-node)`);
+if (rows.length === 0) missing.push('every workload');
+writeReportIfComplete('bench/run.mjs', opt.report, lines.join('\n'), missing);

@@ -38,6 +38,18 @@ beforeAll(() => {
 });
 
 describe('rnn-node CLI', () => {
+  it('initialiser flags reach the model file, and bad names are usage errors', () => {
+    const r = run(['train', '--data', 'train.jsonl', '--out', 'init.rnn', '--epochs', '1', '--units', '8', '--embedding-init', 'uniform', '--kernel-init', 'torchUniform', '--recurrent-init', 'torchUniform', '--bias-init', 'torchUniform', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const info = JSON.parse(run(['info', 'init.rnn', '--json']).stdout);
+    expect(info.input.embeddingInitializer).toBe('uniform');
+    expect(info.layers[0]).toMatchObject({ kernelInitializer: 'torchUniform', recurrentInitializer: 'torchUniform', biasInitializer: 'torchUniform' });
+    expect(run(['info', 'init.rnn']).stdout).toMatch(/init: +embedding uniform; kernel torchUniform, recurrent torchUniform, bias torchUniform/);
+    const bad = run(['train', '--data', 'train.jsonl', '--out', 'bad.rnn', '--recurrent-init', 'identity']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/--recurrent-init expects one of orthogonal, torchUniform, got 'identity'/)]);
+  });
+
   it('usage, help with every default, version', () => {
     const none = run([]);
     expect(none.code).toBe(2);

@@ -4,7 +4,8 @@
  * batch job), and `predict --stats` given a value.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -57,4 +58,32 @@ describe('scripts: bad input', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/Option '--stats' does not take an argument/);
   });
+
+  it('a benchmark run that measured nothing leaves the report as it was', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rnn-node-bench-'));
+    try {
+      const report = join(dir, 'RESULTS.md');
+      writeFileSync(report, 'the committed results\n');
+      // tfjs-node cannot install here, so this run has no rnn-node row at all.
+      const r = run('bench/run.mjs', ['--peers', 'tfjs-node', '--workloads', 'fmnist-lstm', '--reps', '1', '--seconds', '0.2', '--report', report, '--out', dir]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/not writing .*RESULTS\.md: nothing measured for fmnist-lstm train \(rnn-node\)/);
+      expect(readFileSync(report, 'utf8')).toBe('the committed results\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+describe('committed benchmark reports', () => {
+  // Each report must come from a complete run: tables with rows of numbers, no NaN, a real duration.
+  it.each(['RESULTS.md', 'GRID.md', 'BATCH-JOB.md', 'VARIANTS.md', 'INIT.md'])('bench/%s has measured rows', (name) => {
+    const text = readFileSync(join(ROOT, 'bench', name), 'utf8');
+    const rows = text.split('\n').filter((l) => /^\|/.test(l) && !/^\|[-| ]+\|$/.test(l));
+    const dataRows = rows.filter((l) => /\d/.test(l.split('|').slice(2).join('|')));
+    expect(dataRows.length, `${name} has no data rows`).toBeGreaterThanOrEqual(3);
+    expect(text).not.toMatch(/NaN/);
+    expect(text).not.toMatch(/time: 0 s/);
+  });
+});
+

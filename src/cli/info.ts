@@ -38,11 +38,15 @@ export async function info(argv: string[]): Promise<number> {
   }
   const layers = header.config.layers.map((l) => `${l.bidirectional ? 'bidirectional ' : ''}${l.cell.toUpperCase()}(${l.units})${l.dropout ? ` dropout ${l.dropout}` : ''}`).join(' -> ');
   const input = header.config.input.type === 'dense' ? `dense, ${header.config.input.features} features` : `tokens, vocabulary ${header.config.input.vocabSize}, embedding ${header.config.input.embeddingDim}`;
+  const c = header.config;
+  const perLayer = [...new Set(c.layers.map((l) => `kernel ${l.kernelInitializer}, recurrent ${l.recurrentInitializer}, bias ${l.biasInitializer}`))];
+  const init = `${c.input.type === 'tokens' ? `embedding ${c.input.embeddingInitializer}; ` : ''}${perLayer.join(' | ')}`;
   const lines = [
     `${path}: rnn-node model, format ${header.format}, ${summary.bytes} bytes (${header.library})`,
     `input:    ${input}`,
     `layers:   ${layers}; pooling ${header.config.pooling}`,
     `classes:  ${header.config.labels ? header.config.labels.join(', ') : header.config.classes}`,
+    `init:     ${init}`,
     `params:   ${header.paramCount}`,
     `preprocessing: ${pre ? (pre.tokenizer ? `${pre.tokenizer.kind} tokenizer, ${pre.tokenizer.vocabulary.length} ids` : `${pre.features} dense features`) : 'none'}`,
     `training: ${summary.training ? `${summary.training.epochs} epochs, ${summary.training.optimizer.type}, ${summary.training.optimizerSteps} steps (resumable)` : 'no training state'}`,

@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { earlyStopping } from '../callbacks';
 import { setNumThreads, SequenceClassifier, type FitOptions } from '../classifier';
-import type { LayerConfig, SequenceClassifierConfig } from '../config';
+import { type BiasInitializer, DEFAULT_INITIALIZERS, type EmbeddingInitializer, type KernelInitializer, type LayerConfig, type RecurrentInitializer, type SequenceClassifierConfig } from '../config';
 import { DataFormatError } from '../errors';
 import { labelSpace, MISSING_POLICIES, Preprocessor } from '../preprocessing';
 import type { ScheduleOptions } from '../schedules';
@@ -32,6 +32,10 @@ export const TRAIN_FLAGS: Flag[] = [
   { name: 'layers', kind: 'int', min: 1, max: 64, help: 'stacked recurrent layers', default: 1 },
   { name: 'bidirectional', kind: 'bool', help: 'bidirectional layers', default: false },
   { name: 'embedding', kind: 'int', min: 1, max: 16384, help: 'embedding width (text)', default: 32 },
+  { name: 'embedding-init', kind: { choices: ['uniform', 'normal'] }, help: 'embedding initialiser: uniform ±0.05 (Keras) or N(0, 1) (PyTorch)', default: DEFAULT_INITIALIZERS.embedding },
+  { name: 'kernel-init', kind: { choices: ['glorotUniform', 'torchUniform'] }, help: 'input kernel initialiser (torchUniform: ±1/√units)', default: DEFAULT_INITIALIZERS.kernel },
+  { name: 'recurrent-init', kind: { choices: ['orthogonal', 'torchUniform'] }, help: 'recurrent kernel initialiser', default: DEFAULT_INITIALIZERS.recurrent },
+  { name: 'bias-init', kind: { choices: ['zeros', 'torchUniform'] }, help: 'bias initialiser (the LSTM forget-gate bias starts at 1 either way)', default: DEFAULT_INITIALIZERS.bias },
   { name: 'pooling', kind: { choices: ['last', 'mean', 'max'] }, help: 'sequence pooling before the classifier head', default: 'last' },
   { name: 'dropout', kind: 'float', min: 0, below: 1, help: 'dropout on each layer output (training only)', default: 0 },
   { name: 'epochs', kind: 'int', min: 1, help: 'training epochs', default: 10 },
@@ -196,9 +200,13 @@ function buildModel(v: FlagValues, data: Awaited<ReturnType<typeof loadData>>) {
     units: v.units as number,
     bidirectional: v.bidirectional as boolean,
     dropout: v.dropout as number,
+    kernelInitializer: v['kernel-init'] as KernelInitializer,
+    recurrentInitializer: v['recurrent-init'] as RecurrentInitializer,
+    biasInitializer: v['bias-init'] as BiasInitializer,
   };
+  const input = pre.inputConfig(v.embedding as number);
   const config: SequenceClassifierConfig = {
-    input: pre.inputConfig(v.embedding as number),
+    input: input.type === 'tokens' ? { ...input, embeddingInitializer: v['embedding-init'] as EmbeddingInitializer } : input,
     layers: Array.from({ length: v.layers as number }, () => ({ ...layer })),
     pooling: v.pooling as 'last',
     classes,
