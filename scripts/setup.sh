@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-packages=(g++ make cmake python3 libeigen3-dev dataset-fashion-mnist fortunes fortunes-de fortunes-es fortunes-it fortunes-pl fortunes-br)
+# The fortunes and word lists are the text tasks of the tests (language identification,
+# the initialiser check against PyTorch's committed figure).
+packages=(g++ make cmake python3 libeigen3-dev dataset-fashion-mnist fortunes fortunes-de fortunes-es fortunes-it fortunes-pl fortunes-br
+  wamerican wfrench wngerman wspanish witalian wportuguese wdutch wpolish wswedish)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,12 +8,12 @@
  * Needs the prebuilt binaries: `npm run prebuild` first (`npm run test:package` does both).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { supportedVariants, VARIANTS } from '../../src/variants';
+import { type IsaVariant, VARIANTS } from '../../src/variants';
 
 /** The newest glibc symbol version any shipped binary may need (README: supported platforms). */
 const GLIBC_FLOOR = [2, 34];
@@ -53,6 +53,20 @@ function newer(version: string, floor: number[]): boolean {
     if (a !== b) return a > b;
   }
   return false;
+}
+
+/**
+ * The variants this CPU and OS can run, by a referee independent of our probe: GCC's own
+ * CPU detection (__builtin_cpu_supports of the x86-64 levels, which checks CPUID and
+ * XGETBV), compiled and run here.
+ */
+function variantsByGcc(): IsaVariant[] {
+  const source = join(work, 'levels.c');
+  const exe = join(work, 'levels');
+  writeFileSync(source, '#include <stdio.h>\nint main(void) { __builtin_cpu_init(); printf("%d %d %d\\n", !!__builtin_cpu_supports("x86-64-v2"), !!__builtin_cpu_supports("x86-64-v3"), !!__builtin_cpu_supports("x86-64-v4")); return 0; }\n');
+  execFileSync('gcc', ['-O0', '-o', exe, source]);
+  const [v2, v3, v4] = execFileSync(exe, { encoding: 'utf8' }).trim().split(' ').map(Number);
+  return [...(v4 ? ['avx512' as const] : []), ...(v3 ? ['avx2' as const] : []), ...(v2 ? ['baseline' as const] : [])];
 }
 
 function runChild(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -110,7 +124,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
     expect(found.stdout.trim()).toBe('');
     expect(installLog).toMatch(/using the prebuilt (avx512|avx2|baseline) binary for linux-x64/);
     expect(existsSync(join(installed, 'build'))).toBe(false);
-    expect(readdirSync(installedPrebuilds).sort()).toEqual(['libgomp.so.1', 'rnn_node.avx2.node', 'rnn_node.avx512.node', 'rnn_node.baseline.node']);
+    expect(readdirSync(installedPrebuilds).sort()).toEqual(['libgomp.so.1', 'rnn_cpuid.node', 'rnn_node.avx2.node', 'rnn_node.avx512.node', 'rnn_node.baseline.node']);
   });
 
   it('every binary resolves libgomp from the package folder and links libstdc++ statically', () => {
@@ -134,13 +148,26 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
     }
   });
 
-  it('picks the best variant by itself, and every supported variant predicts and trains the same (1e-4)', () => {
+  it('the CPUID probe is plain x86-64 code: no SSE3 or later, no libraries beyond libc', () => {
+    const probe = join(installedPrebuilds, 'rnn_cpuid.node');
+    const needed = execFileSync('readelf', ['-d', probe], { encoding: 'utf8' }).match(/NEEDED.*\[(.*)\]/g) ?? [];
+    expect(needed.map((l) => /\[(.*)\]/.exec(l)![1])).toEqual(['libc.so.6']);
+    // Instructions beyond SSE2 have mnemonics a plain x86-64 build never emits.
+    const code = execFileSync('objdump', ['-d', '--no-show-raw-insn', probe], { encoding: 'utf8' });
+    expect(code).not.toMatch(/\b(v[a-z]+ps|v[a-z]+pd|vpxor|vmov\w*|lzcnt|tzcnt|popcnt|pshufb|pminsd|ptest|movbe|andn|shlx|sarx)\b/);
+  });
+
+  it('picks by CPUID the best variant that CPUID and XGETBV allow, and every supported variant predicts and trains the same (1e-4)', () => {
     const model = join(work, 'model.rnn');
     const inputs = join(work, 'inputs.json');
     const first = runChild(['train', model, inputs]);
     expect(first.status, first.stderr).toBe(0);
     const best = JSON.parse(first.stdout);
-    const supported = supportedVariants();
+    const supported = variantsByGcc();
+    console.log(`backendInfo() of the installed package: ${JSON.stringify({ variant: best.backend.variant, decidedBy: best.backend.decidedBy, variantReason: best.backend.variantReason, supportedVariants: best.backend.supportedVariants, cpuFeatures: best.backend.cpuFeatures, variantsNotTaken: best.backend.variantsNotTaken })}; GCC's __builtin_cpu_supports says ${supported.join(', ')}`);
+    expect(best.backend.decidedBy).toBe('cpuid');
+    expect(best.backend.featureSource).toBe('cpuid');
+    expect(best.backend.supportedVariants).toEqual(supported);
     expect(best.backend.variant).toBe(supported[0]);
     expect(best.backend.openmpRuntime).toBe(join(installedPrebuilds, 'libgomp.so.1'));
     expect(best.probabilities).toHaveLength(600);
@@ -157,6 +184,21 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
       console.log(`variant ${variant} (${out.backend.simd}): max |Δp| vs ${supported[0]} = ${predicted.toExponential(2)}, after one more epoch of training ${trained.toExponential(2)}`);
       expect(predicted).toBeLessThan(1e-4);
       expect(trained).toBeLessThan(1e-4);
+    }
+  });
+
+  it('without the probe it falls back to the kernel\'s cpuinfo flags, and says so', () => {
+    const probe = join(installedPrebuilds, 'rnn_cpuid.node');
+    const aside = `${probe}.aside`;
+    renameSync(probe, aside);
+    try {
+      const run = runChild(['predict', join(work, 'model.rnn'), join(work, 'inputs.json')]);
+      expect(run.status, run.stderr).toBe(0);
+      const { backend } = JSON.parse(run.stdout);
+      expect(backend.decidedBy).toBe('cpuinfo');
+      expect(backend.variantReason).toMatch(/by \/proc\/cpuinfo flags; no CPUID probe/);
+    } finally {
+      renameSync(aside, probe);
     }
   });
 
