@@ -9,7 +9,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 run() {
   local dir=$1; shift
   cmake -S native -B "$dir" "$@" > /dev/null
-  cmake --build "$dir" -j "$jobs" --target ${targets:-gradient_check layout_test optimizer_test packed_gemm_test} > /dev/null
+  cmake --build "$dir" -j "$jobs" --target ${targets:-gradient_check layout_test optimizer_test packed_gemm_test cell_test} > /dev/null
   (cd "$dir" && ctest --output-on-failure ${only:+-R "$only"})
 }
 echo "== native tests (Release)"

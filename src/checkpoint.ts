@@ -26,6 +26,7 @@ import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { KERAS_INITIALIZERS, resolveConfig, type ResolvedConfig } from './config';
 import { CheckpointError } from './errors';
+import { FILE_GATE_ORDER } from './gates';
 import type { NativeOptimizerConfig } from './native';
 import { resolveOptimizer } from './training';
 
@@ -175,6 +176,10 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'model file'): Check
     fail(where, 'corrupt header (not JSON)');
   }
   if (typeof header !== 'object' || header === null) fail(where, 'corrupt header (not an object)');
+  // Weights are read in this version's gate order: a file that says otherwise is not ours to guess.
+  const order = header.gateOrder as unknown as Record<string, unknown> | undefined;
+  if (!order || order.lstm !== FILE_GATE_ORDER.lstm || order.gru !== FILE_GATE_ORDER.gru)
+    fail(where, `gate order ${JSON.stringify(order)} is not this version's (${JSON.stringify(FILE_GATE_ORDER)})`);
   let config: ResolvedConfig;
   try {
     const c = header.config as unknown as Record<string, unknown>;
@@ -257,7 +262,7 @@ export function makeHeader(
     format: FORMAT_VERSION,
     library: library(),
     config,
-    gateOrder: { lstm: 'i,f,g,o', gru: 'z,r,h' },
+    gateOrder: FILE_GATE_ORDER,
     tensors,
     paramCount: paramCountOf(config),
     preprocessing,

@@ -104,6 +104,8 @@ export interface NativeBuildInfo {
   isa: string;
   openmpLibrary?: string;
   compiler?: string;
+  /** Gate block order per cell, from native/core/gates.h. */
+  gateOrder: Record<'lstm' | 'gru' | 'rnn', string[]>;
 }
 
 export interface NativeAddon {

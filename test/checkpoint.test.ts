@@ -131,6 +131,18 @@ describe('checkpoints', () => {
     await expectRejected(withValidCrc(older), /unknown model format 0; re-save/);
   });
 
+  it('records the kernels\' own gate order, and refuses a file that records another', async () => {
+    const { native } = await import('../src/native');
+    const { GATE_ORDER } = await import('../src/gates');
+    expect(native().buildInfo().gateOrder).toEqual(GATE_ORDER);
+    const good = readFileSync(await trainedFile('gates.rnn'));
+    const headerLength = good.readUInt32LE(12);
+    const header = good.subarray(16, 16 + headerLength).toString('utf8');
+    expect(header).toContain('"gateOrder":{"lstm":"i,f,g,o","gru":"z,r,h"}');
+    const swapped = Buffer.from(good.toString('latin1').replace('"lstm":"i,f,g,o"', '"lstm":"i,o,f,c"'), 'latin1');
+    await expectRejected(withValidCrc(swapped), /gate order .*i,o,f,c.* is not this version's/);
+  });
+
   it('rejects foreign and missing files', async () => {
     await expectRejected(Buffer.from('{"not": "a model"}'.padEnd(64)), /not an rnn-node model file/);
     await expect(SequenceClassifier.load(join(dir, 'missing.rnn'))).rejects.toThrow(/cannot read the model file \(ENOENT\)/);

@@ -4,6 +4,7 @@
 #include <Eigen/Core>
 
 #include "arguments.h"
+#include "gates.h"
 #include "native_model.h"
 
 #ifdef _OPENMP
@@ -91,6 +92,18 @@ Napi::Value build_info(const Napi::CallbackInfo& info) {
 #else
   out.Set("isa", "native");
 #endif
+  // The gate blocks' order, from gates.h: what model files record and import/export map.
+  Napi::Object order = Napi::Object::New(info.Env());
+  const std::pair<const char*, rnn::CellType> cells[] = {
+      {"lstm", rnn::CellType::kLstm}, {"gru", rnn::CellType::kGru}, {"rnn", rnn::CellType::kRnn}};
+  for (const auto& [name, cell] : cells) {
+    int count = 0;
+    const char* const* names = rnn::gate_names(cell, &count);
+    Napi::Array list = Napi::Array::New(info.Env(), count);
+    for (int i = 0; i < count; ++i) list.Set(uint32_t(i), names[i]);
+    order.Set(name, list);
+  }
+  out.Set("gateOrder", order);
   return out;
 }
 

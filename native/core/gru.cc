@@ -2,30 +2,43 @@
 
 #include <algorithm>
 
-#include "activations.h"
+#include "gru_cell.h"
 #include "parallel.h"
 
 namespace rnn {
 
 template <typename T>
+void GruDirection<T>::allocate(const PackedLayout& L, bool keep_for_backward) {
+  const size_t u = size_t(this->units_);
+  this->allocate_common(L, keep_for_backward);
+  Aux_.resize(this->step_rows(L) * u);
+  if (this->config_.reset_after) Q_.resize(size_t(L.batch) * kGruGates * u);
+}
+
+template <typename T>
+void GruDirection<T>::allocate_backward(const PackedLayout& L) {
+  const size_t u = size_t(this->units_);
+  this->allocate_common_backward(L);
+  if (this->config_.reset_after) dGh_.resize(size_t(L.rows) * kGruGates * u);
+  else dAux_.resize(size_t(L.batch) * u);
+}
+
+template <typename T>
 void GruDirection<T>::forward(const PackedLayout& L, const T* X, const DirectionParams<T>& p,
                               const T* h0, const T*, bool keep_for_backward) {
-  const Index u = this->units_, gu = 3 * u;
+  const Index u = this->units_, gu = kGruGates * u;
   const Activation act = this->config_.activation;
   const RecurrentActivation rec = this->config_.recurrent_activation;
   const bool after = this->config_.reset_after;
-  const PackedMatrix<T>& W = this->prepare_gates(L, X, p, keep_for_backward);  // input bias only, in both forms
-  this->load_state(L, h0, this->S_);
-  const size_t cells = this->step_rows(L) * u;
-  this->H_.resize(size_t(L.rows) * u);
-  this->Hprev_.resize(cells);
-  Aux_.resize(cells);
-  if (after) Q_.resize(size_t(L.batch) * gu);
+  allocate(L, keep_for_backward);
+  const PackedMatrix<T>& W = this->prepare_gates(L, X, p);  // input bias only, in both forms
+  this->load_state(h0, this->S_);
   // reset_after: all of U at once, with the recurrent bias; legacy: the z|r block, then the
   // h block on r * h.
+  const Index zr = gate_column(GruGate::kCandidate, u), h_col = zr;
   const PackedMatrix<T>* U = after ? &this->packed(U_, p.recurrent, u, gu, false, p.version, p.bias + gu) : nullptr;
-  const PackedMatrix<T>* Uzr = after ? nullptr : &this->packed(Uzr_, p, 0, 2 * u, false);
-  const PackedMatrix<T>* Uh = after ? nullptr : &this->packed(Uh_, p, 2 * u, u, false);
+  const PackedMatrix<T>* Uzr = after ? nullptr : &this->packed(Uzr_, p, 0, zr, false);
+  const PackedMatrix<T>* Uh = after ? nullptr : &this->packed(Uh_, p, h_col, u, false);
   MapR<T> S(this->S_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
     this->for_each_step(L, begin, end, false, [&](int, Index n, long r0) {
@@ -41,35 +54,23 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
         U->multiply(Hp.data(), u, n, Q.data(), gu, PackedMatrix<T>::kOverwritePlusBias);  // Q = h_{t-1} U + b_rec
         parallel_rows(n, gu, [&](Index b, Index e) {
           const Index m = e - b;
-          auto g = G.middleRows(b, m);
-          auto q = Q.middleRows(b, m);
-          g.leftCols(2 * u) += q.leftCols(2 * u);
-          apply_recurrent_activation(rec, g.leftCols(2 * u));  // z, r
-          A.middleRows(b, m) = q.rightCols(u);                 // qh, kept for backward
-          g.rightCols(u) += g.middleCols(u, u).cwiseProduct(q.rightCols(u));
-          apply_activation(act, g.rightCols(u));               // hh
+          gru_forward_after(act, rec, G.middleRows(b, m), Q.middleRows(b, m), A.middleRows(b, m),
+                            Hp.middleRows(b, m), H.middleRows(b, m));
+          S.middleRows(begin + b, m) = H.middleRows(b, m);
         });
       } else {
         Uzr->multiply(Hp.data(), u, n, G.data(), gu, false);  // z|r += h_{t-1} U_zr
-        parallel_rows(n, 2 * u, [&](Index b, Index e) {
+        parallel_rows(n, zr, [&](Index b, Index e) {
           const Index m = e - b;
-          auto g = G.middleRows(b, m);
-          apply_recurrent_activation(rec, g.leftCols(2 * u));  // z, r
-          A.middleRows(b, m) = g.middleCols(u, u).cwiseProduct(Hp.middleRows(b, m));  // r * h
+          gru_forward_reset(rec, G.middleRows(b, m), Hp.middleRows(b, m), A.middleRows(b, m));
         });
-        Uh->multiply(A.data(), u, n, G.data() + 2 * u, gu, false);  // hh += (r * h) U_h
-        parallel_rows(n, u, [&](Index b, Index e) {
-          apply_activation(act, G.middleRows(b, e - b).rightCols(u));  // hh
+        Uh->multiply(A.data(), u, n, G.data() + h_col, gu, false);  // hh += (r * h_{t-1}) U_h
+        parallel_rows(n, gu, [&](Index b, Index e) {
+          const Index m = e - b;
+          gru_candidate_and_output(act, G.middleRows(b, m), Hp.middleRows(b, m), H.middleRows(b, m));
+          S.middleRows(begin + b, m) = H.middleRows(b, m);
         });
       }
-      parallel_rows(n, gu, [&](Index b, Index e) {
-        const Index m = e - b;
-        auto g = G.middleRows(b, m);
-        auto h = H.middleRows(b, m);
-        // h_t = z * h_{t-1} + (1 - z) * hh = hh + z * (h_{t-1} - hh)
-        h = g.rightCols(u) + g.leftCols(u).cwiseProduct(Hp.middleRows(b, m) - g.rightCols(u));
-        S.middleRows(begin + b, m) = h;
-      });
     });
   });
 }
@@ -77,17 +78,15 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
 template <typename T>
 void GruDirection<T>::backward(const PackedLayout& L, const T* X, const DirectionParams<T>& p,
                                const T* dH, const DirectionGrads<T>& grads, T* dX, T* dh0, T*) {
-  const Index u = this->units_, gu = 3 * u;
+  const Index u = this->units_, gu = kGruGates * u;
   const Activation act = this->config_.activation;
   const RecurrentActivation rec = this->config_.recurrent_activation;
   const bool after = this->config_.reset_after;
-  this->dG_.resize(size_t(L.rows) * gu);
-  this->dS_.assign(size_t(L.batch) * u, T(0));
-  if (after) dGh_.resize(size_t(L.rows) * gu);
-  else dAux_.resize(size_t(L.batch) * u);
+  allocate_backward(L);
+  const Index zr = gate_column(GruGate::kCandidate, u), h_col = zr;
   const PackedMatrix<T>* Ut = after ? &this->packed(Ut_, p, 0, gu, true) : nullptr;
-  const PackedMatrix<T>* Uzr_t = after ? nullptr : &this->packed(Uzr_t_, p, 0, 2 * u, true);
-  const PackedMatrix<T>* Uh_t = after ? nullptr : &this->packed(Uh_t_, p, 2 * u, u, true);
+  const PackedMatrix<T>* Uzr_t = after ? nullptr : &this->packed(Uzr_t_, p, 0, zr, true);
+  const PackedMatrix<T>* Uh_t = after ? nullptr : &this->packed(Uh_t_, p, h_col, u, true);
   MapR<T> dS(this->dS_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
     this->for_each_step(L, begin, end, true, [&](int, Index n, long r0) {
@@ -97,51 +96,27 @@ void GruDirection<T>::backward(const PackedLayout& L, const T* X, const Directio
       auto A = this->rows(Aux_, r0, n, u);
       auto dHt = this->rows(dH, r0, n, u);
       auto dSg = dS.middleRows(begin, n);
-      // Common part: dh_t, dz, dhh (pre-activation).
       parallel_rows(n, gu, [&](Index b, Index e) {
         const Index m = e - b;
-        auto g = G.middleRows(b, m);
-        auto d = dG.middleRows(b, m);
         auto dh = dSg.middleRows(b, m);
-        dh += dHt.middleRows(b, m);
-        // dz = dh * (h_{t-1} - hh)
-        d.leftCols(u) = dh.cwiseProduct(Hp.middleRows(b, m) - g.rightCols(u));
-        mul_recurrent_slope(rec, g.leftCols(u), d.leftCols(u));
-        // dhh = dh * (1 - z), through act'
-        d.rightCols(u) = dh.array() * (T(1) - g.leftCols(u).array());
-        mul_activation_slope(act, g.rightCols(u), d.rightCols(u));
+        dh += dHt.middleRows(b, m);  // dL/dh_t: from above and from step t+1
+        gru_backward_output(act, rec, G.middleRows(b, m), Hp.middleRows(b, m), dh, dG.middleRows(b, m));
       });
       if (after) {
         auto dGh = this->rows(dGh_, r0, n, gu);
         parallel_rows(n, gu, [&](Index b, Index e) {
           const Index m = e - b;
-          auto g = G.middleRows(b, m);
-          auto d = dG.middleRows(b, m);
-          auto dq = dGh.middleRows(b, m);
-          // dr = dhh_pre * qh; dqh = dhh_pre * r
-          d.middleCols(u, u) = d.rightCols(u).cwiseProduct(A.middleRows(b, m));
-          mul_recurrent_slope(rec, g.middleCols(u, u), d.middleCols(u, u));
-          dq.leftCols(2 * u) = d.leftCols(2 * u);
-          dq.rightCols(u) = d.rightCols(u).cwiseProduct(g.middleCols(u, u));
-          // direct path of h_{t-1}: dh * z
-          auto dh = dSg.middleRows(b, m);
-          dh = dh.cwiseProduct(g.leftCols(u));
+          gru_backward_after(rec, G.middleRows(b, m), A.middleRows(b, m), dG.middleRows(b, m),
+                             dGh.middleRows(b, m), dSg.middleRows(b, m));
         });
         Ut->multiply(dGh.data(), gu, n, dSg.data(), u, false);  // += dGh U^T
       } else {
         auto dA = this->rows(dAux_, begin, n, u);  // this group's rows of the step scratch
-        Uh_t->multiply(dG.data() + 2 * u, gu, n, dA.data(), u, true);  // d(r * h_{t-1}) = dhh U_h^T
+        Uh_t->multiply(dG.data() + h_col, gu, n, dA.data(), u, true);  // d(r * h_{t-1}) = dhh U_h^T
         parallel_rows(n, gu, [&](Index b, Index e) {
           const Index m = e - b;
-          auto g = G.middleRows(b, m);
-          auto d = dG.middleRows(b, m);
-          auto da = dA.middleRows(b, m);
-          // dr = d(r h) * h_{t-1}
-          d.middleCols(u, u) = da.cwiseProduct(Hp.middleRows(b, m));
-          mul_recurrent_slope(rec, g.middleCols(u, u), d.middleCols(u, u));
-          // dh_{t-1} (so far) = dh * z + d(r h) * r
-          auto dh = dSg.middleRows(b, m);
-          dh = dh.cwiseProduct(g.leftCols(u)) + da.cwiseProduct(g.middleCols(u, u));
+          gru_backward_reset(rec, G.middleRows(b, m), Hp.middleRows(b, m), dA.middleRows(b, m),
+                             dG.middleRows(b, m), dSg.middleRows(b, m));
         });
         Uzr_t->multiply(dG.data(), gu, n, dSg.data(), u, false);  // += dzr U_zr^T
       }
@@ -150,12 +125,12 @@ void GruDirection<T>::backward(const PackedLayout& L, const T* X, const Directio
   const Index rows = L.rows;
   const T* Hprev = this->Hprev_.data();
   T* dU = grads.recurrent;
-  if (after) {  // dU += H_{t-1}^T dGh
+  if (after) {  // dU += H_{t-1}^T dGh; db_rec += colsum(dGh)
     add_transposed_product(Hprev, u, dGh_.data(), gu, rows, u, gu, dU, gu);
     RowVectorMap<T>(grads.bias + gu, gu) += ConstMapR<T>(dGh_.data(), rows, gu).colwise().sum();
   } else {  // dU_zr += H_{t-1}^T dG_zr; dU_h += (r * h_{t-1})^T dG_h
-    add_transposed_product(Hprev, u, this->dG_.data(), gu, rows, u, 2 * u, dU, gu);
-    add_transposed_product(Aux_.data(), u, this->dG_.data() + 2 * u, gu, rows, u, u, dU + 2 * u, gu);
+    add_transposed_product(Hprev, u, this->dG_.data(), gu, rows, u, zr, dU, gu);
+    add_transposed_product(Aux_.data(), u, this->dG_.data() + h_col, gu, rows, u, u, dU + h_col, gu);
   }
   this->input_gradients(L, X, p, this->dG_.data(), grads.kernel, grads.bias, dX);
   if (dh0) std::copy(this->dS_.begin(), this->dS_.end(), dh0);

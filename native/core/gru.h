@@ -1,4 +1,4 @@
-// GRU, Keras gate order z, r, h, in both forms:
+// GRU over a packed batch, gates z, r, h (gates.h), in both forms:
 //  reset_after = false (Keras legacy, tfjs's only form; bias [3u]):
 //    z = rec_act(x Wz + bz + h Uz)   r = rec_act(x Wr + br + h Ur)
 //    hh = act(x Wh + bh + (r * h) Uh)
@@ -7,6 +7,8 @@
 //    hh = act(x Wh + bh + r * qh)
 //  h_t = z * h_{t-1} + (1 - z) * hh
 // (PyTorch orders its blocks r, z, n and writes h' = (1 - z) n + z h: the same cell.)
+// The elementwise math of a step is gru_cell.h; this class owns the time loop, the GEMMs
+// between the elementwise parts, and the buffers.
 #pragma once
 
 #include "recurrent_direction.h"
@@ -23,10 +25,13 @@ class GruDirection final : public RecurrentDirection<T> {
                 const DirectionGrads<T>& g, T* dX, T* dh0, T* dc0) override;
 
  private:
-  Buffer<T> Aux_;   // [rows, units]: r * h_{t-1} (legacy) or qh (reset_after)
+  // The shared buffers (RecurrentDirection::allocate_common) and these:
+  void allocate(const PackedLayout& layout, bool keep_for_backward);
+  void allocate_backward(const PackedLayout& layout);
+  Buffer<T> Aux_;   // [step rows, units]: r * h_{t-1} (legacy) or qh (reset_after)
   Buffer<T> Q_;     // [batch, 3u]: h U + b_rec of one step (reset_after)
-  Buffer<T> dGh_;   // [rows, 3u]: gradients of the recurrent pre-activations (reset_after)
-  Buffer<T> dAux_;  // [batch, units]: d(r * h_{t-1}) of one step (legacy)
+  Buffer<T> dGh_;   // [rows, 3u]: gradients of the recurrent pre-activations (reset_after, backward)
+  Buffer<T> dAux_;  // [batch, units]: d(r * h_{t-1}) of one step (legacy, backward)
   // Packed recurrent kernel: all of U (reset_after), or its z|r and h column blocks (legacy);
   // and the same transposed for backward.
   typename RecurrentDirection<T>::PackedBlock U_, Uzr_, Uh_, Ut_, Uzr_t_, Uh_t_;

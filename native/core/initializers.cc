@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gates.h"
 #include "network.h"
 #include "rng.h"
 
@@ -83,9 +84,13 @@ void Network<T>::initialize(T* P, uint64_t seed) const {
       case TensorRole::kBias:
         if (l->bias_init == BiasInit::kTorchUniform) torch_bias_fill(w, s.size, s.shape.size() == 2, torch_limit, rng);
         else std::fill(w, w + s.size, T(0));
-        // Gate order i, f, g, o: the forget block is the second, in every bias row.
-        if (l->cell == CellType::kLstm && l->unit_forget_bias)
-          std::fill(w + l->units, w + 2 * l->units, T(1));
+        if (l->cell == CellType::kLstm && l->unit_forget_bias) {
+          // The forget gate's block, in every bias row.
+          for (long row = 0; row < s.size; row += long(kLstmGates) * l->units) {
+            T* forget = w + row + gate_column(LstmGate::kForget, Index(l->units));
+            std::fill(forget, forget + l->units, T(1));
+          }
+        }
         break;
       case TensorRole::kDenseBias: std::fill(w, w + s.size, T(0)); break;
     }

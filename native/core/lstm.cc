@@ -2,25 +2,36 @@
 
 #include <algorithm>
 
-#include "activations.h"
+#include "lstm_cell.h"
 #include "parallel.h"
 
 namespace rnn {
 
 template <typename T>
+void LstmDirection<T>::allocate(const PackedLayout& L, bool keep_for_backward) {
+  const size_t u = size_t(this->units_), step_cells = this->step_rows(L) * u;
+  this->allocate_common(L, keep_for_backward);
+  C_.resize(size_t(L.batch) * u);
+  Cprev_.resize(step_cells);
+  Cact_.resize(step_cells);
+}
+
+template <typename T>
+void LstmDirection<T>::allocate_backward(const PackedLayout& L) {
+  this->allocate_common_backward(L);
+  dC_.assign(size_t(L.batch) * this->units_, T(0));
+}
+
+template <typename T>
 void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const DirectionParams<T>& p,
                                const T* h0, const T* c0, bool keep_for_backward) {
-  const Index u = this->units_, gu = 4 * u;
+  const Index u = this->units_, gu = kLstmGates * u;
   const Activation act = this->config_.activation;
   const RecurrentActivation rec = this->config_.recurrent_activation;
-  const PackedMatrix<T>& W = this->prepare_gates(L, X, p, keep_for_backward);
-  this->load_state(L, h0, this->S_);
-  this->load_state(L, c0, C_);
-  const size_t cells = this->step_rows(L) * u;
-  this->H_.resize(size_t(L.rows) * u);
-  this->Hprev_.resize(cells);
-  Cprev_.resize(cells);
-  Cact_.resize(cells);
+  allocate(L, keep_for_backward);
+  const PackedMatrix<T>& W = this->prepare_gates(L, X, p);
+  this->load_state(h0, this->S_);
+  this->load_state(c0, C_);
   const PackedMatrix<T>& U = this->packed(U_, p, 0, gu, false);
   MapR<T> S(this->S_.data(), L.batch, u), C(C_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
@@ -36,20 +47,9 @@ void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const Directio
       U.multiply(h_prev.data(), u, n, G.data(), gu, false);  // + h_{t-1} U
       parallel_rows(n, gu, [&](Index b, Index e) {
         const Index m = e - b;
-        auto g = G.middleRows(b, m);
-        apply_recurrent_activation(rec, g.leftCols(2 * u));  // i, f
-        apply_activation(act, g.middleCols(2 * u, u));       // g
-        apply_recurrent_activation(rec, g.rightCols(u));     // o
-        // c_t = f * c_{t-1} + i * g
-        auto ct = c.middleRows(b, m);
-        ct = g.middleCols(u, u).cwiseProduct(Cp.middleRows(b, m)) +
-             g.leftCols(u).cwiseProduct(g.middleCols(2 * u, u));
-        auto ca = this->rows(Cact_, k + b, m, u);
-        ca = ct;
-        apply_activation(act, ca);
-        // h_t = o * act(c_t)
         auto h = this->rows(this->H_, r0 + b, m, u);
-        h = g.rightCols(u).cwiseProduct(ca);
+        lstm_forward_step(act, rec, G.middleRows(b, m), Cp.middleRows(b, m), c.middleRows(b, m),
+                          this->rows(Cact_, k + b, m, u), h);
         S.middleRows(begin + b, m) = h;
       });
     });
@@ -60,12 +60,10 @@ template <typename T>
 void LstmDirection<T>::backward(const PackedLayout& L, const T* X, const DirectionParams<T>& p,
                                 const T* dH, const DirectionGrads<T>& grads, T* dX, T* dh0,
                                 T* dc0) {
-  const Index u = this->units_, gu = 4 * u;
+  const Index u = this->units_, gu = kLstmGates * u;
   const Activation act = this->config_.activation;
   const RecurrentActivation rec = this->config_.recurrent_activation;
-  this->dG_.resize(size_t(L.rows) * gu);
-  this->dS_.assign(size_t(L.batch) * u, T(0));
-  dC_.assign(size_t(L.batch) * u, T(0));
+  allocate_backward(L);
   const PackedMatrix<T>& Ut = this->packed(Ut_, p, 0, gu, true);
   MapR<T> dS(this->dS_.data(), L.batch, u), dC(dC_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
@@ -79,27 +77,10 @@ void LstmDirection<T>::backward(const PackedLayout& L, const T* X, const Directi
       auto dCg = dC.middleRows(begin, n);
       parallel_rows(n, gu, [&](Index b, Index e) {
         const Index m = e - b;
-        auto g = G.middleRows(b, m);
-        auto d = dG.middleRows(b, m);
-        auto ca = Ca.middleRows(b, m);
-        auto dc = dCg.middleRows(b, m);
-        // dh_t = dL/dh_t from above + from step t+1; do = dh * act(c)
         auto dh = dSg.middleRows(b, m);
-        dh += dHt.middleRows(b, m);
-        d.rightCols(u) = dh.cwiseProduct(ca);
-        mul_recurrent_slope(rec, g.rightCols(u), d.rightCols(u));
-        // dc_t += dh * o * act'(c_t): d.leftCols(u) is scratch for dh * o
-        auto scratch = d.leftCols(u);
-        scratch = dh.cwiseProduct(g.rightCols(u));
-        mul_activation_slope(act, ca, scratch);
-        dc += scratch;
-        // di = dc * g, dg = dc * i, df = dc * c_{t-1}; dc_{t-1} = dc * f
-        d.leftCols(u) = dc.cwiseProduct(g.middleCols(2 * u, u));
-        d.middleCols(2 * u, u) = dc.cwiseProduct(g.leftCols(u));
-        d.middleCols(u, u) = dc.cwiseProduct(Cp.middleRows(b, m));
-        dc = dc.cwiseProduct(g.middleCols(u, u));
-        mul_recurrent_slope(rec, g.leftCols(2 * u), d.leftCols(2 * u));
-        mul_activation_slope(act, g.middleCols(2 * u, u), d.middleCols(2 * u, u));
+        dh += dHt.middleRows(b, m);  // dL/dh_t: from above and from step t+1
+        lstm_backward_step(act, rec, G.middleRows(b, m), Cp.middleRows(b, m), Ca.middleRows(b, m),
+                           dh, dCg.middleRows(b, m), dG.middleRows(b, m));
       });
       Ut.multiply(dG.data(), gu, n, dSg.data(), u, true);  // dh_{t-1} = dG U^T
     });

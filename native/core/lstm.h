@@ -1,7 +1,8 @@
-// LSTM, Keras/tfjs/PyTorch gate order i, f, g, o:
-//   [i f g o] = x_t W + b + h_{t-1} U      (pre-activations, one GEMM per step)
+// LSTM over a packed batch, gates i, f, g, o (gates.h):
+//   [i f g o] = x_t W + b + h_{t-1} U      (pre-activations: the GEMMs here)
 //   i, f, o = rec_act(.)   g = act(.)
 //   c_t = f * c_{t-1} + i * g              h_t = o * act(c_t)
+// The elementwise math of a step is lstm_cell.h; this class owns the time loop and buffers.
 #pragma once
 
 #include "recurrent_direction.h"
@@ -18,10 +19,13 @@ class LstmDirection final : public RecurrentDirection<T> {
                 const DirectionGrads<T>& g, T* dX, T* dh0, T* dc0) override;
 
  private:
+  // The shared buffers (RecurrentDirection::allocate_common) and these:
+  void allocate(const PackedLayout& layout, bool keep_for_backward);
+  void allocate_backward(const PackedLayout& layout);
   Buffer<T> C_;      // [batch, units]: running cell state
-  Buffer<T> Cprev_;  // [rows, units]: c_{t-1} of each step
-  Buffer<T> Cact_;   // [rows, units]: act(c_t)
-  Buffer<T> dC_;     // [batch, units]: dL/dc carried to the previous step
+  Buffer<T> Cprev_;  // [step rows, units]: c_{t-1} of each step
+  Buffer<T> Cact_;   // [step rows, units]: act(c_t)
+  Buffer<T> dC_;     // [batch, units]: dL/dc carried to the previous step (backward)
   typename RecurrentDirection<T>::PackedBlock U_, Ut_;  // U for h U, U^T for dG U^T
 };
 

@@ -1,14 +1,13 @@
 #include "model_config.h"
 
+#include "gates.h"
+
 namespace rnn {
 
 int gate_count(CellType cell) {
-  switch (cell) {
-    case CellType::kRnn: return 1;
-    case CellType::kLstm: return 4;
-    case CellType::kGru: return 3;
-  }
-  return 0;
+  int count = 0;
+  gate_names(cell, &count);
+  return count;
 }
 
 std::string validate_config(const ModelConfig& c) {

@@ -9,24 +9,34 @@
 namespace rnn {
 
 template <typename T>
-void RecurrentDirection<T>::load_state(const PackedLayout& layout, const T* h0,
-                                       Buffer<T>& S) const {
-  const size_t n = size_t(layout.batch) * units_;
-  S.resize(n);
-  if (h0) std::copy(h0, h0 + n, S.begin());
+void RecurrentDirection<T>::allocate_common(const PackedLayout& layout, bool keep_for_backward) {
+  // Up to this size (a few sequences: the latency path) the gate buffer stays in L2 anyway.
+  constexpr size_t kProjectAllBytes = size_t(256) << 10;
+  const size_t gu = size_t(gates_) * units_, u = size_t(units_);
+  keep_ = keep_for_backward;
+  projected_all_ = size_t(layout.rows) * gu * sizeof(T) <= kProjectAllBytes;
+  G_.resize((projected_all_ ? size_t(layout.rows) : step_rows(layout)) * gu);
+  H_.resize(size_t(layout.rows) * u);
+  Hprev_.resize(step_rows(layout) * u);
+  S_.resize(size_t(layout.batch) * u);
+}
+
+template <typename T>
+void RecurrentDirection<T>::allocate_common_backward(const PackedLayout& layout) {
+  dG_.resize(size_t(layout.rows) * gates_ * units_);
+  dS_.assign(size_t(layout.batch) * units_, T(0));
+}
+
+template <typename T>
+void RecurrentDirection<T>::load_state(const T* h0, Buffer<T>& S) const {
+  if (h0) std::copy(h0, h0 + S.size(), S.begin());
   else std::fill(S.begin(), S.end(), T(0));
 }
 
 template <typename T>
 const PackedMatrix<T>& RecurrentDirection<T>::prepare_gates(const PackedLayout& layout, const T* X,
-                                                            const DirectionParams<T>& p,
-                                                            bool keep_for_backward) {
-  // Up to this size (a few sequences: the latency path) the gate buffer stays in L2 anyway.
-  constexpr size_t kProjectAllBytes = size_t(256) << 10;
+                                                            const DirectionParams<T>& p) {
   const Index gu = Index(gates_) * units_;
-  keep_ = keep_for_backward;
-  projected_all_ = size_t(layout.rows) * gu * sizeof(T) <= kProjectAllBytes;
-  G_.resize((projected_all_ ? size_t(layout.rows) : step_rows(layout)) * gu);
   const PackedMatrix<T>& W = packed(W_, p.kernel, input_, gu, false, p.version, p.bias);
   if (projected_all_) W.multiply(X, input_, layout.rows, G_.data(), gu, PackedMatrix<T>::kOverwritePlusBias);
   return W;

@@ -68,11 +68,6 @@ class RecurrentDirection {
   bool reverse() const { return reverse_; }
   int units() const { return units_; }
 
-  static long bias_size(const LayerConfig& c) {
-    const long gu = long(gate_count(c.cell)) * c.units;
-    return (c.cell == CellType::kGru && c.reset_after) ? 2 * gu : gu;
-  }
-
  protected:
   // The row of a per-step buffer (Hprev_, the cell's own) that holds the active rows of a
   // group at the step whose packed rows start at r0: r0 itself when kept for backward, else
@@ -148,15 +143,27 @@ class RecurrentDirection {
     return slot.matrix;
   }
 
-  // Loads the running state S [batch, units] from h0 (or zeros).
-  void load_state(const PackedLayout& layout, const T* h0, Buffer<T>& S) const;
+  // The workspace, in one place per pass: every buffer forward writes is sized here, from
+  // the layout and whether backward will follow. Each cell's allocate() calls this for the
+  // buffers all cells share, then sizes its own; allocate_backward() likewise for backward.
+  //   G_      [step rows, G*units]  gate pre-activations, then activations
+  //           ([rows, G*units] while every packed row fits in 256 KiB: see prepare_gates)
+  //   H_      [rows, units]         outputs h_t of every packed row
+  //   Hprev_  [step rows, units]    h_{t-1} of each step (the left operand of dU)
+  //   S_      [batch, units]        running state h
+  //   dG_     [rows, G*units]       pre-activation gradients (backward)
+  //   dS_     [batch, units]        dL/dh carried to the previous step (backward)
+  void allocate_common(const PackedLayout& layout, bool keep_for_backward);
+  void allocate_common_backward(const PackedLayout& layout);
 
-  // Records keep_for_backward, sizes G_ and returns the packed input kernel W with the input
-  // bias (the first G*units entries of the bias). When the gate buffer of every packed row
-  // is small it projects every step at once (G = X W + b): one product with many rows beats
-  // one per step.
+  // Loads a running state S [batch, units] (sized by allocate) from h0, or zeros.
+  void load_state(const T* h0, Buffer<T>& S) const;
+
+  // Returns the packed input kernel W with the input bias (the first G*units entries of the
+  // bias), and when the gate buffer of every packed row is small (projected_all_) projects
+  // every step at once (G = X W + b): one product with many rows beats one per step.
   const PackedMatrix<T>& prepare_gates(const PackedLayout& layout, const T* X,
-                                       const DirectionParams<T>& p, bool keep_for_backward);
+                                       const DirectionParams<T>& p);
 
   // G rows r0..r0+n = X rows r0..r0+n W + bias: the input projection of one step, done
   // inside the time loop when the gate buffer is large, so each step's gate rows are written

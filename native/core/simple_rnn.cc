@@ -11,10 +11,9 @@ template <typename T>
 void SimpleRnnDirection<T>::forward(const PackedLayout& L, const T* X, const DirectionParams<T>& p,
                                     const T* h0, const T*, bool keep_for_backward) {
   const Index u = this->units_;
-  const PackedMatrix<T>& W = this->prepare_gates(L, X, p, keep_for_backward);
-  this->load_state(L, h0, this->S_);
-  this->H_.resize(size_t(L.rows) * u);
-  this->Hprev_.resize(this->step_rows(L) * u);
+  this->allocate_common(L, keep_for_backward);  // no buffers of its own
+  const PackedMatrix<T>& W = this->prepare_gates(L, X, p);
+  this->load_state(h0, this->S_);
   const PackedMatrix<T>& U = this->packed(U_, p, 0, u, false);
   MapR<T> S(this->S_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {
@@ -40,8 +39,7 @@ void SimpleRnnDirection<T>::backward(const PackedLayout& L, const T* X, const Di
                                      const T* dH, const DirectionGrads<T>& grads, T* dX, T* dh0,
                                      T*) {
   const Index u = this->units_;
-  this->dG_.resize(size_t(L.rows) * u);
-  this->dS_.assign(size_t(L.batch) * u, T(0));
+  this->allocate_common_backward(L);
   const PackedMatrix<T>& Ut = this->packed(Ut_, p, 0, u, true);
   MapR<T> dS(this->dS_.data(), L.batch, u);
   this->for_each_group(L, [&](Index begin, Index end) {

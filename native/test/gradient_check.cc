@@ -45,8 +45,6 @@ struct GradientCheck {
     // Move every weight off its initial value so biases are nonzero and no path is idle.
     for (double& p : params) p += 0.2 * (2 * rng.uniform() - 1);
     for (int k = 0; k < c.classes; ++k) class_weights.push_back(0.5 + rng.uniform());
-    const bool lstm_anywhere = true;
-    (void)lstm_anywhere;
     ws.h0.resize(c.layers.size());
     ws.c0.resize(c.layers.size());
     for (size_t l = 0; l < c.layers.size(); ++l)
