@@ -4,7 +4,7 @@
  * the argument; the native side re-checks only what protects memory.
  */
 import { checkChoice, checkInteger, checkNumber, resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
-import { BusyError, CheckpointError, DisposedError, fromNative, invalidType, outOfRange } from './errors';
+import { BusyError, CheckpointError, DisposedError, invalidType, outOfRange } from './errors';
 import { makeHeader, encodeCheckpoint, readCheckpoint, writeFileAtomic, type TrainingState } from './checkpoint';
 import { SeededRandom } from './random';
 import { computeMetrics, type Metrics } from './metrics';
@@ -127,12 +127,7 @@ export class SequenceClassifier {
   constructor(config: SequenceClassifierConfig) {
     this.config = resolveConfig(config);
     ensureThreadsConfigured();
-    const addon = native();
-    try {
-      this.#native = new addon.NativeModel(toNativeConfig(this.config));
-    } catch (e) {
-      throw fromNative(e);
-    }
+    this.#native = new (native().NativeModel)(toNativeConfig(this.config));
     this.#native.initialize(this.config.seed);
     this.#rng = new SeededRandom(this.config.seed);
   }
@@ -267,8 +262,6 @@ export class SequenceClassifier {
         handle,
         () => this.#epochs++,
       );
-    } catch (e) {
-      throw fromNative(e);
     } finally {
       this.#fitting = false;
     }
@@ -306,11 +299,7 @@ export class SequenceClassifier {
     const out = new Float32Array(set.count * C);
     for (let start = 0; start < set.count; start += batchSize) {
       const end = Math.min(start + batchSize, set.count);
-      try {
-        out.set(await model.predict(gatherBatch(set, null, start, end), threads), start * C);
-      } catch (e) {
-        throw fromNative(e);
-      }
+      out.set(await model.predict(gatherBatch(set, null, start, end), threads), start * C);
     }
     return out;
   }
@@ -339,11 +328,7 @@ export class SequenceClassifier {
     const set = toSequenceSet(x, this.config, 'x');
     if (set.count > PREDICT_SYNC_MAX_SEQUENCES)
       throw outOfRange('x', `at most ${PREDICT_SYNC_MAX_SEQUENCES} sequences for a synchronous prediction (use predictProba)`, set.count);
-    try {
-      return this.#shape(set, model.predictSync(gatherBatch(set, null, 0, set.count), this.#threads(options.threads)));
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return this.#shape(set, model.predictSync(gatherBatch(set, null, 0, set.count), this.#threads(options.threads)));
   }
 
   /** Synchronous `predict`; see `predictProbaSync`. */
@@ -413,12 +398,7 @@ export class SequenceClassifier {
     const model = this.#idle('compute gradients');
     const { set, labels } = this.#dataset(data, 'data');
     const weights = resolveClassWeights(options.classWeight, this.config.classes, this.config.labels);
-    let result: { loss: number; grads: Float32Array };
-    try {
-      result = model.gradients(gatherBatch(set, null, 0, set.count), labels, weights, this.#threads(options.threads));
-    } catch (e) {
-      throw fromNative(e);
-    }
+    const result = model.gradients(gatherBatch(set, null, 0, set.count), labels, weights, this.#threads(options.threads));
     return {
       loss: result.loss,
       gradients: model.tensors().map((t) => ({ name: t.name, shape: t.shape, values: result.grads.slice(t.offset, t.offset + t.size) })),

@@ -80,10 +80,3 @@ export function outOfRange(name: string, expected: string, received: unknown): R
   return error;
 }
 
-/** Re-throws an error from the native addon as the matching library error class. */
-export function fromNative(error: unknown): Error {
-  const e = error as { code?: string; message?: string };
-  if (e && e.code === 'ERR_RNN_DISPOSED') return new DisposedError(e.message);
-  if (e && e.code === 'ERR_RNN_BUSY') return new BusyError(e.message ?? 'busy');
-  return error instanceof Error ? error : new Error(String(error));
-}

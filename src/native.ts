@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
+import { BusyError, DisposedError } from './errors';
 import { type BinaryChoice, chooseBinary } from './variants';
 
 export interface NativeLayerConfig {
@@ -115,6 +116,53 @@ export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
 }
 
+/**
+ * An error thrown or rejected by the addon as the library's own class, chosen by its `code`
+ * (native/binding/errors.h uses the same codes): ERR_RNN_BUSY -> BusyError,
+ * ERR_RNN_DISPOSED -> DisposedError; TypeError/RangeError (ERR_INVALID_ARG_TYPE,
+ * ERR_OUT_OF_RANGE) and ERR_RNN_NATIVE pass through as they are.
+ */
+export function fromNative(error: unknown): Error {
+  const e = error as { code?: string; message?: string };
+  if (e && e.code === 'ERR_RNN_DISPOSED') return new DisposedError(e.message);
+  if (e && e.code === 'ERR_RNN_BUSY') return new BusyError(e.message ?? 'busy');
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Runs one call into the addon: a throw is mapped by fromNative; a rejection too, and it gets
+ * the caller's stack (an async native error otherwise has none: it is made on the event loop
+ * when the job settles, as sharp's `is.nativeError` also handles).
+ */
+export function callNative<T>(call: () => T): T {
+  let result: T;
+  try {
+    result = call();
+  } catch (error) {
+    throw fromNative(error);
+  }
+  if (!(result instanceof Promise)) return result;
+  const caller: { stack?: string } = {};
+  Error.captureStackTrace(caller, callNative);
+  return result.catch((error: unknown) => {
+    const mapped = fromNative(error);
+    const frames = (caller.stack ?? '').split('\n').slice(1).join('\n');
+    mapped.stack = `${mapped.name}: ${mapped.message}\n${frames}`;
+    throw mapped;
+  }) as T;
+}
+
+/** `target` with every method call going through callNative. */
+function guarded<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(object, key) {
+      const value = Reflect.get(object, key, object) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => callNative(() => (value as (...a: unknown[]) => unknown).apply(object, args));
+    },
+  });
+}
+
 /** Package root: this file lives in src/ (tests) or dist/ (installed). */
 const packageRoot = join(__dirname, '..');
 
@@ -129,7 +177,17 @@ export function native(): NativeAddon {
   const choice = chooseBinary(packageRoot);
   const requireNative = createRequire(__filename);
   try {
-    addon = requireNative(choice.path) as NativeAddon;
+    const raw = requireNative(choice.path) as NativeAddon;
+    // Every call the rest of the package makes goes through callNative: no try/catch at call sites.
+    const NativeModel = new Proxy(raw.NativeModel, {
+      construct: (Target, args: [NativeModelConfig]) => guarded(callNative(() => new Target(...args))),
+    });
+    addon = {
+      NativeModel,
+      setNumThreads: (threads) => callNative(() => raw.setNumThreads(threads)),
+      getNumThreads: () => callNative(() => raw.getNumThreads()),
+      buildInfo: () => callNative(() => raw.buildInfo()),
+    };
   } catch (error) {
     throw new Error(
       `rnn-node: could not load ${choice.path} (${choice.reason}): ${(error as Error).message}. ` +
