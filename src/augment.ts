@@ -3,7 +3,7 @@
  * Gaussian noise on dense values, random crops and circular shifts of sequences, and token
  * dropout (ids replaced by the unknown id) for text.
  */
-import { checkInteger, checkNumber } from './config';
+import { checkInteger, checkNumber } from './validate';
 import { invalidType } from './errors';
 import type { NativeBatch } from './native';
 import type { SeededRandom } from './random';

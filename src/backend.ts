@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { getNumThreads } from './classifier';
+import { getNumThreads } from './threads';
 import { loadedBinary, native } from './native';
 import type { VariantNotTaken } from './variants';
 

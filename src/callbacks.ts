@@ -2,7 +2,7 @@
  * Built-in callbacks in the tfjs/Keras style: earlyStopping, modelCheckpoint and
  * reduceLROnPlateau. Each gets a handle on the model being trained through setModel.
  */
-import { checkChoice, checkInteger, checkNumber } from './config';
+import { checkChoice, checkInteger, checkNumber } from './validate';
 import { invalidType } from './errors';
 import type { EpochLogs, FitCallbacks, History, TrainingHandle } from './training';
 

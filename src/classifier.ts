@@ -3,14 +3,15 @@
  * trained and run by the native core. Validation happens here, with messages that name
  * the argument; the native side re-checks only what protects memory.
  */
-import { checkChoice, checkInteger, checkNumber, resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
+import { resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
+import { checkChoice, checkInteger, checkNumber } from './validate';
 import { BusyError, CheckpointError, DisposedError, invalidType, outOfRange } from './errors';
 import { makeHeader, encodeCheckpoint, readCheckpoint, writeFileAtomic, type TrainingState } from './checkpoint';
 import { SeededRandom } from './random';
 import { computeMetrics, type Metrics } from './metrics';
 import { gatherBatch, gatherLabels, subsetSet, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from './data';
 import { native, type NativeModel, type NativeOptimizerConfig } from './native';
-import { defaultThreadCount } from './threads';
+import { ensureThreadsConfigured } from './threads';
 import {
   resolveCallbacks,
   resolveClassWeights,
@@ -87,23 +88,6 @@ export interface WeightTensor {
 
 /** Largest input `predictProbaSync`/`predictSync` accept (they block the event loop). */
 export const PREDICT_SYNC_MAX_SEQUENCES = 1024;
-
-let processThreads: number | undefined;
-
-/** Sets the default thread count of native work in this process. */
-export function setNumThreads(threads: number): void {
-  processThreads = checkInteger('threads', threads, 1, 1024);
-  native().setNumThreads(processThreads);
-}
-
-/** The default thread count of native work in this process. */
-export function getNumThreads(): number {
-  return processThreads ?? defaultThreadCount();
-}
-
-function ensureThreadsConfigured(): void {
-  if (processThreads === undefined) native().setNumThreads(defaultThreadCount());
-}
 
 export class SequenceClassifier {
   /** The config with every default applied. */

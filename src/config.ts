@@ -3,6 +3,7 @@
  * and its validation.
  */
 import { invalidType, outOfRange } from './errors';
+import { checkBoolean, checkChoice, checkInteger, checkNumber } from './validate';
 import type { NativeModelConfig } from './native';
 
 export type CellType = 'lstm' | 'gru' | 'rnn';
@@ -103,33 +104,6 @@ const MAX_UNITS = 16384;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-export function checkInteger(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number') throw invalidType(name, `an integer in [${min}, ${max}]`, value);
-  if (!Number.isInteger(value) || value < min || value > max)
-    throw outOfRange(name, `an integer in [${min}, ${max}]`, value);
-  return value;
-}
-
-export function checkNumber(name: string, value: unknown, min: number, max: number, maxExclusive = false): number {
-  const expected = `a number in [${min}, ${max}${maxExclusive ? ')' : ']'}`;
-  if (typeof value !== 'number') throw invalidType(name, expected, value);
-  if (!Number.isFinite(value) || value < min || value > max || (maxExclusive && value === max))
-    throw outOfRange(name, expected, value);
-  return value;
-}
-
-export function checkChoice<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
-  const expected = `one of ${choices.map((c) => `'${c}'`).join(', ')}`;
-  if (typeof value !== 'string') throw invalidType(name, expected, value);
-  if (!choices.includes(value as T)) throw outOfRange(name, expected, value);
-  return value as T;
-}
-
-function checkBoolean(name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw invalidType(name, 'a boolean', value);
-  return value;
 }
 
 function optional<T>(value: T | undefined, fallback: T, check: (v: unknown) => T): T {

@@ -1,7 +1,8 @@
 /**
  * rnn-node: recurrent neural network classifiers (RNN, LSTM, GRU) for Node.js on the CPU.
  */
-export { SequenceClassifier, setNumThreads, getNumThreads, PREDICT_SYNC_MAX_SEQUENCES } from './classifier';
+export { SequenceClassifier, PREDICT_SYNC_MAX_SEQUENCES } from './classifier';
+export { setNumThreads, getNumThreads } from './threads';
 export type { FitOptions, PredictOptions, EvaluateOptions, WeightTensor } from './classifier';
 export { computeMetrics } from './metrics';
 export type { Metrics, ClassMetrics } from './metrics';

@@ -4,7 +4,7 @@
  * training records and saved inside the model file, so `predict` on raw records gives the
  * same answers as during training.
  */
-import { checkChoice, checkInteger } from './config';
+import { checkChoice, checkInteger } from './validate';
 import { DataFormatError, invalidType, outOfRange } from './errors';
 import type { TypedSequences } from './data';
 import type { DataRecord, SequenceRecord, TextRecord } from './readers';

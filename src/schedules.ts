@@ -1,6 +1,6 @@
 /** Learning-rate schedules: the rate of an epoch as a pure function of the epoch number,
  * so a resumed run continues the same curve. */
-import { checkChoice, checkInteger, checkNumber } from './config';
+import { checkChoice, checkInteger, checkNumber } from './validate';
 import { invalidType } from './errors';
 
 export type ScheduleOptions =

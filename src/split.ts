@@ -1,5 +1,5 @@
 /** Seeded train/validation splits, optionally stratified by class. */
-import { checkNumber } from './config';
+import { checkNumber } from './validate';
 import { SeededRandom } from './random';
 
 /** Splits 0..n-1: `fraction` of them (at least one, at most n - 1) go to validation. With

@@ -1,10 +1,15 @@
 /**
  * How many threads native work uses: `setNumThreads(n)`, else `RNN_NODE_THREADS`, else
  * `OMP_NUM_THREADS`, else the CPUs this process may use (affinity via
- * `os.availableParallelism()`, capped by a cgroup v2 CPU quota).
+ * `os.availableParallelism()`, capped by a cgroup v2 CPU quota). The setting belongs to the
+ * calling thread's environment: the main thread and each Worker have their own, in
+ * JavaScript and in their addon instance alike.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+
+import { native } from './native';
+import { checkInteger } from './validate';
 
 function positiveInteger(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -31,4 +36,22 @@ export function defaultThreadCount(env: NodeJS.ProcessEnv = process.env): number
   const cpus = availableParallelism();
   const quota = cgroupCpuLimit();
   return Math.max(1, quota === undefined ? cpus : Math.min(cpus, quota));
+}
+
+let explicitThreads: number | undefined;
+
+/** Sets the default thread count of native work in this thread (main or Worker). */
+export function setNumThreads(threads: number): void {
+  explicitThreads = checkInteger('threads', threads, 1, 1024);
+  native().setNumThreads(explicitThreads);
+}
+
+/** The default thread count of native work in this thread. */
+export function getNumThreads(): number {
+  return explicitThreads ?? defaultThreadCount();
+}
+
+/** Before the first model: the addon learns the default, unless setNumThreads named one. */
+export function ensureThreadsConfigured(): void {
+  if (explicitThreads === undefined) native().setNumThreads(defaultThreadCount());
 }

@@ -2,7 +2,7 @@
  * Char and word tokenizers with a vocabulary: id 0 is padding, id 1 is unknown, then tokens
  * by descending frequency (ties by code-point order, so a vocabulary is reproducible).
  */
-import { checkChoice, checkInteger } from './config';
+import { checkChoice, checkInteger } from './validate';
 import { invalidType, outOfRange } from './errors';
 
 export const PAD_ID = 0;

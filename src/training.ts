@@ -5,7 +5,7 @@
  * learning-rate schedules, validation, callbacks, cancellation.
  */
 import { augmentBatch, type ResolvedAugment } from './augment';
-import { checkChoice, checkInteger, checkNumber } from './config';
+import { checkChoice, checkInteger, checkNumber } from './validate';
 import { gatherBatch, gatherLabels, type SequenceSet } from './data';
 import { invalidType, NonFiniteLossError, outOfRange } from './errors';
 import type { NativeModel, NativeOptimizerConfig } from './native';

@@ -25,6 +25,10 @@ describe('worker_threads', () => {
     expect(out.diffMain).toBe(0);
   });
 
+  it('each Worker keeps its own default thread count (setNumThreads, RNN_NODE_THREADS)', () => {
+    expect(scenario('threads')).toEqual({ main: 1, a: 2, b: 3 });
+  });
+
   it('terminating a Worker in the middle of native training is clean, and a new Worker works', () => {
     const out = scenario('terminate');
     expect(out.terminatedCode).toBe(1);

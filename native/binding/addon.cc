@@ -4,6 +4,7 @@
 #include <Eigen/Core>
 
 #include "arguments.h"
+#include "environment.h"
 #include "gates.h"
 #include "native_model.h"
 
@@ -20,12 +21,12 @@ namespace rnn_binding {
 namespace {
 
 Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
-  set_default_threads(int(read_integer(info[0], "threads", 1, 1024)));
+  environment(info.Env()).default_threads = int(read_integer(info[0], "threads", 1, 1024));
   return info.Env().Undefined();
 }
 
 Napi::Value get_num_threads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), default_threads());
+  return Napi::Number::New(info.Env(), environment(info.Env()).default_threads);
 }
 
 // Which OpenMP runtime file the dynamic linker actually bound: the prebuilt binaries carry
@@ -108,6 +109,7 @@ Napi::Value build_info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new EnvironmentData());  // deleted by Node when this environment ends
   exports.Set("NativeModel", NativeModel::define(env));
   exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads));
   exports.Set("getNumThreads", Napi::Function::New(env, get_num_threads));

@@ -11,8 +11,8 @@ namespace rnn_binding {
 
 enum class ErrorKind { kType, kRange, kPlain };
 
-constexpr const char* kInvalidArgument = "ERR_RNN_INVALID_ARGUMENT";
-constexpr const char* kOutOfRange = "ERR_RNN_OUT_OF_RANGE";
+constexpr const char* kInvalidArgument = "ERR_INVALID_ARG_TYPE";  // the codes src/errors.ts uses too
+constexpr const char* kOutOfRange = "ERR_OUT_OF_RANGE";
 constexpr const char* kBusy = "ERR_RNN_BUSY";
 constexpr const char* kDisposed = "ERR_RNN_DISPOSED";
 constexpr const char* kNative = "ERR_RNN_NATIVE";

@@ -1,9 +1,9 @@
 #include "native_model.h"
 
-#include <atomic>
 #include <cstring>
 
 #include "arguments.h"
+#include "environment.h"
 #include "errors.h"
 #include "jobs.h"
 #include "parallel.h"
@@ -12,19 +12,18 @@ namespace rnn_binding {
 
 namespace {
 
-std::atomic<int> g_default_threads{1};
 constexpr int64_t kMaxSeed = (int64_t(1) << 53) - 1;
 constexpr int kMaxThreads = 1024;
 
 }  // namespace
 
-int resolve_threads(int requested) { return requested > 0 ? requested : g_default_threads.load(); }
+int resolve_threads(Napi::Env env, int requested) {
+  return requested > 0 ? requested : environment(env).default_threads;
+}
 
 // A handful of sequences is too little work to split: waking a second thread costs more
 // than it saves, so small predictions (the latency path) run on the calling thread.
 int threads_for_batch(int threads, int batch) { return batch < 16 ? 1 : threads; }
-void set_default_threads(int threads) { g_default_threads.store(threads < 1 ? 1 : threads); }
-int default_threads() { return g_default_threads.load(); }
 
 Napi::Function NativeModel::define(Napi::Env env) {
   return DefineClass(env, "NativeModel",
@@ -157,7 +156,7 @@ Napi::Value NativeModel::train_step(const Napi::CallbackInfo& info) {
   const double lr = read_number(info[3], "learningRate");
   if (lr < 0) throw_range(env, "Expected learningRate >= 0");
   const uint64_t seed = uint64_t(read_integer(info[4], "seed", 0, kMaxSeed));
-  const int threads = resolve_threads(int(read_integer(info[5], "threads", 0, kMaxThreads)));
+  const int threads = resolve_threads(info.Env(), int(read_integer(info[5], "threads", 0, kMaxThreads)));
   auto* job = new TrainStepJob(Value(), this, model, threads, std::move(batch), std::move(labels),
                                std::move(weights), lr, seed);
   training_ = true;
@@ -175,7 +174,7 @@ Napi::Value NativeModel::gradients(const Napi::CallbackInfo& info) {
   OwnedBatch batch = read_batch(info[0], config);
   std::vector<int32_t> labels = read_labels(info[1], batch.batch, config.classes);
   std::vector<float> weights = read_class_weights(info[2], config.classes);
-  rnn::use_threads(resolve_threads(int(read_integer(info[3], "threads", 0, kMaxThreads))));
+  rnn::use_threads(resolve_threads(info.Env(), int(read_integer(info[3], "threads", 0, kMaxThreads))));
   Napi::Float32Array grads = Napi::Float32Array::New(env, size_t(model->param_count()));
   double loss = 0;
   const std::string err = model->gradients(batch.view(), labels.data(),
@@ -193,7 +192,7 @@ Napi::Value NativeModel::predict(const Napi::CallbackInfo& info) {
   auto model = live(env);
   ensure_idle(env, false, "predict");
   OwnedBatch batch = read_batch(info[0], model->network().config());
-  const int threads = threads_for_batch(resolve_threads(int(read_integer(info[1], "threads", 0, kMaxThreads))), batch.batch);
+  const int threads = threads_for_batch(resolve_threads(info.Env(), int(read_integer(info[1], "threads", 0, kMaxThreads))), batch.batch);
   auto* job = new PredictJob(Value(), this, model, threads, std::move(batch));
   ++predictions_;
   job->Queue();
@@ -205,7 +204,7 @@ Napi::Value NativeModel::predict_sync(const Napi::CallbackInfo& info) {
   auto model = live(env);
   ensure_idle(env, false, "predict");
   OwnedBatch batch = read_batch(info[0], model->network().config());
-  rnn::use_threads(threads_for_batch(resolve_threads(int(read_integer(info[1], "threads", 0, kMaxThreads))), batch.batch));
+  rnn::use_threads(threads_for_batch(resolve_threads(info.Env(), int(read_integer(info[1], "threads", 0, kMaxThreads))), batch.batch));
   Napi::Float32Array out =
       Napi::Float32Array::New(env, size_t(batch.batch) * model->network().config().classes);
   const std::string err = model->predict(batch.view(), out.Data());

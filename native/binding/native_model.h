@@ -47,9 +47,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   int predictions_ = 0;
 };
 
-// Threads a call uses: `requested` when > 0, else the process default.
-int resolve_threads(int requested);
-void set_default_threads(int threads);
-int default_threads();
+// Threads a call uses: `requested` when > 0, else this environment's default.
+int resolve_threads(Napi::Env env, int requested);
 
 }  // namespace rnn_binding

@@ -52,7 +52,8 @@ void parallel_groups(int groups, Body&& body) {
   body(0, 1);
 }
 
-// Thread count for the calling thread's kernels: OpenMP's per-thread setting and Eigen's.
+// Thread count for the calling thread's kernels (OpenMP's per-thread setting, which Eigen's
+// GEMMs read too). Nothing process-wide: concurrent jobs each keep their own.
 void use_threads(int threads);
 
 }  // namespace rnn

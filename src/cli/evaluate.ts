@@ -1,5 +1,6 @@
 /** `rnn-node evaluate`: metrics of a saved model on labelled data. */
-import { SequenceClassifier, setNumThreads } from '../classifier';
+import { SequenceClassifier } from '../classifier';
+import { setNumThreads } from '../threads';
 import { helpText, parseFlags, type Flag } from './flags';
 import { loadData } from './inputs';
 import { datasetFor, preprocessorOf } from './shared';

@@ -7,7 +7,8 @@
 import { once } from 'node:events';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { SequenceClassifier, setNumThreads } from '../classifier';
+import { SequenceClassifier } from '../classifier';
+import { setNumThreads } from '../threads';
 import { DataFormatError } from '../errors';
 import { readIdxDataset } from '../idx';
 import { detectFormat, readRecords, type DataRecord } from '../readers';

@@ -1,7 +1,8 @@
 /** `rnn-node train`: fit a classifier on a data file and save it. */
 import { performance } from 'node:perf_hooks';
 import { earlyStopping } from '../callbacks';
-import { setNumThreads, SequenceClassifier, type FitOptions } from '../classifier';
+import { SequenceClassifier, type FitOptions } from '../classifier';
+import { setNumThreads } from '../threads';
 import { type BiasInitializer, DEFAULT_INITIALIZERS, type EmbeddingInitializer, type KernelInitializer, type LayerConfig, type RecurrentInitializer, type SequenceClassifierConfig } from '../config';
 import { DataFormatError } from '../errors';
 import { labelSpace, MISSING_POLICIES, Preprocessor } from '../preprocessing';

@@ -3,7 +3,7 @@
 // a crash (at teardown included) shows up in the parent as a signal or non-zero exit.
 'use strict';
 const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
-const { SequenceClassifier } = require('../../dist/index.js');
+const { SequenceClassifier, setNumThreads } = require('../../dist/index.js');
 
 const config = { input: { type: 'dense', features: 3 }, layers: [{ cell: 'lstm', units: 16 }], classes: 2, seed: 5 };
 
@@ -14,7 +14,20 @@ function data(n) {
   return { x, y: x.map((seq) => (seq[0][0] > 0 ? 1 : 0)) };
 }
 
+/** The thread count the addon instance of this thread would use for a call that names none. */
+const nativeThreads = () => require('../../dist/native.js').native().getNumThreads();
+
 async function workerMain() {
+  if (workerData.job === 'threads') {
+    // Set this Worker's default (or let a model install RNN_NODE_THREADS from its env), say so,
+    // and report what the addon holds once every thread has set its own.
+    if (workerData.set) setNumThreads(workerData.set);
+    new SequenceClassifier(config).dispose();
+    parentPort.postMessage({ ready: true });
+    await new Promise((resolve) => parentPort.once('message', resolve));
+    parentPort.postMessage({ threads: nativeThreads() });
+    return;
+  }
   const model = new SequenceClassifier(config);
   const { x, y } = data(workerData.sequences);
   if (workerData.job === 'long') parentPort.postMessage({ started: true });
@@ -56,6 +69,20 @@ async function main() {
     const [a, b] = await Promise.all([result(start('train')), result(start('train')), main.fit({ x, y }, { epochs: 2, batchSize: 32, threads: 1 })]);
     const here = (await main.predictProba(x.slice(0, 20))).flat();
     return { diffWorkers: maxDiff(a.probabilities, b.probabilities), diffMain: maxDiff(a.probabilities, here) };
+  }
+  if (scenario === 'threads') {
+    // Per-environment thread defaults: the main thread, a Worker that calls setNumThreads and
+    // one that takes RNN_NODE_THREADS from its own env each keep their own value.
+    setNumThreads(1);
+    const a = new Worker(__filename, { workerData: { job: 'threads', set: 2 } });
+    const b = new Worker(__filename, { workerData: { job: 'threads' }, env: { ...process.env, RNN_NODE_THREADS: '3' } });
+    const ready = (w) => new Promise((resolve) => w.once('message', resolve));
+    await Promise.all([ready(a), ready(b)]);
+    const results = [result(a), result(b)];
+    a.postMessage('report');
+    b.postMessage('report');
+    const [ra, rb] = await Promise.all(results);
+    return { main: nativeThreads(), a: ra.threads, b: rb.threads };
   }
   if (scenario === 'terminate') {
     // terminate() while native training runs; then a fresh Worker still works.
