@@ -28,7 +28,7 @@ import { KERAS_INITIALIZERS, resolveConfig, type ResolvedConfig } from './config
 import { CheckpointError } from './errors';
 import { FILE_GATE_ORDER } from './gates';
 import type { NativeOptimizerConfig } from './native';
-import { resolveOptimizer } from './training';
+import { resolveOptimizer } from './optimizer-options';
 
 export const FORMAT_VERSION = 2;
 /** The oldest format this version still reads. */

@@ -3,68 +3,21 @@
  * trained and run by the native core. Validation happens here, with messages that name
  * the argument; the native side re-checks only what protects memory.
  */
-import { resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
-import { checkChoice, checkInteger, checkNumber } from './validate';
-import { BusyError, CheckpointError, DisposedError, invalidType, outOfRange } from './errors';
 import { makeHeader, encodeCheckpoint, readCheckpoint, writeFileAtomic, type TrainingState } from './checkpoint';
-import { SeededRandom } from './random';
-import { computeMetrics, type Metrics } from './metrics';
+import { resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
 import { gatherBatch, gatherLabels, subsetSet, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from './data';
+import { BusyError, CheckpointError, DisposedError, invalidType, outOfRange } from './errors';
+import { resolveClassWeights, resolveFitOptions, resolveMissing, type FitOptions } from './fit-options';
+import { computeMetrics, type Metrics } from './metrics';
 import { native, type NativeModel, type NativeOptimizerConfig } from './native';
-import { ensureThreadsConfigured } from './threads';
-import {
-  resolveCallbacks,
-  resolveClassWeights,
-  resolveCommon,
-  resolveOptimizer,
-  runFit,
-  type FitCallbacks,
-  type History,
-  type OptimizerOptions,
-  type TrainingHandle,
-} from './training';
-import { resolveAugment, type AugmentOptions } from './augment';
-import { makeSchedule, type ScheduleOptions } from './schedules';
+import type { MissingPolicy } from './preprocessing';
+import { SeededRandom } from './random';
 import { splitIndices } from './split';
-import { MISSING_POLICIES, type MissingPolicy } from './preprocessing';
+import { ensureThreadsConfigured, threadsOption } from './threads';
+import { ClassifierTrainingHandle, runFit, type FitCallbacks, type History } from './training';
+import { checkInteger } from './validate';
 
-export interface FitOptions {
-  /** Passes over the training data. Default 1. */
-  epochs?: number;
-  /** Sequences per training step. Default 32. */
-  batchSize?: number;
-  /** Reshuffle the training data every epoch (seeded). Default true. */
-  shuffle?: boolean;
-  /** Restart the shuffling/dropout stream from this seed. Default: continue the model's
-   * stream (which starts from the model's seed), so 2 + 2 epochs equal 4. */
-  seed?: number;
-  /** An optimizer name or options. Default { type: 'adam', learningRate: 1e-3 }. */
-  optimizer?: OptimizerOptions | OptimizerOptions['type'];
-  /** Loss weight per class: an array, or { labelOrIndex: weight }. Default: all 1. */
-  classWeight?: ArrayLike<number> | Record<string, number>;
-  /** Evaluated after every epoch (valLoss, valAccuracy). */
-  validationData?: Dataset;
-  /** Hold out this fraction of `data` (seeded) for validation instead. */
-  validationSplit?: number;
-  /** With validationSplit: split each class in the same proportion. Default false. */
-  stratify?: boolean;
-  /** One callbacks object or a list (e.g. earlyStopping(), modelCheckpoint()). */
-  callbacks?: FitCallbacks | FitCallbacks[];
-  /** Learning-rate schedule per epoch. Default none (constant rate). */
-  schedule?: ScheduleOptions;
-  /** Batch sequences of similar length together (less padding to copy). Default false. */
-  bucketing?: boolean;
-  /** Training-time augmentation (never applied at evaluation). Default none. */
-  augment?: AugmentOptions;
-  /** NaN in dense input: 'error' (default), 'zero', 'ffill' or 'mask'. */
-  missing?: MissingPolicy;
-  /** 1 prints one line per epoch to stderr. Default 0. */
-  verbose?: 0 | 1;
-  /** Cancels training between steps; fit rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** Threads for this call. Default: see `setNumThreads`. */
-  threads?: number;
-}
+export type { FitOptions } from './fit-options';
 
 export interface PredictOptions {
   /** Sequences per native call. Default 1024. */
@@ -146,10 +99,6 @@ export class SequenceClassifier {
     return model;
   }
 
-  #threads(value: unknown): number {
-    return value === undefined ? 0 : checkInteger('options.threads', value, 1, 1024);
-  }
-
   #dataset(data: unknown, name: string, missing: MissingPolicy = 'error'): { set: SequenceSet; labels: Int32Array } {
     if (data === null || typeof data !== 'object' || !('x' in data) || !('y' in data))
       throw invalidType(name, 'a dataset { x, y }', data);
@@ -161,105 +110,61 @@ export class SequenceClassifier {
   /** Trains the model. Resolves with the per-epoch history. */
   async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
     const model = this.#idle('start fit()');
-    if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
-    const missing = this.#missing(options.missing);
-    let train = this.#dataset(data, 'data', missing);
-    const common = resolveCommon(options as Record<string, unknown>);
-    const { config: optimizer, learningRate } = resolveOptimizer(options.optimizer);
-    const classWeights = resolveClassWeights(options.classWeight, this.config.classes, this.config.labels);
-    let validation = options.validationData === undefined ? null : this.#dataset(options.validationData, 'options.validationData', missing);
-    if (options.validationSplit !== undefined) {
-      if (validation) throw invalidType('options.validationSplit', 'no validationSplit when validationData is given', options.validationSplit);
-      if (options.stratify !== undefined && typeof options.stratify !== 'boolean') throw invalidType('options.stratify', 'a boolean', options.stratify);
-      const split = splitIndices(train.labels, checkNumber('options.validationSplit', options.validationSplit, 0, 1, true), common.seed ?? this.config.seed, options.stratify ?? false);
+    const o = resolveFitOptions(options, { classes: this.config.classes, labels: this.config.labels, seed: this.config.seed, epochsTrained: this.#epochs });
+    let train = this.#dataset(data, 'data', o.missing);
+    let validation = o.validationData === undefined ? null : this.#dataset(o.validationData, 'options.validationData', o.missing);
+    if (o.validationSplit) {
+      const split = splitIndices(train.labels, o.validationSplit.fraction, o.validationSplit.seed, o.validationSplit.stratify);
       validation = { set: subsetSet(train.set, split.validation), labels: gatherLabels(train.labels, split.validation, 0, split.validation.length) };
       train = { set: subsetSet(train.set, split.train), labels: gatherLabels(train.labels, split.train, 0, split.train.length) };
     }
-    for (const flag of ['shuffle', 'bucketing'] as const)
-      if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw invalidType(`options.${flag}`, 'a boolean', options[flag]);
-    if (options.verbose !== undefined && options.verbose !== 0 && options.verbose !== 1) throw outOfRange('options.verbose', '0 or 1', options.verbose);
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidType('options.signal', 'an AbortSignal', options.signal);
-    const callbacks = resolveCallbacks(options.callbacks);
-    this.#statefulCallbacks = callbacks.filter((cb) => cb.stateKey && cb.getState);
-    for (const cb of this.#statefulCallbacks) {
-      if (cb.setState && cb.stateKey! in this.#callbackStates) {
-        cb.setState(this.#callbackStates[cb.stateKey!]);
-        delete this.#callbackStates[cb.stateKey!];
-        const kept = this.#keptWeights;
-        if (cb.setKeptWeights && kept && kept.key === cb.stateKey) {
-          cb.setKeptWeights(kept.params);
-          this.#keptWeights = null;
-        }
-      }
-    }
-    const schedule = makeSchedule(options.schedule, learningRate, this.#epochs + common.epochs);
-    const augment = resolveAugment(options.augment);
-    const threads = this.#threads(options.threads);
+    this.#restoreCallbackStates(o.callbacks);
     // Optimizer state carries over between fit() calls that use the same optimizer.
-    const key = JSON.stringify(optimizer);
+    const key = JSON.stringify(o.optimizer);
     if (key !== this.#optimizerKey) {
-      model.setOptimizer(optimizer);
+      model.setOptimizer(o.optimizer);
       this.#optimizerKey = key;
-      this.#optimizer = optimizer;
+      this.#optimizer = o.optimizer;
     }
-    if (common.seed !== undefined) this.#rng = new SeededRandom(common.seed);
+    if (o.seed !== undefined) this.#rng = new SeededRandom(o.seed);
     this.#fitting = true;
     this.stopTraining = false;
-    const self = this;
-    const handle: TrainingHandle = {
+    const handle = new ClassifierTrainingHandle(this, o.learningRate, {
       getWeights: () => this.#weightsOf(model),
       setWeights: (w) => this.#setWeightsOn(model, w),
       getParams: () => model.getParams(),
       setParams: (p) => model.setParams(p),
       save: (path) => this.#saveWith(model, path, true),
-      get stopTraining() {
-        return self.stopTraining;
-      },
-      set stopTraining(v: boolean) {
-        self.stopTraining = v;
-      },
-      learningRate,
-    };
+    });
     try {
       const val = validation;
-      const validate = val ? () => this.#evaluateSet(model, val.set, val.labels, 1024, threads) : null;
-      return await runFit(
-        model,
-        train,
-        {
-          epochs: common.epochs,
-          batchSize: common.batchSize,
-          initialEpoch: this.#epochs,
-          rng: this.#rng,
-          shuffle: options.shuffle ?? true,
-          bucketing: options.bucketing ?? false,
-          augment,
-          learningRate,
-          schedule,
-          classWeights,
-          verbose: options.verbose ?? 0,
-          threads,
-          signal: options.signal,
-          callbacks,
-        },
-        validate,
-        handle,
-        () => this.#epochs++,
-      );
+      const validate = val ? () => this.#evaluateSet(model, val.set, val.labels, 1024, o.threads) : null;
+      return await runFit(model, train, { ...o, initialEpoch: this.#epochs, rng: this.#rng }, validate, handle, () => this.#epochs++);
     } finally {
       this.#fitting = false;
     }
   }
 
-  #missing(value: unknown): MissingPolicy {
-    return value === undefined ? 'error' : checkChoice('options.missing', value, MISSING_POLICIES);
+  /** Hands each stateful callback the state (and kept weights) a loaded checkpoint carried. */
+  #restoreCallbackStates(callbacks: FitCallbacks[]): void {
+    this.#statefulCallbacks = callbacks.filter((cb) => cb.stateKey && cb.getState);
+    for (const cb of this.#statefulCallbacks) {
+      if (!cb.setState || !(cb.stateKey! in this.#callbackStates)) continue;
+      cb.setState(this.#callbackStates[cb.stateKey!]);
+      delete this.#callbackStates[cb.stateKey!];
+      const kept = this.#keptWeights;
+      if (cb.setKeptWeights && kept && kept.key === cb.stateKey) {
+        cb.setKeptWeights(kept.params);
+        this.#keptWeights = null;
+      }
+    }
   }
 
   /** Loss, accuracy, top-k accuracy, per-class precision/recall/F1, macro averages and
    * the confusion matrix on labelled data. */
   async evaluate(data: Dataset, options: EvaluateOptions = {}): Promise<Metrics> {
     const model = this.#idle('evaluate');
-    const { set, labels } = this.#dataset(data, 'data', this.#missing(options?.missing));
+    const { set, labels } = this.#dataset(data, 'data', resolveMissing(options?.missing));
     const { batchSize, threads } = this.#predictOptions(options);
     const topK = options.topK === undefined ? 3 : checkInteger('options.topK', options.topK, 1, 1 << 20);
     return this.#evaluateSet(model, set, labels, batchSize, threads, topK);
@@ -274,7 +179,7 @@ export class SequenceClassifier {
     if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
     return {
       batchSize: options.batchSize === undefined ? 1024 : checkInteger('options.batchSize', options.batchSize, 1, 1 << 20),
-      threads: this.#threads(options.threads),
+      threads: threadsOption(options.threads),
     };
   }
 
@@ -293,7 +198,7 @@ export class SequenceClassifier {
   async predictProba(x: SequenceInput, options: PredictOptions = {}): Promise<Float32Array | number[][]> {
     const model = this.#idle('predict');
     const { batchSize, threads } = this.#predictOptions(options);
-    const set = toSequenceSet(x, this.config, 'x', this.#missing(options.missing));
+    const set = toSequenceSet(x, this.config, 'x', resolveMissing(options.missing));
     return this.#shape(set, await this.#predictSet(model, set, batchSize, threads));
   }
 
@@ -301,7 +206,7 @@ export class SequenceClassifier {
   async predict(x: SequenceInput, options: PredictOptions = {}): Promise<Array<string | number>> {
     const model = this.#idle('predict');
     const { batchSize, threads } = this.#predictOptions(options);
-    const set = toSequenceSet(x, this.config, 'x', this.#missing(options.missing));
+    const set = toSequenceSet(x, this.config, 'x', resolveMissing(options.missing));
     return this.#labelsOf(await this.#predictSet(model, set, batchSize, threads));
   }
 
@@ -312,7 +217,7 @@ export class SequenceClassifier {
     const set = toSequenceSet(x, this.config, 'x');
     if (set.count > PREDICT_SYNC_MAX_SEQUENCES)
       throw outOfRange('x', `at most ${PREDICT_SYNC_MAX_SEQUENCES} sequences for a synchronous prediction (use predictProba)`, set.count);
-    return this.#shape(set, model.predictSync(gatherBatch(set, null, 0, set.count), this.#threads(options.threads)));
+    return this.#shape(set, model.predictSync(gatherBatch(set, null, 0, set.count), threadsOption(options.threads)));
   }
 
   /** Synchronous `predict`; see `predictProbaSync`. */
@@ -382,7 +287,7 @@ export class SequenceClassifier {
     const model = this.#idle('compute gradients');
     const { set, labels } = this.#dataset(data, 'data');
     const weights = resolveClassWeights(options.classWeight, this.config.classes, this.config.labels);
-    const result = model.gradients(gatherBatch(set, null, 0, set.count), labels, weights, this.#threads(options.threads));
+    const result = model.gradients(gatherBatch(set, null, 0, set.count), labels, weights, threadsOption(options.threads));
     return {
       loss: result.loss,
       gradients: model.tensors().map((t) => ({ name: t.name, shape: t.shape, values: result.grads.slice(t.offset, t.offset + t.size) })),

@@ -20,7 +20,8 @@ export type {
 } from './config';
 export { DEFAULT_INITIALIZERS } from './config';
 export type { Dataset, SequenceInput, DenseSequences, TokenSequences, TypedSequences, Labels } from './data';
-export type { OptimizerOptions, FitCallbacks, EpochLogs, BatchLogs, History, TrainingHandle } from './training';
+export type { FitCallbacks, EpochLogs, BatchLogs, History, TrainingHandle } from './training';
+export type { OptimizerOptions } from './optimizer-options';
 export { earlyStopping, modelCheckpoint, reduceLROnPlateau } from './callbacks';
 export type { EarlyStopping, EarlyStoppingOptions, ModelCheckpointOptions, ReduceLROnPlateauOptions } from './callbacks';
 export type { ScheduleOptions } from './schedules';

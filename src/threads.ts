@@ -55,3 +55,8 @@ export function getNumThreads(): number {
 export function ensureThreadsConfigured(): void {
   if (explicitThreads === undefined) native().setNumThreads(defaultThreadCount());
 }
+
+/** A call's `threads` option: an integer in [1, 1024], or 0 (the thread's default) when absent. */
+export function threadsOption(value: unknown, name = 'options.threads'): number {
+  return value === undefined ? 0 : checkInteger(name, value, 1, 1024);
+}

@@ -5,34 +5,11 @@
  * learning-rate schedules, validation, callbacks, cancellation.
  */
 import { augmentBatch, type ResolvedAugment } from './augment';
-import { checkChoice, checkInteger, checkNumber } from './validate';
 import { gatherBatch, gatherLabels, type SequenceSet } from './data';
-import { invalidType, NonFiniteLossError, outOfRange } from './errors';
-import type { NativeModel, NativeOptimizerConfig } from './native';
+import { NonFiniteLossError } from './errors';
+import type { NativeModel } from './native';
 import type { SeededRandom } from './random';
 import type { Schedule } from './schedules';
-
-export interface OptimizerOptions {
-  /** Default 'adam'. */
-  type?: 'adam' | 'adamw' | 'sgd' | 'rmsprop';
-  /** Default 1e-3 (adam, adamw, rmsprop) or 0.01 (sgd). */
-  learningRate?: number;
-  /** sgd and rmsprop momentum. Default 0. */
-  momentum?: number;
-  /** sgd: Nesterov momentum. Default false. */
-  nesterov?: boolean;
-  /** adam/adamw. Defaults 0.9 and 0.999. */
-  beta1?: number;
-  beta2?: number;
-  /** rmsprop decay. Default 0.9. */
-  rho?: number;
-  /** Default 1e-7. */
-  epsilon?: number;
-  /** AdamW: decoupled decay (default 0.01); others: L2 penalty (default 0). */
-  weightDecay?: number;
-  /** Clip gradients to this global L2 norm; 0 = off. Default 0. */
-  clipNorm?: number;
-}
 
 export interface BatchLogs {
   loss: number;
@@ -63,6 +40,38 @@ export interface TrainingHandle {
   stopTraining: boolean;
   /** The learning rate of the coming steps; callbacks may change it. */
   learningRate: number;
+}
+
+/** The weight operations a TrainingHandle forwards to the model being trained. */
+export type TrainingHandleOperations = Pick<TrainingHandle, 'getWeights' | 'setWeights' | 'getParams' | 'setParams' | 'save'>;
+
+/**
+ * The TrainingHandle of a classifier's fit: weight operations on the model being trained,
+ * `stopTraining` shared with the classifier's own flag, and the learning rate of the coming
+ * steps (schedules and callbacks change it).
+ */
+export class ClassifierTrainingHandle implements TrainingHandle {
+  readonly getWeights: TrainingHandle['getWeights'];
+  readonly setWeights: TrainingHandle['setWeights'];
+  readonly getParams: TrainingHandle['getParams'];
+  readonly setParams: TrainingHandle['setParams'];
+  readonly save: TrainingHandle['save'];
+
+  constructor(
+    private readonly owner: { stopTraining: boolean },
+    public learningRate: number,
+    operations: TrainingHandleOperations,
+  ) {
+    ({ getWeights: this.getWeights, setWeights: this.setWeights, getParams: this.getParams, setParams: this.setParams, save: this.save } = operations);
+  }
+
+  get stopTraining(): boolean {
+    return this.owner.stopTraining;
+  }
+
+  set stopTraining(value: boolean) {
+    this.owner.stopTraining = value;
+  }
 }
 
 export interface FitCallbacks {
@@ -98,7 +107,7 @@ export interface History {
   };
 }
 
-export interface ResolvedFitOptions {
+export interface TrainingLoopOptions {
   epochs: number;
   /** Epochs already trained (numbering continues from here). */
   initialEpoch: number;
@@ -117,34 +126,9 @@ export interface ResolvedFitOptions {
   callbacks: FitCallbacks[];
 }
 
-export function resolveOptimizer(value: unknown): { config: NativeOptimizerConfig; learningRate: number } {
-  const o = (typeof value === 'string' ? { type: value } : value ?? {}) as Record<string, unknown>;
-  if (typeof o !== 'object' || Array.isArray(o)) throw invalidType('options.optimizer', 'an optimizer name or { type, learningRate, ... }', value);
-  const type = o.type === undefined ? 'adam' : checkChoice('options.optimizer.type', o.type, ['adam', 'adamw', 'sgd', 'rmsprop'] as const);
-  const num = (key: string, min: number, max: number, fallback: number, exclusive = false) =>
-    o[key] === undefined ? fallback : checkNumber(`options.optimizer.${key}`, o[key], min, max, exclusive);
-  const learningRate = num('learningRate', 0, 1e6, type === 'sgd' ? 0.01 : 1e-3);
-  const nesterov = o.nesterov === undefined ? false : o.nesterov;
-  if (typeof nesterov !== 'boolean') throw invalidType('options.optimizer.nesterov', 'a boolean', nesterov);
-  return {
-    learningRate,
-    config: {
-      type,
-      momentum: num('momentum', 0, 1, 0, true),
-      nesterov,
-      beta1: num('beta1', 0, 1, 0.9, true),
-      beta2: num('beta2', 0, 1, 0.999, true),
-      rho: num('rho', 0, 1, 0.9, true),
-      epsilon: num('epsilon', 1e-30, 1, 1e-7),
-      weightDecay: num('weightDecay', 0, 1e6, type === 'adamw' ? 0.01 : 0),
-      clipNorm: num('clipNorm', 0, 1e12, 0),
-    },
-  };
-}
-
 /** Batches of one epoch: index ranges into `order`. With bucketing, sequences of similar
  * length share a batch (sorted within windows of 32 batches, batch order shuffled). */
-function epochOrder(set: SequenceSet, o: ResolvedFitOptions): Int32Array | null {
+function epochOrder(set: SequenceSet, o: TrainingLoopOptions): Int32Array | null {
   if (!o.shuffle && !o.bucketing) return null;
   const order = o.shuffle ? o.rng.permutation(set.count) : Int32Array.from({ length: set.count }, (_, i) => i);
   if (!o.bucketing) return order;
@@ -169,7 +153,7 @@ function epochOrder(set: SequenceSet, o: ResolvedFitOptions): Int32Array | null 
 export async function runFit(
   model: NativeModel,
   train: { set: SequenceSet; labels: Int32Array },
-  options: ResolvedFitOptions,
+  options: TrainingLoopOptions,
   validate: (() => Promise<{ loss: number; accuracy: number }>) | null,
   handle: TrainingHandle,
   epochDone: () => void,
@@ -241,40 +225,4 @@ export async function runFit(
   }
   await each((cb) => cb.onTrainEnd?.(history));
   return history;
-}
-
-export function resolveClassWeights(value: unknown, classes: number, labels: string[] | null): Float32Array | null {
-  if (value === undefined || value === null) return null;
-  const out = new Float32Array(classes).fill(1);
-  if (Array.isArray(value) || ArrayBuffer.isView(value)) {
-    const list = value as ArrayLike<unknown>;
-    if (list.length !== classes) throw outOfRange('options.classWeight', `${classes} weights (one per class)`, value);
-    for (let i = 0; i < classes; i++) out[i] = checkNumber(`options.classWeight[${i}]`, list[i], 0, 1e12);
-    return out;
-  }
-  if (typeof value !== 'object') throw invalidType('options.classWeight', 'an array of weights or a { class: weight } object', value);
-  for (const [key, w] of Object.entries(value as Record<string, unknown>)) {
-    const index = labels?.indexOf(key) ?? -1;
-    const k = index >= 0 ? index : Number(key);
-    if (!Number.isInteger(k) || k < 0 || k >= classes) throw outOfRange('options.classWeight', `class names or indices in [0, ${classes})`, key);
-    out[k] = checkNumber(`options.classWeight.${key}`, w, 0, 1e12);
-  }
-  return out;
-}
-
-export function resolveCommon(options: Record<string, unknown>) {
-  return {
-    epochs: options.epochs === undefined ? 1 : checkInteger('options.epochs', options.epochs, 1, 1e6),
-    batchSize: options.batchSize === undefined ? 32 : checkInteger('options.batchSize', options.batchSize, 1, 1 << 20),
-    seed: options.seed === undefined ? undefined : checkInteger('options.seed', options.seed, 0, Number.MAX_SAFE_INTEGER),
-  };
-}
-
-export function resolveCallbacks(value: unknown): FitCallbacks[] {
-  if (value === undefined) return [];
-  const list = Array.isArray(value) ? value : [value];
-  list.forEach((cb, i) => {
-    if (cb === null || typeof cb !== 'object') throw invalidType(`options.callbacks[${i}]`, 'an object of callback functions', cb);
-  });
-  return list as FitCallbacks[];
 }

@@ -1,6 +1,5 @@
 /** `rnn-node info MODEL`: what a model file holds. */
 import { statSync } from 'node:fs';
-import { SequenceClassifier } from '../classifier';
 import { readCheckpoint } from '../checkpoint';
 import { helpText, parseFlags, UsageError, type Flag } from './flags';
 
