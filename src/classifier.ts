@@ -10,7 +10,7 @@ import { BusyError, CheckpointError, DisposedError, invalidType, outOfRange } fr
 import { resolveClassWeights, resolveFitOptions, resolveMissing, type FitOptions } from './fit-options';
 import { computeMetrics, type Metrics } from './metrics';
 import { native, type NativeModel, type NativeOptimizerConfig } from './native';
-import type { MissingPolicy } from './preprocessing';
+import type { MissingPolicy } from './missing';
 import { SeededRandom } from './random';
 import { splitIndices } from './split';
 import { ensureThreadsConfigured, threadsOption } from './threads';

@@ -6,7 +6,7 @@
 import { invalidType, outOfRange } from './errors';
 import type { ResolvedConfig } from './config';
 import type { NativeBatch } from './native';
-import type { MissingPolicy } from './preprocessing';
+import { applyMissingPolicy, type MissingPolicy } from './missing';
 
 /** Dense sequences as nested arrays: `x[sequence][step][feature]`; ragged steps allowed. */
 export type DenseSequences = ReadonlyArray<ReadonlyArray<ArrayLike<number>>>;
@@ -256,27 +256,10 @@ function resolveMissing(set: SequenceSet, policy: MissingPolicy, name: string): 
   const lengths = new Int32Array(set.lengths);
   for (let s = 0; s < set.count; s++) {
     const base = s * set.steps * F;
-    let kept = 0;
-    for (let t = 0; t < set.lengths[s]; t++) {
-      const at = base + t * F;
-      let hasMissing = false;
-      for (let f = 0; f < F; f++) {
-        if (!Number.isNaN(values[at + f])) continue;
-        hasMissing = true;
-        if (policy === 'zero') values[at + f] = 0;
-        else if (policy === 'ffill') values[at + f] = t > 0 ? values[at - F + f] : 0;
-      }
-      if (policy === 'mask') {
-        if (hasMissing) continue;
-        values.copyWithin(base + kept * F, at, at + F);
-      }
-      kept++;
-    }
-    if (policy === 'mask') {
-      if (kept === 0) throw outOfRange(`${name}[${s}]`, 'at least one step without missing values', 'all steps missing');
-      values.fill(0, base + kept * F, base + set.lengths[s] * F);
-      lengths[s] = kept;
-    }
+    const { kept } = applyMissingPolicy(values, base, set.lengths[s], F, policy);
+    if (kept === 0) throw outOfRange(`${name}[${s}]`, 'at least one step without missing values', 'all steps missing');
+    values.fill(0, base + kept * F, base + set.lengths[s] * F);
+    lengths[s] = kept;
   }
   return { ...set, dense: values, lengths };
 }

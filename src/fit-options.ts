@@ -8,7 +8,7 @@ import type { Dataset } from './data';
 import { invalidType, outOfRange } from './errors';
 import type { NativeOptimizerConfig } from './native';
 import { resolveOptimizer, type OptimizerOptions } from './optimizer-options';
-import { MISSING_POLICIES, type MissingPolicy } from './preprocessing';
+import { MISSING_POLICIES, type MissingPolicy } from './missing';
 import { makeSchedule, type Schedule, type ScheduleOptions } from './schedules';
 import { threadsOption } from './threads';
 import type { FitCallbacks } from './training';

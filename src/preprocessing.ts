@@ -8,13 +8,9 @@ import { checkChoice, checkInteger } from './validate';
 import { DataFormatError, invalidType, outOfRange } from './errors';
 import type { TypedSequences } from './data';
 import type { DataRecord, SequenceRecord, TextRecord } from './readers';
+import { applyMissingPolicy, MISSING_POLICIES, type MissingPolicy } from './missing';
 import { Tokenizer, type TokenizerJSON, type TokenizerOptions } from './tokenizer';
 
-/** What to do with missing values (NaN/null) in dense sequences. 'error' (default) rejects
- * the record naming the position; 'zero' uses 0; 'ffill' repeats the feature's previous
- * value (0 at the first step); 'mask' drops the steps that have any missing value. */
-export type MissingPolicy = 'error' | 'zero' | 'ffill' | 'mask';
-export const MISSING_POLICIES = ['error', 'zero', 'ffill', 'mask'] as const;
 
 export interface PreprocessingJSON {
   kind: 'text' | 'sequence';
@@ -108,26 +104,12 @@ export class Preprocessor {
     steps.forEach((step, t) => {
       if (step.length !== F) throw new DataFormatError(r.file ?? 'data', r.line, `step ${t} has ${step.length} features, expected ${F}`);
     });
-    const hasMissing = steps.some((s) => s.some(Number.isNaN));
-    if (hasMissing) {
-      switch (this.missing) {
-        case 'error': {
-          const t = steps.findIndex((s) => s.some(Number.isNaN));
-          const f = steps[t].findIndex(Number.isNaN);
-          throw new DataFormatError(r.file ?? 'data', r.line, `missing value at step ${t}, feature ${f} (choose a missing-value policy: zero, ffill or mask)`);
-        }
-        case 'zero':
-          steps = steps.map((s) => s.map((x) => (Number.isNaN(x) ? 0 : x)));
-          break;
-        case 'ffill': {
-          const last = new Array<number>(F).fill(0);
-          steps = steps.map((s) => s.map((x, f) => (Number.isNaN(x) ? last[f] : (last[f] = x))));
-          break;
-        }
-        case 'mask':
-          steps = steps.filter((s) => !s.some(Number.isNaN));
-          break;
-      }
+    if (steps.some((s) => s.some(Number.isNaN))) {
+      const flat = Float64Array.from(steps.flat());
+      const { kept, missingAt } = applyMissingPolicy(flat, 0, steps.length, F, this.missing);
+      if (missingAt)
+        throw new DataFormatError(r.file ?? 'data', r.line, `missing value at step ${missingAt[0]}, feature ${missingAt[1]} (choose a missing-value policy: zero, ffill or mask)`);
+      steps = Array.from({ length: kept }, (_, t) => Array.from(flat.subarray(t * F, (t + 1) * F)));
     }
     if (steps.length === 0) throw new DataFormatError(r.file ?? 'data', r.line, 'the sequence is empty (after removing missing steps)');
     return steps;

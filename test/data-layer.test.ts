@@ -150,3 +150,23 @@ describe('missing values through the API', () => {
     m.dispose();
   });
 });
+
+describe('one missing-value implementation', () => {
+  it('the API (typed input) and the preprocessing (records) apply each policy the same way', async () => {
+    const { applyMissingPolicy } = await import('../src/missing');
+    const { toSequenceSet } = await import('../src/data');
+    const { resolveConfig } = await import('../src/config');
+    const steps = [[NaN, 1], [2, NaN], [NaN, NaN], [5, 6]];
+    const config = resolveConfig({ input: { type: 'dense', features: 2 }, layers: [{ cell: 'gru', units: 2 }], classes: 2 });
+    for (const policy of ['zero', 'ffill', 'mask'] as const) {
+      const set = toSequenceSet({ values: Float32Array.from(steps.flat()), shape: [1, 4, 2] }, config, 'x', policy);
+      const viaApi = Array.from(set.dense!.subarray(0, set.lengths[0] * 2));
+      const pre = Preprocessor.fit([{ kind: 'sequence', sequence: steps, label: 'a', line: 1 } as DataRecord], { missing: policy, normalize: false });
+      const viaRecords = pre.clean({ kind: 'sequence', sequence: steps, label: 'a', line: 1 } as never).flat();
+      expect(viaRecords, policy).toEqual(viaApi);
+    }
+    expect(applyMissingPolicy(Float32Array.from(steps.flat()), 0, 4, 2, 'ffill').kept).toBe(4);
+    expect(applyMissingPolicy(Float32Array.from(steps.flat()), 0, 4, 2, 'error').missingAt).toEqual([0, 0]);
+    expect(applyMissingPolicy(Float32Array.from(steps.flat()), 0, 4, 2, 'mask').kept).toBe(1);
+  });
+});
