@@ -13,18 +13,12 @@ import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import runOptionsModule from './run-options.cjs';
 import { measure as measurePeer, median, parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const opt = parseOptions('bench/run.mjs', {
-  reps: { type: 'string', default: '3' },
-  seconds: { type: 'string', default: '2' },
-  workloads: { type: 'string', default: 'fmnist-lstm,fmnist-gru,tokens-lstm' },
-  peers: { type: 'string', default: 'rnn-node,pytorch,pytorch-padded,tfjs-cpu,tfjs-wasm,tfjs-node' },
-  python: { type: 'string', default: process.env.RNN_NODE_BENCH_PYTHON ?? '/usr/bin/python3' },
-  out: { type: 'string', default: join(here, 'results') },
-  report: { type: 'string', default: join(here, 'RESULTS.md') },
-});
+const { runOptions } = runOptionsModule;
+const opt = parseOptions('bench/run.mjs', runOptions(here));
 const all = availableParallelism();
 const WORKLOADS = {
   'fmnist-lstm': { cell: 'lstm', units: 128, steps: 28, features: 28, classes: 10, batch: 128, 'infer-batch': 1024, tfjs: true },

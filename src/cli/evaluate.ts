@@ -2,18 +2,19 @@
 import { SequenceClassifier } from '../classifier';
 import { setNumThreads } from '../threads';
 import { helpText, parseFlags, type Flag } from './flags';
+import { MODEL_FLAG, FORMAT_FLAG, idxPrefixFlag, THREADS_FLAG, jsonFlag } from './common-flags';
 import { loadData } from './inputs';
 import { datasetFor, preprocessorOf } from './shared';
 
 export const EVALUATE_FLAGS: Flag[] = [
-  { name: 'model', kind: 'path', help: 'model file', required: true },
+  MODEL_FLAG,
   { name: 'data', kind: 'path', help: 'labelled data: JSONL, CSV, or an IDX directory', required: true },
-  { name: 'format', kind: { choices: ['auto', 'jsonl', 'csv', 'idx'] }, help: 'input format', default: 'auto' },
-  { name: 'idx-prefix', kind: 'string', help: 'IDX file prefix inside the directory', shown: "'t10k' or the only one" },
+  FORMAT_FLAG,
+  idxPrefixFlag('t10k'),
   { name: 'batch-size', kind: 'int', min: 1, help: 'sequences per native call', default: 1024 },
   { name: 'top-k', kind: 'int', min: 1, help: 'k of the top-k accuracy', default: 3 },
-  { name: 'threads', kind: 'int', min: 1, max: 1024, help: 'threads for native work', shown: 'all CPUs available' },
-  { name: 'json', kind: 'bool', help: 'print one JSON object', default: false },
+  THREADS_FLAG,
+  jsonFlag(),
 ];
 
 export const EVALUATE_HELP = helpText('evaluate', 'Evaluate a saved model on labelled data: accuracy, macro-F1, loss, per-class metrics, confusion matrix.', EVALUATE_FLAGS);

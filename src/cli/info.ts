@@ -2,8 +2,9 @@
 import { statSync } from 'node:fs';
 import { readCheckpoint } from '../checkpoint';
 import { helpText, parseFlags, UsageError, type Flag } from './flags';
+import { jsonFlag } from './common-flags';
 
-export const INFO_FLAGS: Flag[] = [{ name: 'json', kind: 'bool', help: 'print one JSON object', default: false }];
+export const INFO_FLAGS: Flag[] = [jsonFlag()];
 export const INFO_HELP = helpText('info', 'Describe a model file: architecture, labels, parameters, preprocessing, training state.', INFO_FLAGS, 'MODEL');
 
 export async function info(argv: string[]): Promise<number> {

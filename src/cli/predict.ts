@@ -13,19 +13,20 @@ import { DataFormatError } from '../errors';
 import { readIdxDataset } from '../idx';
 import { detectFormat, readRecords, type DataRecord } from '../readers';
 import { helpText, parseFlags, type Flag } from './flags';
+import { MODEL_FLAG, FORMAT_FLAG, idxPrefixFlag, THREADS_FLAG } from './common-flags';
 import { idxPrefix } from './inputs';
 import { preprocessorOf } from './shared';
 
 export const PREDICT_FLAGS: Flag[] = [
-  { name: 'model', kind: 'path', help: 'model file', required: true },
+  MODEL_FLAG,
   { name: 'input', kind: 'path', help: "records: JSONL, CSV, an IDX directory, or '-' for stdin (JSONL)", required: true },
   { name: 'output', kind: 'path', help: "JSONL output file (written atomically), or '-' for stdout", default: '-' },
-  { name: 'format', kind: { choices: ['auto', 'jsonl', 'csv', 'idx'] }, help: 'input format', default: 'auto' },
-  { name: 'idx-prefix', kind: 'string', help: 'IDX file prefix inside the directory', shown: "'t10k' or the only one" },
+  FORMAT_FLAG,
+  idxPrefixFlag('t10k'),
   { name: 'batch-size', kind: 'int', min: 1, max: 1 << 20, help: 'records per batch', default: 512 },
   { name: 'top-k', kind: 'int', min: 1, help: "add the K most probable labels as 'top'", shown: 'off' },
   { name: 'on-error', kind: { choices: ['fail', 'skip'] }, help: 'a bad record stops the job (fail) or is reported on stderr and skipped', default: 'fail' },
-  { name: 'threads', kind: 'int', min: 1, max: 1024, help: 'threads for native work', shown: 'all CPUs available' },
+  THREADS_FLAG,
   { name: 'stats', kind: 'bool', help: 'end with one JSON line on stderr: records/s and where the time went', default: false },
 ];
 

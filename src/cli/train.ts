@@ -10,6 +10,7 @@ import { labelSpace, Preprocessor } from '../preprocessing';
 import type { ScheduleOptions } from '../schedules';
 import type { FitCallbacks } from '../training';
 import { helpText, parseFlags, UsageError, type Flag, type FlagValues } from './flags';
+import { FORMAT_FLAG, idxPrefixFlag, THREADS_FLAG, jsonFlag } from './common-flags';
 import { loadData } from './inputs';
 import { progressReporter } from './progress';
 import { datasetFor, preprocessorOf } from './shared';
@@ -20,8 +21,8 @@ export const TRAIN_FLAGS: Flag[] = [
   { name: 'validation', kind: 'path', help: 'validation data, evaluated after every epoch', shown: 'none' },
   { name: 'validation-split', kind: 'float', min: 0, below: 1, help: 'hold out this fraction of --data for validation', shown: 'none' },
   { name: 'stratify', kind: 'bool', help: 'with --validation-split: split each class in proportion', default: false },
-  { name: 'format', kind: { choices: ['auto', 'jsonl', 'csv', 'idx'] }, help: 'input format (auto: directory = idx, .csv/.tsv = csv, else jsonl)', default: 'auto' },
-  { name: 'idx-prefix', kind: 'string', help: 'IDX file prefix inside the directory', shown: "'train' or the only one" },
+  FORMAT_FLAG,
+  idxPrefixFlag('train'),
   { name: 'tokenize', kind: { choices: ['char', 'word'] }, help: 'text tokenizer', default: 'char' },
   { name: 'lowercase', kind: 'bool', help: 'lower-case text before tokenizing (word tokens are always lower-cased)', default: false },
   { name: 'min-frequency', kind: 'int', min: 1, help: 'drop tokens seen fewer times', default: 1 },
@@ -58,9 +59,9 @@ export const TRAIN_FLAGS: Flag[] = [
   { name: 'token-dropout', kind: 'float', min: 0, below: 1, help: 'training augmentation: replace tokens by <unk> with this probability', default: 0 },
   { name: 'bucketing', kind: 'bool', help: 'batch sequences of similar length together', default: false },
   { name: 'seed', kind: 'int', min: 0, help: 'seed for weights, shuffling, dropout and splits', default: 0 },
-  { name: 'threads', kind: 'int', min: 1, max: 1024, help: 'threads for native work', shown: 'all CPUs available' },
+  THREADS_FLAG,
   { name: 'resume', kind: 'path', help: 'continue training this model (its architecture and preprocessing are kept)', shown: 'none' },
-  { name: 'json', kind: 'bool', help: 'print one JSON object with the results', default: false },
+  jsonFlag('print one JSON object with the results'),
 ];
 
 export const TRAIN_HELP = helpText('train', 'Train a sequence classifier and save it to --out.', TRAIN_FLAGS);
