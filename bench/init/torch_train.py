@@ -60,8 +60,12 @@ class Model(torch.nn.Module):
     def forward(self, x, lengths):
         if self.embedding is not None:
             x = self.embedding(x)
-        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        _, h = self.rnn(packed)
+        # Packing only matters when lengths differ; equal-length batches (images, series) run
+        # as they are, the same computation without packing's per-step overhead.
+        if bool((lengths == x.shape[1]).all()):
+            _, h = self.rnn(x)
+        else:
+            _, h = self.rnn(torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
         h = h[0] if isinstance(h, tuple) else h
         return self.head(h[-1])
 
