@@ -143,7 +143,8 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
   it(`no shipped binary needs a glibc symbol newer than ${GLIBC_FLOOR.join('.')}`, () => {
     for (const name of readdirSync(installedPrebuilds)) {
       const versions = glibcVersions(join(installedPrebuilds, name));
-      expect(versions.length, name).toBeGreaterThan(0);
+      // The CPUID probe calls nothing in libc at all; everything else does.
+      if (name !== 'rnn_cpuid.node') expect(versions.length, name).toBeGreaterThan(0);
       expect(versions.filter((v) => newer(v, GLIBC_FLOOR)), name).toEqual([]);
     }
   });
@@ -151,7 +152,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
   it('the CPUID probe is plain x86-64 code: no SSE3 or later, no libraries beyond libc', () => {
     const probe = join(installedPrebuilds, 'rnn_cpuid.node');
     const needed = execFileSync('readelf', ['-d', probe], { encoding: 'utf8' }).match(/NEEDED.*\[(.*)\]/g) ?? [];
-    expect(needed.map((l) => /\[(.*)\]/.exec(l)![1])).toEqual(['libc.so.6']);
+    expect(needed.map((l) => /\[(.*)\]/.exec(l)![1]).filter((lib) => lib !== 'libc.so.6')).toEqual([]);
     // Instructions beyond SSE2 have mnemonics a plain x86-64 build never emits.
     const code = execFileSync('objdump', ['-d', '--no-show-raw-insn', probe], { encoding: 'utf8' });
     expect(code).not.toMatch(/\b(v[a-z]+ps|v[a-z]+pd|vpxor|vmov\w*|lzcnt|tzcnt|popcnt|pshufb|pminsd|ptest|movbe|andn|shlx|sarx)\b/);
