@@ -23,6 +23,7 @@
     {
       "target_name": "rnn_node",
       "sources": [
+        "native/core/batch_input.cc",
         "native/core/gru.cc",
         "native/core/initializers.cc",
         "native/core/lstm.cc",

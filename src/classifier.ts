@@ -5,7 +5,7 @@
  */
 import { makeHeader, encodeCheckpoint, readCheckpoint, writeFileAtomic, type TrainingState } from './checkpoint';
 import { resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
-import { gatherBatch, gatherLabels, subsetSet, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from './data';
+import { batchOf, gatherLabels, subsetSet, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from './data';
 import { BusyError, CheckpointError, DisposedError, invalidType, outOfRange } from './errors';
 import { resolveClassWeights, resolveFitOptions, resolveMissing, type FitOptions } from './fit-options';
 import { computeMetrics, type Metrics } from './metrics';
@@ -188,7 +188,7 @@ export class SequenceClassifier {
     const out = new Float32Array(set.count * C);
     for (let start = 0; start < set.count; start += batchSize) {
       const end = Math.min(start + batchSize, set.count);
-      out.set(await model.predict(gatherBatch(set, null, start, end), threads), start * C);
+      out.set(await model.predict(batchOf(set, null, start, end), threads), start * C);
     }
     return out;
   }
@@ -217,7 +217,7 @@ export class SequenceClassifier {
     const set = toSequenceSet(x, this.config, 'x');
     if (set.count > PREDICT_SYNC_MAX_SEQUENCES)
       throw outOfRange('x', `at most ${PREDICT_SYNC_MAX_SEQUENCES} sequences for a synchronous prediction (use predictProba)`, set.count);
-    return this.#shape(set, model.predictSync(gatherBatch(set, null, 0, set.count), threadsOption(options.threads)));
+    return this.#shape(set, model.predictSync(batchOf(set, null, 0, set.count), threadsOption(options.threads)));
   }
 
   /** Synchronous `predict`; see `predictProbaSync`. */
@@ -287,7 +287,7 @@ export class SequenceClassifier {
     const model = this.#idle('compute gradients');
     const { set, labels } = this.#dataset(data, 'data');
     const weights = resolveClassWeights(options.classWeight, this.config.classes, this.config.labels);
-    const result = model.gradients(gatherBatch(set, null, 0, set.count), labels, weights, threadsOption(options.threads));
+    const result = model.gradients(batchOf(set, null, 0, set.count), labels, weights, threadsOption(options.threads));
     return {
       loss: result.loss,
       gradients: model.tensors().map((t) => ({ name: t.name, shape: t.shape, values: result.grads.slice(t.offset, t.offset + t.size) })),

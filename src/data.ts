@@ -214,6 +214,26 @@ export function toLabels(y: unknown, count: number, config: ResolvedConfig, name
 }
 
 /** The native batch of sequences `order[start..end)`, padded to their longest length. */
+/**
+ * The sequences order[start..end) (or start..end) of a set as a NativeBatch that refers to
+ * the set's own arrays: nothing is copied here, the addon gathers the members itself.
+ */
+export function batchOf(set: SequenceSet, order: Int32Array | null, start: number, end: number): NativeBatch {
+  const values = set.dense ? { dense: set.dense } : { tokens: set.tokens! };
+  if (!order) {
+    const width = set.dense ? set.features : 1;
+    const range = (a: Float32Array | Int32Array) => a.subarray(start * set.steps * width, end * set.steps * width);
+    return {
+      batch: end - start,
+      steps: set.steps,
+      lengths: set.lengths.subarray(start, end),
+      ...(set.dense ? { dense: range(set.dense) as Float32Array } : { tokens: range(set.tokens!) as Int32Array }),
+    };
+  }
+  return { batch: end - start, steps: set.steps, lengths: set.lengths, ...values, sequences: order.subarray(start, end) };
+}
+
+/** A copy of the batch, padded to its own longest sequence: for augmentation, which changes it. */
 export function gatherBatch(set: SequenceSet, order: ArrayLike<number> | null, start: number, end: number, copy = false): NativeBatch {
   const n = end - start;
   const lengths = new Int32Array(n);

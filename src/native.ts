@@ -33,13 +33,20 @@ export interface NativeModelConfig {
   classes: number;
 }
 
-/** A batch in native form: row-major, padded to `steps`, valid lengths per sequence. */
+/**
+ * A batch in native form: row-major values padded to `steps`, valid lengths per sequence.
+ * Without `sequences` the arrays hold exactly the batch; with it they hold `lengths.length`
+ * source sequences (a whole data set) and `sequences` names the batch's members. Either
+ * way the addon gathers the members into its own packed memory during the call: the one
+ * copy of the input on its way to the kernels.
+ */
 export interface NativeBatch {
   batch: number;
   steps: number;
   lengths: Int32Array;
-  dense?: Float32Array; // [batch, steps, features]
-  tokens?: Int32Array; // [batch, steps]
+  dense?: Float32Array; // [count, steps, features]
+  tokens?: Int32Array; // [count, steps]
+  sequences?: Int32Array; // [batch]
 }
 
 export interface NativeOptimizerConfig {

@@ -5,7 +5,7 @@
  * learning-rate schedules, validation, callbacks, cancellation.
  */
 import { augmentBatch, type ResolvedAugment } from './augment';
-import { gatherBatch, gatherLabels, type SequenceSet } from './data';
+import { batchOf, gatherBatch, gatherLabels, type SequenceSet } from './data';
 import { NonFiniteLossError } from './errors';
 import type { NativeModel } from './native';
 import type { SeededRandom } from './random';
@@ -187,8 +187,7 @@ export async function runFit(
     for (let start = 0; start < set.count; start += options.batchSize, batchIndex++) {
       options.signal?.throwIfAborted();
       const end = Math.min(start + options.batchSize, set.count);
-      let batch = gatherBatch(set, order, start, end, options.augment !== null);
-      if (options.augment) batch = augmentBatch(batch, options.augment, rng);
+      const batch = options.augment ? augmentBatch(gatherBatch(set, order, start, end, true), options.augment, rng) : batchOf(set, order, start, end);
       const y = gatherLabels(labels, order, start, end);
       const step = await model.trainStep(batch, y, options.classWeights, handle.learningRate, rng.nextUint32(), options.threads);
       if (!Number.isFinite(step.loss))

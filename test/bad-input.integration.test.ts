@@ -230,19 +230,37 @@ describe('native boundary (bypassing the TypeScript checks)', () => {
   });
   const batch = { batch: 2, steps: 4, lengths: new Int32Array([4, 2]), dense: new Float32Array(24) };
 
-  it('checks every buffer type and length before use', () => {
+  it('checks every buffer type and length before use', async () => {
     expect(() => model.predictSync({ ...batch, dense: new Float32Array(23) }, 0)).toThrow(/batch\.dense to hold 24 values, got 23/);
     expect(() => model.predictSync({ ...batch, dense: new Float64Array(24) as never }, 0)).toThrow(TypeError);
     expect(() => model.predictSync({ ...batch, lengths: new Int32Array([4]) }, 0)).toThrow(/batch\.lengths to hold 2 values/);
-    expect(() => model.predictSync({ ...batch, lengths: new Int32Array([5, 2]) }, 0)).toThrow(/batch\.lengths\[0\] in \[1, 4\], got 5/);
+    expect(() => model.predictSync({ ...batch, lengths: new Int32Array([5, 2]) }, 0)).toThrow(/Invalid batch: sequence 0 has length 5, expected 1\.\.4/);
     expect(() => model.predictSync({ ...batch, batch: 2 ** 40 }, 0)).toThrow(RangeError);
     expect(() => model.predictSync({ ...batch, steps: -1 }, 0)).toThrow(RangeError);
     expect(() => model.setParams(new Float32Array(3))).toThrow(/params to hold/);
-    expect(() => model.trainStep(batch, new Int32Array([0, 2]), null, 0.1, 1, 0)).toThrow(/labels\[1\] in \[0, 2\), got 2/);
+    // Label values index memory in the core, which checks them (the promise rejects).
+    await expect(model.trainStep(batch, new Int32Array([0, 2]), null, 0.1, 1, 0)).rejects.toThrow(/label 2 at index 1 is outside \[0, 2\)/);
+    expect(() => model.trainStep(batch, new Int32Array([0]), null, 0.1, 1, 0)).toThrow(/labels to hold 2 values/);
     expect(() => model.trainStep(batch, new Int32Array([0, 1]), new Float32Array(5), 0.1, 1, 0)).toThrow(/classWeights to hold 2/);
     expect(() => model.predictSync(null as never, 0)).toThrow(TypeError);
     expect(() => new addon.NativeModel({ input: 'dense', features: 3, layers: [], pooling: 'last', classes: 2 })).toThrow(RangeError);
   });
+  it('gathers a batch named by member indices, checking each index, and copies it during the call', async () => {
+    const source = { steps: 4, lengths: new Int32Array([4, 2, 3]), dense: Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)) };
+    const picked = model.predictSync({ ...source, batch: 2, sequences: new Int32Array([2, 0]) }, 0);
+    const direct = model.predictSync({ batch: 2, steps: 4, lengths: new Int32Array([3, 4]), dense: Float32Array.from([...source.dense.subarray(24, 36), ...source.dense.subarray(0, 12)]) }, 0);
+    expect(Array.from(picked)).toEqual(Array.from(direct));
+    expect(() => model.predictSync({ ...source, batch: 2, sequences: new Int32Array([2, 3]) }, 0)).toThrow(/Invalid batch: batch entry 1 names sequence 3, outside \[0, 3\)/);
+    expect(() => model.predictSync({ ...source, batch: 2, sequences: new Int32Array([-1, 0]) }, 0)).toThrow(RangeError);
+    expect(() => model.predictSync({ ...source, batch: 3, sequences: new Int32Array([0, 1]) }, 0)).toThrow(/batch\.sequences to hold 3 values/);
+    expect(() => model.predictSync({ ...source, batch: 2, sequences: new Float32Array([0, 1]) as never }, 0)).toThrow(TypeError);
+    // The source may change as soon as the call returns: the job reads its own copy.
+    const pending = model.predict({ ...source, batch: 2, sequences: new Int32Array([2, 0]) }, 0);
+    source.dense.fill(NaN);
+    source.lengths.fill(99);
+    expect(Array.from(await pending)).toEqual(Array.from(picked));
+  });
+
   it('carries the same stable error codes as the TypeScript layer', () => {
     expect(() => model.predictSync({ ...batch, dense: new Float32Array(1) }, 0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', name: 'RangeError' }));
     expect(() => model.predictSync({ ...batch, dense: new Int32Array(1) } as never, 0)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' }));

@@ -72,61 +72,51 @@ Napi::Float32Array read_float32_array(const Napi::Value& value, const char* name
   return expect_typed_array<Napi::Float32Array>(value, napi_float32_array, "Float32Array", name, length);
 }
 
-rnn::BatchInput<float> OwnedBatch::view() const {
-  rnn::BatchInput<float> in;
-  in.batch = batch;
-  in.steps = steps;
-  in.dense = dense.empty() ? nullptr : dense.data();
-  in.tokens = tokens.empty() ? nullptr : tokens.data();
-  in.lengths = lengths.data();
-  return in;
-}
-
-OwnedBatch read_batch(const Napi::Value& value, const rnn::ModelConfig& config) {
+rnn::PackedInput<float> read_batch(const Napi::Value& value, const rnn::ModelConfig& config) {
   Napi::Object o = expect_object(value, "batch");
-  OwnedBatch b;
-  b.batch = int(read_integer(o.Get("batch"), "batch.batch", 1, 1 << 24));
-  b.steps = int(read_integer(o.Get("steps"), "batch.steps", 1, 1 << 24));
-  const size_t cells = size_t(b.batch) * size_t(b.steps);
-  if (cells > (size_t(1) << 31)) throw_range(o.Env(), "batch.batch * batch.steps is too large");
-  Napi::Int32Array lengths = expect_typed_array<Napi::Int32Array>(
-      o.Get("lengths"), napi_int32_array, "Int32Array", "batch.lengths", size_t(b.batch));
-  b.lengths.assign(lengths.Data(), lengths.Data() + b.batch);
-  for (int i = 0; i < b.batch; ++i)
-    if (b.lengths[i] < 1 || b.lengths[i] > b.steps)
-      throw_range(o.Env(), "Expected batch.lengths[" + std::to_string(i) + "] in [1, " +
-                               std::to_string(b.steps) + "], got " + std::to_string(b.lengths[i]));
+  Napi::Env env = o.Env();
+  rnn::BatchInput<float> in;
+  in.batch = int(read_integer(o.Get("batch"), "batch.batch", 1, 1 << 24));
+  in.steps = int(read_integer(o.Get("steps"), "batch.steps", 1, 1 << 24));
+  // With `sequences`, lengths and values describe a larger source (a whole data set) and
+  // the batch names its members: the one copy is the gather below, straight from there.
+  Napi::Value sequences = o.Get("sequences");
+  Napi::Value lengths_value = o.Get("lengths");
+  if (!lengths_value.IsTypedArray() || lengths_value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw_type(env, "Expected a Int32Array for batch.lengths");
+  const size_t count = sequences.IsUndefined() ? size_t(in.batch) : lengths_value.As<Napi::Int32Array>().ElementLength();
+  if (count < 1 || count > (size_t(1) << 24)) throw_range(env, "Expected batch.lengths to hold 1 to 2^24 values");
+  in.count = int(count);
+  in.lengths = expect_typed_array<Napi::Int32Array>(lengths_value, napi_int32_array, "Int32Array", "batch.lengths", count).Data();
+  if (!sequences.IsUndefined())
+    in.sequences = expect_typed_array<Napi::Int32Array>(sequences, napi_int32_array, "Int32Array", "batch.sequences", size_t(in.batch)).Data();
+  const size_t cells = count * size_t(in.steps);
+  if (cells > (size_t(1) << 31)) throw_range(env, "batch.lengths.length * batch.steps is too large");
   if (config.input == rnn::InputType::kDense) {
     const size_t n = cells * size_t(config.features);
-    if (n > (size_t(1) << 34)) throw_range(o.Env(), "batch.dense is too large");
-    Napi::Float32Array dense = expect_typed_array<Napi::Float32Array>(
-        o.Get("dense"), napi_float32_array, "Float32Array", "batch.dense", n);
-    b.dense.assign(dense.Data(), dense.Data() + n);
+    if (n > (size_t(1) << 34)) throw_range(env, "batch.dense is too large");
+    in.dense = expect_typed_array<Napi::Float32Array>(o.Get("dense"), napi_float32_array, "Float32Array", "batch.dense", n).Data();
   } else {
-    Napi::Int32Array tokens = expect_typed_array<Napi::Int32Array>(
-        o.Get("tokens"), napi_int32_array, "Int32Array", "batch.tokens", cells);
-    b.tokens.assign(tokens.Data(), tokens.Data() + cells);
-    for (int s = 0; s < b.batch; ++s)
-      for (int t = 0; t < b.lengths[s]; ++t) {
-        const int32_t id = b.tokens[size_t(s) * b.steps + t];
-        if (id < 0 || id >= config.vocab_size)
-          throw_range(o.Env(), "Expected token ids in [0, " + std::to_string(config.vocab_size) +
-                                   "), got " + std::to_string(id) + " at sequence " +
-                                   std::to_string(s) + ", step " + std::to_string(t));
-      }
+    in.tokens = expect_typed_array<Napi::Int32Array>(o.Get("tokens"), napi_int32_array, "Int32Array", "batch.tokens", cells).Data();
   }
-  return b;
+  // The core checks every length, member index and token id as it gathers (pack_batch).
+  rnn::PackedInput<float> out;
+  std::string err;
+  try {
+    err = rnn::pack_batch(in, config, out);
+  } catch (const std::bad_alloc&) {
+    err = "the batch is too large to allocate";
+  }
+  if (!err.empty()) throw_range(env, "Invalid batch: " + err);
+  return out;
 }
 
 std::vector<int32_t> read_labels(const Napi::Value& value, int batch, int classes) {
   Napi::Int32Array labels = expect_typed_array<Napi::Int32Array>(
       value, napi_int32_array, "Int32Array", "labels", size_t(batch));
-  std::vector<int32_t> out(labels.Data(), labels.Data() + batch);
-  for (int i = 0; i < batch; ++i)
-    if (out[i] < 0 || out[i] >= classes)
-      throw_range(value.Env(), "Expected labels[" + std::to_string(i) + "] in [0, " +
-                                   std::to_string(classes) + "), got " + std::to_string(out[i]));
-  return out;
+  // Values are checked where they index memory: by the core (check_labels), for every caller.
+  (void)classes;
+  return std::vector<int32_t>(labels.Data(), labels.Data() + batch);
 }
 
 std::vector<float> read_class_weights(const Napi::Value& value, int classes) {

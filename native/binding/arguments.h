@@ -1,6 +1,7 @@
 // Reading JavaScript arguments into plain C++ values. Every typed array's type and length
-// is checked here, before native code touches its memory; batches are copied into memory
-// the native side owns, so a worker never reads a buffer JavaScript may free or detach.
+// is checked here, before native code touches its memory; batches are gathered (by the
+// core's pack_batch, which checks every value it reads) into packed memory the native side
+// owns, during the call, so a worker never reads a buffer JavaScript may change or detach.
 #pragma once
 
 #include <napi.h>
@@ -15,17 +16,12 @@
 
 namespace rnn_binding {
 
-// A batch copied out of JavaScript: {batch, steps, lengths: Int32Array,
-// dense?: Float32Array [batch*steps*features], tokens?: Int32Array [batch*steps]}.
-struct OwnedBatch {
-  int batch = 0, steps = 0;
-  rnn::Buffer<float> dense;
-  std::vector<int32_t> tokens, lengths;
-
-  rnn::BatchInput<float> view() const;
-};
-
-OwnedBatch read_batch(const Napi::Value& value, const rnn::ModelConfig& config);
+// A batch gathered out of JavaScript into packed order: {batch, steps, lengths: Int32Array,
+// dense?: Float32Array [count*steps*features], tokens?: Int32Array [count*steps],
+// sequences?: Int32Array [batch]}, where count is batch, or lengths.length with `sequences`
+// (the batch's members among count source sequences).
+rnn::PackedInput<float> read_batch(const Napi::Value& value, const rnn::ModelConfig& config);
+// An Int32Array of `batch` labels (their range is the core's check).
 std::vector<int32_t> read_labels(const Napi::Value& value, int batch, int classes);
 // Float32Array of `classes` finite, non-negative weights, or null/undefined (empty result).
 std::vector<float> read_class_weights(const Napi::Value& value, int classes);

@@ -43,7 +43,7 @@ void ModelJob::OnError(const Napi::Error& error) {
 }
 
 std::string TrainStepJob::run() {
-  return model_->train_step(batch_.view(), labels_.data(),
+  return model_->train_step(batch_, labels_.data(),
                             class_weights_.empty() ? nullptr : class_weights_.data(),
                             learning_rate_, seed_, &step_);
 }
@@ -59,8 +59,8 @@ Napi::Value TrainStepJob::result(Napi::Env env) {
 void TrainStepJob::settle() { handle_->training_finished(); }
 
 std::string PredictJob::run() {
-  probabilities_.resize(size_t(batch_.batch) * model_->network().config().classes);
-  return model_->predict(batch_.view(), probabilities_.data());
+  probabilities_.resize(size_t(batch_.layout.batch) * model_->network().config().classes);
+  return model_->predict(batch_, probabilities_.data());
 }
 
 Napi::Value PredictJob::result(Napi::Env env) {

@@ -43,7 +43,7 @@ class ModelJob : public Napi::AsyncWorker {
 class TrainStepJob final : public ModelJob {
  public:
   TrainStepJob(Napi::Object owner, NativeModel* handle, std::shared_ptr<rnn::Model> model,
-               int threads, OwnedBatch batch, std::vector<int32_t> labels,
+               int threads, rnn::PackedInput<float> batch, std::vector<int32_t> labels,
                std::vector<float> class_weights, double learning_rate, uint64_t seed)
       : ModelJob(owner, handle, std::move(model), threads), batch_(std::move(batch)),
         labels_(std::move(labels)), class_weights_(std::move(class_weights)),
@@ -54,7 +54,7 @@ class TrainStepJob final : public ModelJob {
   Napi::Value result(Napi::Env env) override;
   void settle() override;
 
-  OwnedBatch batch_;
+  rnn::PackedInput<float> batch_;
   std::vector<int32_t> labels_;
   std::vector<float> class_weights_;
   double learning_rate_;
@@ -65,7 +65,7 @@ class TrainStepJob final : public ModelJob {
 class PredictJob final : public ModelJob {
  public:
   PredictJob(Napi::Object owner, NativeModel* handle, std::shared_ptr<rnn::Model> model,
-             int threads, OwnedBatch batch)
+             int threads, rnn::PackedInput<float> batch)
       : ModelJob(owner, handle, std::move(model), threads), batch_(std::move(batch)) {}
 
  private:
@@ -73,7 +73,7 @@ class PredictJob final : public ModelJob {
   Napi::Value result(Napi::Env env) override;
   void settle() override;
 
-  OwnedBatch batch_;
+  rnn::PackedInput<float> batch_;
   std::vector<float> probabilities_;
 };
 

@@ -150,8 +150,8 @@ Napi::Value NativeModel::train_step(const Napi::CallbackInfo& info) {
   auto model = live(env);
   ensure_idle(env, true, "start a training step");
   const rnn::ModelConfig& config = model->network().config();
-  OwnedBatch batch = read_batch(info[0], config);
-  std::vector<int32_t> labels = read_labels(info[1], batch.batch, config.classes);
+  rnn::PackedInput<float> batch = read_batch(info[0], config);
+  std::vector<int32_t> labels = read_labels(info[1], batch.layout.batch, config.classes);
   std::vector<float> weights = read_class_weights(info[2], config.classes);
   const double lr = read_number(info[3], "learningRate");
   if (lr < 0) throw_range(env, "Expected learningRate >= 0");
@@ -171,13 +171,13 @@ Napi::Value NativeModel::gradients(const Napi::CallbackInfo& info) {
   auto model = live(env);
   ensure_idle(env, true, "compute gradients");
   const rnn::ModelConfig& config = model->network().config();
-  OwnedBatch batch = read_batch(info[0], config);
-  std::vector<int32_t> labels = read_labels(info[1], batch.batch, config.classes);
+  rnn::PackedInput<float> batch = read_batch(info[0], config);
+  std::vector<int32_t> labels = read_labels(info[1], batch.layout.batch, config.classes);
   std::vector<float> weights = read_class_weights(info[2], config.classes);
   rnn::use_threads(resolve_threads(info.Env(), int(read_integer(info[3], "threads", 0, kMaxThreads))));
   Napi::Float32Array grads = Napi::Float32Array::New(env, size_t(model->param_count()));
   double loss = 0;
-  const std::string err = model->gradients(batch.view(), labels.data(),
+  const std::string err = model->gradients(batch, labels.data(),
                                            weights.empty() ? nullptr : weights.data(), grads.Data(), &loss);
   if (!err.empty()) throw_range(env, err);
   Napi::Object out = Napi::Object::New(env);
@@ -191,8 +191,8 @@ Napi::Value NativeModel::predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto model = live(env);
   ensure_idle(env, false, "predict");
-  OwnedBatch batch = read_batch(info[0], model->network().config());
-  const int threads = threads_for_batch(resolve_threads(info.Env(), int(read_integer(info[1], "threads", 0, kMaxThreads))), batch.batch);
+  rnn::PackedInput<float> batch = read_batch(info[0], model->network().config());
+  const int threads = threads_for_batch(resolve_threads(info.Env(), int(read_integer(info[1], "threads", 0, kMaxThreads))), batch.layout.batch);
   auto* job = new PredictJob(Value(), this, model, threads, std::move(batch));
   ++predictions_;
   job->Queue();
@@ -203,11 +203,11 @@ Napi::Value NativeModel::predict_sync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto model = live(env);
   ensure_idle(env, false, "predict");
-  OwnedBatch batch = read_batch(info[0], model->network().config());
-  rnn::use_threads(threads_for_batch(resolve_threads(info.Env(), int(read_integer(info[1], "threads", 0, kMaxThreads))), batch.batch));
+  rnn::PackedInput<float> batch = read_batch(info[0], model->network().config());
+  rnn::use_threads(threads_for_batch(resolve_threads(info.Env(), int(read_integer(info[1], "threads", 0, kMaxThreads))), batch.layout.batch));
   Napi::Float32Array out =
-      Napi::Float32Array::New(env, size_t(batch.batch) * model->network().config().classes);
-  const std::string err = model->predict(batch.view(), out.Data());
+      Napi::Float32Array::New(env, size_t(batch.layout.batch) * model->network().config().classes);
+  const std::string err = model->predict(batch, out.Data());
   if (!err.empty()) throw_range(env, err);
   return out;
 }

@@ -67,11 +67,11 @@ void Model::set_optimizer_state(long steps, const float* values) {
   optimizer_->set_steps(steps);
 }
 
-std::string Model::train_step(const BatchInput<float>& in, const int32_t* labels,
+std::string Model::train_step(const PackedInput<float>& in, const int32_t* labels,
                               const float* class_weights, double learning_rate, uint64_t seed,
                               StepResult* result) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
-  std::string err = check_labels(labels, in.batch, network_.config().classes);
+  std::string err = check_labels(labels, in.layout.batch, network_.config().classes);
   workspace_.params_version = params_version_;
   if (err.empty()) err = network_.forward(workspace_, params_.data(), in, true, seed);
   if (!err.empty()) return err;
@@ -83,10 +83,10 @@ std::string Model::train_step(const BatchInput<float>& in, const int32_t* labels
   return "";
 }
 
-std::string Model::gradients(const BatchInput<float>& in, const int32_t* labels,
+std::string Model::gradients(const PackedInput<float>& in, const int32_t* labels,
                              const float* class_weights, float* grads, double* loss) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
-  std::string err = check_labels(labels, in.batch, network_.config().classes);
+  std::string err = check_labels(labels, in.layout.batch, network_.config().classes);
   workspace_.params_version = params_version_;
   if (err.empty()) err = network_.forward(workspace_, params_.data(), in, false, 0);
   if (!err.empty()) return err;
@@ -111,7 +111,7 @@ void Model::release_workspace(std::unique_ptr<Workspace<float>> ws) {
   idle_workspaces_.push_back(std::move(ws));
 }
 
-std::string Model::predict(const BatchInput<float>& in, float* probabilities) {
+std::string Model::predict(const PackedInput<float>& in, float* probabilities) {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   std::unique_ptr<Workspace<float>> ws = acquire_workspace();
   ws->params_version = params_version_;

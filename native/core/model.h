@@ -39,17 +39,18 @@ class Model {
   void copy_optimizer_state(float* out);
   void set_optimizer_state(long steps, const float* values);
 
+  // Batches come packed (pack_batch): the one copy of the input, made by the caller.
   // Forward, backward and one optimizer update. Returns an error message or "".
-  std::string train_step(const BatchInput<float>& in, const int32_t* labels,
+  std::string train_step(const PackedInput<float>& in, const int32_t* labels,
                          const float* class_weights, double learning_rate, uint64_t seed,
                          StepResult* result);
 
   // Loss and gradients (not applied) of one batch, evaluation mode. grads: param_count().
-  std::string gradients(const BatchInput<float>& in, const int32_t* labels,
+  std::string gradients(const PackedInput<float>& in, const int32_t* labels,
                         const float* class_weights, float* grads, double* loss);
 
   // Class probabilities [batch, classes] in caller order.
-  std::string predict(const BatchInput<float>& in, float* probabilities);
+  std::string predict(const PackedInput<float>& in, float* probabilities);
 
  private:
   Network<float> network_;

@@ -23,30 +23,12 @@ DirectionParams<T> Network<T>::direction_params(const T* P, int layer, int dir,
 }
 
 template <typename T>
-std::string Network<T>::pack_input(Workspace<T>& ws, const T* P, const BatchInput<T>& in) const {
-  const PackedLayout& L = ws.layout;
-  const long width = config_.input_size();
-  ws.x.resize(size_t(L.rows) * width);
-  ws.input_steps = in.steps;
-  if (config_.input == InputType::kTokens) ws.token_ids.resize(L.rows);
-  for (int t = 0; t < L.steps; ++t) {
-    for (int r = 0; r < L.active[t]; ++r) {
-      T* dst = ws.x.data() + L.row(t, r) * width;
-      const size_t src = size_t(L.order[r]) * in.steps + t;
-      if (config_.input == InputType::kDense) {
-        std::memcpy(dst, in.dense + src * width, sizeof(T) * width);
-      } else {
-        const int32_t id = in.tokens[src];
-        if (id < 0 || id >= config_.vocab_size)
-          return "token id " + std::to_string(id) + " at sequence " +
-                 std::to_string(L.order[r]) + ", step " + std::to_string(t) +
-                 " is outside the vocabulary [0, " + std::to_string(config_.vocab_size) + ")";
-        ws.token_ids[L.row(t, r)] = id;
-        std::memcpy(dst, P + params_.embedding + long(id) * width, sizeof(T) * width);
-      }
-    }
-  }
-  return "";
+void Network<T>::embed(Workspace<T>& ws, const T* P, const PackedInput<T>& in) const {
+  const long width = config_.embedding_dim;
+  ws.x.resize(size_t(in.layout.rows) * width);
+  for (long row = 0; row < in.layout.rows; ++row)
+    std::memcpy(ws.x.data() + row * width, P + params_.embedding + long(in.tokens[row]) * width,
+                sizeof(T) * width);
 }
 
 namespace {
@@ -66,9 +48,23 @@ template <typename T>
 std::string Network<T>::forward(Workspace<T>& ws, const T* P, const BatchInput<T>& in,
                                 bool training, uint64_t seed, bool keep_for_backward) const {
   ws.kept_for_backward = false;
-  std::string err = build_layout(in.lengths, in.batch, in.steps, ws.layout);
-  if (err.empty()) err = pack_input(ws, P, in);
+  const std::string err = pack_batch(in, config_, ws.staged);
   if (!err.empty()) return err;
+  return forward(ws, P, ws.staged, training, seed, keep_for_backward);
+}
+
+template <typename T>
+std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<T>& in,
+                                bool training, uint64_t seed, bool keep_for_backward) const {
+  ws.kept_for_backward = false;
+  const bool tokens = config_.input == InputType::kTokens;
+  const size_t expected = size_t(in.layout.rows) * (tokens ? 1 : size_t(config_.features));
+  if ((tokens ? in.tokens.size() : in.dense.size()) != expected || in.layout.batch < 1)
+    return "packed input does not match its layout";
+  ws.layout = in.layout;
+  ws.input_steps = in.input_steps;
+  ws.token_ids = tokens ? in.tokens.data() : nullptr;
+  if (tokens) embed(ws, P, in);
   const PackedLayout& L = ws.layout;
   const int nl = int(config_.layers.size());
   if (ws.directions.size() != size_t(nl)) {
@@ -83,7 +79,8 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const BatchInput<T
   }
   ws.outputs.resize(nl);
   ws.dropout_masks.resize(nl);
-  const T* x = ws.x.data();
+  const T* x = tokens ? ws.x.data() : in.dense.data();
+  ws.input = x;
   for (int l = 0; l < nl; ++l) {
     const LayerConfig& lc = config_.layers[l];
     const long u = lc.units, D = lc.output_size();
@@ -267,7 +264,7 @@ void Network<T>::backward(Workspace<T>& ws, const T* P, T* grads, T* dx) const {
     MapR<T> dOut(ws.dout.data(), L.rows, D);
     if (!ws.dropout_masks[l].empty())
       dOut.array() *= ConstMapR<T>(ws.dropout_masks[l].data(), L.rows, D).array();
-    const T* x = l == 0 ? ws.x.data() : ws.outputs[l - 1].data();
+    const T* x = l == 0 ? ws.input : ws.outputs[l - 1].data();
     const bool need_dx = l > 0 || dx != nullptr || config_.input == InputType::kTokens;
     if (need_dx) ws.dinput.assign(size_t(L.rows) * in, T(0));
     for (int d = 0; d < lc.directions(); ++d) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "batch_input.h"
 #include "model_config.h"
 #include "packed_layout.h"
 #include "param_layout.h"
@@ -20,20 +21,13 @@
 namespace rnn {
 
 template <typename T>
-struct BatchInput {
-  int batch = 0;
-  int steps = 0;                      // padded length of each row of dense/tokens
-  const T* dense = nullptr;           // [batch, steps, features] (dense input)
-  const int32_t* tokens = nullptr;    // [batch, steps] ids (token input)
-  const int32_t* lengths = nullptr;   // [batch], each in [1, steps]
-};
-
-template <typename T>
 struct Workspace {
   PackedLayout layout;
-  Buffer<T> x;                                               // [rows, input]
-  std::vector<int32_t> token_ids;                                 // [rows] (token input)
-  int input_steps = 0;                                            // padded steps of the input
+  PackedInput<T> staged;                                     // forward(BatchInput): the packed copy
+  Buffer<T> x;                                               // [rows, embedding] (token input)
+  const int32_t* token_ids = nullptr;                        // [rows] of the last forward's input
+  const T* input = nullptr;                                  // [rows, input]: layer 0's input
+  int input_steps = 0;                                       // padded steps of the caller's input
   std::vector<std::vector<std::unique_ptr<RecurrentDirection<T>>>> directions;
   std::vector<Buffer<T>> outputs;                            // per layer [rows, D]
   std::vector<Buffer<T>> dropout_masks;                      // per layer [rows, D]
@@ -68,6 +62,10 @@ class Network {
   // message (empty on success). `training` enables dropout, drawn from `seed`. Only a
   // forward with keep_for_backward may be followed by backward(); inference passes false
   // and needs per-step buffers of one step per sequence instead of every packed row.
+  // A PackedInput is read in place and must outlive backward(); a BatchInput is packed
+  // into the workspace first (pack_batch).
+  std::string forward(Workspace<T>& ws, const T* params, const PackedInput<T>& in, bool training,
+                      uint64_t seed, bool keep_for_backward = true) const;
   std::string forward(Workspace<T>& ws, const T* params, const BatchInput<T>& in, bool training,
                       uint64_t seed, bool keep_for_backward = true) const;
 
@@ -88,7 +86,8 @@ class Network {
   void initialize(T* params, uint64_t seed) const;
 
  private:
-  std::string pack_input(Workspace<T>& ws, const T* params, const BatchInput<T>& in) const;
+  // Token input: the embedding rows of the packed ids into ws.x.
+  void embed(Workspace<T>& ws, const T* params, const PackedInput<T>& in) const;
   void pool(Workspace<T>& ws) const;
   void unpool(Workspace<T>& ws, T* dtop) const;
   DirectionParams<T> direction_params(const T* params, int layer, int dir, uint64_t version) const;

@@ -117,12 +117,21 @@ int main(int argc, char** argv) {
   const Batch train = make_batch(o, o.batch, 2), infer = make_batch(o, o.infer_batch, 3), one = make_batch(o, 1, 4);
   StepResult result;
   uint64_t seed = 0;
+  // Each call gathers its batch into packed form first, as the addon does.
+  PackedInput<float> packed;
   const double train_steps = rate(o.seconds, [&] {
-    model.train_step(train.view(o.batch, o.steps), train.labels.data(), nullptr, 1e-3, ++seed, &result);
+    pack_batch(train.view(o.batch, o.steps), config, packed);
+    model.train_step(packed, train.labels.data(), nullptr, 1e-3, ++seed, &result);
   });
   std::vector<float> probs(size_t(o.infer_batch) * o.classes);
-  const double infer_calls = rate(o.seconds, [&] { model.predict(infer.view(o.infer_batch, o.steps), probs.data()); });
-  const double single_calls = rate(o.seconds / 2, [&] { model.predict(one.view(1, o.steps), probs.data()); });
+  const double infer_calls = rate(o.seconds, [&] {
+    pack_batch(infer.view(o.infer_batch, o.steps), config, packed);
+    model.predict(packed, probs.data());
+  });
+  const double single_calls = rate(o.seconds / 2, [&] {
+    pack_batch(one.view(1, o.steps), config, packed);
+    model.predict(packed, probs.data());
+  });
   const int gates = gate_count(layer.cell);
   // FLOPs of one training sequence: forward GEMMs (input + recurrent) x 3 for backward.
   const double flops_per_seq = 3.0 * 2.0 * o.steps * double(gates) * o.units * (o.features + o.units);
