@@ -178,6 +178,16 @@ export function choosePrebuilt(packageRoot: string, env: NodeJS.ProcessEnv = pro
  * choosePrebuilt. Throws with what was looked for when nothing fits.
  */
 export function chooseBinary(packageRoot: string, env: NodeJS.ProcessEnv = process.env, detection?: CpuDetection): BinaryChoice {
+  // A binary named outright (a sanitized or debug build: scripts/addon-sanitize-tests.sh).
+  const named = env.RNN_NODE_BINARY;
+  if (named !== undefined && named !== '') {
+    if (!existsSync(named)) throw new Error(`rnn-node: RNN_NODE_BINARY=${named} does not exist`);
+    const d = detection ?? detectCpu(packageRoot);
+    return {
+      path: named, variant: 'source', decidedBy: 'forced', reason: `forced by RNN_NODE_BINARY=${named}`,
+      featureSource: d.source, features: relevantFeatures(d), supported: supportedVariants(d.features), notTaken: [],
+    };
+  }
   const sourceBuilds = [join(packageRoot, 'build', 'Release', 'rnn_node.node'), join(packageRoot, 'build', 'Debug', 'rnn_node.node')];
   const source = sourceBuilds.find((p) => existsSync(p));
   const forced = forcedIsa(env);

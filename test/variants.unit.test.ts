@@ -110,5 +110,9 @@ describe('choosing the binary', () => {
     const source = fakePackage('source-only', [], true);
     expect(chooseBinary(source, {}, cpuid(V4))).toMatchObject({ variant: 'source', decidedBy: 'source-build', supported: ['avx512', 'avx2', 'baseline'] });
     expect(chooseBinary(source, { RNN_NODE_ISA: 'source' }, cpuid(V4)).decidedBy).toBe('forced');
+    // A binary named outright wins over everything, and must exist.
+    const named = join(source, 'build', 'Release', 'rnn_node.node');
+    expect(chooseBinary(pkg, { RNN_NODE_BINARY: named, RNN_NODE_ISA: 'avx2' }, cpuid(V4))).toMatchObject({ path: named, decidedBy: 'forced', reason: `forced by RNN_NODE_BINARY=${named}` });
+    expect(() => chooseBinary(pkg, { RNN_NODE_BINARY: join(root, 'nope.node') }, cpuid(V4))).toThrow(/RNN_NODE_BINARY=.*nope\.node does not exist/);
   });
 });
