@@ -8,12 +8,9 @@
  * - CSV (UCR):    label,v1,v2,...  one univariate series per line (comma or tab separated;
  *                 empty, NaN or ? = missing value)
  */
-import { createReadStream, statSync } from 'node:fs';
-import { extname } from 'node:path';
+import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { DataFormatError } from './errors';
-
-export type RecordFormat = 'jsonl' | 'csv' | 'idx';
 
 export interface TextRecord {
   kind: 'text';
@@ -33,17 +30,6 @@ export interface SequenceRecord {
 }
 
 export type DataRecord = TextRecord | SequenceRecord;
-
-/** The format a path implies: a directory is IDX; .csv/.tsv CSV; anything else JSONL. */
-export function detectFormat(path: string): RecordFormat {
-  try {
-    if (statSync(path).isDirectory()) return 'idx';
-  } catch {
-    // fall through: the reader reports a missing file
-  }
-  const ext = extname(path.replace(/\.gz$/, '')).toLowerCase();
-  return ext === '.csv' || ext === '.tsv' ? 'csv' : 'jsonl';
-}
 
 function checkLabel(file: string, line: number, label: unknown): string | number | undefined {
   if (label === undefined || label === null) return undefined;

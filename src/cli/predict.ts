@@ -10,11 +10,10 @@ import { basename, dirname, join } from 'node:path';
 import { SequenceClassifier } from '../classifier';
 import { setNumThreads } from '../threads';
 import { DataFormatError } from '../errors';
-import { readIdxDataset } from '../idx';
-import { detectFormat, readRecords, type DataRecord } from '../readers';
+import type { TypedSequences } from '../data';
 import { helpText, parseFlags, type Flag } from './flags';
 import { MODEL_FLAG, FORMAT_FLAG, idxPrefixFlag, THREADS_FLAG } from './common-flags';
-import { idxPrefix } from './inputs';
+import { sourceOf } from './inputs';
 import { preprocessorOf } from './shared';
 
 export const PREDICT_FLAGS: Flag[] = [
@@ -80,7 +79,7 @@ export async function predict(argv: string[]): Promise<number> {
   const model = await SequenceClassifier.load(v.model as string);
   const pre = preprocessorOf(model);
   const input = v.input as string;
-  const format = v.format === 'auto' ? (input === '-' ? 'jsonl' : detectFormat(input)) : (v.format as 'jsonl' | 'csv' | 'idx');
+  const format = v.format as 'auto' | 'jsonl' | 'csv' | 'idx';
   const skip = v['on-error'] === 'skip';
   const batchSize = v['batch-size'] as number;
   const topK = v['top-k'] as number | undefined;
@@ -121,57 +120,42 @@ export async function predict(argv: string[]): Promise<number> {
   };
 
   try {
-    if (format === 'idx') {
-      const data = readIdxDataset(input, idxPrefix(input, 't10k', v['idx-prefix'] as string | undefined));
-      const [count, steps, features] = data.x.shape;
-      for (let start = 0; start < count; start += batchSize) {
-        const end = Math.min(count, start + batchSize);
-        const values = data.x.values.subarray(start * steps * features, end * steps * features);
-        const probs = (await model.predictProba({ values, shape: [end - start, steps, features] }, { batchSize })) as Float32Array;
-        let text = '';
-        for (let i = 0; i < end - start; i++) text += lineFor(probs, i, { index: start + i });
-        await sink.write(text);
-        written += end - start;
-      }
-    } else {
-      // Two batches in flight at most: batch k computes while batch k+1 is read and encoded.
-      let inflight: Promise<void> = Promise.resolve();
-      const flush = async (records: DataRecord[]) => {
-        const encoded = timed('encode', performance.now(), pre.encode(records, skip ? (_r, e) => report(e) : undefined));
-        const t0 = performance.now();
-        const probs = encoded.kept.length
-          ? (model.predictProba(encoded.x, { batchSize }) as Promise<Float32Array>).then((p) => timed('inference', t0, p))
-          : Promise.resolve(new Float32Array(0));
-        probs.catch(() => undefined); // surfaced through `inflight`
-        const previous = inflight;
-        inflight = (async () => {
-          const p = await probs;
-          await previous;
-          const t1 = performance.now();
-          let text = '';
-          encoded.kept.forEach((k, row) => (text += lineFor(p, row, { line: records[k].line })));
-          await sink.write(text);
-          timed('formatWrite', t1, undefined);
-          written += encoded.kept.length;
-        })();
-        inflight.catch(() => undefined);
+    // Two batches in flight at most: batch k computes while batch k+1 is read and encoded.
+    let inflight: Promise<void> = Promise.resolve();
+    const pipeline = async (encoded: { x: TypedSequences; count: number }, whereOf: (row: number) => Record<string, number>) => {
+      const t0 = performance.now();
+      const probs = encoded.count
+        ? (model.predictProba(encoded.x, { batchSize }) as Promise<Float32Array>).then((p) => timed('inference', t0, p))
+        : Promise.resolve(new Float32Array(0));
+      probs.catch(() => undefined); // surfaced through `inflight`
+      const previous = inflight;
+      inflight = (async () => {
+        const p = await probs;
         await previous;
-      };
-      let batch: DataRecord[] = [];
-      let t0 = performance.now();
-      for await (const record of readRecords(input, format, skip ? report : undefined)) {
-        batch.push(record);
-        if (batch.length === batchSize) {
-          timed('readParse', t0, undefined);
-          await flush(batch);
-          batch = [];
-          t0 = performance.now();
-        }
-      }
+        const t1 = performance.now();
+        let text = '';
+        for (let row = 0; row < encoded.count; row++) text += lineFor(p, row, whereOf(row));
+        await sink.write(text);
+        timed('formatWrite', t1, undefined);
+        written += encoded.count;
+      })();
+      inflight.catch(() => undefined);
+      await previous;
+    };
+    const source = sourceOf(input, format, 't10k', v['idx-prefix'] as string | undefined);
+    let t0 = performance.now();
+    for await (const chunk of source.chunks(batchSize, skip ? report : undefined)) {
       timed('readParse', t0, undefined);
-      if (batch.length) await flush(batch);
-      await inflight;
+      if (chunk.kind === 'typed') {
+        // Numeric already (IDX): each row is written with its index in the source.
+        await pipeline({ x: chunk.x, count: chunk.y.length }, (row) => ({ index: chunk.firstIndex + row }));
+      } else {
+        const encoded = timed('encode', performance.now(), pre.encode(chunk.records, skip ? (_r, e) => report(e) : undefined));
+        await pipeline({ x: encoded.x, count: encoded.kept.length }, (row) => ({ line: chunk.records[encoded.kept[row]].line }));
+      }
+      t0 = performance.now();
     }
+    await inflight;
     await sink.commit();
   } catch (e) {
     await sink.abort();

@@ -32,7 +32,7 @@ export function labelsOf(records: readonly DataRecord[], model: SequenceClassifi
 
 /** Typed inputs and labels of loaded data for this model. */
 export function datasetFor(data: LoadedData, model: SequenceClassifier, pre: Preprocessor): { x: TypedSequences; y: Int32Array } {
-  if (data.kind === 'idx') {
+  if (data.kind === 'typed') {
     for (let i = 0; i < data.y.length; i++)
       if (data.y[i] >= model.config.classes) throw new DataFormatError('labels', i + 1, `label ${data.y[i]} is outside the model's ${model.config.classes} classes`);
     return { x: data.x, y: data.y };

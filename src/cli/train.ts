@@ -178,7 +178,7 @@ async function resumeModel(path: string) {
 function buildModel(v: FlagValues, data: Awaited<ReturnType<typeof loadData>>) {
   let pre: Preprocessor;
   let classes: number | string[];
-  if (data.kind === 'idx') {
+  if (data.kind === 'typed') {
     pre = Preprocessor.fromJSON({ kind: 'sequence', features: data.x.shape[2], normalization: null, missing: 'error', maxLength: null });
     let max = 1;
     for (const y of data.y) max = Math.max(max, y);

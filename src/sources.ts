@@ -1,0 +1,141 @@
+/**
+ * Data sources: the one abstraction `train`, `evaluate` and `predict` read through, so that a
+ * format is added in one place (a class here and a case in openSource). A source yields
+ * chunks of examples in file order, in one of two forms:
+ *   - records (JSONL, CSV): raw text or sequences, which the model's preprocessing encodes;
+ *   - typed (IDX): numeric sequences with numeric labels, ready for the model as they are.
+ * Every example carries where it came from (`line` for records, `index` for typed rows),
+ * which `predict` writes beside its output.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
+import type { TypedSequences } from './data';
+import { DataFormatError } from './errors';
+import { readIdxDataset } from './idx';
+import { readRecords, type DataRecord } from './readers';
+
+/** The formats a source can have. */
+export type RecordFormat = 'jsonl' | 'csv' | 'idx';
+
+/** The format a path implies: a directory is IDX; .csv/.tsv CSV; anything else JSONL. */
+export function detectFormat(path: string): RecordFormat {
+  try {
+    if (statSync(path).isDirectory()) return 'idx';
+  } catch {
+    // fall through: the reader reports a missing file
+  }
+  const ext = extname(path.replace(/\.gz$/, '')).toLowerCase();
+  return ext === '.csv' || ext === '.tsv' ? 'csv' : 'jsonl';
+}
+
+export type SourceChunk =
+  | { kind: 'records'; records: DataRecord[] }
+  | { kind: 'typed'; x: TypedSequences & { values: Float32Array }; y: Int32Array; firstIndex: number };
+
+export interface DataSource {
+  /** The path (or 'stdin'), for messages. */
+  readonly name: string;
+  /** Examples in chunks of at most `size`, in order. With `onError`, a malformed record is
+   * reported and skipped; without, it throws a DataFormatError naming file and line. */
+  chunks(size: number, onError?: (error: DataFormatError) => void): AsyncIterable<SourceChunk>;
+}
+
+export interface SourceOptions {
+  /** IDX: the file prefix inside the directory ('train', 't10k', ...). */
+  idxPrefix?: string;
+  /** IDX: the prefix to use when the directory holds several and none is named. */
+  preferredPrefix?: string;
+}
+
+/** JSONL or CSV records, streamed line by line ('-' is stdin, JSONL). */
+class RecordSource implements DataSource {
+  constructor(
+    readonly name: string,
+    private readonly path: string,
+    private readonly format: 'jsonl' | 'csv',
+  ) {}
+
+  async *chunks(size: number, onError?: (error: DataFormatError) => void): AsyncIterable<SourceChunk> {
+    let records: DataRecord[] = [];
+    for await (const record of readRecords(this.path, this.format, onError)) {
+      records.push(record);
+      if (records.length === size) {
+        yield { kind: 'records', records };
+        records = [];
+      }
+    }
+    if (records.length > 0) yield { kind: 'records', records };
+  }
+}
+
+/** An IDX image/label pair (MNIST family): pixels / 255, rows as steps. */
+class IdxSource implements DataSource {
+  constructor(
+    readonly name: string,
+    private readonly prefix: string,
+  ) {}
+
+  async *chunks(size: number): AsyncIterable<SourceChunk> {
+    const { x, y } = readIdxDataset(this.name, this.prefix);
+    const [count, steps, features] = x.shape;
+    for (let start = 0; start < count; start += size) {
+      const end = Math.min(count, start + size);
+      yield {
+        kind: 'typed',
+        x: { values: x.values.subarray(start * steps * features, end * steps * features), shape: [end - start, steps, features] },
+        y: y.subarray(start, end),
+        firstIndex: start,
+      };
+    }
+  }
+}
+
+/** The IDX prefix to use in a directory: the one named, the only one, else `preferred`. */
+export function idxPrefix(dir: string, preferred: string, explicit?: string): string {
+  if (explicit) return explicit;
+  if (!existsSync(dir)) throw new DataFormatError(dir, 0, 'no such directory');
+  const prefixes = [...new Set(readdirSync(dir).filter((f) => /-images-idx3-ubyte(\.gz)?$/.test(f)).map((f) => f.replace(/-images-idx3-ubyte(\.gz)?$/, '')))];
+  if (prefixes.length === 0) throw new DataFormatError(dir, 0, 'no *-images-idx3-ubyte[.gz] file in the directory');
+  if (prefixes.length === 1) return prefixes[0];
+  if (prefixes.includes(preferred)) return preferred;
+  throw new DataFormatError(dir, 0, `several IDX sets (${prefixes.join(', ')}): choose one with --idx-prefix`);
+}
+
+/** The source for a path: the format named, or the one the path implies (detectFormat). */
+export function openSource(path: string, format: RecordFormat | 'auto', options: SourceOptions = {}): DataSource {
+  const f = format !== 'auto' ? format : path === '-' ? 'jsonl' : detectFormat(path);
+  if (f === 'idx') return new IdxSource(path, idxPrefix(path, options.preferredPrefix ?? 'train', options.idxPrefix));
+  if (path !== '-' && !existsSync(path)) throw new DataFormatError(path, 0, 'no such file');
+  return new RecordSource(path === '-' ? 'stdin' : path, path, f);
+}
+
+/** Everything a source holds, gathered: records, or one typed set. */
+export type LoadedData =
+  | { kind: 'records'; records: DataRecord[] }
+  | { kind: 'typed'; x: TypedSequences & { values: Float32Array }; y: Int32Array };
+
+export async function readAll(source: DataSource): Promise<LoadedData> {
+  const records: DataRecord[] = [];
+  const typed: Extract<SourceChunk, { kind: 'typed' }>[] = [];
+  // One chunk per source when it can: an IDX set then comes back without another copy.
+  for await (const chunk of source.chunks(Number.MAX_SAFE_INTEGER)) {
+    if (chunk.kind === 'records') records.push(...chunk.records);
+    else typed.push(chunk);
+  }
+  if (typed.length === 1) return { kind: 'typed', x: typed[0].x, y: typed[0].y };
+  if (typed.length > 0) {
+    const [, steps, features] = typed[0].x.shape;
+    const count = typed.reduce((n, c) => n + c.y.length, 0);
+    const values = new Float32Array(count * steps * features);
+    const y = new Int32Array(count);
+    let at = 0;
+    for (const c of typed) {
+      values.set(c.x.values, at * steps * features);
+      y.set(c.y, at);
+      at += c.y.length;
+    }
+    return { kind: 'typed', x: { values, shape: [count, steps, features] }, y };
+  }
+  if (records.length === 0) throw new DataFormatError(source.name, 0, 'no records');
+  return { kind: 'records', records };
+}
