@@ -12,7 +12,7 @@
       # that the loader may run it on any x86-64 CPU before choosing a variant.
       "target_name": "rnn_cpuid",
       "conditions": [
-        ["target_arch=='x64'", {
+        ["OS=='linux' and target_arch=='x64'", {
           "sources": ["native/probe/cpuid_probe.c"],
           "cflags_c": ["-march=x86-64", "-mtune=generic", "-O2"]
         }, {

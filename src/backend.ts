@@ -14,8 +14,9 @@ export interface BackendInfo {
   /** Which binary: a prebuilt ISA variant, or 'source' for one built from source on install. */
   variant: 'baseline' | 'avx2' | 'avx512' | 'source';
   /** How it was decided: CPUID+XGETBV (`cpuid`), the kernel's /proc/cpuinfo flags when the
-   * CPUID probe is unavailable (`cpuinfo`), RNN_NODE_ISA (`forced`), or a source build. */
-  decidedBy: 'cpuid' | 'cpuinfo' | 'forced' | 'source-build';
+   * CPUID probe is unavailable (`cpuinfo`), RNN_NODE_ISA or RNN_NODE_BINARY (`forced`), a
+   * source build, or nothing (`unknown`: neither could be read, so the baseline). */
+  decidedBy: 'cpuid' | 'cpuinfo' | 'forced' | 'source-build' | 'unknown';
   /** Why that binary was chosen, in words. */
   variantReason: string;
   /** Where the CPU features came from ('unknown': neither CPUID nor cpuinfo could be read). */

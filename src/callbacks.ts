@@ -96,6 +96,9 @@ export function earlyStopping(opts: EarlyStoppingOptions = {}): EarlyStopping {
       best.value = v.best === null ? Infinity : v.best;
       state.stoppedEpoch = v.stoppedEpoch;
       state.bestEpoch = v.bestEpoch;
+      // Another run's best weights must not survive into this one; setKeptWeights follows
+      // when the checkpoint carries this run's.
+      bestWeights = null;
       restored = true;
     },
     get stoppedEpoch() {

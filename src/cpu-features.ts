@@ -161,16 +161,25 @@ export function probePaths(packageRoot: string): string[] {
   ];
 }
 
-let cached: CpuDetection | undefined;
+/** Per process, per (package root, cpuinfo path): the CPU does not change under us. */
+const cache = new Map<string, CpuDetection>();
 
 /**
  * This machine's features: CPUID and XGETBV through the probe when it loads, else the flags
  * of /proc/cpuinfo, else unknown. Computed once per process.
  */
 export function detectCpu(packageRoot: string, cpuinfoPath = '/proc/cpuinfo'): CpuDetection {
-  if (cached) return cached;
+  const key = `${packageRoot}\0${cpuinfoPath}`;
+  const known = cache.get(key);
+  if (known) return known;
+  const detection = detectUncached(packageRoot, cpuinfoPath);
+  cache.set(key, detection);
+  return detection;
+}
+
+function detectUncached(packageRoot: string, cpuinfoPath: string): CpuDetection {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    return (cached = { source: 'unknown', features: null, osDisabled: [], fallbackReason: 'not linux-x64' });
+    return { source: 'unknown', features: null, osDisabled: [], fallbackReason: 'not linux-x64' };
   }
   let fallbackReason: string;
   const probePath = probePaths(packageRoot).find((p) => existsSync(p));
@@ -178,7 +187,7 @@ export function detectCpu(packageRoot: string, cpuinfoPath = '/proc/cpuinfo'): C
     try {
       const probe = createRequire(__filename)(probePath) as ProbeAddon;
       const decoded = featuresFromCpuid(readCpuid(probe));
-      return (cached = { source: 'cpuid', ...decoded });
+      return { source: 'cpuid', ...decoded };
     } catch (error) {
       fallbackReason = `the CPUID probe ${probePath} failed: ${(error as Error).message.split('\n')[0]}`;
     }
@@ -189,9 +198,9 @@ export function detectCpu(packageRoot: string, cpuinfoPath = '/proc/cpuinfo'): C
   try {
     text = readFileSync(cpuinfoPath, 'utf8');
   } catch {
-    return (cached = { source: 'unknown', features: null, osDisabled: [], fallbackReason: `${fallbackReason}, and ${cpuinfoPath} is unreadable` });
+    return { source: 'unknown', features: null, osDisabled: [], fallbackReason: `${fallbackReason}, and ${cpuinfoPath} is unreadable` };
   }
   const flags = cpuinfoFlags(text);
-  if (!flags) return (cached = { source: 'unknown', features: null, osDisabled: [], fallbackReason: `${fallbackReason}, and ${cpuinfoPath} has no flags line` });
-  return (cached = { source: 'cpuinfo', features: flags, osDisabled: [], fallbackReason });
+  if (!flags) return { source: 'unknown', features: null, osDisabled: [], fallbackReason: `${fallbackReason}, and ${cpuinfoPath} has no flags line` };
+  return { source: 'cpuinfo', features: flags, osDisabled: [], fallbackReason };
 }

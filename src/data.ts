@@ -219,6 +219,9 @@ export function toLabels(y: unknown, count: number, config: ResolvedConfig, name
  * the set's own arrays: nothing is copied here, the addon gathers the members itself.
  */
 export function batchOf(set: SequenceSet, order: Int32Array | null, start: number, end: number): NativeBatch {
+  // The addon takes sources of at most 2^24 sequences and 2^31 padded steps; beyond that a
+  // shuffled batch is gathered here instead (one more copy, only for such huge sets).
+  if (order && (set.count > 2 ** 24 || set.count * set.steps > 2 ** 31)) return gatherBatch(set, order, start, end, true);
   const values = set.dense ? { dense: set.dense } : { tokens: set.tokens! };
   if (!order) {
     const width = set.dense ? set.features : 1;

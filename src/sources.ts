@@ -119,7 +119,7 @@ export async function readAll(source: DataSource): Promise<LoadedData> {
   const typed: Extract<SourceChunk, { kind: 'typed' }>[] = [];
   // One chunk per source when it can: an IDX set then comes back without another copy.
   for await (const chunk of source.chunks(Number.MAX_SAFE_INTEGER)) {
-    if (chunk.kind === 'records') records.push(...chunk.records);
+    if (chunk.kind === 'records') for (const r of chunk.records) records.push(r);
     else typed.push(chunk);
   }
   if (typed.length === 1) return { kind: 'typed', x: typed[0].x, y: typed[0].y };

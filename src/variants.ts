@@ -72,8 +72,9 @@ export interface VariantNotTaken {
 export interface BinaryChoice {
   path: string;
   variant: IsaVariant | 'source';
-  /** How the variant was decided: CPUID+XGETBV, the kernel's cpuinfo flags, RNN_NODE_ISA, or a source build. */
-  decidedBy: 'cpuid' | 'cpuinfo' | 'forced' | 'source-build';
+  /** How the variant was decided: CPUID+XGETBV, the kernel's cpuinfo flags, RNN_NODE_ISA, a
+   * source build, or nothing at all ('unknown': neither could be read; the baseline only). */
+  decidedBy: 'cpuid' | 'cpuinfo' | 'forced' | 'source-build' | 'unknown';
   /** Why this one, in words: shown by backendInfo(). */
   reason: string;
   /** Where the CPU features came from, and the ones the variant table uses. */
@@ -141,7 +142,7 @@ export function choosePrebuilt(packageRoot: string, env: NodeJS.ProcessEnv = pro
   const forced = forcedIsa(env);
   const supported = supportedVariants(detection.features);
   const common = { featureSource: detection.source, features: relevantFeatures(detection), supported };
-  const decidedBy = detection.source === 'cpuid' ? 'cpuid' : 'cpuinfo';
+  const decidedBy = detection.source;
   const from = detection.source === 'cpuid' ? 'CPUID/XGETBV' : detection.source === 'cpuinfo' ? '/proc/cpuinfo flags' : 'no feature source';
   if (forced && forced !== 'source') {
     const missing = missingFlags(forced, detection.features);

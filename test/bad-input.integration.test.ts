@@ -261,6 +261,20 @@ describe('native boundary (bypassing the TypeScript checks)', () => {
     expect(Array.from(await pending)).toEqual(Array.from(picked));
   });
 
+  it('reads every property before it points into JavaScript memory: a getter that detaches a buffer is refused, not read', () => {
+    const lengths = new Int32Array([4, 2]);
+    const hostile = {
+      batch: 2,
+      steps: 4,
+      lengths,
+      get dense() {
+        structuredClone(lengths.buffer, { transfer: [lengths.buffer] }); // detaches lengths
+        return new Float32Array(24);
+      },
+    };
+    expect(() => model.predictSync(hostile, 0)).toThrow(/batch\.lengths to hold 2 values, got 0/);
+  });
+
   it('carries the same stable error codes as the TypeScript layer', () => {
     expect(() => model.predictSync({ ...batch, dense: new Float32Array(1) }, 0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', name: 'RangeError' }));
     expect(() => model.predictSync({ ...batch, dense: new Int32Array(1) } as never, 0)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' }));

@@ -273,6 +273,31 @@ describe('callback state in checkpoints', () => {
   });
 });
 
+describe('early stopping reused across models', () => {
+  it('never restores another run\'s best weights', async () => {
+    const { earlyStopping } = await import('../src/index');
+    const es = earlyStopping({ monitor: 'loss', patience: 2, restoreBestWeights: true });
+    const falling = [1.0, 0.9, 0.8];
+    const a = new SequenceClassifier(config);
+    await a.fit(data, { epochs: 3, batchSize: 8, callbacks: [{ onEpochEnd: (e: number, l: { loss: number }) => void (l.loss = falling[e]) }, es] });
+    // B resumes from a file whose callback state has no kept weights, then stalls.
+    const b = new SequenceClassifier({ ...config, seed: 9 });
+    await b.fit(data, { epochs: 1, batchSize: 8, callbacks: [earlyStopping({ monitor: 'loss' })] });
+    const path = join(dir, 'b.rnn');
+    await b.save(path);
+    const resumed = await SequenceClassifier.load(path);
+    const before = resumed.getWeights();
+    const flat = [5, 5, 5];
+    await resumed.fit(data, { epochs: 3, batchSize: 8, callbacks: [{ onEpochEnd: (e: number, l: { loss: number }) => void (l.loss = flat[e - 1] ?? 5) }, es] });
+    expect(es.stoppedEpoch).not.toBeNull();
+    expect(resumed.getWeights()).not.toEqual(a.getWeights());
+    expect(resumed.getWeights()).not.toEqual(before); // it trained; nothing foreign was put back
+    a.dispose();
+    b.dispose();
+    resumed.dispose();
+  });
+});
+
 describe('older model formats', () => {
   const fixtures = join(__dirname, 'fixtures', 'checkpoints');
 

@@ -110,7 +110,7 @@ describe('CPUID + XGETBV of real CPUs', () => {
     expect(['avx2', 'bmi1', 'bmi2', 'abm', 'lahf_lm'].filter((f) => features.has(f))).toEqual([]);
   });
 
-  it('the VM whose /proc/cpuinfo hid `abm`: CPUID says avx512, the cpuinfo fallback alone said baseline', () => {
+  it('an AVX-512 VM whose /proc/cpuinfo hides `abm` (as the field report\'s EPYC VM did; simulated from this VM\'s recorded flags): CPUID says avx512, cpuinfo alone says baseline', () => {
     const vm = fixture('development machine');
     const hidden = new Set([...cpuinfoFlags(`flags\t: ${vm.cpuinfoFlags}`)!].filter((f) => f !== 'abm'));
     expect(supportedVariants(hidden)).toEqual(['baseline']);

@@ -151,6 +151,21 @@ describe('missing values through the API', () => {
   });
 });
 
+describe('data sources', () => {
+  it('readAll gathers a large record file (250,000 lines) and an IDX set through one interface', async () => {
+    const { openSource, readAll } = await import('../src/index');
+    const path = join(dir, 'many.jsonl');
+    writeFileSync(path, Array.from({ length: 250_000 }, (_, i) => JSON.stringify({ text: `t${i % 97}`, label: i % 2 ? 'a' : 'b' })).join('\n') + '\n');
+    const all = await readAll(openSource(path, 'auto'));
+    expect(all.kind === 'records' && all.records.length).toBe(250_000);
+    expect(all.kind === 'records' && all.records[249_999].line).toBe(250_000);
+    const chunks = [];
+    for await (const chunk of openSource(path, 'jsonl').chunks(100_000)) chunks.push(chunk.kind === 'records' ? chunk.records.length : -1);
+    expect(chunks).toEqual([100_000, 100_000, 50_000]);
+    expect(() => openSource(join(dir, 'absent.jsonl'), 'auto')).toThrow(/no such file/);
+  });
+});
+
 describe('one missing-value implementation', () => {
   it('the API (typed input) and the preprocessing (records) apply each policy the same way', async () => {
     const { applyMissingPolicy } = await import('../src/missing');

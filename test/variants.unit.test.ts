@@ -110,6 +110,8 @@ describe('choosing the binary', () => {
     const source = fakePackage('source-only', [], true);
     expect(chooseBinary(source, {}, cpuid(V4))).toMatchObject({ variant: 'source', decidedBy: 'source-build', supported: ['avx512', 'avx2', 'baseline'] });
     expect(chooseBinary(source, { RNN_NODE_ISA: 'source' }, cpuid(V4)).decidedBy).toBe('forced');
+    // Nothing known about the CPU: the baseline, and backendInfo says so.
+    expect(chooseBinary(pkg, {}, { source: 'unknown', features: null, osDisabled: [] })).toMatchObject({ variant: 'baseline', decidedBy: 'unknown' });
     // A binary named outright wins over everything, and must exist.
     const named = join(source, 'build', 'Release', 'rnn_node.node');
     expect(chooseBinary(pkg, { RNN_NODE_BINARY: named, RNN_NODE_ISA: 'avx2' }, cpuid(V4))).toMatchObject({ path: named, decidedBy: 'forced', reason: `forced by RNN_NODE_BINARY=${named}` });

@@ -75,13 +75,18 @@ Napi::Float32Array read_float32_array(const Napi::Value& value, const char* name
 rnn::PackedInput<float> read_batch(const Napi::Value& value, const rnn::ModelConfig& config) {
   Napi::Object o = expect_object(value, "batch");
   Napi::Env env = o.Env();
+  // Every property is read before any pointer into JavaScript memory is taken: a getter
+  // (or anything else a Get may run) could otherwise detach a buffer we already point into.
+  Napi::Value batch_value = o.Get("batch"), steps_value = o.Get("steps");
+  Napi::Value sequences = o.Get("sequences"), lengths_value = o.Get("lengths");
+  Napi::Value values = o.Get(config.input == rnn::InputType::kDense ? "dense" : "tokens");
   rnn::BatchInput<float> in;
-  in.batch = int(read_integer(o.Get("batch"), "batch.batch", 1, 1 << 24));
-  in.steps = int(read_integer(o.Get("steps"), "batch.steps", 1, 1 << 24));
+  in.batch = int(read_integer(batch_value, "batch.batch", 1, 1 << 24));
+  in.steps = int(read_integer(steps_value, "batch.steps", 1, 1 << 24));
+  // Rows the packed batch may need (repeated member indices included).
+  if (size_t(in.batch) * size_t(in.steps) > (size_t(1) << 31)) throw_range(env, "batch.batch * batch.steps is too large");
   // With `sequences`, lengths and values describe a larger source (a whole data set) and
   // the batch names its members: the one copy is the gather below, straight from there.
-  Napi::Value sequences = o.Get("sequences");
-  Napi::Value lengths_value = o.Get("lengths");
   if (!lengths_value.IsTypedArray() || lengths_value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     throw_type(env, "Expected a Int32Array for batch.lengths");
   const size_t count = sequences.IsUndefined() ? size_t(in.batch) : lengths_value.As<Napi::Int32Array>().ElementLength();
@@ -95,9 +100,9 @@ rnn::PackedInput<float> read_batch(const Napi::Value& value, const rnn::ModelCon
   if (config.input == rnn::InputType::kDense) {
     const size_t n = cells * size_t(config.features);
     if (n > (size_t(1) << 34)) throw_range(env, "batch.dense is too large");
-    in.dense = expect_typed_array<Napi::Float32Array>(o.Get("dense"), napi_float32_array, "Float32Array", "batch.dense", n).Data();
+    in.dense = expect_typed_array<Napi::Float32Array>(values, napi_float32_array, "Float32Array", "batch.dense", n).Data();
   } else {
-    in.tokens = expect_typed_array<Napi::Int32Array>(o.Get("tokens"), napi_int32_array, "Int32Array", "batch.tokens", cells).Data();
+    in.tokens = expect_typed_array<Napi::Int32Array>(values, napi_int32_array, "Int32Array", "batch.tokens", cells).Data();
   }
   // The core checks every length, member index and token id as it gathers (pack_batch).
   rnn::PackedInput<float> out;

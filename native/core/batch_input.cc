@@ -8,13 +8,15 @@ template <typename T>
 std::string pack_batch(const BatchInput<T>& in, const ModelConfig& c, PackedInput<T>& out) {
   const int count = in.sequences ? in.count : in.batch;
   if (in.batch < 1 || count < 1) return "batch must hold at least one sequence";
-  // Lengths of the batch entries, in batch order (read once: the layout is built from these).
-  std::vector<int32_t> lengths(in.batch);
+  // Members and their lengths, in batch order, each read once: what is checked here is what
+  // the gather below uses, even if the caller's memory changes meanwhile (shared buffers).
+  std::vector<int32_t> members(in.batch), lengths(in.batch);
   for (int i = 0; i < in.batch; ++i) {
     const int32_t s = in.sequences ? in.sequences[i] : i;
     if (s < 0 || s >= count)
       return "batch entry " + std::to_string(i) + " names sequence " + std::to_string(s) +
              ", outside [0, " + std::to_string(count) + ")";
+    members[i] = s;
     lengths[i] = in.lengths[s];
   }
   PackedLayout layout;
@@ -26,7 +28,7 @@ std::string pack_batch(const BatchInput<T>& in, const ModelConfig& c, PackedInpu
   for (int t = 0; t < layout.steps; ++t) {
     for (int r = 0; r < layout.active[t]; ++r) {
       const int entry = layout.order[r];
-      const size_t source = size_t(in.sequences ? in.sequences[entry] : entry) * in.steps + t;
+      const size_t source = size_t(members[entry]) * in.steps + t;
       const long row = layout.row(t, r);
       if (c.input == InputType::kDense) {
         std::memcpy(out.dense.data() + row * width, in.dense + source * width, sizeof(T) * width);

@@ -9,8 +9,9 @@ namespace rnn {
 
 template <typename T>
 void LstmDirection<T>::allocate(const PackedLayout& L, bool keep_for_backward) {
-  const size_t u = size_t(this->units_), step_cells = this->step_rows(L) * u;
-  this->allocate_common(L, keep_for_backward);
+  const size_t u = size_t(this->units_);
+  this->allocate_common(L, keep_for_backward);  // decides step_rows for this pass
+  const size_t step_cells = this->step_rows(L) * u;
   C_.resize(size_t(L.batch) * u);
   Cprev_.resize(step_cells);
   Cact_.resize(step_cells);

@@ -136,6 +136,34 @@ TEST(inference_buffers_give_the_same_results) {
   }
 }
 
+// One workspace serving inference and training passes in turn (as a pooled workspace may):
+// each pass sizes its buffers for its own mode, whatever the previous pass was.
+TEST(one_workspace_alternating_inference_and_training) {
+  LayerConfig bi = layer(CellType::kLstm, 24);
+  bi.bidirectional = true;
+  for (const ModelConfig& c : {dense_model({bi, layer(CellType::kGru, 20)}, 4, 3), dense_model({layer(CellType::kRnn, 16)}, 4, 3)}) {
+    Network<float> net(c);
+    std::vector<float> params(net.param_count());
+    net.initialize(params.data(), 5);
+    std::vector<int32_t> lengths;
+    Rng rng{7};
+    for (int s = 0; s < 200; ++s) lengths.push_back(1 + int32_t(rng.next() % 30));
+    RandomBatch<float> b(c, lengths, 8);
+    const std::vector<float> expected = predict(net, params, b, false);
+    Workspace<float> ws;
+    std::vector<float> grads(params.size()), probs(expected.size());
+    for (bool keep : {false, true, false, true}) {
+      CHECK(net.forward(ws, params.data(), b.input(), false, 0, keep).empty(), "forward failed");
+      net.probabilities(ws, probs.data());
+      CHECK(max_diff(probs, expected) == 0, "a reused workspace changed a probability (keep %d)", int(keep));
+      if (keep) {
+        net.loss(ws, b.labels.data(), nullptr, nullptr);
+        net.backward(ws, params.data(), grads.data(), nullptr);
+      }
+    }
+  }
+}
+
 TEST(float_and_double_agree) {
   for (const ModelConfig& c : configs()) {
     Network<float> nf(c);
