@@ -17,4 +17,6 @@ export LD_PRELOAD="$asan"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export RNN_NODE_BINARY="$PWD/$dir/rnn_node.node"
+# The suites must really run on this build: say which binary loads, and stop if it is another.
+node -e "const b = require('./dist/index.js').backendInfo(); console.log('addon-sanitize-tests: ' + b.binary + ' (' + b.isa + ', ' + b.decidedBy + ')'); if (b.isa !== 'cmake') process.exit(1);"
 npx vitest run test/bad-input.integration.test.ts test/worker-threads.integration.test.ts test/native-errors.integration.test.ts test/cpu-probe.integration.test.ts

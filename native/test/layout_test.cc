@@ -136,8 +136,9 @@ TEST(inference_buffers_give_the_same_results) {
   }
 }
 
-// One workspace serving inference and training passes in turn (as a pooled workspace may):
-// each pass sizes its buffers for its own mode, whatever the previous pass was.
+// One workspace serving inference and training passes in turn (as a pooled workspace may),
+// on batches of different sizes: each pass sizes its buffers for its own mode and batch,
+// whatever the previous pass was (a small inference batch, then a large training one, ...).
 TEST(one_workspace_alternating_inference_and_training) {
   LayerConfig bi = layer(CellType::kLstm, 24);
   bi.bidirectional = true;
@@ -145,19 +146,26 @@ TEST(one_workspace_alternating_inference_and_training) {
     Network<float> net(c);
     std::vector<float> params(net.param_count());
     net.initialize(params.data(), 5);
-    std::vector<int32_t> lengths;
-    Rng rng{7};
-    for (int s = 0; s < 200; ++s) lengths.push_back(1 + int32_t(rng.next() % 30));
-    RandomBatch<float> b(c, lengths, 8);
-    const std::vector<float> expected = predict(net, params, b, false);
+    auto batch_of = [&](int n, uint64_t seed) {
+      std::vector<int32_t> lengths;
+      Rng rng{seed};
+      for (int s = 0; s < n; ++s) lengths.push_back(1 + int32_t(rng.next() % 30));
+      return RandomBatch<float>(c, lengths, seed + 1);
+    };
+    const RandomBatch<float> small = batch_of(12, 7), large = batch_of(200, 9);
+    const std::vector<float> expect_small = predict(net, params, small, false), expect_large = predict(net, params, large, false);
     Workspace<float> ws;
-    std::vector<float> grads(params.size()), probs(expected.size());
-    for (bool keep : {false, true, false, true}) {
-      CHECK(net.forward(ws, params.data(), b.input(), false, 0, keep).empty(), "forward failed");
+    std::vector<float> grads(params.size());
+    const struct { const RandomBatch<float>* b; const std::vector<float>* expected; bool keep; } passes[] = {
+        {&small, &expect_small, false}, {&large, &expect_large, true}, {&small, &expect_small, true},
+        {&large, &expect_large, false}, {&small, &expect_small, false}, {&large, &expect_large, true}};
+    for (const auto& pass : passes) {
+      CHECK(net.forward(ws, params.data(), pass.b->input(), false, 0, pass.keep).empty(), "forward failed");
+      std::vector<float> probs(pass.expected->size());
       net.probabilities(ws, probs.data());
-      CHECK(max_diff(probs, expected) == 0, "a reused workspace changed a probability (keep %d)", int(keep));
-      if (keep) {
-        net.loss(ws, b.labels.data(), nullptr, nullptr);
+      CHECK(max_diff(probs, *pass.expected) == 0, "a reused workspace changed a probability (keep %d)", int(pass.keep));
+      if (pass.keep) {
+        net.loss(ws, pass.b->labels.data(), nullptr, nullptr);
         net.backward(ws, params.data(), grads.data(), nullptr);
       }
     }
