@@ -1,5 +1,5 @@
 /**
- * The `SequenceClassifier` constructor config (a contract: see DESIGN.md), its defaults
+ * The `SequenceClassifier` constructor config (a contract: docs/API.md), its defaults
  * and its validation.
  */
 import { invalidType, outOfRange } from './errors';

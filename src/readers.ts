@@ -1,6 +1,7 @@
 /**
- * Streaming readers for the data formats of DESIGN.md. Records are read line by line, so
- * files larger than memory can be evaluated or predicted; a malformed record throws a
+ * Streaming readers for the record formats documented in docs/API.md (the sources built
+ * on them: src/sources.ts). Records are read line by line, so files larger than memory can
+ * be evaluated or predicted; a malformed record throws a
  * DataFormatError naming the file and line.
  *
  * - JSONL text:   {"text": "...", "label": "fr"}            (label string or integer)

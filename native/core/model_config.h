@@ -1,5 +1,5 @@
 // The network description shared by every part of the core. It mirrors the public
-// `SequenceClassifier` config (see shared/DESIGN.md); defaults are applied in TypeScript.
+// `SequenceClassifier` config (docs/API.md); defaults are applied in TypeScript.
 #pragma once
 
 #include <cstdint>
