@@ -35,6 +35,7 @@ export type { MissingPolicy } from './missing';
 export { readRecords, readAllRecords, parseJsonlRecord, parseCsvRecord } from './readers';
 export type { DataRecord, TextRecord, SequenceRecord } from './readers';
 export { detectFormat, openSource, readAll } from './sources';
+export type { RecordSchema } from './record-schema';
 export type { RecordFormat, DataSource, SourceChunk, SourceOptions, LoadedData } from './sources';
 export { splitIndices } from './split';
 export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError, CheckpointError, DataFormatError } from './errors';

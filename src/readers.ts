@@ -8,15 +8,25 @@
  * - JSONL dense:  {"sequence": [[f1..fF], ...], "label": 3}  (null or "NaN" = missing value)
  * - CSV (UCR):    label,v1,v2,...  one univariate series per line (comma or tab separated;
  *                 empty, NaN or ? = missing value)
+ * - CSV/TSV with named columns (a RecordSchema names them): quoted fields may hold commas,
+ *   quotes and newlines (parsed by csv-parse); a text column makes text records, otherwise
+ *   the columns other than label and id are a univariate series.
+ * Any of them may be gzip-compressed (`.gz`): decompressed while streaming.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { parse as parseCsv } from 'csv-parse';
 import { DataFormatError } from './errors';
+import { columnIndex, usesColumns, type RecordSchema } from './record-schema';
 
 export interface TextRecord {
   kind: 'text';
   text: string;
   label?: string | number;
+  /** The record's id (RecordSchema idField / idColumn), copied into `predict`'s output. */
+  id?: string | number;
   line: number;
   file?: string;
 }
@@ -26,6 +36,7 @@ export interface SequenceRecord {
   /** steps x features; NaN marks a missing value. */
   sequence: number[][];
   label?: string | number;
+  id?: string | number;
   line: number;
   file?: string;
 }
@@ -39,8 +50,14 @@ function checkLabel(file: string, line: number, label: unknown): string | number
   throw new DataFormatError(file, line, `"label" must be a non-empty string or a non-negative integer, got ${JSON.stringify(label)}`);
 }
 
-/** Parses one JSONL line into a record. */
-export function parseJsonlRecord(text: string, file: string, line: number): DataRecord {
+function checkId(file: string, line: number, id: unknown, key: string): string | number | undefined {
+  if (id === undefined || id === null) return undefined;
+  if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) return id;
+  throw new DataFormatError(file, line, `"${key}" (the id) must be a string or a number, got ${JSON.stringify(id)}`);
+}
+
+/** Parses one JSONL line into a record; `schema` names the text, label and id keys. */
+export function parseJsonlRecord(text: string, file: string, line: number, schema: RecordSchema = {}): DataRecord {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -50,8 +67,11 @@ export function parseJsonlRecord(text: string, file: string, line: number): Data
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new DataFormatError(file, line, 'expected a JSON object with "text" or "sequence"');
   const v = value as Record<string, unknown>;
-  const label = checkLabel(file, line, v.label);
-  if (typeof v.text === 'string') return { kind: 'text', text: v.text, label, line, file };
+  const textKey = schema.textField ?? 'text';
+  const label = checkLabel(file, line, v[schema.labelField ?? 'label']);
+  const id = schema.idField === undefined ? undefined : checkId(file, line, v[schema.idField], schema.idField);
+  const withId = id === undefined ? {} : { id };
+  if (typeof v[textKey] === 'string') return { kind: 'text', text: v[textKey] as string, label, ...withId, line, file };
   if (Array.isArray(v.sequence)) {
     const sequence = v.sequence.map((step, t) => {
       const values = Array.isArray(step) ? step : [step];
@@ -61,37 +81,72 @@ export function parseJsonlRecord(text: string, file: string, line: number): Data
         throw new DataFormatError(file, line, `sequence[${t}][${f}] must be a finite number or null (missing), got ${JSON.stringify(x)}`);
       });
     });
-    return { kind: 'sequence', sequence, label, line, file };
+    return { kind: 'sequence', sequence, label, ...withId, line, file };
   }
-  throw new DataFormatError(file, line, 'expected a "text" string or a "sequence" array');
+  if (v[textKey] !== undefined) throw new DataFormatError(file, line, `"${textKey}" must be a string, got ${JSON.stringify(v[textKey])}`);
+  throw new DataFormatError(file, line, `expected a "${textKey}" string or a "sequence" array`);
+}
+
+/** A CSV cell as a label: an integer-looking cell is a class index, anything else a name. */
+function csvLabel(cell: string): string | number | undefined {
+  if (cell === '') return undefined;
+  const numeric = Number(cell);
+  return Number.isInteger(numeric) && numeric >= 0 && /^\d+(\.0*)?$/.test(cell) ? numeric : cell;
+}
+
+/** A CSV cell as a series value: empty, NaN or ? is missing. */
+function csvValue(cell: string, file: string, line: number, t: number): number {
+  const c = cell.trim();
+  if (c === '' || c === 'NaN' || c === 'nan' || c === '?') return NaN;
+  const x = Number(c);
+  if (!Number.isFinite(x)) throw new DataFormatError(file, line, `value ${t + 1} is not a number: ${JSON.stringify(cell)}`);
+  return x;
 }
 
 /** Parses one UCR-style CSV line: label, then the series. */
 export function parseCsvRecord(text: string, file: string, line: number): SequenceRecord {
   const cells = text.split(text.includes('\t') ? '\t' : ',').map((c) => c.trim());
   if (cells.length < 2) throw new DataFormatError(file, line, 'expected a label and at least one value');
-  const rawLabel = cells[0];
-  if (rawLabel === '') throw new DataFormatError(file, line, 'empty label');
-  const numeric = Number(rawLabel);
-  const label = Number.isInteger(numeric) && numeric >= 0 && /^\d+(\.0*)?$/.test(rawLabel) ? numeric : rawLabel;
-  const sequence = cells.slice(1).map((c, t) => {
-    if (c === '' || c === 'NaN' || c === 'nan' || c === '?') return [NaN];
-    const x = Number(c);
-    if (!Number.isFinite(x)) throw new DataFormatError(file, line, `value ${t + 1} is not a number: ${JSON.stringify(c)}`);
-    return [x];
-  });
-  return { kind: 'sequence', sequence, label, line, file };
+  if (cells[0] === '') throw new DataFormatError(file, line, 'empty label');
+  const sequence = cells.slice(1).map((c, t) => [csvValue(c, file, line, t)]);
+  return { kind: 'sequence', sequence, label: csvLabel(cells[0]), line, file };
+}
+
+/** The file's text stream: stdin for '-', decompressed on the fly for a `.gz` path. */
+function openText(path: string): Readable {
+  if (path === '-') return process.stdin;
+  const file = createReadStream(path);
+  if (!path.endsWith('.gz')) return file;
+  const gunzip = createGunzip();
+  file.on('error', (e) => gunzip.destroy(e));
+  return file.pipe(gunzip);
+}
+
+function readError(name: string, line: number, e: unknown): DataFormatError {
+  if (e instanceof DataFormatError) return e;
+  const error = e as NodeJS.ErrnoException;
+  // zlib names its failures Z_DATA_ERROR, Z_BUF_ERROR, ...: the file is not valid gzip.
+  if (error.code?.startsWith('Z_')) return new DataFormatError(name, line, `not valid gzip data (${error.message})`);
+  return new DataFormatError(name, line, `cannot read (${error.code ?? error.message})`);
 }
 
 /** Yields the records of a JSONL or CSV file in order, one line at a time. Blank lines are
- * skipped. With `onError`, a malformed record is passed to it and skipped instead of thrown. */
+ * skipped. With `onError`, a malformed record is passed to it and skipped instead of thrown.
+ * `schema` names the JSONL keys or CSV columns (a CSV with named columns is read with a CSV
+ * parser, so quoted fields may span lines). */
 export async function* readRecords(
   path: string,
   format: 'jsonl' | 'csv',
   onError?: (error: DataFormatError) => void,
+  schema: RecordSchema = {},
 ): AsyncGenerator<DataRecord> {
-  const stream = path === '-' ? process.stdin : createReadStream(path, { encoding: 'utf8' });
   const name = path === '-' ? 'stdin' : path;
+  const stream = openText(path);
+  if (format === 'csv' && usesColumns(schema)) {
+    yield* readColumns(stream, name, schema, onError);
+    return;
+  }
+  stream.setEncoding('utf8');
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let line = 0;
   try {
@@ -99,25 +154,85 @@ export async function* readRecords(
       line++;
       if (text.trim() === '') continue;
       try {
-        yield format === 'csv' ? parseCsvRecord(text, name, line) : parseJsonlRecord(text, name, line);
+        yield format === 'csv' ? parseCsvRecord(text, name, line) : parseJsonlRecord(text, name, line, schema);
       } catch (e) {
         if (onError && e instanceof DataFormatError) onError(e);
         else throw e;
       }
     }
   } catch (e) {
-    if (e instanceof DataFormatError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DataFormatError(name, line, `cannot read (${code ?? (e as Error).message})`);
+    throw readError(name, line, e);
   } finally {
     lines.close();
-    if (stream !== process.stdin) (stream as ReturnType<typeof createReadStream>).destroy();
+    if (stream !== process.stdin) stream.destroy();
   }
 }
 
+/** Records of a CSV/TSV file read by named columns (RecordSchema). */
+async function* readColumns(stream: Readable, name: string, schema: RecordSchema, onError?: (error: DataFormatError) => void): AsyncGenerator<DataRecord> {
+  const parser = parseCsv({
+    delimiter: /\.tsv(\.gz)?$/i.test(name) ? '\t' : ',',
+    bom: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    info: true,
+    ...(onError ? { skip_records_with_error: true } : {}),
+  });
+  if (onError) parser.on('skip', (e: Error & { lines?: number }) => onError(new DataFormatError(name, e.lines ?? 0, e.message)));
+  stream.on('error', (e) => parser.destroy(e));
+  stream.pipe(parser);
+  const hasHeader = schema.header !== false;
+  let header: string[] | null = null;
+  let columns: { text: number | null; label: number | null; id: number | null } | null = null;
+  let endOfPrevious = 0;
+  let emptyBefore = 0;
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number; empty_lines: number } }>) {
+      // The row's first line: after the previous row and any blank lines skipped since.
+      const line = endOfPrevious + 1 + (info.empty_lines - emptyBefore);
+      endOfPrevious = info.lines;
+      emptyBefore = info.empty_lines;
+      if (!columns) {
+        if (hasHeader) header = record.map((h) => h.trim());
+        const at = (spec: string | undefined) => (spec === undefined ? null : columnIndex(spec, header, record.length, name));
+        columns = { text: at(schema.textColumn), label: at(schema.labelColumn), id: at(schema.idColumn) };
+        if (hasHeader) continue;
+      }
+      try {
+        yield columnRecord(record, columns, name, line);
+      } catch (e) {
+        if (onError && e instanceof DataFormatError) onError(e);
+        else throw e;
+      }
+    }
+  } catch (e) {
+    const error = e as Error & { lines?: number; code?: string };
+    // csv-parse's own errors (CSV_QUOTE_NOT_CLOSED, ...) carry the line they stopped at.
+    if (error.code?.startsWith('CSV_')) throw new DataFormatError(name, error.lines ?? endOfPrevious + 1, error.message);
+    throw readError(name, endOfPrevious + 1, e);
+  } finally {
+    if (stream !== process.stdin) stream.destroy();
+  }
+}
+
+function columnRecord(cells: string[], c: { text: number | null; label: number | null; id: number | null }, file: string, line: number): DataRecord {
+  const cell = (i: number | null) => (i === null ? undefined : cells[i]);
+  const label = cell(c.label) === undefined ? undefined : csvLabel(cell(c.label)!.trim());
+  const rawId = cell(c.id);
+  const withId = rawId === undefined || rawId === '' ? {} : { id: rawId };
+  if (c.text !== null) {
+    const text = cell(c.text);
+    if (text === undefined) throw new DataFormatError(file, line, `the row has ${cells.length} columns; the text is column #${c.text}`);
+    return { kind: 'text', text, label, ...withId, line, file };
+  }
+  const values = cells.filter((_, i) => i !== c.label && i !== c.id);
+  if (values.length === 0) throw new DataFormatError(file, line, 'no series values besides the label and id columns');
+  return { kind: 'sequence', sequence: values.map((v, t) => [csvValue(v, file, line, t)]), label, ...withId, line, file };
+}
+
 /** All records of a file (for training). */
-export async function readAllRecords(path: string, format: 'jsonl' | 'csv'): Promise<DataRecord[]> {
+export async function readAllRecords(path: string, format: 'jsonl' | 'csv', schema: RecordSchema = {}): Promise<DataRecord[]> {
   const out: DataRecord[] = [];
-  for await (const r of readRecords(path, format)) out.push(r);
+  for await (const r of readRecords(path, format, undefined, schema)) out.push(r);
   return out;
 }

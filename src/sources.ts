@@ -13,6 +13,7 @@ import type { TypedSequences } from './data';
 import { DataFormatError } from './errors';
 import { readIdxDataset } from './idx';
 import { readRecords, type DataRecord } from './readers';
+import type { RecordSchema } from './record-schema';
 
 /** The formats a source can have. */
 export type RecordFormat = 'jsonl' | 'csv' | 'idx';
@@ -45,19 +46,22 @@ export interface SourceOptions {
   idxPrefix?: string;
   /** IDX: the prefix to use when the directory holds several and none is named. */
   preferredPrefix?: string;
+  /** JSONL keys and CSV columns of text, label and id. */
+  schema?: RecordSchema;
 }
 
-/** JSONL or CSV records, streamed line by line ('-' is stdin, JSONL). */
+/** JSONL or CSV records (optionally gzip'd), streamed in order ('-' is stdin, JSONL). */
 class RecordSource implements DataSource {
   constructor(
     readonly name: string,
     private readonly path: string,
     private readonly format: 'jsonl' | 'csv',
+    private readonly schema: RecordSchema,
   ) {}
 
   async *chunks(size: number, onError?: (error: DataFormatError) => void): AsyncIterable<SourceChunk> {
     let records: DataRecord[] = [];
-    for await (const record of readRecords(this.path, this.format, onError)) {
+    for await (const record of readRecords(this.path, this.format, onError, this.schema)) {
       records.push(record);
       if (records.length === size) {
         yield { kind: 'records', records };
@@ -106,7 +110,7 @@ export function openSource(path: string, format: RecordFormat | 'auto', options:
   const f = format !== 'auto' ? format : path === '-' ? 'jsonl' : detectFormat(path);
   if (f === 'idx') return new IdxSource(path, idxPrefix(path, options.preferredPrefix ?? 'train', options.idxPrefix));
   if (path !== '-' && !existsSync(path)) throw new DataFormatError(path, 0, 'no such file');
-  return new RecordSource(path === '-' ? 'stdin' : path, path, f);
+  return new RecordSource(path === '-' ? 'stdin' : path, path, f, options.schema ?? {});
 }
 
 /** Everything a source holds, gathered: records, or one typed set. */

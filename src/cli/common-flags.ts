@@ -2,7 +2,8 @@
  * Flags several commands share, defined once so that their names, kinds, limits and help
  * read the same everywhere (and in docs/CLI.md, which is generated from the help).
  */
-import type { Flag } from './flags';
+import type { RecordSchema } from '../record-schema';
+import type { Flag, FlagValues } from './flags';
 
 export const MODEL_FLAG: Flag = { name: 'model', kind: 'path', help: 'model file', required: true };
 
@@ -22,4 +23,35 @@ export const THREADS_FLAG: Flag = { name: 'threads', kind: 'int', min: 1, max: 1
 
 export function jsonFlag(what = 'print one JSON object'): Flag {
   return { name: 'json', kind: 'bool', help: what, default: false };
+}
+
+/** Where text, label and (predict) id sit in the records: saved in the model by `train`. */
+export const RECORD_FLAGS: Flag[] = [
+  { name: 'text-field', kind: 'string', help: 'JSONL key of the text', shown: "'text' (or the model's)" },
+  { name: 'label-field', kind: 'string', help: 'JSONL key of the label', shown: "'label' (or the model's)" },
+  { name: 'text-column', kind: 'string', help: 'CSV/TSV column of the text: a header name, or #N (0-based); means the file has a header', shown: 'none: UCR numeric CSV' },
+  { name: 'label-column', kind: 'string', help: 'CSV/TSV column of the label (name or #N); without --text-column the other columns are the series', shown: 'none' },
+  { name: 'no-header', kind: 'bool', help: 'the CSV/TSV has no header row: name columns as #N', default: false },
+];
+
+/** `predict`: an id to copy from each record into its output line. */
+export const ID_FLAGS: Flag[] = [
+  { name: 'id-field', kind: 'string', help: "JSONL key of an id copied into each output line as 'id'", shown: 'none' },
+  { name: 'id-column', kind: 'string', help: "CSV/TSV column (name or #N) of an id copied into each output line as 'id'", shown: 'none' },
+];
+
+/** The schema the record flags give (only what was given: the model's saved schema fills the rest). */
+export function schemaFromFlags(v: FlagValues): RecordSchema {
+  const out: RecordSchema = {};
+  const take = (flag: string, key: keyof Omit<RecordSchema, 'header'>) => {
+    if (typeof v[flag] === 'string') out[key] = v[flag] as string;
+  };
+  take('text-field', 'textField');
+  take('label-field', 'labelField');
+  take('id-field', 'idField');
+  take('text-column', 'textColumn');
+  take('label-column', 'labelColumn');
+  take('id-column', 'idColumn');
+  if (v['no-header'] === true) out.header = false;
+  return out;
 }

@@ -2,15 +2,16 @@
 import { SequenceClassifier } from '../classifier';
 import { setNumThreads } from '../threads';
 import { helpText, parseFlags, type Flag } from './flags';
-import { MODEL_FLAG, FORMAT_FLAG, idxPrefixFlag, THREADS_FLAG, jsonFlag } from './common-flags';
+import { FORMAT_FLAG, idxPrefixFlag, jsonFlag, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';
-import { datasetFor, preprocessorOf } from './shared';
+import { datasetFor, preprocessorOf, schemaOf } from './shared';
 
 export const EVALUATE_FLAGS: Flag[] = [
   MODEL_FLAG,
   { name: 'data', kind: 'path', help: 'labelled data: JSONL, CSV, or an IDX directory', required: true },
   FORMAT_FLAG,
   idxPrefixFlag('t10k'),
+  ...RECORD_FLAGS,
   { name: 'batch-size', kind: 'int', min: 1, help: 'sequences per native call', default: 1024 },
   { name: 'top-k', kind: 'int', min: 1, help: 'k of the top-k accuracy', default: 3 },
   THREADS_FLAG,
@@ -28,7 +29,7 @@ export async function evaluate(argv: string[]): Promise<number> {
   if (v.threads !== undefined) setNumThreads(v.threads as number);
   const model = await SequenceClassifier.load(v.model as string);
   try {
-    const data = await loadData(v.data as string, v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined);
+    const data = await loadData(v.data as string, v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined, schemaOf(model, schemaFromFlags(v)));
     const dataset = datasetFor(data, model, preprocessorOf(model));
     const m = await model.evaluate(dataset, { batchSize: v['batch-size'] as number, topK: v['top-k'] as number });
     if (v.json) {

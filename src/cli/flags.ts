@@ -22,6 +22,8 @@ export interface Flag {
   required?: boolean;
   /** Help text for the default when there is no default value (e.g. 'off'). */
   shown?: string;
+  /** Other names the flag answers to (e.g. predict's --input for --data). */
+  aliases?: string[];
 }
 
 export type FlagValues = Record<string, string | number | boolean | undefined>;
@@ -38,7 +40,8 @@ export function helpText(command: string, summary: string, flags: Flag[], positi
   for (const f of flags) {
     const left = `--${f.name}${describeKind(f)}`.padEnd(width);
     const def = f.required ? ' (required)' : f.default !== undefined ? ` (default: ${f.default})` : f.shown ? ` (default: ${f.shown})` : '';
-    lines.push(`  ${left}${f.help}${def}`);
+    const aliases = f.aliases?.length ? ` (also ${f.aliases.map((a) => `--${a}`).join(', ')})` : '';
+    lines.push(`  ${left}${f.help}${aliases}${def}`);
   }
   lines.push(`  ${'--help'.padEnd(width)}show this help`);
   return lines.join('\n');
@@ -47,7 +50,7 @@ export function helpText(command: string, summary: string, flags: Flag[], positi
 /** Parses argv against the table. Throws UsageError with one clear line on any problem. */
 export function parseFlags(command: string, argv: string[], flags: Flag[], positionals = 0): { values: FlagValues; positionals: string[]; help: boolean } {
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const f of flags) options[f.name] = { type: f.kind === 'bool' ? 'boolean' : 'string' };
+  for (const f of flags) for (const name of [f.name, ...(f.aliases ?? [])]) options[name] = { type: f.kind === 'bool' ? 'boolean' : 'string' };
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: positionals > 0 });
@@ -60,7 +63,9 @@ export function parseFlags(command: string, argv: string[], flags: Flag[], posit
     throw new UsageError(`rnn-node ${command}: unexpected argument '${parsed.positionals[positionals]}'`);
   const values: FlagValues = {};
   for (const f of flags) {
-    const raw = parsed.values[f.name] as string | boolean | undefined;
+    const given = [f.name, ...(f.aliases ?? [])].filter((name) => parsed.values[name] !== undefined);
+    if (given.length > 1) throw new UsageError(`rnn-node ${command}: ${given.map((n) => `--${n}`).join(' and ')} name the same option; give one`);
+    const raw = (given.length ? parsed.values[given[0]] : undefined) as string | boolean | undefined;
     if (raw === undefined) {
       if (f.required) throw new UsageError(`rnn-node ${command}: --${f.name} is required`);
       values[f.name] = f.default;

@@ -5,6 +5,9 @@
  * output file behind.
  */
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SequenceClassifier } from '../classifier';
@@ -12,16 +15,18 @@ import { setNumThreads } from '../threads';
 import { DataFormatError } from '../errors';
 import type { TypedSequences } from '../data';
 import { helpText, parseFlags, type Flag } from './flags';
-import { MODEL_FLAG, FORMAT_FLAG, idxPrefixFlag, THREADS_FLAG } from './common-flags';
+import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { sourceOf } from './inputs';
-import { preprocessorOf } from './shared';
+import { preprocessorOf, schemaOf } from './shared';
 
 export const PREDICT_FLAGS: Flag[] = [
   MODEL_FLAG,
-  { name: 'input', kind: 'path', help: "records: JSONL, CSV, an IDX directory, or '-' for stdin (JSONL)", required: true },
-  { name: 'output', kind: 'path', help: "JSONL output file (written atomically), or '-' for stdout", default: '-' },
+  { name: 'data', kind: 'path', aliases: ['input'], help: "records: JSONL, CSV/TSV (optionally .gz), an IDX directory, or '-' for stdin (JSONL)", required: true },
+  { name: 'output', kind: 'path', help: "JSONL output file, gzip'd when it ends in .gz (written atomically), or '-' for stdout", default: '-' },
   FORMAT_FLAG,
   idxPrefixFlag('t10k'),
+  ...RECORD_FLAGS,
+  ...ID_FLAGS,
   { name: 'batch-size', kind: 'int', min: 1, max: 1 << 20, help: 'records per batch', default: 512 },
   { name: 'top-k', kind: 'int', min: 1, help: "add the K most probable labels as 'top'", shown: 'off' },
   { name: 'on-error', kind: { choices: ['fail', 'skip'] }, help: 'a bad record stops the job (fail) or is reported on stderr and skipped', default: 'fail' },
@@ -39,6 +44,7 @@ interface Sink {
 
 async function fileSink(path: string): Promise<Sink> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  if (path.endsWith('.gz')) return gzipSink(path, temp);
   const handle = await open(temp, 'w', 0o644);
   let done = false;
   return {
@@ -54,6 +60,38 @@ async function fileSink(path: string): Promise<Sink> {
     async abort() {
       if (done) return;
       await handle.close().catch(() => undefined);
+      await unlink(temp).catch(() => undefined);
+    },
+  };
+}
+
+/** Like fileSink, through gzip: the compressed bytes go to the temp file, which is fsynced
+ * and renamed into place only once the gzip stream has ended. */
+async function gzipSink(path: string, temp: string): Promise<Sink> {
+  const gzip = createGzip();
+  const file = createWriteStream(temp, { mode: 0o644 });
+  gzip.pipe(file);
+  const written = finished(file);
+  written.catch(() => undefined); // observed in commit/abort
+  let done = false;
+  return {
+    async write(text) {
+      if (!gzip.write(text)) await Promise.race([once(gzip, 'drain'), written]);
+    },
+    async commit() {
+      gzip.end();
+      await written;
+      const handle = await open(temp, 'r+');
+      await handle.sync();
+      await handle.close();
+      await rename(temp, path);
+      done = true;
+    },
+    async abort() {
+      if (done) return;
+      gzip.destroy();
+      file.destroy();
+      await written.catch(() => undefined);
       await unlink(temp).catch(() => undefined);
     },
   };
@@ -78,7 +116,7 @@ export async function predict(argv: string[]): Promise<number> {
   if (v.threads !== undefined) setNumThreads(v.threads as number);
   const model = await SequenceClassifier.load(v.model as string);
   const pre = preprocessorOf(model);
-  const input = v.input as string;
+  const input = v.data as string;
   const format = v.format as 'auto' | 'jsonl' | 'csv' | 'idx';
   const skip = v['on-error'] === 'skip';
   const batchSize = v['batch-size'] as number;
@@ -101,7 +139,7 @@ export async function predict(argv: string[]): Promise<number> {
     process.stderr.write(`rnn-node predict: skipped ${e.message}\n`);
   };
 
-  const lineFor = (probs: Float32Array, row: number, where: Record<string, number>) => {
+  const lineFor = (probs: Float32Array, row: number, where: Record<string, number | string>) => {
     const p = probs.subarray(row * names.length, (row + 1) * names.length);
     let best = 0;
     const probabilities: Record<string, number> = {};
@@ -122,7 +160,7 @@ export async function predict(argv: string[]): Promise<number> {
   try {
     // Two batches in flight at most: batch k computes while batch k+1 is read and encoded.
     let inflight: Promise<void> = Promise.resolve();
-    const pipeline = async (encoded: { x: TypedSequences; count: number }, whereOf: (row: number) => Record<string, number>) => {
+    const pipeline = async (encoded: { x: TypedSequences; count: number }, whereOf: (row: number) => Record<string, number | string>) => {
       const t0 = performance.now();
       const probs = encoded.count
         ? (model.predictProba(encoded.x, { batchSize }) as Promise<Float32Array>).then((p) => timed('inference', t0, p))
@@ -142,7 +180,7 @@ export async function predict(argv: string[]): Promise<number> {
       inflight.catch(() => undefined);
       await previous;
     };
-    const source = sourceOf(input, format, 't10k', v['idx-prefix'] as string | undefined);
+    const source = sourceOf(input, format, 't10k', v['idx-prefix'] as string | undefined, schemaOf(model, schemaFromFlags(v)));
     let t0 = performance.now();
     for await (const chunk of source.chunks(batchSize, skip ? report : undefined)) {
       timed('readParse', t0, undefined);
@@ -151,7 +189,10 @@ export async function predict(argv: string[]): Promise<number> {
         await pipeline({ x: chunk.x, count: chunk.y.length }, (row) => ({ index: chunk.firstIndex + row }));
       } else {
         const encoded = timed('encode', performance.now(), pre.encode(chunk.records, skip ? (_r, e) => report(e) : undefined));
-        await pipeline({ x: encoded.x, count: encoded.kept.length }, (row) => ({ line: chunk.records[encoded.kept[row]].line }));
+        await pipeline({ x: encoded.x, count: encoded.kept.length }, (row): Record<string, number | string> => {
+          const record = chunk.records[encoded.kept[row]];
+          return record.id === undefined ? { line: record.line } : { id: record.id, line: record.line };
+        });
       }
       t0 = performance.now();
     }

@@ -3,6 +3,7 @@ import type { SequenceClassifier } from '../classifier';
 import type { TypedSequences } from '../data';
 import { DataFormatError } from '../errors';
 import { Preprocessor } from '../preprocessing';
+import { checkRecordSchema, mergeSchemas, type RecordSchema } from '../record-schema';
 import type { DataRecord } from '../readers';
 import type { LoadedData } from './inputs';
 
@@ -10,6 +11,13 @@ import type { LoadedData } from './inputs';
 export function preprocessorOf(model: SequenceClassifier): Preprocessor {
   if (!model.preprocessing) throw new Error('the model has no saved preprocessing (it was not trained by the CLI); use the library API');
   return Preprocessor.fromJSON(model.preprocessing);
+}
+
+/** The record schema a model was trained with (saved as preprocessing.source), overridden by
+ * whatever `given` names. */
+export function schemaOf(model: SequenceClassifier, given: RecordSchema): RecordSchema {
+  const saved = (model.preprocessing as { source?: unknown } | null)?.source;
+  return mergeSchemas(checkRecordSchema(saved, 'the model\'s record schema'), given);
 }
 
 /** Class index of each record's label in the model's label space. */

@@ -10,19 +10,20 @@ import { labelSpace, Preprocessor } from '../preprocessing';
 import type { ScheduleOptions } from '../schedules';
 import type { FitCallbacks } from '../training';
 import { helpText, parseFlags, UsageError, type Flag, type FlagValues } from './flags';
-import { FORMAT_FLAG, idxPrefixFlag, THREADS_FLAG, jsonFlag } from './common-flags';
+import { FORMAT_FLAG, idxPrefixFlag, jsonFlag, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';
 import { progressReporter } from './progress';
-import { datasetFor, preprocessorOf } from './shared';
+import { datasetFor, preprocessorOf, schemaOf } from './shared';
 
 export const TRAIN_FLAGS: Flag[] = [
   { name: 'data', kind: 'path', help: 'training data: JSONL, CSV, or an IDX directory', required: true },
-  { name: 'out', kind: 'path', help: 'where to write the model (atomically)', required: true },
+  { name: 'out', kind: 'path', aliases: ['output'], help: 'where to write the model (atomically)', required: true },
   { name: 'validation', kind: 'path', help: 'validation data, evaluated after every epoch', shown: 'none' },
   { name: 'validation-split', kind: 'float', min: 0, below: 1, help: 'hold out this fraction of --data for validation', shown: 'none' },
   { name: 'stratify', kind: 'bool', help: 'with --validation-split: split each class in proportion', default: false },
   FORMAT_FLAG,
   idxPrefixFlag('train'),
+  ...RECORD_FLAGS,
   { name: 'tokenize', kind: { choices: ['char', 'word'] }, help: 'text tokenizer', default: 'char' },
   { name: 'lowercase', kind: 'bool', help: 'lower-case text before tokenizing (word tokens are always lower-cased)', default: false },
   { name: 'min-frequency', kind: 'int', min: 1, help: 'drop tokens seen fewer times', default: 1 },
@@ -94,12 +95,16 @@ export async function train(argv: string[]): Promise<number> {
   if (v.validation !== undefined && v['validation-split'] !== undefined)
     throw new UsageError('rnn-node train: use either --validation or --validation-split, not both');
   if (v.threads !== undefined) setNumThreads(v.threads as number);
-  const data = await loadData(v.data as string, v.format as 'auto', 'train', v['idx-prefix'] as string | undefined);
-  const { model, pre } = v.resume !== undefined ? await resumeModel(v.resume as string) : buildModel(v, data);
+  // A resumed model keeps the record schema it was trained with, unless flags change it.
+  const resumed = v.resume !== undefined ? await resumeModel(v.resume as string) : null;
+  const schema = resumed ? schemaOf(resumed.model, schemaFromFlags(v)) : schemaFromFlags(v);
+  const data = await loadData(v.data as string, v.format as 'auto', 'train', v['idx-prefix'] as string | undefined, schema);
+  const { model, pre } = resumed ?? buildModel(v, data);
+  model.preprocessing = { ...(model.preprocessing ?? pre.toJSON()), source: schema };
   const train = datasetFor(data, model, pre);
   let validationData: FitOptions['validationData'];
   if (v.validation !== undefined) {
-    const vdata = await loadData(v.validation as string, v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined);
+    const vdata = await loadData(v.validation as string, v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined, schema);
     validationData = datasetFor(vdata, model, pre);
   }
   const hasValidation = validationData !== undefined || v['validation-split'] !== undefined;
