@@ -8,7 +8,8 @@
  * which `predict` writes beside its output.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
+import { globSync, isDynamicPattern } from 'tinyglobby';
 import type { TypedSequences } from './data';
 import { DataFormatError } from './errors';
 import { readIdxDataset } from './idx';
@@ -31,7 +32,7 @@ export function detectFormat(path: string): RecordFormat {
 
 export type SourceChunk =
   | { kind: 'records'; records: DataRecord[] }
-  | { kind: 'typed'; x: TypedSequences & { values: Float32Array }; y: Int32Array; firstIndex: number };
+  | { kind: 'typed'; x: TypedSequences & { values: Float32Array }; y: Int32Array; firstIndex: number; file: string };
 
 export interface DataSource {
   /** The path (or 'stdin'), for messages. */
@@ -89,6 +90,7 @@ class IdxSource implements DataSource {
         x: { values: x.values.subarray(start * steps * features, end * steps * features), shape: [end - start, steps, features] },
         y: y.subarray(start, end),
         firstIndex: start,
+        file: this.name,
       };
     }
   }
@@ -113,6 +115,59 @@ export function openSource(path: string, format: RecordFormat | 'auto', options:
   return new RecordSource(path === '-' ? 'stdin' : path, path, f, options.schema ?? {});
 }
 
+/** Files a directory of records holds: its files of a supported format, by name. */
+const RECORD_FILE = /\.(jsonl|json|ndjson|csv|tsv)(\.gz)?$/i;
+
+/** Whether a directory is an IDX set (it holds *-images-idx3-ubyte[.gz]). */
+function isIdxDirectory(dir: string): boolean {
+  return readdirSync(dir).some((f) => /-images-idx3-ubyte(\.gz)?$/.test(f));
+}
+
+/**
+ * The files `--data` arguments name, in order: each argument is a file, a directory (an IDX
+ * set stays one source; any other directory means its files of supported formats, sorted by
+ * name) or a quoted glob (expanded here, sorted). A glob that matches nothing, a missing
+ * path or an empty directory is an error naming it.
+ */
+export function expandPaths(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const arg of args) {
+    if (arg !== '-' && !existsSync(arg) && isDynamicPattern(arg)) {
+      const matches = globSync([arg], { onlyFiles: true, expandDirectories: false }).sort();
+      if (matches.length === 0) throw new DataFormatError(arg, 0, 'the pattern matches no file');
+      out.push(...matches);
+      continue;
+    }
+    if (arg !== '-' && existsSync(arg) && statSync(arg).isDirectory() && !isIdxDirectory(arg)) {
+      const files = readdirSync(arg).filter((f) => RECORD_FILE.test(f)).sort().map((f) => join(arg, f));
+      if (files.length === 0) throw new DataFormatError(arg, 0, 'the directory holds no IDX set and no .jsonl, .csv or .tsv file');
+      out.push(...files);
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
+/** Several sources read one after another, in order: one job over many files. */
+class ChainedSource implements DataSource {
+  readonly name: string;
+  constructor(private readonly sources: DataSource[]) {
+    this.name = sources.map((s) => s.name).join(', ');
+  }
+
+  async *chunks(size: number, onError?: (error: DataFormatError) => void): AsyncIterable<SourceChunk> {
+    for (const source of this.sources) yield* source.chunks(size, onError);
+  }
+}
+
+/** The source for several `--data` arguments (expandPaths), each opened with openSource. */
+export function openSources(args: readonly string[], format: RecordFormat | 'auto', options: SourceOptions = {}): { source: DataSource; files: number } {
+  const paths = expandPaths(args);
+  const sources = paths.map((p) => openSource(p, format, options));
+  return { source: sources.length === 1 ? sources[0] : new ChainedSource(sources), files: paths.length };
+}
+
 /** Everything a source holds, gathered: records, or one typed set. */
 export type LoadedData =
   | { kind: 'records'; records: DataRecord[] }
@@ -126,9 +181,12 @@ export async function readAll(source: DataSource): Promise<LoadedData> {
     if (chunk.kind === 'records') for (const r of chunk.records) records.push(r);
     else typed.push(chunk);
   }
+  if (typed.length > 0 && records.length > 0) throw new DataFormatError(source.name, 0, 'mixes IDX sets with record files');
   if (typed.length === 1) return { kind: 'typed', x: typed[0].x, y: typed[0].y };
   if (typed.length > 0) {
     const [, steps, features] = typed[0].x.shape;
+    const other = typed.find((c) => c.x.shape[1] !== steps || c.x.shape[2] !== features);
+    if (other) throw new DataFormatError(other.file, 0, `its images are ${other.x.shape[1]}x${other.x.shape[2]}, the first set's ${steps}x${features}`);
     const count = typed.reduce((n, c) => n + c.y.length, 0);
     const values = new Float32Array(count * steps * features);
     const y = new Int32Array(count);

@@ -6,7 +6,7 @@
  * exit 1 at run time and 2 for usage, no partial output.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -129,6 +129,40 @@ describe('gzip and JSONL keys', () => {
     expect(lines(wrong.stdout).map((o) => o.line)).toEqual([1]);
     expect(wrong.stderr).toMatch(/wrongkeys\.jsonl:2: expected a "review" string/);
     expect(wrong.stderr).toMatch(/wrongkeys\.jsonl:3: "review" must be a string, got 3/);
+  });
+});
+
+describe('many files in one job', () => {
+  it('--data repeated, a quoted glob, or a directory: input order kept, each line says its file and its line there', () => {
+    const all = readFileSync(join(dir, 'reviews.jsonl'), 'utf8').trim().split('\n');
+    mkdirSync(join(dir, 'parts'));
+    writeFileSync(join(dir, 'parts', 'b.jsonl'), all.slice(100, 200).join('\n') + '\n');
+    writeFileSync(join(dir, 'parts', 'a.jsonl.gz'), gzipSync(all.slice(0, 100).join('\n') + '\n'));
+    writeFileSync(join(dir, 'parts', 'c.jsonl'), all.slice(200).join('\n') + '\n');
+    writeFileSync(join(dir, 'parts', 'notes.txt'), 'not data\n');
+    const whole = lines(run(['predict', '--model', 'jsonl.rnn', '--data', 'reviews.jsonl']).stdout);
+    for (const args of [['--data', 'parts'], ['--data', 'parts/*.jsonl*'], ['--data', 'parts/a.jsonl.gz', '--data', 'parts/b.jsonl', '--data', 'parts/c.jsonl']]) {
+      const r = run(['predict', '--model', 'jsonl.rnn', '--id-field', 'key', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      const out = lines(r.stdout);
+      expect(out.map((o) => o.probabilities)).toEqual(whole.map((o) => o.probabilities));
+      expect(out[0]).toMatchObject({ id: 'r-0', file: join('parts', 'a.jsonl.gz'), line: 1 });
+      expect(out[150]).toMatchObject({ id: 'r-150', file: join('parts', 'b.jsonl'), line: 51 });
+    }
+    expect(whole[0].file).toBeUndefined(); // one file: no file field
+    const train = run(['train', '--data', 'parts', '--text-field', 'review', '--label-field', 'sentiment', '--units', '8', '--epochs', '1', '--out', 'parts.rnn', '--json']);
+    expect(train.code, train.stderr).toBe(0);
+    expect(JSON.parse(train.stdout).history.loss).toHaveLength(1);
+  });
+
+  it('a glob that matches nothing, or a directory without data, is a runtime error naming it', () => {
+    const none = run(['predict', '--model', 'jsonl.rnn', '--data', 'nowhere/*.jsonl']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/nowhere\/\*\.jsonl:0: the pattern matches no file/);
+    mkdirSync(join(dir, 'empty'));
+    const empty = run(['evaluate', '--model', 'jsonl.rnn', '--data', 'empty']);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/empty:0: the directory holds no IDX set and no \.jsonl, \.csv or \.tsv file/);
   });
 });
 

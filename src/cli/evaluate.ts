@@ -8,7 +8,7 @@ import { datasetFor, preprocessorOf, schemaOf } from './shared';
 
 export const EVALUATE_FLAGS: Flag[] = [
   MODEL_FLAG,
-  { name: 'data', kind: 'path', help: 'labelled data: JSONL, CSV, or an IDX directory', required: true },
+  { name: 'data', kind: 'path', multiple: true, help: "labelled data: JSONL, CSV/TSV (optionally .gz), or an IDX directory. Repeat it, or quote a glob ('data/*.jsonl.gz'), or name a directory of such files.", required: true },
   FORMAT_FLAG,
   idxPrefixFlag('t10k'),
   ...RECORD_FLAGS,
@@ -29,7 +29,7 @@ export async function evaluate(argv: string[]): Promise<number> {
   if (v.threads !== undefined) setNumThreads(v.threads as number);
   const model = await SequenceClassifier.load(v.model as string);
   try {
-    const data = await loadData(v.data as string, v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined, schemaOf(model, schemaFromFlags(v)));
+    const data = await loadData(v.data as string[], v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined, schemaOf(model, schemaFromFlags(v)));
     const dataset = datasetFor(data, model, preprocessorOf(model));
     const m = await model.evaluate(dataset, { batchSize: v['batch-size'] as number, topK: v['top-k'] as number });
     if (v.json) {

@@ -24,9 +24,11 @@ export interface Flag {
   shown?: string;
   /** Other names the flag answers to (e.g. predict's --input for --data). */
   aliases?: string[];
+  /** May be given several times (the value is then a list). */
+  multiple?: boolean;
 }
 
-export type FlagValues = Record<string, string | number | boolean | undefined>;
+export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
 
 function describeKind(f: Flag): string {
   if (f.kind === 'bool') return '';
@@ -49,8 +51,9 @@ export function helpText(command: string, summary: string, flags: Flag[], positi
 
 /** Parses argv against the table. Throws UsageError with one clear line on any problem. */
 export function parseFlags(command: string, argv: string[], flags: Flag[], positionals = 0): { values: FlagValues; positionals: string[]; help: boolean } {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const f of flags) for (const name of [f.name, ...(f.aliases ?? [])]) options[name] = { type: f.kind === 'bool' ? 'boolean' : 'string' };
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
+  for (const f of flags)
+    for (const name of [f.name, ...(f.aliases ?? [])]) options[name] = { type: f.kind === 'bool' ? 'boolean' : 'string', ...(f.multiple ? { multiple: true } : {}) };
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: positionals > 0 });
@@ -65,13 +68,13 @@ export function parseFlags(command: string, argv: string[], flags: Flag[], posit
   for (const f of flags) {
     const given = [f.name, ...(f.aliases ?? [])].filter((name) => parsed.values[name] !== undefined);
     if (given.length > 1) throw new UsageError(`rnn-node ${command}: ${given.map((n) => `--${n}`).join(' and ')} name the same option; give one`);
-    const raw = (given.length ? parsed.values[given[0]] : undefined) as string | boolean | undefined;
+    const raw = (given.length ? parsed.values[given[0]] : undefined) as string | boolean | string[] | undefined;
     if (raw === undefined) {
       if (f.required) throw new UsageError(`rnn-node ${command}: --${f.name} is required`);
       values[f.name] = f.default;
       continue;
     }
-    values[f.name] = convert(command, f, raw);
+    values[f.name] = Array.isArray(raw) ? raw.map((one) => convert(command, f, one) as string) : convert(command, f, raw);
   }
   return { values, positionals: parsed.positionals, help: false };
 }

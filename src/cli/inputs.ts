@@ -1,16 +1,17 @@
 /** Reading a CLI data argument: the command's flags turned into a data source (src/sources.ts). */
 import type { RecordSchema } from '../record-schema';
-import { openSource, readAll, type DataSource, type LoadedData, type RecordFormat } from '../sources';
+import { openSources, readAll, type DataSource, type LoadedData, type RecordFormat } from '../sources';
 
 export type { LoadedData } from '../sources';
 
-/** The source `--data`/`--input` and `--format`/`--idx-prefix` name; `preferredPrefix` is
- * the IDX set a command uses when a directory holds several ('train' or 't10k'). */
-export function sourceOf(path: string, format: RecordFormat | 'auto', preferredPrefix: string, explicitPrefix?: string, schema: RecordSchema = {}): DataSource {
-  return openSource(path, format, { preferredPrefix, idxPrefix: explicitPrefix, schema });
+/** The source the `--data` values and `--format`/`--idx-prefix` name (files, directories,
+ * globs: openSources); `preferredPrefix` is the IDX set a command uses when a directory holds
+ * several ('train' or 't10k'). */
+export function sourcesOf(paths: string[], format: RecordFormat | 'auto', preferredPrefix: string, explicitPrefix?: string, schema: RecordSchema = {}): { source: DataSource; files: number } {
+  return openSources(paths, format, { preferredPrefix, idxPrefix: explicitPrefix, schema });
 }
 
-/** Everything the source holds (train, evaluate). */
-export function loadData(path: string, format: RecordFormat | 'auto', preferredPrefix: string, explicitPrefix?: string, schema: RecordSchema = {}): Promise<LoadedData> {
-  return readAll(sourceOf(path, format, preferredPrefix, explicitPrefix, schema));
+/** Everything the sources hold (train, evaluate). */
+export function loadData(paths: string[], format: RecordFormat | 'auto', preferredPrefix: string, explicitPrefix?: string, schema: RecordSchema = {}): Promise<LoadedData> {
+  return readAll(sourcesOf(paths, format, preferredPrefix, explicitPrefix, schema).source);
 }

@@ -16,12 +16,12 @@ import { DataFormatError } from '../errors';
 import type { TypedSequences } from '../data';
 import { helpText, parseFlags, type Flag } from './flags';
 import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
-import { sourceOf } from './inputs';
+import { sourcesOf } from './inputs';
 import { preprocessorOf, schemaOf } from './shared';
 
 export const PREDICT_FLAGS: Flag[] = [
   MODEL_FLAG,
-  { name: 'data', kind: 'path', aliases: ['input'], help: "records: JSONL, CSV/TSV (optionally .gz), an IDX directory, or '-' for stdin (JSONL)", required: true },
+  { name: 'data', kind: 'path', aliases: ['input'], multiple: true, help: "records: JSONL, CSV/TSV (optionally .gz), an IDX directory, or '-' for stdin (JSONL). Repeat it, or quote a glob, or name a directory of such files: each output line then says its 'file'", required: true },
   { name: 'output', kind: 'path', help: "JSONL output file, gzip'd when it ends in .gz (written atomically), or '-' for stdout", default: '-' },
   FORMAT_FLAG,
   idxPrefixFlag('t10k'),
@@ -116,7 +116,7 @@ export async function predict(argv: string[]): Promise<number> {
   if (v.threads !== undefined) setNumThreads(v.threads as number);
   const model = await SequenceClassifier.load(v.model as string);
   const pre = preprocessorOf(model);
-  const input = v.data as string;
+  const inputs = v.data as string[];
   const format = v.format as 'auto' | 'jsonl' | 'csv' | 'idx';
   const skip = v['on-error'] === 'skip';
   const batchSize = v['batch-size'] as number;
@@ -180,18 +180,20 @@ export async function predict(argv: string[]): Promise<number> {
       inflight.catch(() => undefined);
       await previous;
     };
-    const source = sourceOf(input, format, 't10k', v['idx-prefix'] as string | undefined, schemaOf(model, schemaFromFlags(v)));
+    const { source, files } = sourcesOf(inputs, format, 't10k', v['idx-prefix'] as string | undefined, schemaOf(model, schemaFromFlags(v)));
+    // With several files, each line says which one, numbered within it.
+    const fileOf = (file: string | undefined): Record<string, string> => (files > 1 && file !== undefined ? { file } : {});
     let t0 = performance.now();
     for await (const chunk of source.chunks(batchSize, skip ? report : undefined)) {
       timed('readParse', t0, undefined);
       if (chunk.kind === 'typed') {
         // Numeric already (IDX): each row is written with its index in the source.
-        await pipeline({ x: chunk.x, count: chunk.y.length }, (row) => ({ index: chunk.firstIndex + row }));
+        await pipeline({ x: chunk.x, count: chunk.y.length }, (row) => ({ ...fileOf(chunk.file), index: chunk.firstIndex + row }));
       } else {
         const encoded = timed('encode', performance.now(), pre.encode(chunk.records, skip ? (_r, e) => report(e) : undefined));
         await pipeline({ x: encoded.x, count: encoded.kept.length }, (row): Record<string, number | string> => {
           const record = chunk.records[encoded.kept[row]];
-          return record.id === undefined ? { line: record.line } : { id: record.id, line: record.line };
+          return { ...(record.id === undefined ? {} : { id: record.id }), ...fileOf(record.file), line: record.line };
         });
       }
       t0 = performance.now();

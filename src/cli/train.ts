@@ -16,7 +16,7 @@ import { progressReporter } from './progress';
 import { datasetFor, preprocessorOf, schemaOf } from './shared';
 
 export const TRAIN_FLAGS: Flag[] = [
-  { name: 'data', kind: 'path', help: 'training data: JSONL, CSV, or an IDX directory', required: true },
+  { name: 'data', kind: 'path', multiple: true, help: "training data: JSONL, CSV/TSV (optionally .gz), or an IDX directory. Repeat it, or quote a glob ('data/*.jsonl.gz'), or name a directory of such files.", required: true },
   { name: 'out', kind: 'path', aliases: ['output'], help: 'where to write the model (atomically)', required: true },
   { name: 'validation', kind: 'path', help: 'validation data, evaluated after every epoch', shown: 'none' },
   { name: 'validation-split', kind: 'float', min: 0, below: 1, help: 'hold out this fraction of --data for validation', shown: 'none' },
@@ -98,13 +98,13 @@ export async function train(argv: string[]): Promise<number> {
   // A resumed model keeps the record schema it was trained with, unless flags change it.
   const resumed = v.resume !== undefined ? await resumeModel(v.resume as string) : null;
   const schema = resumed ? schemaOf(resumed.model, schemaFromFlags(v)) : schemaFromFlags(v);
-  const data = await loadData(v.data as string, v.format as 'auto', 'train', v['idx-prefix'] as string | undefined, schema);
+  const data = await loadData(v.data as string[], v.format as 'auto', 'train', v['idx-prefix'] as string | undefined, schema);
   const { model, pre } = resumed ?? buildModel(v, data);
   model.preprocessing = { ...(model.preprocessing ?? pre.toJSON()), source: schema };
   const train = datasetFor(data, model, pre);
   let validationData: FitOptions['validationData'];
   if (v.validation !== undefined) {
-    const vdata = await loadData(v.validation as string, v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined, schema);
+    const vdata = await loadData([v.validation as string], v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined, schema);
     validationData = datasetFor(vdata, model, pre);
   }
   const hasValidation = validationData !== undefined || v['validation-split'] !== undefined;
@@ -202,7 +202,7 @@ function buildModel(v: FlagValues, data: Awaited<ReturnType<typeof loadData>>) {
     });
     classes = labelSpace(data.records).classes;
   }
-  if (Array.isArray(classes) && classes.length < 2) throw new DataFormatError(v.data as string, 0, `training data has only one label (${classes[0]})`);
+  if (Array.isArray(classes) && classes.length < 2) throw new DataFormatError((v.data as string[]).join(', '), 0, `training data has only one label (${classes[0]})`);
   const layer: LayerConfig = {
     cell: v.cell as 'lstm',
     units: v.units as number,
