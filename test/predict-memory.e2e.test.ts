@@ -1,6 +1,7 @@
 /**
  * `rnn-node predict` streams with bounded memory: the peak RSS on 1,000,000 short records
- * stays within 50 MB of the peak on 100,000, and every record comes back, in order.
+ * stays within 50 MB of the peak on 100,000, and every record comes back, in order; the same
+ * for 300,000 rows of headered CSV and of gzip'd JSONL (with gzip'd output) against 30,000.
  */
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -24,10 +25,10 @@ async function writeRecords(path: string, n: number) {
   await once(out, 'finish');
 }
 
-function predictPeak(input: string, output: string) {
+function predictPeak(input: string, output: string, extra: string[] = []) {
   const r = spawnSync(
     process.execPath,
-    ['-r', join(ROOT, 'test', 'support', 'report-rss.cjs'), join(ROOT, 'dist', 'cli.js'), 'predict', '--model', 'm.rnn', '--input', input, '--output', output],
+    ['-r', join(ROOT, 'test', 'support', 'report-rss.cjs'), join(ROOT, 'dist', 'cli.js'), 'predict', '--model', 'm.rnn', '--input', input, '--output', output, ...extra],
     { cwd: dir, encoding: 'utf8', timeout: 170_000 },
   );
   expect(r.status, r.stderr).toBe(0);
@@ -55,4 +56,41 @@ describe('predict memory', () => {
     expect(JSON.parse(out.slice(out.lastIndexOf('\n', out.length - 2) + 1)).line).toBe(1_000_000);
     expect(statSync(join(dir, 'large.out.jsonl')).size).toBeGreaterThan(statSync(join(dir, 'large.jsonl')).size);
   });
+
+  it('headered CSV and gzip\'d JSONL (gzip\'d output): peak RSS on 300k rows within 50 MB of 30k', async () => {
+    const { createGzip, gunzipSync } = await import('node:zlib');
+    const { pipeline } = await import('node:stream/promises');
+    const { Readable } = await import('node:stream');
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'omega', 'sigma'];
+    const rows = function* (n: number, csv: boolean) {
+      if (csv) yield 'id,text\n';
+      for (let i = 0; i < n; i++) {
+        const text = `${words[i % 6]}, ${words[(i * 7) % 6]} "${i % 1000}"`;
+        yield csv ? `r${i},"${text.replace(/"/g, '""')}"\n` : JSON.stringify({ text }) + '\n';
+      }
+    };
+    const write = async (name: string, n: number, csv: boolean, gzip: boolean) => {
+      const file = createWriteStream(join(dir, name));
+      if (gzip) await pipeline(Readable.from(rows(n, csv)), createGzip(), file);
+      else await pipeline(Readable.from(rows(n, csv)), file);
+    };
+    await write('small.csv', 30_000, true, false);
+    await write('large.csv', 300_000, true, false);
+    await write('small.jsonl.gz', 30_000, false, true);
+    await write('large.jsonl.gz', 300_000, false, true);
+    const csvFlags = ['--text-column', 'text', '--id-column', 'id'];
+    const csvSmall = predictPeak('small.csv', 'small-csv.out.jsonl', csvFlags);
+    const csvLarge = predictPeak('large.csv', 'large-csv.out.jsonl', csvFlags);
+    const gzSmall = predictPeak('small.jsonl.gz', 'small-gz.out.jsonl.gz');
+    const gzLarge = predictPeak('large.jsonl.gz', 'large-gz.out.jsonl.gz');
+    console.log(`predict peak RSS: CSV ${csvSmall.toFixed(1)} MB on 30k rows, ${csvLarge.toFixed(1)} MB on 300k; gzip'd JSONL ${gzSmall.toFixed(1)} MB / ${gzLarge.toFixed(1)} MB`);
+    expect(csvLarge - csvSmall).toBeLessThan(50);
+    expect(gzLarge - gzSmall).toBeLessThan(50);
+    const csvOut = readFileSync(join(dir, 'large-csv.out.jsonl'), 'utf8').trim().split('\n');
+    expect(csvOut).toHaveLength(300_000);
+    expect(JSON.parse(csvOut[299_999])).toMatchObject({ id: 'r299999', line: 300_001 });
+    const gzOut = gunzipSync(readFileSync(join(dir, 'large-gz.out.jsonl.gz'))).toString('utf8').trim().split('\n');
+    expect(gzOut).toHaveLength(300_000);
+    expect(JSON.parse(gzOut[299_999]).line).toBe(300_000);
+  }, 300_000);
 });
