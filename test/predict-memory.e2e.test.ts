@@ -28,7 +28,7 @@ async function writeRecords(path: string, n: number) {
 function predictPeak(input: string, output: string, extra: string[] = []) {
   const r = spawnSync(
     process.execPath,
-    ['-r', join(ROOT, 'test', 'support', 'report-rss.cjs'), join(ROOT, 'dist', 'cli.js'), 'predict', '--model', 'm.rnn', '--input', input, '--output', output, ...extra],
+    ['-r', join(ROOT, 'bench', 'support', 'report-rss.cjs'), join(ROOT, 'dist', 'cli.js'), 'predict', '--model', 'm.rnn', '--input', input, '--output', output, ...extra],
     { cwd: dir, encoding: 'utf8', timeout: 170_000 },
   );
   expect(r.status, r.stderr).toBe(0);

@@ -77,7 +77,7 @@ describe('scripts: bad input', () => {
 
 describe('committed benchmark reports', () => {
   // Each report must come from a complete run: tables with rows of numbers, no NaN, a real duration.
-  it.each(['RESULTS.md', 'GRID.md', 'BATCH-JOB.md', 'VARIANTS.md', 'INIT.md'])('bench/%s has measured rows', (name) => {
+  it.each(['RESULTS.md', 'GRID.md', 'BATCH-JOB.md', 'VARIANTS.md', 'INIT.md', 'FORMATS.md'])('bench/%s has measured rows', (name) => {
     const text = readFileSync(join(ROOT, 'bench', name), 'utf8');
     const rows = text.split('\n').filter((l) => /^\|/.test(l) && !/^\|[-| ]+\|$/.test(l));
     const dataRows = rows.filter((l) => /\d/.test(l.split('|').slice(2).join('|')));
