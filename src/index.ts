@@ -34,7 +34,7 @@ export { MISSING_POLICIES } from './missing';
 export type { MissingPolicy } from './missing';
 export { readRecords, readAllRecords, parseJsonlRecord, parseCsvRecord } from './readers';
 export type { DataRecord, TextRecord, SequenceRecord } from './readers';
-export { detectFormat, openSource, readAll } from './sources';
+export { detectFormat, expandPaths, openSource, openSources, readAll } from './sources';
 export type { RecordSchema } from './record-schema';
 export type { RecordFormat, DataSource, SourceChunk, SourceOptions, LoadedData } from './sources';
 export { splitIndices } from './split';

@@ -13,11 +13,12 @@ import { globSync, isDynamicPattern } from 'tinyglobby';
 import type { TypedSequences } from './data';
 import { DataFormatError } from './errors';
 import { readIdxDataset } from './idx';
+import { ParquetSource } from './parquet-source';
 import { readRecords, type DataRecord } from './readers';
 import type { RecordSchema } from './record-schema';
 
 /** The formats a source can have. */
-export type RecordFormat = 'jsonl' | 'csv' | 'idx';
+export type RecordFormat = 'jsonl' | 'csv' | 'idx' | 'parquet';
 
 /** The format a path implies: a directory is IDX; .csv/.tsv CSV; anything else JSONL. */
 export function detectFormat(path: string): RecordFormat {
@@ -27,6 +28,7 @@ export function detectFormat(path: string): RecordFormat {
     // fall through: the reader reports a missing file
   }
   const ext = extname(path.replace(/\.gz$/, '')).toLowerCase();
+  if (ext === '.parquet') return 'parquet';
   return ext === '.csv' || ext === '.tsv' ? 'csv' : 'jsonl';
 }
 
@@ -112,11 +114,12 @@ export function openSource(path: string, format: RecordFormat | 'auto', options:
   const f = format !== 'auto' ? format : path === '-' ? 'jsonl' : detectFormat(path);
   if (f === 'idx') return new IdxSource(path, idxPrefix(path, options.preferredPrefix ?? 'train', options.idxPrefix));
   if (path !== '-' && !existsSync(path)) throw new DataFormatError(path, 0, 'no such file');
+  if (f === 'parquet') return new ParquetSource(path, options.schema ?? {});
   return new RecordSource(path === '-' ? 'stdin' : path, path, f, options.schema ?? {});
 }
 
 /** Files a directory of records holds: its files of a supported format, by name. */
-const RECORD_FILE = /\.(jsonl|json|ndjson|csv|tsv)(\.gz)?$/i;
+const RECORD_FILE = /(\.(jsonl|json|ndjson|csv|tsv)(\.gz)?|\.parquet)$/i;
 
 /** Whether a directory is an IDX set (it holds *-images-idx3-ubyte[.gz]). */
 function isIdxDirectory(dir: string): boolean {
@@ -140,7 +143,7 @@ export function expandPaths(args: readonly string[]): string[] {
     }
     if (arg !== '-' && existsSync(arg) && statSync(arg).isDirectory() && !isIdxDirectory(arg)) {
       const files = readdirSync(arg).filter((f) => RECORD_FILE.test(f)).sort().map((f) => join(arg, f));
-      if (files.length === 0) throw new DataFormatError(arg, 0, 'the directory holds no IDX set and no .jsonl, .csv or .tsv file');
+      if (files.length === 0) throw new DataFormatError(arg, 0, 'the directory holds no IDX set and no .jsonl, .csv, .tsv or .parquet file');
       out.push(...files);
       continue;
     }

@@ -132,6 +132,51 @@ describe('gzip and JSONL keys', () => {
   });
 });
 
+describe('Parquet', () => {
+  it('text, label and id columns, several row groups; the saved columns are reused; a list column is a series', async () => {
+    const { parquetWriteFile } = await import('hyparquet-writer');
+    const rows = reviews(240);
+    parquetWriteFile({
+      filename: join(dir, 'reviews.parquet'),
+      columnData: [
+        { name: 'uid', data: rows.map((r) => r.id), type: 'STRING' },
+        { name: 'review', data: rows.map((r) => r.text), type: 'STRING' },
+        { name: 'sentiment', data: rows.map((r) => r.label), type: 'STRING' },
+      ],
+      rowGroupSize: 100,
+    });
+    const base = lines(run(['predict', '--model', 'csv.rnn', '--data', 'reviews.csv']).stdout).map((o) => o.probabilities);
+    // csv.rnn saved review/sentiment as its columns: the Parquet file is read with them.
+    const r = run(['predict', '--model', 'csv.rnn', '--data', 'reviews.parquet', '--id-column', 'uid']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = lines(r.stdout);
+    expect(out.map((o) => o.probabilities)).toEqual(base);
+    expect(out[150]).toMatchObject({ id: 'r-150', line: 151 });
+    const evaluated = run(['evaluate', '--model', 'csv.rnn', '--data', 'reviews.parquet', '--json']);
+    expect(JSON.parse(evaluated.stdout).count).toBe(240);
+    parquetWriteFile({
+      filename: join(dir, 'series.parquet'),
+      columnData: [
+        { name: 'kind', data: Array.from({ length: 60 }, (_, i) => (i % 2 ? 'up' : 'down')), type: 'STRING' },
+        { name: 'values', data: Array.from({ length: 60 }, (_, i) => (i % 2 ? [1, 2, 3, 4] : [4, 3, 2, 1])) },
+      ],
+    });
+    const series = run(['train', '--data', 'series.parquet', '--label-column', 'kind', '--units', '8', '--epochs', '2', '--out', 'pq-series.rnn', '--json']);
+    expect(series.code, series.stderr).toBe(0);
+    expect(lines(run(['predict', '--model', 'pq-series.rnn', '--data', 'series.parquet']).stdout)).toHaveLength(60);
+  });
+
+  it('a file that is not Parquet, or a missing column: one stderr line, exit 1', () => {
+    writeFileSync(join(dir, 'fake.parquet'), 'PAR1 not really');
+    const fake = run(['predict', '--model', 'csv.rnn', '--data', 'fake.parquet']);
+    expect(fake.code).toBe(1);
+    expect(fake.stderr.trim().split('\n')).toEqual([expect.stringMatching(/fake\.parquet:0: not a readable Parquet file/)]);
+    const missing = run(['predict', '--model', 'csv.rnn', '--data', 'reviews.parquet', '--text-column', 'body']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/reviews\.parquet:1: no column "body"; the header has: "uid", "review", "sentiment"/);
+  });
+});
+
 describe('many files in one job', () => {
   it('--data repeated, a quoted glob, or a directory: input order kept, each line says its file and its line there', () => {
     const all = readFileSync(join(dir, 'reviews.jsonl'), 'utf8').trim().split('\n');
@@ -162,7 +207,7 @@ describe('many files in one job', () => {
     mkdirSync(join(dir, 'empty'));
     const empty = run(['evaluate', '--model', 'jsonl.rnn', '--data', 'empty']);
     expect(empty.code).toBe(1);
-    expect(empty.stderr).toMatch(/empty:0: the directory holds no IDX set and no \.jsonl, \.csv or \.tsv file/);
+    expect(empty.stderr).toMatch(/empty:0: the directory holds no IDX set and no \.jsonl, \.csv, \.tsv or \.parquet file/);
   });
 });
 

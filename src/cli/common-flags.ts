@@ -9,8 +9,8 @@ export const MODEL_FLAG: Flag = { name: 'model', kind: 'path', help: 'model file
 
 export const FORMAT_FLAG: Flag = {
   name: 'format',
-  kind: { choices: ['auto', 'jsonl', 'csv', 'idx'] },
-  help: 'input format (auto: directory = idx, .csv/.tsv = csv, else jsonl)',
+  kind: { choices: ['auto', 'jsonl', 'csv', 'idx', 'parquet'] },
+  help: 'input format (auto: directory = idx, .csv/.tsv = csv, .parquet = parquet, else jsonl; .gz is decompressed)',
   default: 'auto',
 };
 
