@@ -6,7 +6,8 @@
  * Columns come from the RecordSchema (name or #N): a text column (default `text` when the
  * file has one) makes text records; otherwise the columns other than label and id are the
  * series: one list-of-numbers column as the steps, or the numeric scalar columns in order as
- * a univariate series (like a CSV row). Rows are numbered from 1 (`line` in records).
+ * a univariate series (like a CSV row). Rows are numbered from 1 (records carry them as
+ * `line` with `unit: 'row'`, and predict writes them as `row`).
  */
 import { DataFormatError } from './errors';
 import type { DataRecord } from './readers';
@@ -84,7 +85,7 @@ export class ParquetSource implements DataSource {
     if (text !== null) {
       const value = row[text];
       if (typeof value !== 'string') throw new DataFormatError(file, line, `column "${text}" must be text, got ${describe(value)}`);
-      return { kind: 'text', text: value, ...extra, line, file };
+      return { kind: 'text', text: value, ...extra, line, unit: 'row', file };
     }
     const steps = series.length === 1 && Array.isArray(row[series[0]]) ? (row[series[0]] as unknown[]) : series.map((c) => row[c]);
     if (steps.length === 0) throw new DataFormatError(file, line, 'the series is empty');
@@ -94,7 +95,7 @@ export class ParquetSource implements DataSource {
       if (typeof x !== 'number' || !Number.isFinite(x) && !Number.isNaN(x)) throw new DataFormatError(file, line, `series value ${t + 1} is not a number: ${describe(v)}`);
       return [x];
     });
-    return { kind: 'sequence', sequence, ...extra, line, file };
+    return { kind: 'sequence', sequence, ...extra, line, unit: 'row', file };
   }
 }
 

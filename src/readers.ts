@@ -27,7 +27,9 @@ export interface TextRecord {
   label?: string | number;
   /** The record's id (RecordSchema idField / idColumn), copied into `predict`'s output. */
   id?: string | number;
+  /** Where the record is in its file: the line (JSONL, CSV), or the row (Parquet, `unit: 'row'`). */
   line: number;
+  unit?: 'row';
   file?: string;
 }
 
@@ -37,7 +39,9 @@ export interface SequenceRecord {
   sequence: number[][];
   label?: string | number;
   id?: string | number;
+  /** Where the record is in its file: the line (JSONL, CSV), or the row (Parquet, `unit: 'row'`). */
   line: number;
+  unit?: 'row';
   file?: string;
 }
 

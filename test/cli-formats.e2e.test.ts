@@ -151,7 +151,8 @@ describe('Parquet', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = lines(r.stdout);
     expect(out.map((o) => o.probabilities)).toEqual(base);
-    expect(out[150]).toMatchObject({ id: 'r-150', line: 151 });
+    expect(out[150]).toMatchObject({ id: 'r-150', row: 151 });
+    expect(out[150].line).toBeUndefined();
     const evaluated = run(['evaluate', '--model', 'csv.rnn', '--data', 'reviews.parquet', '--json']);
     expect(JSON.parse(evaluated.stdout).count).toBe(240);
     parquetWriteFile({

@@ -39,6 +39,10 @@ export async function info(argv: string[]): Promise<number> {
   const layers = header.config.layers.map((l) => `${l.bidirectional ? 'bidirectional ' : ''}${l.cell.toUpperCase()}(${l.units})${l.dropout ? ` dropout ${l.dropout}` : ''}`).join(' -> ');
   const input = header.config.input.type === 'dense' ? `dense, ${header.config.input.features} features` : `tokens, vocabulary ${header.config.input.vocabSize}, embedding ${header.config.input.embeddingDim}`;
   const c = header.config;
+  // The record schema train used (saved in the preprocessing): what evaluate/predict read by default.
+  const saved = (header.preprocessing as { source?: Record<string, unknown> } | null)?.source;
+  const described = saved ? Object.entries(saved).map(([k, v]) => `${k} ${JSON.stringify(v)}`) : [];
+  const source = described.length ? described.join(', ') : '';
   const perLayer = [...new Set(c.layers.map((l) => `kernel ${l.kernelInitializer}, recurrent ${l.recurrentInitializer}, bias ${l.biasInitializer}`))];
   const init = `${c.input.type === 'tokens' ? `embedding ${c.input.embeddingInitializer}; ` : ''}${perLayer.join(' | ')}`;
   const lines = [
@@ -47,6 +51,7 @@ export async function info(argv: string[]): Promise<number> {
     `layers:   ${layers}; pooling ${header.config.pooling}`,
     `classes:  ${header.config.labels ? header.config.labels.join(', ') : header.config.classes}`,
     `init:     ${init}`,
+    ...(source ? [`source:   ${source}`] : []),
     `params:   ${header.paramCount}`,
     `preprocessing: ${pre ? (pre.tokenizer ? `${pre.tokenizer.kind} tokenizer, ${pre.tokenizer.vocabulary.length} ids` : `${pre.features} dense features`) : 'none'}`,
     `training: ${summary.training ? `${summary.training.epochs} epochs, ${summary.training.optimizer.type}, ${summary.training.optimizerSteps} steps (resumable)` : 'no training state'}`,

@@ -193,7 +193,7 @@ export async function predict(argv: string[]): Promise<number> {
         const encoded = timed('encode', performance.now(), pre.encode(chunk.records, skip ? (_r, e) => report(e) : undefined));
         await pipeline({ x: encoded.x, count: encoded.kept.length }, (row): Record<string, number | string> => {
           const record = chunk.records[encoded.kept[row]];
-          return { ...(record.id === undefined ? {} : { id: record.id }), ...fileOf(record.file), line: record.line };
+          return { ...(record.id === undefined ? {} : { id: record.id }), ...fileOf(record.file), [record.unit ?? 'line']: record.line };
         });
       }
       t0 = performance.now();
