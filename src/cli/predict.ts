@@ -4,12 +4,7 @@
  * tokenized). Output to a file is atomic (temp file, fsync, rename); a failed job leaves no
  * output file behind.
  */
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { finished } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { fileSink, stdoutSink } from './sinks';
 import { SequenceClassifier } from '../classifier';
 import { setNumThreads } from '../threads';
 import { DataFormatError } from '../errors';
@@ -35,77 +30,6 @@ export const PREDICT_FLAGS: Flag[] = [
 ];
 
 export const PREDICT_HELP = helpText('predict', 'Predict labels for records, streaming one JSONL line per record in input order.', PREDICT_FLAGS);
-
-interface Sink {
-  write(text: string): Promise<void>;
-  commit(): Promise<void>;
-  abort(): Promise<void>;
-}
-
-async function fileSink(path: string): Promise<Sink> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  if (path.endsWith('.gz')) return gzipSink(path, temp);
-  const handle = await open(temp, 'w', 0o644);
-  let done = false;
-  return {
-    async write(text) {
-      await handle.write(text); // one write per batch; awaiting it is the backpressure
-    },
-    async commit() {
-      await handle.sync();
-      await handle.close();
-      await rename(temp, path);
-      done = true;
-    },
-    async abort() {
-      if (done) return;
-      await handle.close().catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
-    },
-  };
-}
-
-/** Like fileSink, through gzip: the compressed bytes go to the temp file, which is fsynced
- * and renamed into place only once the gzip stream has ended. */
-async function gzipSink(path: string, temp: string): Promise<Sink> {
-  const gzip = createGzip();
-  const file = createWriteStream(temp, { mode: 0o644 });
-  gzip.pipe(file);
-  const written = finished(file);
-  written.catch(() => undefined); // observed in commit/abort
-  let done = false;
-  return {
-    async write(text) {
-      if (!gzip.write(text)) await Promise.race([once(gzip, 'drain'), written]);
-    },
-    async commit() {
-      gzip.end();
-      await written;
-      const handle = await open(temp, 'r+');
-      await handle.sync();
-      await handle.close();
-      await rename(temp, path);
-      done = true;
-    },
-    async abort() {
-      if (done) return;
-      gzip.destroy();
-      file.destroy();
-      await written.catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
-    },
-  };
-}
-
-function stdoutSink(): Sink {
-  return {
-    async write(text) {
-      if (!process.stdout.write(text)) await once(process.stdout, 'drain');
-    },
-    async commit() {},
-    async abort() {},
-  };
-}
 
 export async function predict(argv: string[]): Promise<number> {
   const { values: v, help } = parseFlags('predict', argv, PREDICT_FLAGS);
