@@ -97,10 +97,16 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
     const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
     const tarball = join(work, packed[0].filename);
 
-    // The offline install resolves node-addon-api (needed only for a source build) from the
-    // npm cache; put the locked version there (online) in case this cache never saw its metadata.
-    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
-    spawnSync('npm', ['cache', 'add', `node-addon-api@${lock.packages['node_modules/node-addon-api'].version}`], { stdio: 'ignore' });
+    // The offline install resolves the package's runtime dependencies (node-addon-api, needed
+    // only for a source build; csv-parse, tinyglobby, hyparquet and theirs) from the npm cache:
+    // put each locked version there (online), in case this cache never saw its metadata.
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; dev?: boolean }> };
+    const runtime = Object.entries(lock.packages).filter(([path, p]) => path.startsWith('node_modules/') && !p.dev && p.version);
+    expect(runtime.map(([path]) => path)).toContain('node_modules/csv-parse');
+    for (const [path, p] of runtime) {
+      const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      spawnSync('npm', ['cache', 'add', `${name}@${p.version}`], { stdio: 'ignore' });
+    }
 
     const result = spawnSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--foreground-scripts', tarball], {
       cwd: project,
