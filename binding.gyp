@@ -3,7 +3,7 @@
 # builds: libstdc++/libgcc linked statically, libgomp found beside the binary through $ORIGIN.
 {
   "variables": {
-    "eigen_include%": "<!(node -p \"process.env.EIGEN3_INCLUDE_DIR || '/usr/include/eigen3'\")",
+    "eigen_include%": "<!(node scripts/find-eigen.js)",
     "rnn_isa%": "native"
   },
   "targets": [
