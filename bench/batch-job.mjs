@@ -12,25 +12,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
-import { parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
+import { parsePredictJobOptions, writeReportIfComplete } from './measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const require = createRequire(import.meta.url);
-const opt = parseOptions('bench/batch-job.mjs', {
-  records: { type: 'string', default: '1000000' },
-  units: { type: 'string', default: '128' },
-  cell: { type: 'string', default: 'gru' },
-  'batch-size': { type: 'string', default: '512' },
-  report: { type: 'string', default: join(here, 'BATCH-JOB.md') },
-});
-const [records] = positiveIntegers('bench/batch-job.mjs', 'records', opt.records);
-positiveIntegers('bench/batch-job.mjs', 'units', opt.units);
-positiveIntegers('bench/batch-job.mjs', 'batch-size', opt['batch-size']);
-if (!['lstm', 'gru', 'rnn'].includes(opt.cell)) {
-  process.stderr.write(`bench/batch-job.mjs: expected one of lstm, gru, rnn for --cell but received ${JSON.stringify(opt.cell)}\n`);
-  process.exit(2);
-}
+const opt = parsePredictJobOptions('bench/batch-job.mjs', join(here, 'BATCH-JOB.md'));
+const { records } = opt;
 const cli = join(root, 'dist', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'rnn-node-batch-job-'));
 const WORDS = ['order', 'refund', 'late', 'delivery', 'great', 'broken', 'thanks', 'help', 'account', 'password', 'price', 'quality'];

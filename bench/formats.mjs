@@ -15,24 +15,12 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 
-import { parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
+import { parsePredictJobOptions, writeReportIfComplete } from './measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const opt = parseOptions('bench/formats.mjs', {
-  records: { type: 'string', default: '1000000' },
-  units: { type: 'string', default: '128' },
-  cell: { type: 'string', default: 'gru' },
-  'batch-size': { type: 'string', default: '512' },
-  report: { type: 'string', default: join(here, 'FORMATS.md') },
-});
-const [records] = positiveIntegers('bench/formats.mjs', 'records', opt.records);
-positiveIntegers('bench/formats.mjs', 'units', opt.units);
-positiveIntegers('bench/formats.mjs', 'batch-size', opt['batch-size']);
-if (!['lstm', 'gru', 'rnn'].includes(opt.cell)) {
-  process.stderr.write(`bench/formats.mjs: expected one of lstm, gru, rnn for --cell but received ${JSON.stringify(opt.cell)}\n`);
-  process.exit(2);
-}
+const opt = parsePredictJobOptions('bench/formats.mjs', join(here, 'FORMATS.md'));
+const { records } = opt;
 const cli = join(root, 'dist', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'rnn-node-formats-'));
 const WORDS = ['order', 'refund', 'late', 'delivery', 'great', 'broken', 'thanks', 'help', 'account', 'password', 'price', 'quality'];

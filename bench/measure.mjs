@@ -85,3 +85,25 @@ export function writeReportIfComplete(script, path, text, missing) {
   writeFileSync(path, text);
   return true;
 }
+
+/**
+ * The options both `predict` job benchmarks take (batch-job.mjs, formats.mjs): records,
+ * units, cell, batch size and the report path, checked; a bad value is one line and exit 2.
+ */
+export function parsePredictJobOptions(script, report) {
+  const opt = parseOptions(script, {
+    records: { type: 'string', default: '1000000' },
+    units: { type: 'string', default: '128' },
+    cell: { type: 'string', default: 'gru' },
+    'batch-size': { type: 'string', default: '512' },
+    report: { type: 'string', default: report },
+  });
+  const [records] = positiveIntegers(script, 'records', opt.records);
+  positiveIntegers(script, 'units', opt.units);
+  positiveIntegers(script, 'batch-size', opt['batch-size']);
+  if (!['lstm', 'gru', 'rnn'].includes(opt.cell)) {
+    process.stderr.write(`${script}: expected one of lstm, gru, rnn for --cell but received ${JSON.stringify(opt.cell)}\n`);
+    process.exit(2);
+  }
+  return { ...opt, records };
+}

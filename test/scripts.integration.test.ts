@@ -53,6 +53,20 @@ describe('scripts: bad input', () => {
     expect(option.stderr.trim()).toBe("bench/run.mjs: Unknown option '--bogus'");
   });
 
+  it('bench:formats and bench:init refuse bad values up front, naming the option', () => {
+    const cell = run('bench/formats.mjs', ['--cell', 'transformer']);
+    expect(cell.status).toBe(2);
+    expect(cell.stderr).toMatch(/bench\/formats\.mjs: expected one of lstm, gru, rnn for --cell but received "transformer"/);
+    expect(run('bench/formats.mjs', ['--records', '0']).status).toBe(2);
+    const seeds = run('bench/init.mjs', ['--seeds', '0']);
+    expect(seeds.status).toBe(2);
+    expect(seeds.stderr).toMatch(/expected --seeds to be an integer in \[1, 20\]/);
+    const tasks = run('bench/init.mjs', ['--tasks', 'words,nope']);
+    expect(tasks.status).toBe(2);
+    expect(tasks.stderr).toMatch(/expected tasks among words, fortunes, fmnist, waves but received "nope"/);
+    expect(run('bench/init.mjs', ['--bogus']).status).toBe(2);
+  });
+
   it('predict --stats takes no value', () => {
     const r = run('dist/cli.js', ['predict', '--model', 'm.rnn', '--input', 'x.jsonl', '--stats=yes']);
     expect(r.status).toBe(2);
