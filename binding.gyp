@@ -1,6 +1,7 @@
 # rnn_isa: "native" is the source build, tuned for the CPU it is built on; "baseline", "avx2"
-# and "avx512" are the portable prebuilt variants (x86-64-v2, -v3, -v4) that scripts/prebuild.mjs
-# builds: libstdc++/libgcc linked statically, libgomp found beside the binary through $ORIGIN.
+# and "avx512" are the portable x64 prebuilt variants (x86-64-v2, -v3, -v4) and "armv8" the
+# arm64 one (armv8-a: FP and NEON), that scripts/prebuild.mjs builds (arm64 cross-compiled):
+# libstdc++/libgcc linked statically, libgomp found beside the binary through $ORIGIN.
 {
   "variables": {
     "eigen_include%": "<!(node scripts/find-eigen.js)",
@@ -68,6 +69,7 @@
         ["rnn_isa=='baseline'", { "cflags_cc": ["-march=x86-64-v2", "-mtune=generic"] }],
         ["rnn_isa=='avx2'", { "cflags_cc": ["-march=x86-64-v3", "-mtune=generic"] }],
         ["rnn_isa=='avx512'", { "cflags_cc": ["-march=x86-64-v4", "-mtune=generic"] }],
+        ["rnn_isa=='armv8'", { "cflags_cc": ["-march=armv8-a", "-mtune=generic"] }],
         # Portable variants: libstdc++ static and kept private (--exclude-libs); libgcc's helper
         # routines static too, but its unwinder from the system's libgcc_s.so.1, which every
         # Node.js process has loaded already, because GCC 12's static unwinder needs glibc

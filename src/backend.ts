@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { getNumThreads } from './threads';
 import { loadedBinary, native } from './native';
-import type { VariantNotTaken } from './variants';
+import type { IsaVariant, VariantNotTaken } from './variants';
 
 export interface BackendInfo {
   /** Version of this package. */
@@ -12,16 +12,19 @@ export interface BackendInfo {
   /** Path of the loaded binary. */
   binary: string;
   /** Which binary: a prebuilt ISA variant, or 'source' for one built from source on install. */
-  variant: 'baseline' | 'avx2' | 'avx512' | 'source';
-  /** How it was decided: CPUID+XGETBV (`cpuid`), the kernel's /proc/cpuinfo flags when the
-   * CPUID probe is unavailable (`cpuinfo`), RNN_NODE_ISA or RNN_NODE_BINARY (`forced`), a
-   * source build, or nothing (`unknown`: neither could be read, so the baseline). */
-  decidedBy: 'cpuid' | 'cpuinfo' | 'forced' | 'source-build' | 'unknown';
+  variant: IsaVariant | 'source';
+  /** How it was decided: CPUID+XGETBV on x64 (`cpuid`), the kernel's HWCAP on arm64
+   * (`hwcap`), the kernel's /proc/cpuinfo list when neither is available (`cpuinfo`),
+   * RNN_NODE_ISA or RNN_NODE_BINARY (`forced`), a source build, or nothing (`unknown`: no
+   * source could be read, so the architecture's baseline variant). */
+  decidedBy: 'cpuid' | 'hwcap' | 'cpuinfo' | 'forced' | 'source-build' | 'unknown';
   /** Why that binary was chosen, in words. */
   variantReason: string;
-  /** Where the CPU features came from ('unknown': neither CPUID nor cpuinfo could be read). */
-  featureSource: 'cpuid' | 'cpuinfo' | 'unknown';
-  /** The usable CPU features the variant table looks at (cpuinfo names: `abm` is LZCNT, `pni` SSE3). */
+  /** Where the CPU features came from ('unknown': none could be read). */
+  featureSource: 'cpuid' | 'hwcap' | 'cpuinfo' | 'unknown';
+  /** The usable CPU features the variant table looks at, in cpuinfo names (x64: `abm` is
+   * LZCNT, `pni` SSE3; arm64: `asimd` is NEON, plus the noted `asimddp`, `sve`, `sve2`,
+   * `i8mm`, `bf16` when present). */
   cpuFeatures: string[];
   /** Prebuilt variants this CPU can run, best first. */
   supportedVariants: string[];

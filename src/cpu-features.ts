@@ -1,5 +1,7 @@
 /**
- * What this x86-64 CPU can run, decided from the CPU itself: CPUID says which instructions
+ * What this CPU can run.
+ *
+ * x86-64, decided from the CPU itself: CPUID says which instructions
  * the processor has, XGETBV (XCR0) says which register states the operating system saves, and
  * an AVX or AVX-512 instruction is usable only when both agree. The registers are read by the
  * probe addon (native/probe/cpuid_probe.c, built for plain x86-64 so it is safe to run on any
@@ -7,8 +9,15 @@
  * CPUs. /proc/cpuinfo is only the fallback: hypervisors and kernels hide or rename flags there
  * (an AMD EPYC VM listed no `abm` although CPUID reports LZCNT).
  *
+ * arm64: user code cannot read the ID registers portably, so the kernel says what it found
+ * and enabled, in the HWCAP words of the process's auxiliary vector (what getauxval(AT_HWCAP)
+ * returns), read from /proc/self/auxv; the Features line of /proc/cpuinfo is the fallback.
+ * (Under qemu-user, /proc/cpuinfo is the host's x86 text, while the auxiliary vector is the
+ * emulated CPU's: one more reason to prefer HWCAP.)
+ *
  * Features are named in the kernel's /proc/cpuinfo vocabulary (`pni` for SSE3, `abm` for
- * LZCNT, `lahf_lm`), so both sources feed the same variant table (src/variants.ts).
+ * LZCNT, `lahf_lm`; `asimd` for NEON), so every source feeds the same variant table
+ * (src/variants.ts).
  * Plain CommonJS-compatible TypeScript with no imports from the rest of the package:
  * `scripts/install.js` uses it at install time.
  */
@@ -135,16 +144,73 @@ export interface ProbeAddon {
   xgetbv(): [number, number] | null;
 }
 
-/** The kernel's flags line of /proc/cpuinfo, or null where there is none. */
+/** The kernel's flags line of /proc/cpuinfo (x86), or null where there is none. */
 export function cpuinfoFlags(text: string): Set<string> | null {
-  const line = text.split('\n').find((l) => l.startsWith('flags'));
+  return cpuinfoList(text, 'flags');
+}
+
+/** The kernel's Features line of /proc/cpuinfo (arm64), or null where there is none. */
+export function cpuinfoArmFeatures(text: string): Set<string> | null {
+  return cpuinfoList(text, 'Features');
+}
+
+function cpuinfoList(text: string, key: string): Set<string> | null {
+  const line = text.split('\n').find((l) => l.startsWith(key) && /^\s*:/.test(l.slice(key.length)));
   if (!line) return null;
-  return new Set(line.slice(line.indexOf(':') + 1).trim().split(/\s+/));
+  return new Set(line.slice(line.indexOf(':') + 1).trim().split(/\s+/).filter(Boolean));
+}
+
+/** Auxiliary-vector keys (linux/auxvec.h). */
+export const AT_HWCAP = 16;
+export const AT_HWCAP2 = 26;
+
+/**
+ * The (key, value) pairs of a 64-bit little-endian auxiliary vector, as /proc/self/auxv holds
+ * it, up to AT_NULL. Null when the bytes are not a whole number of pairs.
+ */
+export function parseAuxv(bytes: Uint8Array): Map<number, bigint> | null {
+  if (bytes.length === 0 || bytes.length % 16 !== 0) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Map<number, bigint>();
+  for (let at = 0; at + 16 <= bytes.length; at += 16) {
+    const key = view.getBigUint64(at, true);
+    if (key === 0n) break;
+    if (key <= BigInt(Number.MAX_SAFE_INTEGER)) out.set(Number(key), view.getBigUint64(at + 8, true));
+  }
+  return out;
+}
+
+/**
+ * arm64 HWCAP and HWCAP2 bits (Linux arch/arm64/include/uapi/asm/hwcap.h), named as in
+ * /proc/cpuinfo's Features line. Only the ones a variant needs or backendInfo() notes.
+ */
+export const ARM64_HWCAP_BITS: readonly { name: string; word: 1 | 2; bit: number }[] = [
+  { name: 'fp', word: 1, bit: 0 },
+  { name: 'asimd', word: 1, bit: 1 },
+  { name: 'asimdhp', word: 1, bit: 10 },
+  { name: 'asimddp', word: 1, bit: 20 },
+  { name: 'sve', word: 1, bit: 22 },
+  { name: 'sve2', word: 2, bit: 1 },
+  { name: 'i8mm', word: 2, bit: 13 },
+  { name: 'bf16', word: 2, bit: 14 },
+];
+
+/** Decodes arm64 HWCAP/HWCAP2 into feature names (pure: the tests feed it real machines' words). */
+export function featuresFromHwcap(hwcap: bigint, hwcap2: bigint = 0n): Set<string> {
+  const features = new Set<string>();
+  for (const f of ARM64_HWCAP_BITS) {
+    const word = f.word === 1 ? hwcap : hwcap2;
+    if ((word >> BigInt(f.bit)) & 1n) features.add(f.name);
+  }
+  return features;
 }
 
 export interface CpuDetection {
-  /** Where the features came from: the CPU itself, the kernel's list, or nowhere. */
-  source: 'cpuid' | 'cpuinfo' | 'unknown';
+  /** The architecture the features describe (`process.arch` names: x64, arm64, ...). */
+  arch: string;
+  /** Where the features came from: the CPU itself (CPUID), the kernel's HWCAP words or its
+   * cpuinfo list, or nowhere. */
+  source: 'cpuid' | 'hwcap' | 'cpuinfo' | 'unknown';
   /** Usable features, or null when unknown (then only the baseline is tried). */
   features: Set<string> | null;
   /** CPU features the OS leaves disabled (CPUID only). */
@@ -161,33 +227,69 @@ export function probePaths(packageRoot: string): string[] {
   ];
 }
 
-/** Per process, per (package root, cpuinfo path): the CPU does not change under us. */
+/** Where the kernel's descriptions are read; tests point them elsewhere. */
+export interface FeatureFiles {
+  cpuinfo: string;
+  auxv: string;
+}
+
+const KERNEL_FILES: FeatureFiles = { cpuinfo: '/proc/cpuinfo', auxv: '/proc/self/auxv' };
+
+/** Per process, per (package root, files, arch): the CPU does not change under us. */
 const cache = new Map<string, CpuDetection>();
 
 /**
- * This machine's features: CPUID and XGETBV through the probe when it loads, else the flags
- * of /proc/cpuinfo, else unknown. Computed once per process.
+ * This machine's features. x64: CPUID and XGETBV through the probe when it loads, else the
+ * flags of /proc/cpuinfo. arm64: the HWCAP words of /proc/self/auxv, else the Features line of
+ * /proc/cpuinfo. Else unknown. Computed once per process.
  */
-export function detectCpu(packageRoot: string, cpuinfoPath = '/proc/cpuinfo'): CpuDetection {
-  const key = `${packageRoot}\0${cpuinfoPath}`;
+export function detectCpu(packageRoot: string, files: Partial<FeatureFiles> = {}, arch: string = process.arch): CpuDetection {
+  const paths = { ...KERNEL_FILES, ...files };
+  const key = `${packageRoot}\0${paths.cpuinfo}\0${paths.auxv}\0${arch}`;
   const known = cache.get(key);
   if (known) return known;
-  const detection = detectUncached(packageRoot, cpuinfoPath);
+  const detection =
+    process.platform !== 'linux' ? unknown(arch, `not Linux (${process.platform})`)
+    : arch === 'x64' ? detectX64(packageRoot, paths.cpuinfo)
+    : arch === 'arm64' ? detectArm64(paths)
+    : unknown(arch, `no prebuilt binaries for ${arch}`);
   cache.set(key, detection);
   return detection;
 }
 
-function detectUncached(packageRoot: string, cpuinfoPath: string): CpuDetection {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    return { source: 'unknown', features: null, osDisabled: [], fallbackReason: 'not linux-x64' };
+function unknown(arch: string, fallbackReason: string): CpuDetection {
+  return { arch, source: 'unknown', features: null, osDisabled: [], fallbackReason };
+}
+
+function detectArm64(paths: FeatureFiles): CpuDetection {
+  let fallbackReason: string;
+  try {
+    const auxv = parseAuxv(readFileSync(paths.auxv));
+    const hwcap = auxv?.get(AT_HWCAP);
+    if (hwcap === undefined) throw new Error('no AT_HWCAP entry');
+    return { arch: 'arm64', source: 'hwcap', features: featuresFromHwcap(hwcap, auxv!.get(AT_HWCAP2) ?? 0n), osDisabled: [] };
+  } catch (error) {
+    fallbackReason = `${paths.auxv} gave no HWCAP (${(error as Error).message.split('\n')[0]})`;
   }
+  let text: string;
+  try {
+    text = readFileSync(paths.cpuinfo, 'utf8');
+  } catch {
+    return unknown('arm64', `${fallbackReason}, and ${paths.cpuinfo} is unreadable`);
+  }
+  const features = cpuinfoArmFeatures(text);
+  if (!features) return unknown('arm64', `${fallbackReason}, and ${paths.cpuinfo} has no Features line`);
+  return { arch: 'arm64', source: 'cpuinfo', features, osDisabled: [], fallbackReason };
+}
+
+function detectX64(packageRoot: string, cpuinfoPath: string): CpuDetection {
   let fallbackReason: string;
   const probePath = probePaths(packageRoot).find((p) => existsSync(p));
   if (probePath) {
     try {
       const probe = createRequire(__filename)(probePath) as ProbeAddon;
       const decoded = featuresFromCpuid(readCpuid(probe));
-      return { source: 'cpuid', ...decoded };
+      return { arch: 'x64', source: 'cpuid', ...decoded };
     } catch (error) {
       fallbackReason = `the CPUID probe ${probePath} failed: ${(error as Error).message.split('\n')[0]}`;
     }
@@ -198,9 +300,9 @@ function detectUncached(packageRoot: string, cpuinfoPath: string): CpuDetection 
   try {
     text = readFileSync(cpuinfoPath, 'utf8');
   } catch {
-    return { source: 'unknown', features: null, osDisabled: [], fallbackReason: `${fallbackReason}, and ${cpuinfoPath} is unreadable` };
+    return unknown('x64', `${fallbackReason}, and ${cpuinfoPath} is unreadable`);
   }
   const flags = cpuinfoFlags(text);
-  if (!flags) return { source: 'unknown', features: null, osDisabled: [], fallbackReason: `${fallbackReason}, and ${cpuinfoPath} has no flags line` };
-  return { source: 'cpuinfo', features: flags, osDisabled: [], fallbackReason };
+  if (!flags) return unknown('x64', `${fallbackReason}, and ${cpuinfoPath} has no flags line`);
+  return { arch: 'x64', source: 'cpuinfo', features: flags, osDisabled: [], fallbackReason };
 }

@@ -5,25 +5,30 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { type CpuDetection, cpuinfoFlags } from '../src/cpu-features';
-import { chooseBinary, choosePrebuilt, missingFlags, platformTag, supportedVariants, VARIANTS } from '../src/variants';
+import { chooseBinary, choosePrebuilt, missingFlags, platformTag, supportedVariants, variantsFor, VARIANTS } from '../src/variants';
 
 const V2 = ['cx16', 'lahf_lm', 'popcnt', 'pni', 'sse4_1', 'sse4_2', 'ssse3'];
 const V3 = [...V2, 'avx', 'avx2', 'bmi1', 'bmi2', 'f16c', 'fma', 'abm', 'movbe', 'xsave'];
 const V4 = [...V3, 'avx512f', 'avx512bw', 'avx512cd', 'avx512dq', 'avx512vl'];
 const flags = (list: string[]) => new Set(['fpu', 'sse', 'sse2', ...list]);
 /** A detection as the cpuinfo fallback makes it (no OS-state knowledge). */
-const cpuinfo = (list: string[]): CpuDetection => ({ source: 'cpuinfo', features: flags(list), osDisabled: [] });
+const cpuinfo = (list: string[]): CpuDetection => ({ arch: 'x64', source: 'cpuinfo', features: flags(list), osDisabled: [] });
 /** A detection as CPUID makes it, with the features the OS leaves disabled. */
-const cpuid = (list: string[], osDisabled: string[] = []): CpuDetection => ({ source: 'cpuid', features: flags(list.filter((f) => !osDisabled.includes(f))), osDisabled });
+const cpuid = (list: string[], osDisabled: string[] = []): CpuDetection => ({ arch: 'x64', source: 'cpuid', features: flags(list.filter((f) => !osDisabled.includes(f))), osDisabled });
+/** An arm64 detection from the kernel's HWCAP. */
+const hwcap = (list: string[]): CpuDetection => ({ arch: 'arm64', source: 'hwcap', features: new Set(list), osDisabled: [] });
 
 const root = mkdtempSync(join(tmpdir(), 'rnn-node-variants-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** A fake package root with the given prebuilt variants and optionally a source build. */
+/** A fake package root with the given prebuilt variants (x64 and arm64 ones in their folders) and optionally a source build. */
 function fakePackage(name: string, variants: string[], source = false): string {
   const dir = join(root, name);
-  mkdirSync(join(dir, 'prebuilds', platformTag()), { recursive: true });
-  for (const v of variants) writeFileSync(join(dir, 'prebuilds', platformTag(), `rnn_node.${v}.node`), '');
+  for (const v of variants) {
+    const tag = platformTag(VARIANTS.find((spec) => spec.name === v)!.arch);
+    mkdirSync(join(dir, 'prebuilds', tag), { recursive: true });
+    writeFileSync(join(dir, 'prebuilds', tag, `rnn_node.${v}.node`), '');
+  }
   if (source) {
     mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
     writeFileSync(join(dir, 'build', 'Release', 'rnn_node.node'), '');
@@ -33,13 +38,13 @@ function fakePackage(name: string, variants: string[], source = false): string {
 
 describe('CPU features', () => {
   it('maps /proc/cpuinfo flags to x86-64 levels, best first', () => {
-    expect(supportedVariants(flags(V4))).toEqual(['avx512', 'avx2', 'baseline']);
-    expect(supportedVariants(flags(V3))).toEqual(['avx2', 'baseline']);
+    expect(supportedVariants(flags(V4), 'x64')).toEqual(['avx512', 'avx2', 'baseline']);
+    expect(supportedVariants(flags(V3), 'x64')).toEqual(['avx2', 'baseline']);
     // AVX2 without FMA (or with the kernel hiding AVX state) is not x86-64-v3.
-    expect(supportedVariants(flags(V3.filter((f) => f !== 'fma')))).toEqual(['baseline']);
-    expect(supportedVariants(flags(V4.filter((f) => f !== 'avx512vl')))).toEqual(['avx2', 'baseline']);
-    expect(supportedVariants(flags(['sse3']))).toEqual([]);
-    expect(supportedVariants(null)).toEqual(['baseline']);
+    expect(supportedVariants(flags(V3.filter((f) => f !== 'fma')), 'x64')).toEqual(['baseline']);
+    expect(supportedVariants(flags(V4.filter((f) => f !== 'avx512vl')), 'x64')).toEqual(['avx2', 'baseline']);
+    expect(supportedVariants(flags(['sse3']), 'x64')).toEqual([]);
+    expect(supportedVariants(null, 'x64')).toEqual(['baseline']);
     expect(missingFlags('avx2', flags(V2))).toEqual(V3.slice(V2.length));
   });
 
@@ -49,9 +54,23 @@ describe('CPU features', () => {
   });
 
   it('every level includes the one below it', () => {
-    for (let i = 0; i + 1 < VARIANTS.length; i++) {
-      for (const f of VARIANTS[i + 1].flags) expect(VARIANTS[i].flags).toContain(f);
+    for (const arch of ['x64', 'arm64']) {
+      const table = variantsFor(arch);
+      for (let i = 0; i + 1 < table.length; i++) {
+        for (const f of table[i + 1].flags) expect(table[i].flags).toContain(f);
+      }
     }
+  });
+
+  it('arm64: armv8 needs FP and Advanced SIMD; unknown features still get armv8; other architectures get nothing', () => {
+    expect(variantsFor('arm64').map((v) => v.name)).toEqual(['armv8']);
+    expect(supportedVariants(new Set(['fp', 'asimd', 'evtstrm', 'crc32']), 'arm64')).toEqual(['armv8']);
+    expect(supportedVariants(new Set(['fp']), 'arm64')).toEqual([]);
+    expect(supportedVariants(null, 'arm64')).toEqual(['armv8']);
+    expect(missingFlags('armv8', new Set(['fp']))).toEqual(['asimd']);
+    expect(missingFlags('armv8', null)).toEqual([]);
+    expect(supportedVariants(new Set(['fp', 'asimd']), 'riscv64')).toEqual([]);
+    expect(supportedVariants(null, 'ppc64')).toEqual([]);
   });
 });
 
@@ -85,7 +104,7 @@ describe('choosing the binary', () => {
     expect(() => chooseBinary(none, {}, cpuid(V4))).toThrow(/no prebuilt binary for .* that this CPU supports .*RNN_NODE_BUILD_FROM_SOURCE=1 npm rebuild rnn-node/);
     const pkg = fakePackage('avx512-only', ['avx512']);
     expect(() => choosePrebuilt(pkg, {}, cpuid(V3))).toThrow(/it supports: avx2, baseline/);
-    expect(() => choosePrebuilt(pkg, {}, cpuinfo(['sse3']))).toThrow(/it supports: none of baseline, avx2, avx512/);
+    expect(() => choosePrebuilt(pkg, {}, cpuinfo(['sse3']))).toThrow(/it supports: none of avx512, avx2, baseline/);
   });
 
   it('says how it decided, which features it used, and why each better variant was not taken', () => {
@@ -111,10 +130,38 @@ describe('choosing the binary', () => {
     expect(chooseBinary(source, {}, cpuid(V4))).toMatchObject({ variant: 'source', decidedBy: 'source-build', supported: ['avx512', 'avx2', 'baseline'] });
     expect(chooseBinary(source, { RNN_NODE_ISA: 'source' }, cpuid(V4)).decidedBy).toBe('forced');
     // Nothing known about the CPU: the baseline, and backendInfo says so.
-    expect(chooseBinary(pkg, {}, { source: 'unknown', features: null, osDisabled: [] })).toMatchObject({ variant: 'baseline', decidedBy: 'unknown' });
+    expect(chooseBinary(pkg, {}, { arch: 'x64', source: 'unknown', features: null, osDisabled: [] })).toMatchObject({ variant: 'baseline', decidedBy: 'unknown' });
     // A binary named outright wins over everything, and must exist.
     const named = join(source, 'build', 'Release', 'rnn_node.node');
     expect(chooseBinary(pkg, { RNN_NODE_BINARY: named, RNN_NODE_ISA: 'avx2' }, cpuid(V4))).toMatchObject({ path: named, decidedBy: 'forced', reason: `forced by RNN_NODE_BINARY=${named}` });
     expect(() => chooseBinary(pkg, { RNN_NODE_BINARY: join(root, 'nope.node') }, cpuid(V4))).toThrow(/RNN_NODE_BINARY=.*nope\.node does not exist/);
+  });
+});
+
+describe('choosing the binary on linux-arm64', () => {
+  const pkg = fakePackage('both-architectures', ['baseline', 'avx2', 'avx512', 'armv8']);
+  const arm64Path = join(pkg, 'prebuilds', platformTag('arm64'), 'rnn_node.armv8.node');
+
+  it("takes armv8 from prebuilds/<platform>-arm64 by the kernel's HWCAP, and reports the noted features", () => {
+    const choice = chooseBinary(pkg, {}, hwcap(['fp', 'asimd', 'asimddp', 'sve', 'evtstrm', 'crc32']));
+    expect(choice).toMatchObject({ path: arm64Path, variant: 'armv8', decidedBy: 'hwcap', featureSource: 'hwcap', supported: ['armv8'], notTaken: [] });
+    expect(choice.reason).toBe("best prebuilt variant this CPU supports, by the kernel's HWCAP (auxiliary vector)");
+    // The variant's features and the ones a later variant would use; nothing else.
+    expect(choice.features).toEqual(['asimd', 'asimddp', 'fp', 'sve']);
+    expect(chooseBinary(pkg, {}, { arch: 'arm64', source: 'cpuinfo', features: new Set(['fp', 'asimd']), osDisabled: [] })).toMatchObject({ variant: 'armv8', decidedBy: 'cpuinfo' });
+    expect(chooseBinary(pkg, {}, { arch: 'arm64', source: 'unknown', features: null, osDisabled: [] })).toMatchObject({ variant: 'armv8', decidedBy: 'unknown' });
+  });
+
+  it('RNN_NODE_ISA=armv8 is taken there; x64 names are refused on arm64, and armv8 on x64', () => {
+    expect(chooseBinary(pkg, { RNN_NODE_ISA: 'armv8' }, hwcap(['fp', 'asimd']))).toMatchObject({ path: arm64Path, decidedBy: 'forced' });
+    expect(() => chooseBinary(pkg, { RNN_NODE_ISA: 'avx2' }, hwcap(['fp', 'asimd']))).toThrow(/RNN_NODE_ISA=avx2 is a variant for x64, but this machine is linux-arm64 \(its variants are armv8\)/);
+    expect(() => chooseBinary(pkg, { RNN_NODE_ISA: 'armv8' }, cpuid(V4))).toThrow(/RNN_NODE_ISA=armv8 is a variant for arm64, but this machine is linux-x64 \(its variants are avx512, avx2, baseline\)/);
+    expect(() => chooseBinary(pkg, { RNN_NODE_ISA: 'armv8' }, { arch: 'riscv64', source: 'unknown', features: null, osDisabled: [] })).toThrow(/this machine is linux-riscv64 \(no prebuilt variant exists for it\)/);
+  });
+
+  it('a CPU without NEON, or a package without the arm64 binary, falls back to a source build, saying why', () => {
+    expect(() => choosePrebuilt(pkg, {}, hwcap(['fp']))).toThrow(/no prebuilt binary for linux-arm64 that this CPU supports \(it supports: none of armv8, by the kernel's HWCAP \(auxiliary vector\); armv8: the CPU lacks asimd; looked in/);
+    const x64Only = fakePackage('x64-only', ['baseline', 'avx2', 'avx512']);
+    expect(() => chooseBinary(x64Only, {}, hwcap(['fp', 'asimd']))).toThrow(/no prebuilt binary for linux-arm64 .*armv8: not in this package.*RNN_NODE_BUILD_FROM_SOURCE=1 npm rebuild rnn-node/);
   });
 });

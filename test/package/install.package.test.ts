@@ -1,59 +1,23 @@
 /**
- * The npm package as users get it: `npm pack`, then `npm install --offline` of the tarball
- * into an empty project, with no compiler, make or python on PATH and no Eigen headers, so
- * any attempt at a source build fails the install. Then: the binaries find the libgomp that
- * ships beside them, need nothing newer than the stated glibc floor, and every ISA variant
- * this CPU supports predicts the same as the others for one saved model.
- *
- * Needs the prebuilt binaries: `npm run prebuild` first (`npm run test:package` does both).
+ * The npm package as users get it on linux-x64, installed by test/package/global-setup.ts
+ * (`npm pack`, `npm install --offline` with no compiler on PATH and no Eigen). Then: the
+ * binaries find the libgomp that ships beside them, need nothing newer than the stated glibc
+ * floor, and every ISA variant this CPU supports predicts the same as the others for one
+ * saved model. test/package/arm64.package.test.ts covers the linux-arm64 binary.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { type IsaVariant, VARIANTS } from '../../src/variants';
+import { type IsaVariant, variantsFor } from '../../src/variants';
+import { bareEnv, GLIBC_FLOOR, glibcVersionsNeeded, moduleDir, newerThan } from './installed';
 
-/** The newest glibc symbol version any shipped binary may need (README: supported platforms). */
-const GLIBC_FLOOR = [2, 34];
-
-const root = join(__dirname, '..', '..');
-const prebuiltDir = join(root, 'prebuilds', 'linux-x64');
-const work = mkdtempSync(join(tmpdir(), 'rnn-node-package-'));
-const project = join(work, 'project');
-const bin = join(work, 'bin');
-const installed = join(project, 'node_modules', 'rnn-node');
+const installedPackage = inject('installedPackage');
+const { work, project } = installedPackage;
+const installed = moduleDir(installedPackage);
 const installedPrebuilds = join(installed, 'prebuilds', 'linux-x64');
-
-/** PATH for the install: node, npm and a shell, nothing else. */
-function bareEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: bin, HOME: process.env.HOME, EIGEN3_INCLUDE_DIR: join(work, 'no-eigen-here') };
-  if (process.env.npm_config_cache) env.npm_config_cache = process.env.npm_config_cache;
-  return env;
-}
-
-function dirSize(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((sum, e) => {
-    const p = join(dir, e.name);
-    return sum + (e.isDirectory() ? dirSize(p) : statSync(p).size);
-  }, 0);
-}
-
-function glibcVersions(file: string): string[] {
-  const text = execFileSync('objdump', ['-T', file], { encoding: 'utf8' });
-  return [...new Set(text.match(/GLIBC_\d+(\.\d+)*/g) ?? [])];
-}
-
-function newer(version: string, floor: number[]): boolean {
-  const parts = version.replace('GLIBC_', '').split('.').map(Number);
-  for (let i = 0; i < Math.max(parts.length, floor.length); i++) {
-    const a = parts[i] ?? 0;
-    const b = floor[i] ?? 0;
-    if (a !== b) return a > b;
-  }
-  return false;
-}
+const X64 = variantsFor('x64');
 
 /**
  * The variants this CPU and OS can run, by a referee independent of our probe: GCC's own
@@ -79,54 +43,15 @@ function runChild(args: string[], env: NodeJS.ProcessEnv = {}) {
   return result;
 }
 
-describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm package (prebuilt binaries, offline install)', () => {
-  let installLog = '';
+describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm package on linux-x64 (prebuilt binaries, offline install)', () => {
+  const installLog = installedPackage.installLog;
 
   beforeAll(() => {
-    for (const v of VARIANTS) {
-      const file = join(prebuiltDir, `rnn_node.${v.name}.node`);
-      if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run prebuild\` first (or \`npm run test:package\`)`);
-    }
-    mkdirSync(project);
-    mkdirSync(bin);
-    symlinkSync(process.execPath, join(bin, 'node'));
-    symlinkSync(realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim()), join(bin, 'npm'));
-    symlinkSync('/bin/sh', join(bin, 'sh'));
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'rnn-node-install-test', private: true }));
-
-    const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
-    const tarball = join(work, packed[0].filename);
-
-    // The offline install resolves the package's runtime dependencies (node-addon-api, needed
-    // only for a source build; csv-parse, tinyglobby, hyparquet and theirs) from the npm cache:
-    // put each locked version there (online), in case this cache never saw its metadata.
-    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; dev?: boolean }> };
-    const runtime = Object.entries(lock.packages).filter(([path, p]) => path.startsWith('node_modules/') && !p.dev && p.version);
-    expect(runtime.map(([path]) => path)).toContain('node_modules/csv-parse');
-    for (const [path, p] of runtime) {
-      const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
-      spawnSync('npm', ['cache', 'add', `${name}@${p.version}`], { stdio: 'ignore' });
-    }
-
-    const result = spawnSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--foreground-scripts', tarball], {
-      cwd: project,
-      env: bareEnv(),
-      encoding: 'utf8',
-      timeout: 300_000,
-    });
-    installLog = `${result.stdout}\n${result.stderr}`;
-    if (result.status !== 0) throw new Error(`npm install failed (exit ${result.status}):\n${installLog}`);
     copyFileSync(join(__dirname, 'variant-child.cjs'), join(project, 'variant-child.cjs'));
-    console.log(
-      `package: tarball ${(statSync(tarball).size / 1e6).toFixed(2)} MB, ` +
-        `installed rnn-node ${(dirSize(installed) / 1e6).toFixed(2)} MB (prebuilds ${(dirSize(installedPrebuilds) / 1e6).toFixed(2)} MB)`,
-    );
-  }, 600_000);
-
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  });
 
   it('installed from the tarball offline, with no compiler on PATH, without building anything', () => {
-    const found = spawnSync('sh', ['-c', 'command -v g++ gcc cc c++ clang make python3'], { env: bareEnv(), encoding: 'utf8' });
+    const found = spawnSync('sh', ['-c', 'command -v g++ gcc cc c++ clang make python3'], { env: bareEnv(installedPackage), encoding: 'utf8' });
     expect(found.stdout.trim()).toBe('');
     expect(installLog).toMatch(/using the prebuilt (avx512|avx2|baseline) binary for linux-x64/);
     expect(existsSync(join(installed, 'build'))).toBe(false);
@@ -134,7 +59,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
   });
 
   it('every binary resolves libgomp from the package folder and links libstdc++ statically', () => {
-    for (const v of VARIANTS) {
+    for (const v of X64) {
       const file = join(installedPrebuilds, `rnn_node.${v.name}.node`);
       const ldd = execFileSync('ldd', [file], { encoding: 'utf8' });
       expect(ldd).not.toMatch(/not found/);
@@ -148,10 +73,10 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
 
   it(`no shipped binary needs a glibc symbol newer than ${GLIBC_FLOOR.join('.')}`, () => {
     for (const name of readdirSync(installedPrebuilds)) {
-      const versions = glibcVersions(join(installedPrebuilds, name));
+      const versions = glibcVersionsNeeded(execFileSync('readelf', ['-V', '-W', join(installedPrebuilds, name)], { encoding: 'utf8' }));
       // The CPUID probe calls nothing in libc at all; everything else does.
       if (name !== 'rnn_cpuid.node') expect(versions.length, name).toBeGreaterThan(0);
-      expect(versions.filter((v) => newer(v, GLIBC_FLOOR)), name).toEqual([]);
+      expect(versions.filter((v) => newerThan(v, GLIBC_FLOOR)), name).toEqual([]);
     }
   });
 
@@ -213,10 +138,9 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
     const other = join(work, 'source-build');
     mkdirSync(other);
     writeFileSync(join(other, 'package.json'), JSON.stringify({ name: 'rnn-node-source-build-test', private: true }));
-    const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))!;
-    const result = spawnSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--foreground-scripts', join(work, tarball)], {
+    const result = spawnSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--foreground-scripts', installedPackage.tarball], {
       cwd: other,
-      env: { ...bareEnv(), RNN_NODE_BUILD_FROM_SOURCE: '1' },
+      env: { ...bareEnv(installedPackage), RNN_NODE_BUILD_FROM_SOURCE: '1' },
       encoding: 'utf8',
       timeout: 300_000,
     });
@@ -229,7 +153,10 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
     const inputs = join(work, 'inputs.json');
     const bogus = runChild(['predict', model, inputs], { RNN_NODE_ISA: 'sse9' });
     expect(bogus.status).toBe(1);
-    expect(bogus.stderr).toMatch(/Expected one of baseline, avx2, avx512, source for RNN_NODE_ISA but received "sse9"/);
+    expect(bogus.stderr).toMatch(/Expected one of baseline, avx2, avx512, armv8, source for RNN_NODE_ISA but received "sse9"/);
+    const arm = runChild(['predict', model, inputs], { RNN_NODE_ISA: 'armv8' });
+    expect(arm.status).toBe(1);
+    expect(arm.stderr).toMatch(/RNN_NODE_ISA=armv8 is a variant for arm64, but this machine is linux-x64 \(its variants are avx512, avx2, baseline\)/);
     const source = runChild(['predict', model, inputs], { RNN_NODE_ISA: 'source' });
     expect(source.status).toBe(1);
     expect(source.stderr).toMatch(/RNN_NODE_ISA=source but no source build exists/);
