@@ -9,7 +9,8 @@
 //                compares arm64 with x64 within 1e-4
 //   errors       bad input, each as {name, message} (the same errors on both builds; the
 //                work folder's path reads <workdir>)
-//   training     held-out accuracy of a short end-to-end training run
+//   training     held-out accuracy of a short end-to-end training run, and how far the
+//                saved-and-loaded model's predictions are from the trained one's
 //   node arm64-child.cjs FIXTURE WORKDIR
 'use strict';
 const { readFileSync, writeFileSync } = require('node:fs');
@@ -124,20 +125,28 @@ async function errors(workdir) {
   };
 }
 
-/** Class = sign of the sum of the first feature over the sequence: learnable in a few epochs. */
-async function training() {
+/**
+ * Class = sign of the sum of the first feature over the sequence: learnable in a few epochs.
+ * The trained model is saved, loaded back, and must predict exactly as before.
+ */
+async function training(workdir) {
   const x = denseSequences(640, 10, 3, 31);
   const y = x.map((seq) => (seq.reduce((a, step) => a + step[0], 0) > 0 ? 1 : 0));
   const model = new SequenceClassifier({ input: { type: 'dense', features: 3 }, layers: [{ cell: 'lstm', units: 16 }], classes: 2, seed: 2 });
   await model.fit({ x: x.slice(0, 512), y: y.slice(0, 512) }, { epochs: 6, batchSize: 32, optimizer: { type: 'adam', learningRate: 0.01 } });
   const held = await model.evaluate({ x: x.slice(512), y: y.slice(512) });
-  return { heldOutAccuracy: held.accuracy, heldOut: x.length - 512 };
+  const file = join(workdir, 'trained.rnn');
+  await model.save(file);
+  const loaded = await SequenceClassifier.load(file);
+  const mine = (await model.predictProba(x.slice(512))).flat();
+  const reloaded = (await loaded.predictProba(x.slice(512))).flat();
+  return { heldOutAccuracy: held.accuracy, heldOut: x.length - 512, reloadedMaxDiff: maxAbsDiff(reloaded, mine) };
 }
 
 async function main() {
   const [fixturePath, workdir] = process.argv.slice(2);
   workdirPath = workdir;
-  const result = { backend: backendInfo(), parity: parity(fixturePath), outputs: await outputs(), errors: await errors(workdir), training: await training() };
+  const result = { backend: backendInfo(), parity: parity(fixturePath), outputs: await outputs(), errors: await errors(workdir), training: await training(workdir) };
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 

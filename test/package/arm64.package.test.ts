@@ -74,7 +74,7 @@ interface ChildResult {
   parity: { name: string; maxProbabilityDiff: number; lossDiff: number; worstGradientError: number }[];
   outputs: Record<string, { before: number[]; after: number[] }>;
   errors: Record<string, { name: string; message: string } | null>;
-  training: { heldOutAccuracy: number; heldOut: number };
+  training: { heldOutAccuracy: number; heldOut: number; reloadedMaxDiff: number };
 }
 
 describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm package on linux-arm64 (cross-built, run under qemu)', () => {
@@ -117,7 +117,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
     expect(run.stderr).toMatch(/using the prebuilt armv8 binary for linux-arm64 \(decided by hwcap\)/);
   });
 
-  it('predicts, trains and fails on bad input as the x64 build does (1e-4), and matches PyTorch', () => {
+  it('predicts, trains, saves and loads, and fails on bad input as the x64 build does (1e-4), and matches PyTorch', () => {
     const armDir = join(work, 'arm64-run');
     const x64Dir = join(work, 'x64-run');
     mkdirSync(armDir);
@@ -161,6 +161,8 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
     }
 
     expect(a.training.heldOutAccuracy).toBeGreaterThanOrEqual(0.9);
+    expect(a.training.reloadedMaxDiff).toBe(0);
+    console.log(`backendInfo() under qemu: ${JSON.stringify(a.backend)}`);
     console.log(`arm64 under qemu (${armSeconds.toFixed(1)} s): held-out accuracy ${a.training.heldOutAccuracy} (x64 ${x.training.heldOutAccuracy}); max |Δp| vs x64: ${report.join(', ')}`);
   });
 
