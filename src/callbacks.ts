@@ -67,6 +67,10 @@ export interface EarlyStopping extends FitCallbacks {
   readonly stoppedEpoch: number | null;
   /** Epoch with the best monitored value. */
   readonly bestEpoch: number | null;
+  /** The logged value it watches. */
+  readonly monitor: Monitor;
+  /** Whether it puts back the best epoch's weights when it stops training. */
+  readonly restoresBestWeights: boolean;
 }
 
 /** Stops training when the monitored value stops improving. */
@@ -107,6 +111,8 @@ export function earlyStopping(opts: EarlyStoppingOptions = {}): EarlyStopping {
     get bestEpoch() {
       return state.bestEpoch;
     },
+    monitor: best.monitor,
+    restoresBestWeights: restore,
     setModel(m: TrainingHandle) {
       model = m;
     },

@@ -20,9 +20,8 @@
  * before it allocates anything, then the checksum, then the header against the config's
  * own parameter count; only then is a model built.
  */
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { KERAS_INITIALIZERS, resolveConfig, type ResolvedConfig } from './config';
 import { CheckpointError } from './errors';
@@ -270,33 +269,6 @@ export function makeHeader(
   };
 }
 
-/** Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync dir. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  const file = await open(temp, 'w', 0o644);
-  try {
-    await file.writeFile(bytes);
-    await file.sync();
-  } catch (e) {
-    await file.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw e;
-  }
-  await file.close();
-  try {
-    await rename(temp, path);
-  } catch (e) {
-    await unlink(temp).catch(() => undefined);
-    throw e;
-  }
-  try {
-    const dir = await open(dirname(path), 'r');
-    await dir.sync().catch(() => undefined);
-    await dir.close();
-  } catch {
-    // Some platforms cannot open or sync a directory; the rename is still atomic.
-  }
-}
 
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
   let size: number;

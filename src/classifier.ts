@@ -3,7 +3,8 @@
  * trained and run by the native core. Validation happens here, with messages that name
  * the argument; the native side re-checks only what protects memory.
  */
-import { makeHeader, encodeCheckpoint, readCheckpoint, writeFileAtomic, type TrainingState } from './checkpoint';
+import { writeFileAtomic } from './atomic-file';
+import { makeHeader, encodeCheckpoint, readCheckpoint, type TrainingState } from './checkpoint';
 import { resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
 import { batchOf, gatherLabels, subsetSet, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from './data';
 import { BusyError, CheckpointError, DisposedError, invalidType, outOfRange } from './errors';
@@ -16,6 +17,9 @@ import { splitIndices } from './split';
 import { ensureThreadsConfigured, threadsOption } from './threads';
 import { ClassifierTrainingHandle, runFit, type FitCallbacks, type History } from './training';
 import { checkInteger } from './validate';
+import { earlyStoppingOf, evaluationOf, trainingRun, writeEvaluationReport, type EvaluatedSet, type ModelFacts } from './report/fit-report';
+import { resolveReportOptions, type ReportOptions } from './report/report-options';
+import { TrainingRecorder } from './report/training-recorder';
 
 export type { FitOptions } from './fit-options';
 
@@ -31,6 +35,10 @@ export interface PredictOptions {
 export interface EvaluateOptions extends PredictOptions {
   /** k of `topKAccuracy`. Default 3 (capped at the number of classes). */
   topK?: number;
+  /** Write a self-contained HTML report of the evaluation here (a path, or { path, title, describeRecord }). */
+  report?: string | ReportOptions;
+  /** Write the evaluation as a metrics log (one final JSON line) here. */
+  metricsLog?: string;
 }
 
 export interface WeightTensor {
@@ -111,12 +119,12 @@ export class SequenceClassifier {
   async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
     const model = this.#idle('start fit()');
     const o = resolveFitOptions(options, { classes: this.config.classes, labels: this.config.labels, seed: this.config.seed, epochsTrained: this.#epochs });
-    let train = this.#dataset(data, 'data', o.missing);
-    let validation = o.validationData === undefined ? null : this.#dataset(o.validationData, 'options.validationData', o.missing);
+    let train: EvaluatedSet = { ...this.#dataset(data, 'data', o.missing), indexInData: null };
+    let validation: EvaluatedSet | null = o.validationData === undefined ? null : { ...this.#dataset(o.validationData, 'options.validationData', o.missing), indexInData: null };
     if (o.validationSplit) {
       const split = splitIndices(train.labels, o.validationSplit.fraction, o.validationSplit.seed, o.validationSplit.stratify);
-      validation = { set: subsetSet(train.set, split.validation), labels: gatherLabels(train.labels, split.validation, 0, split.validation.length) };
-      train = { set: subsetSet(train.set, split.train), labels: gatherLabels(train.labels, split.train, 0, split.train.length) };
+      validation = { set: subsetSet(train.set, split.validation), labels: gatherLabels(train.labels, split.validation, 0, split.validation.length), indexInData: split.validation };
+      train = { set: subsetSet(train.set, split.train), labels: gatherLabels(train.labels, split.train, 0, split.train.length), indexInData: split.train };
     }
     this.#restoreCallbackStates(o.callbacks);
     // Optimizer state carries over between fit() calls that use the same optimizer.
@@ -138,11 +146,47 @@ export class SequenceClassifier {
     });
     try {
       const val = validation;
-      const validate = val ? () => this.#evaluateSet(model, val.set, val.labels, 1024, o.threads) : null;
-      return await runFit(model, train, { ...o, initialEpoch: this.#epochs, rng: this.#rng }, validate, handle, () => this.#epochs++);
+      // With a report, the latest validation pass's probabilities feed its evaluation panels.
+      let validationProbs: Float32Array | null = null;
+      const validate = val
+        ? async () => {
+            const probs = await this.#predictSet(model, val.set, 1024, o.threads);
+            if (o.report) validationProbs = probs;
+            return computeMetrics(probs, val.labels, this.config.classes, this.config.labels);
+          }
+        : null;
+      const facts = o.report ? this.#reportFacts(model) : null;
+      const validationKind = o.validationSplit ? `${o.validationSplit.fraction} of the data held out${o.validationSplit.stratify ? ', stratified' : ''}` : val ? 'validationData' : 'none';
+      const recorder =
+        o.report && facts
+          ? new TrainingRecorder(o.report, trainingRun(facts, o.report, o, options.schedule, train, val, validationKind), Math.ceil(train.set.count / o.batchSize), earlyStoppingOf(o.callbacks), () =>
+              validationProbs && val ? evaluationOf(facts, o.report!, validationProbs, val, 'validation') : null,
+            )
+          : null;
+      const callbacks = recorder ? [...o.callbacks, recorder.callback()] : o.callbacks;
+      let history: History;
+      try {
+        history = await runFit(model, train, { ...o, callbacks, initialEpoch: this.#epochs, rng: this.#rng }, validate, handle, () => this.#epochs++);
+      } catch (error) {
+        await recorder?.fail(error as Error).catch(() => undefined);
+        throw error;
+      }
+      if (recorder && facts) {
+        // The final weights (early stopping may have restored the best ones), on the validation
+        // data when there is some, else on the training data.
+        const evaluated = val ?? train;
+        const probs = await this.#predictSet(model, evaluated.set, 1024, o.threads);
+        await recorder.finish(evaluationOf(facts, o.report!, probs, evaluated, val ? 'validation' : 'training'));
+      }
+      return history;
     } finally {
       this.#fitting = false;
     }
+  }
+
+  /** The model as a report describes it. */
+  #reportFacts(model: NativeModel): ModelFacts {
+    return { config: this.config, weights: this.#weightsOf(model).map((w) => ({ name: w.name, shape: w.shape })), preprocessing: this.preprocessing };
   }
 
   /** Hands each stateful callback the state (and kept weights) a loaded checkpoint carried. */
@@ -164,14 +208,12 @@ export class SequenceClassifier {
    * the confusion matrix on labelled data. */
   async evaluate(data: Dataset, options: EvaluateOptions = {}): Promise<Metrics> {
     const model = this.#idle('evaluate');
-    const { set, labels } = this.#dataset(data, 'data', resolveMissing(options?.missing));
     const { batchSize, threads } = this.#predictOptions(options);
     const topK = options.topK === undefined ? 3 : checkInteger('options.topK', options.topK, 1, 1 << 20);
-    return this.#evaluateSet(model, set, labels, batchSize, threads, topK);
-  }
-
-  async #evaluateSet(model: NativeModel, set: SequenceSet, labels: Int32Array, batchSize: number, threads: number, topK = 3) {
+    const report = resolveReportOptions(options.report, options.metricsLog);
+    const { set, labels } = this.#dataset(data, 'data', resolveMissing(options?.missing));
     const probs = await this.#predictSet(model, set, batchSize, threads);
+    if (report) await writeEvaluationReport(this.#reportFacts(model), report, probs, { set, labels, indexInData: null }, topK, threads);
     return computeMetrics(probs, labels, this.config.classes, this.config.labels, topK);
   }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `rnn-node` command line: train, evaluate, predict, info. Results go to stdout,
+ * The `rnn-node` command line: train, evaluate, predict, report, info, bench. Results go to stdout,
  * progress and errors to stderr. Exit codes: 0 success, 1 runtime error (unreadable file,
  * corrupt model, bad record), 2 usage error (unknown flag, missing or invalid value).
  */
@@ -9,12 +9,14 @@ import { evaluate, EVALUATE_HELP } from './cli/evaluate';
 import { UsageError } from './cli/flags';
 import { info, INFO_HELP } from './cli/info';
 import { predict, PREDICT_HELP } from './cli/predict';
+import { report, REPORT_HELP } from './cli/report';
 import { train, TRAIN_HELP } from './cli/train';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   train: { run: train, help: TRAIN_HELP },
   evaluate: { run: evaluate, help: EVALUATE_HELP },
   predict: { run: predict, help: PREDICT_HELP },
+  report: { run: report, help: REPORT_HELP },
   info: { run: info, help: INFO_HELP },
   bench: { run: bench, help: BENCH_HELP },
 };
@@ -25,6 +27,7 @@ Commands:
   train      train a sequence classifier on JSONL, CSV or IDX data and save it
   evaluate   accuracy, macro-F1, loss, per-class metrics and confusion matrix of a model
   predict    stream records through a model to JSONL
+  report     rebuild the HTML report of a run from its metrics log
   info       describe a model file
   bench      benchmark rnn-node against PyTorch and tfjs on this machine
 

@@ -9,6 +9,7 @@ import { invalidType, outOfRange } from './errors';
 import type { NativeOptimizerConfig } from './native';
 import { resolveOptimizer, type OptimizerOptions } from './optimizer-options';
 import { MISSING_POLICIES, type MissingPolicy } from './missing';
+import { resolveReportOptions, type ReportOptions, type ResolvedReportOptions } from './report/report-options';
 import { makeSchedule, type Schedule, type ScheduleOptions } from './schedules';
 import { threadsOption } from './threads';
 import type { FitCallbacks } from './training';
@@ -50,6 +51,12 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Threads for this call. Default: see `setNumThreads`. */
   threads?: number;
+  /** Write a self-contained HTML report of the run here, rewritten after every epoch
+   * (a path, or { path, title, describeRecord }). */
+  report?: string | ReportOptions;
+  /** Write one JSON line per epoch here, then a final line with the run and its evaluation
+   * (`rnn-node report` rebuilds the HTML report from it). */
+  metricsLog?: string;
 }
 
 /** What the model contributes to the defaults and checks. */
@@ -82,6 +89,8 @@ export interface ResolvedFitOptions {
   callbacks: FitCallbacks[];
   /** 0: the thread's default. */
   threads: number;
+  /** Report and metrics log, when asked for. */
+  report: ResolvedReportOptions | null;
 }
 
 const optionalBoolean = (name: string, value: unknown, fallback: boolean) => (value === undefined ? fallback : checkBoolean(name, value));
@@ -122,6 +131,7 @@ export function resolveFitOptions(options: unknown, model: FitContext): Resolved
     signal: o.signal,
     callbacks: resolveCallbacks(o.callbacks),
     threads: threadsOption(o.threads),
+    report: resolveReportOptions(o.report, o.metricsLog),
   };
 }
 

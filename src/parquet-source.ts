@@ -12,6 +12,7 @@
 import { DataFormatError } from './errors';
 import type { DataRecord } from './readers';
 import { columnIndex, type RecordSchema } from './record-schema';
+import { importEsm } from './esm';
 import type { DataSource, SourceChunk } from './sources';
 
 interface Hyparquet {
@@ -21,9 +22,6 @@ interface Hyparquet {
   parquetReadObjects(options: { file: unknown; columns?: string[]; rowStart: number; rowEnd: number }): Promise<Record<string, unknown>[]>;
 }
 
-// hyparquet is an ES module; a real dynamic import keeps this CommonJS package working on
-// every Node 20 (TypeScript would turn import() into require()).
-const importModule = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Hyparquet>;
 
 export class ParquetSource implements DataSource {
   constructor(
@@ -32,7 +30,7 @@ export class ParquetSource implements DataSource {
   ) {}
 
   async *chunks(size: number, onError?: (error: DataFormatError) => void): AsyncIterable<SourceChunk> {
-    const hp = await importModule('hyparquet');
+    const hp = await importEsm<Hyparquet>('hyparquet');
     let file: unknown;
     let meta: Awaited<ReturnType<Hyparquet['parquetMetadataAsync']>>;
     try {

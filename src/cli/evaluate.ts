@@ -2,9 +2,9 @@
 import { SequenceClassifier } from '../classifier';
 import { setNumThreads } from '../threads';
 import { helpText, parseFlags, type Flag } from './flags';
-import { FORMAT_FLAG, idxPrefixFlag, jsonFlag, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
+import { FORMAT_FLAG, idxPrefixFlag, jsonFlag, MODEL_FLAG, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';
-import { datasetFor, preprocessorOf, schemaOf } from './shared';
+import { datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
 
 export const EVALUATE_FLAGS: Flag[] = [
   MODEL_FLAG,
@@ -15,6 +15,7 @@ export const EVALUATE_FLAGS: Flag[] = [
   { name: 'batch-size', kind: 'int', min: 1, help: 'sequences per native call', default: 1024 },
   { name: 'top-k', kind: 'int', min: 1, help: 'k of the top-k accuracy', default: 3 },
   THREADS_FLAG,
+  ...REPORT_FLAGS,
   jsonFlag(),
 ];
 
@@ -31,7 +32,7 @@ export async function evaluate(argv: string[]): Promise<number> {
   try {
     const data = await loadData(v.data as string[], v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined, schemaOf(model, schemaFromFlags(v)));
     const dataset = datasetFor(data, model, preprocessorOf(model));
-    const m = await model.evaluate(dataset, { batchSize: v['batch-size'] as number, topK: v['top-k'] as number });
+    const m = await model.evaluate(dataset, { batchSize: v['batch-size'] as number, topK: v['top-k'] as number, ...reportOptionsOf(v, describeRecords(data)) });
     if (v.json) {
       process.stdout.write(JSON.stringify(m) + '\n');
       return 0;

@@ -5,6 +5,8 @@ import { DataFormatError } from '../errors';
 import { Preprocessor } from '../preprocessing';
 import { checkRecordSchema, mergeSchemas, type RecordSchema } from '../record-schema';
 import type { DataRecord } from '../readers';
+import type { ReportOptions } from '../report/report-options';
+import type { FlagValues } from './flags';
 import type { LoadedData } from './inputs';
 
 /** The preprocessing a model was trained with (from its file). */
@@ -47,4 +49,25 @@ export function datasetFor(data: LoadedData, model: SequenceClassifier, pre: Pre
   }
   const { x } = pre.encode(data.records);
   return { x, y: labelsOf(data.records, model) };
+}
+
+/** How a record reads in a report's mistakes table: where it is, its id, and its text or first steps. */
+export function describeRecords(data: LoadedData): ((index: number) => string) | undefined {
+  if (data.kind === 'typed') return undefined; // IDX: the report shows the sequence's first steps
+  return (index) => {
+    const r = data.records[index];
+    if (!r) return `record ${index}`;
+    const where = `${r.file ? `${r.file.split(/[\\/]/).pop()}:` : ''}${r.unit === 'row' ? 'row ' : ''}${r.line}`;
+    const id = r.id !== undefined ? ` (${r.id})` : '';
+    const body = r.kind === 'text' ? r.text : `${r.sequence.length} steps: ${r.sequence.slice(0, 6).map((s) => `[${s.map((v) => +v.toPrecision(3)).join(', ')}]`).join(', ')}`;
+    return `${where}${id}: ${body}`;
+  };
+}
+
+/** The report options of `--report`, `--metrics-log` and `--report-title`, or undefined. */
+export function reportOptionsOf(v: FlagValues, describeRecord: ((index: number) => string) | undefined): { report?: ReportOptions; metricsLog?: string } {
+  const metricsLog = v['metrics-log'] as string | undefined;
+  const title = v['report-title'] as string | undefined;
+  if (v.report === undefined) return metricsLog ? { metricsLog } : {};
+  return { report: { path: v.report as string, ...(title ? { title } : {}), ...(describeRecord ? { describeRecord } : {}) }, ...(metricsLog ? { metricsLog } : {}) };
 }

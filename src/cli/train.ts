@@ -10,10 +10,10 @@ import { labelSpace, Preprocessor } from '../preprocessing';
 import type { ScheduleOptions } from '../schedules';
 import type { FitCallbacks } from '../training';
 import { helpText, parseFlags, UsageError, type Flag, type FlagValues } from './flags';
-import { FORMAT_FLAG, idxPrefixFlag, jsonFlag, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
+import { FORMAT_FLAG, idxPrefixFlag, jsonFlag, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';
 import { progressReporter } from './progress';
-import { datasetFor, preprocessorOf, schemaOf } from './shared';
+import { datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
 
 export const TRAIN_FLAGS: Flag[] = [
   { name: 'data', kind: 'path', multiple: true, help: "training data: JSONL, CSV/TSV (optionally .gz), or an IDX directory. Repeat it, or quote a glob ('data/*.jsonl.gz'), or name a directory of such files.", required: true },
@@ -62,6 +62,7 @@ export const TRAIN_FLAGS: Flag[] = [
   { name: 'seed', kind: 'int', min: 0, help: 'seed for weights, shuffling, dropout and splits', default: 0 },
   THREADS_FLAG,
   { name: 'resume', kind: 'path', help: 'continue training this model (its architecture and preprocessing are kept)', shown: 'none' },
+  ...REPORT_FLAGS,
   jsonFlag('print one JSON object with the results'),
 ];
 
@@ -103,9 +104,12 @@ export async function train(argv: string[]): Promise<number> {
   model.preprocessing = { ...(model.preprocessing ?? pre.toJSON()), source: schema };
   const train = datasetFor(data, model, pre);
   let validationData: FitOptions['validationData'];
+  // The report's mistakes are records of the validation data when there is some, else of --data.
+  let evaluatedData = data;
   if (v.validation !== undefined) {
     const vdata = await loadData([v.validation as string], v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined, schema);
     validationData = datasetFor(vdata, model, pre);
+    evaluatedData = vdata;
   }
   const hasValidation = validationData !== undefined || v['validation-split'] !== undefined;
   const callbacks: FitCallbacks[] = [];
@@ -143,6 +147,7 @@ export async function train(argv: string[]): Promise<number> {
       tokenDropout: v['token-dropout'] as number,
     },
     callbacks,
+    ...reportOptionsOf(v, describeRecords(evaluatedData)),
   });
   const seconds = (performance.now() - started) / 1000;
   await model.save(v.out as string);
@@ -159,6 +164,8 @@ export async function train(argv: string[]): Promise<number> {
     valAccuracy: history.history.valAccuracy?.[last],
     stoppedEarly: stopper?.stoppedEpoch !== null && stopper?.stoppedEpoch !== undefined,
     history: history.history,
+    ...(v.report !== undefined ? { report: v.report } : {}),
+    ...(v['metrics-log'] !== undefined ? { metricsLog: v['metrics-log'] } : {}),
     params: model.paramCount,
     labels: model.labels,
   };
@@ -168,7 +175,8 @@ export async function train(argv: string[]): Promise<number> {
     process.stdout.write(
       `trained ${result.epochs} epochs in ${seconds.toFixed(1)} s (${Math.round(result.sequencesPerSecond)} sequences/s): ` +
         `loss ${result.loss.toFixed(4)}, accuracy ${result.accuracy.toFixed(4)}${val}${result.stoppedEarly ? ' (stopped early, best weights restored)' : ''}\n` +
-        `saved ${v.out} (${model.paramCount} parameters)\n`,
+        `saved ${v.out} (${model.paramCount} parameters)\n` +
+        (v.report !== undefined ? `report: ${v.report}\n` : ''),
     );
   }
   model.dispose();

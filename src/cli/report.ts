@@ -1,0 +1,35 @@
+/** `rnn-node report`: rebuild the HTML report from a metrics log (train/evaluate --metrics-log). */
+import { readFile } from 'node:fs/promises';
+
+import { parseMetricsLog } from '../report/report-data';
+import { checkOutputPath, writeReportFiles } from '../report/report-writer';
+import { helpText, parseFlags, UsageError, type Flag } from './flags';
+
+export const REPORT_COMMAND_FLAGS: Flag[] = [
+  { name: 'input', kind: 'path', help: 'metrics log written by train or evaluate --metrics-log', required: true },
+  { name: 'output', kind: 'path', aliases: ['out'], help: 'HTML report to write (atomically)', required: true },
+  { name: 'title', kind: 'string', help: "the report's title", shown: "the log's" },
+];
+
+export const REPORT_HELP = helpText('report', 'Rebuild the self-contained HTML report of a training or evaluation run from its metrics log.', REPORT_COMMAND_FLAGS);
+
+export async function report(argv: string[]): Promise<number> {
+  const { values: v, help } = parseFlags('report', argv, REPORT_COMMAND_FLAGS);
+  if (help) {
+    process.stdout.write(REPORT_HELP + '\n');
+    return 0;
+  }
+  const output = v.output as string;
+  try {
+    checkOutputPath('--output', output);
+  } catch (error) {
+    throw new UsageError(`rnn-node report: ${(error as Error).message}`);
+  }
+  const input = v.input as string;
+  const data = parseMetricsLog(await readFile(input, 'utf8'), input);
+  if (v.title !== undefined) data.run.title = v.title as string;
+  await writeReportFiles({ report: output }, data);
+  const what = data.evaluation ? `, evaluation on ${data.evaluation.count} records` : data.complete ? '' : ' (the log has no final line: the run did not finish)';
+  process.stdout.write(`wrote ${output}: ${data.epochs.length} epoch${data.epochs.length === 1 ? '' : 's'}${what}\n`);
+  return 0;
+}

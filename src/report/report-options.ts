@@ -1,0 +1,41 @@
+/**
+ * The `report` and `metricsLog` options of fit() and evaluate(), checked before any work.
+ */
+import { invalidType } from '../errors';
+import type { DescribeRecord } from './evaluation';
+import { checkOutputPath } from './report-writer';
+
+export interface ReportOptions {
+  /** Where to write the HTML report (atomically; during fit, again after every epoch). */
+  path: string;
+  /** The page's title. Default: a summary of the model and the data. */
+  title?: string;
+  /**
+   * How record `index` of the evaluated data reads in the mistakes table (its text, say).
+   * `index` counts in the data given to fit() or evaluate(): in `validationData` when that is
+   * what was evaluated, else in `data` (a validationSplit's records keep their index in
+   * `data`). Default: text decoded through the model's tokenizer, token ids, or the first
+   * steps of a dense sequence.
+   */
+  describeRecord?: DescribeRecord;
+}
+
+export interface ResolvedReportOptions {
+  report?: string;
+  metricsLog?: string;
+  title?: string;
+  describeRecord?: DescribeRecord;
+}
+
+/** Null when neither a report nor a metrics log is asked for. */
+export function resolveReportOptions(report: unknown, metricsLog: unknown): ResolvedReportOptions | null {
+  const log = checkOutputPath('options.metricsLog', metricsLog);
+  if (report === undefined) return log ? { metricsLog: log } : null;
+  if (typeof report === 'string') return { report: checkOutputPath('options.report', report), metricsLog: log };
+  if (report === null || typeof report !== 'object') throw invalidType('options.report', "a file path or { path, title?, describeRecord? }", report);
+  const r = report as Partial<ReportOptions>;
+  const title = r.title;
+  if (title !== undefined && typeof title !== 'string') throw invalidType('options.report.title', 'a string', title);
+  if (r.describeRecord !== undefined && typeof r.describeRecord !== 'function') throw invalidType('options.report.describeRecord', 'a function (index) => string', r.describeRecord);
+  return { report: checkOutputPath('options.report.path', r.path ?? ''), metricsLog: log, title, describeRecord: r.describeRecord };
+}
