@@ -156,7 +156,7 @@ export class SequenceClassifier {
           }
         : null;
       const facts = o.report ? this.#reportFacts(model) : null;
-      const validationKind = o.validationSplit ? `${o.validationSplit.fraction} of the data held out${o.validationSplit.stratify ? ', stratified' : ''}` : val ? 'validationData' : 'none';
+      const validationKind = o.validationSplit ? `${o.validationSplit.fraction} of the data held out${o.validationSplit.stratify ? ', stratified' : ''}` : val ? 'separate validation data' : 'none';
       const recorder =
         o.report && facts
           ? new TrainingRecorder(o.report, trainingRun(facts, o.report, o, options.schedule, train, val, validationKind), Math.ceil(train.set.count / o.batchSize), earlyStoppingOf(o.callbacks), () =>

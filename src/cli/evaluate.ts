@@ -4,7 +4,7 @@ import { setNumThreads } from '../threads';
 import { helpText, parseFlags, type Flag } from './flags';
 import { FORMAT_FLAG, idxPrefixFlag, jsonFlag, MODEL_FLAG, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';
-import { datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
+import { checkReportFlags, datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
 
 export const EVALUATE_FLAGS: Flag[] = [
   MODEL_FLAG,
@@ -28,6 +28,7 @@ export async function evaluate(argv: string[]): Promise<number> {
     return 0;
   }
   if (v.threads !== undefined) setNumThreads(v.threads as number);
+  checkReportFlags(v);
   const model = await SequenceClassifier.load(v.model as string);
   try {
     const data = await loadData(v.data as string[], v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined, schemaOf(model, schemaFromFlags(v)));

@@ -6,7 +6,8 @@ import { Preprocessor } from '../preprocessing';
 import { checkRecordSchema, mergeSchemas, type RecordSchema } from '../record-schema';
 import type { DataRecord } from '../readers';
 import type { ReportOptions } from '../report/report-options';
-import type { FlagValues } from './flags';
+import { checkOutputPath } from '../report/report-writer';
+import { UsageError, type FlagValues } from './flags';
 import type { LoadedData } from './inputs';
 
 /** The preprocessing a model was trained with (from its file). */
@@ -66,8 +67,20 @@ export function describeRecords(data: LoadedData): ((index: number) => string) |
 
 /** The report options of `--report`, `--metrics-log` and `--report-title`, or undefined. */
 export function reportOptionsOf(v: FlagValues, describeRecord: ((index: number) => string) | undefined): { report?: ReportOptions; metricsLog?: string } {
+  checkReportFlags(v);
   const metricsLog = v['metrics-log'] as string | undefined;
   const title = v['report-title'] as string | undefined;
   if (v.report === undefined) return metricsLog ? { metricsLog } : {};
   return { report: { path: v.report as string, ...(title ? { title } : {}), ...(describeRecord ? { describeRecord } : {}) }, ...(metricsLog ? { metricsLog } : {}) };
+}
+
+/** `--report` and `--metrics-log` name files in existing folders: a usage error otherwise, before any work. */
+export function checkReportFlags(v: FlagValues): void {
+  for (const flag of ['report', 'metrics-log']) {
+    try {
+      checkOutputPath(`--${flag}`, v[flag]);
+    } catch (error) {
+      throw new UsageError(`${(error as Error).message}`);
+    }
+  }
 }

@@ -13,7 +13,7 @@ import { helpText, parseFlags, UsageError, type Flag, type FlagValues } from './
 import { FORMAT_FLAG, idxPrefixFlag, jsonFlag, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';
 import { progressReporter } from './progress';
-import { datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
+import { checkReportFlags, datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
 
 export const TRAIN_FLAGS: Flag[] = [
   { name: 'data', kind: 'path', multiple: true, help: "training data: JSONL, CSV/TSV (optionally .gz), or an IDX directory. Repeat it, or quote a glob ('data/*.jsonl.gz'), or name a directory of such files.", required: true },
@@ -96,6 +96,7 @@ export async function train(argv: string[]): Promise<number> {
   if (v.validation !== undefined && v['validation-split'] !== undefined)
     throw new UsageError('rnn-node train: use either --validation or --validation-split, not both');
   if (v.threads !== undefined) setNumThreads(v.threads as number);
+  checkReportFlags(v);
   // A resumed model keeps the record schema it was trained with, unless flags change it.
   const resumed = v.resume !== undefined ? await resumeModel(v.resume as string) : null;
   const schema = resumed ? schemaOf(resumed.model, schemaFromFlags(v)) : schemaFromFlags(v);

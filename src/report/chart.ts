@@ -42,6 +42,8 @@ export interface LineChart {
   diagonal?: boolean;
   /** Draw each point as a dot with a tooltip when a series has at most this many points. */
   dotsUpTo?: number;
+  /** Only whole-number ticks on the x axis (epochs). */
+  integerX?: boolean;
 }
 
 type D3Scale = typeof import('d3-scale');
@@ -57,7 +59,7 @@ export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '
 
 const WIDTH = 640;
 const HEIGHT = 300;
-const MARGIN = { top: 22, right: 16, bottom: 44, left: 60 };
+const MARGIN = { top: 22, right: 16, bottom: 44, left: 72 };
 
 function extent(values: number[], fallback: [number, number]): [number, number] {
   const finite = values.filter(Number.isFinite);
@@ -98,10 +100,11 @@ export async function lineChartHtml(chart: LineChart): Promise<string> {
   const y = scaleLinear().domain(chart.yDomain ?? extent(ys, [0, 1])).range([HEIGHT - MARGIN.bottom, MARGIN.top]);
   if (!chart.xDomain) x.nice();
   if (!chart.yDomain) y.nice();
-  const xTicks = x.ticks(6);
+  const xTicks = chart.integerX ? x.ticks(6).filter(Number.isInteger) : x.ticks(6);
   const yTicks = y.ticks(5);
-  const xFormat = x.tickFormat(6);
-  const yFormat = y.tickFormat(5);
+  const xFormat = chart.integerX ? x.tickFormat(6, 'd') : x.tickFormat(6);
+  // Large values read better as 63k than as 63,000 beside a rotated axis label.
+  const yFormat = Math.max(...y.domain().map(Math.abs)) >= 1e4 ? y.tickFormat(5, '~s') : y.tickFormat(5);
   const [x0, x1] = x.range();
   const [y0, y1] = y.range();
   const titleId = `chart-${chart.id}-title`;

@@ -79,12 +79,17 @@ export function classCurves(probs: Float32Array, truth: Int32Array, classes: num
     label,
     positives,
     negatives,
-    roc: rocDefined ? thin(roc, maxPoints) : [],
+    roc: rocDefined ? rounded(thin(roc, maxPoints)) : [],
     // sklearn's curve ends at (recall 0, precision 1): drawn from there.
-    pr: positives > 0 ? thin([{ x: 0, y: 1 }, ...pr], maxPoints) : [],
+    pr: positives > 0 ? rounded(thin([{ x: 0, y: 1 }, ...pr], maxPoints)) : [],
     aucRoc: rocDefined ? auc : null,
     averagePrecision: positives > 0 ? ap : null,
   };
+}
+
+/** Points to 5 decimals: far below a pixel, and a third of the bytes in the report's data. */
+function rounded(points: CurvePoint[]): CurvePoint[] {
+  return points.map((p) => ({ x: Math.round(p.x * 1e5) / 1e5, y: Math.round(p.y * 1e5) / 1e5 }));
 }
 
 /**

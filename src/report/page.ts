@@ -81,7 +81,7 @@ async function curvesPanel(d: ReportData): Promise<string> {
     if (batch && batch.x.length > 0) series.push({ name: `${metric} per batch${batch.batchesPerPoint > 1 ? ` (mean of ${batch.batchesPerPoint})` : ''}`, points: batch.x.map((x, i) => ({ x, y: batch[metric][i] })), faint: true });
     series.push({ name: `training ${metric}`, points: at(metric) });
     if (hasVal) series.push({ name: `validation ${metric}`, points: at(metric === 'loss' ? 'valLoss' : 'valAccuracy'), dashed: true });
-    return lineChartHtml({ id: metric, title, xLabel: 'epoch', yLabel: metric, series, markers: markersOf(d), dotsUpTo: 60 });
+    return lineChartHtml({ id: metric, title, xLabel: 'epoch', yLabel: metric, series, markers: markersOf(d), dotsUpTo: 60, integerX: true });
   };
   const last = d.epochs[d.epochs.length - 1];
   const m = d.markers;
@@ -102,14 +102,14 @@ async function lrPanel(d: ReportData): Promise<string> {
   const schedule = d.run.options.schedule;
   return (
     `<section data-panel="lr" id="lr"><h2>${TITLES.lr}</h2><p class="note">The learning rate each epoch trained with${schedule ? ` (schedule: ${esc(schedule)})` : ''}.</p>` +
-    `${await lineChartHtml({ id: 'lr', title: 'Learning rate per epoch', xLabel: 'epoch', yLabel: 'learning rate', series: [{ name: 'learning rate', points }], dotsUpTo: 60 })}</section>`
+    `${await lineChartHtml({ id: 'lr', title: 'Learning rate per epoch', xLabel: 'epoch', yLabel: 'learning rate', series: [{ name: 'learning rate', points }], dotsUpTo: 60, integerX: true })}</section>`
   );
 }
 
 async function throughputPanel(d: ReportData): Promise<string> {
   if (d.epochs.length === 0) return notYet('throughput', 'No epoch has finished yet.');
-  const speed = await lineChartHtml({ id: 'throughput', title: 'Training sequences per second', xLabel: 'epoch', yLabel: 'sequences/s', series: [{ name: 'sequences/s (training steps)', points: d.epochs.map((e) => ({ x: e.epoch + 1, y: e.sequencesPerSecond })) }], dotsUpTo: 60 });
-  const time = await lineChartHtml({ id: 'epoch-time', title: 'Seconds per epoch', xLabel: 'epoch', yLabel: 'seconds', series: [{ name: 'seconds per epoch (with validation)', points: d.epochs.map((e) => ({ x: e.epoch + 1, y: e.seconds })) }], dotsUpTo: 60 });
+  const speed = await lineChartHtml({ id: 'throughput', title: 'Training sequences per second', xLabel: 'epoch', yLabel: 'sequences/s', series: [{ name: 'sequences/s (training steps)', points: d.epochs.map((e) => ({ x: e.epoch + 1, y: e.sequencesPerSecond })) }], dotsUpTo: 60, integerX: true });
+  const time = await lineChartHtml({ id: 'epoch-time', title: 'Seconds per epoch', xLabel: 'epoch', yLabel: 'seconds', series: [{ name: 'seconds per epoch (with validation)', points: d.epochs.map((e) => ({ x: e.epoch + 1, y: e.seconds })) }], dotsUpTo: 60, integerX: true });
   const total = d.epochs.reduce((a, e) => a + e.seconds, 0);
   return `<section data-panel="throughput" id="throughput"><h2>${TITLES.throughput}</h2><p>${d.epochs.length} epochs in ${total.toFixed(1)} s.</p><div class="grid2">${speed}${time}</div></section>`;
 }
