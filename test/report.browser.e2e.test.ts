@@ -7,7 +7,7 @@
  * Checked: no console errors; every panel; each chart's series and point counts equal the
  * embedded report data; the confusion matrix sums to the evaluated records; screenshots at
  * 1280 and 390 px are not blank and nothing overflows horizontally; the page works with
- * JavaScript off; sorting and the counts/normalised switch work; hostile labels are text.
+ * JavaScript off; it prints; sorting and the counts/normalised switch work; hostile labels are text.
  * `UPDATE_SCREENSHOTS=1` rewrites docs/report-screenshot.png (the README's picture).
  */
 import { spawnSync } from 'node:child_process';
@@ -178,6 +178,20 @@ describe('the training report in Chromium', () => {
     expect(await page.isVisible('table[data-matrix="counts"]')).toBe(false);
     const rowSums = await page.$$eval('table[data-matrix="normalised"] tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].reduce((a, td) => a + Number(td.textContent), 0)));
     for (const sum of rowSums) expect(sum).toBeCloseTo(1, 1);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('prints: navigation and switches hidden, charts kept, a PDF of several pages', async () => {
+    const { page, errors, close } = await open(join(dir, 'fashion.html'), 1280);
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.isVisible('nav')).toBe(false);
+    expect(await page.isVisible('label[for="cm-mode-norm"]')).toBe(false);
+    expect(await page.isVisible('#cm-mode-norm')).toBe(false);
+    expect(await page.isVisible('svg.chart[data-chart="loss"]')).toBe(true);
+    const pdf = await page.pdf({ format: 'A4' });
+    const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) ?? []).length;
+    expect(pages).toBeGreaterThanOrEqual(3);
     expect(errors).toEqual([]);
     await close();
   });

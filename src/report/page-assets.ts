@@ -71,7 +71,7 @@ th[aria-sort="descending"] button.sort::after { content: " \\2193"; }
 }
 @media print {
   body { font-size: 11pt; }
-  nav, .cm-switch, th button.sort::after { display: none; }
+  nav, .cm-switch, input[name="cm-mode"], th button.sort::after { display: none; }
   main { max-width: none; padding: 0; }
   section { break-inside: avoid-page; }
   figure.chart-figure { break-inside: avoid; }
