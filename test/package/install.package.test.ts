@@ -6,7 +6,7 @@
  * saved model. test/package/arm64.package.test.ts covers the linux-arm64 binary.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -146,6 +146,20 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('npm pack
     });
     expect(result.status).not.toBe(0);
     expect(`${result.stdout}${result.stderr}`).toMatch(/rnn-node: building from source, as asked[\s\S]*gyp ERR!/);
+  });
+
+  it('writes an HTML report from the installed package (its ES-module chart dependency resolves there)', () => {
+    const script = [
+      "const { SequenceClassifier } = require('rnn-node');",
+      "const m = new SequenceClassifier({ input: { type: 'dense', features: 2 }, layers: [{ cell: 'lstm', units: 4 }], classes: 2 });",
+      'const x = Array.from({ length: 40 }, (_, i) => [[i % 2, 1], [0, i % 3]]);',
+      "m.fit({ x, y: x.map((_, i) => i % 2) }, { epochs: 2, report: 'installed-report.html' }).then(() => console.log('ok'), (e) => { console.error(e.message); process.exit(1); });",
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['-e', script], { cwd: project, encoding: 'utf8', timeout: 120_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const html = readFileSync(join(project, 'installed-report.html'), 'utf8');
+    expect(html.match(/<section data-panel=/g)).toHaveLength(8);
+    expect(html).toMatch(/<svg class="chart" data-chart="loss"/);
   });
 
   it('says clearly what is wrong with RNN_NODE_ISA', () => {
