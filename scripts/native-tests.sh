@@ -18,7 +18,7 @@ echo "== native tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run build-native/sanitize -DCMAKE_BUILD_TYPE=Debug -DRNN_SANITIZE=ON
 # The prebuilt variants compile other kernels than this machine's native build: the AVX2+FMA
-# micro-kernels (x86-64-v3) and the Eigen fallback (x86-64-v2). Their GEMM tests run here too,
+# micro-kernels (x86-64-v3) and the SSE2 ones (x86-64-v2). Their GEMM tests run here too,
 # the AVX2 build also without OpenMP.
 echo "== without OpenMP, AVX2 kernels (x86-64-v3): gradient checks and GEMM tests"
 targets="gradient_check packed_gemm_test" only="gradient_check|packed_gemm_test" \

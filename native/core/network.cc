@@ -121,18 +121,37 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<
   ws.logits.resize(size_t(L.batch) * C);
   ws.log_norm.resize(L.batch);
   ws.probs.resize(size_t(L.batch) * C);
-  MapR<T> logits(ws.logits.data(), L.batch, C);
-  logits.noalias() = ConstMapR<T>(ws.pooled.data(), L.batch, Dtop) *
-                     ConstMapR<T>(P + params_.dense_kernel, Dtop, C);
-  logits.rowwise() += ConstRowVectorMap<T>(P + params_.dense_bias, C);
-  MapR<T> probs(ws.probs.data(), L.batch, C);
-  for (int r = 0; r < L.batch; ++r) {
-    const T top = logits.row(r).maxCoeff();
-    probs.row(r) = (logits.row(r).array() - top).exp();
-    const T sum = probs.row(r).sum();
-    probs.row(r) /= sum;
-    ws.log_norm[r] = top + std::log(sum);
-  }
+  // Each sequence's logits and probabilities are computed from its own row alone, in a fixed
+  // order: the same bits whatever batch the sequence is in, wherever in it, and with any
+  // thread count (what lets sharded and queued predictions equal a single run's byte for
+  // byte). A general GEMM chooses its blocking and its vector/scalar split from the batch
+  // size and from addresses, so it is not used here; the head is small next to the cells.
+  //   logits[r, c] = bias[c] + sum_j pooled[r, j] * W[j, c]   (j in order)
+  //   probs[r, c] = exp(logits[r, c] - max_c logits[r, c]) / sum_c (...)
+  const T* W = P + params_.dense_kernel;
+  const T* bias = P + params_.dense_bias;
+  parallel_rows(L.batch, Dtop * C, [&](Index b, Index e) {
+    for (Index r = b; r < e; ++r) {
+      T* z = ws.logits.data() + r * C;
+      const T* x = ws.pooled.data() + r * Dtop;
+      std::copy(bias, bias + C, z);
+      for (long j = 0; j < Dtop; ++j) {
+        const T xj = x[j];
+        const T* w = W + j * C;
+        for (long c = 0; c < C; ++c) z[c] += xj * w[c];
+      }
+      T top = z[0];
+      for (long c = 1; c < C; ++c) top = std::max(top, z[c]);
+      T* p = ws.probs.data() + r * C;
+      T sum = 0;
+      for (long c = 0; c < C; ++c) {
+        p[c] = std::exp(z[c] - top);
+        sum += p[c];
+      }
+      for (long c = 0; c < C; ++c) p[c] /= sum;
+      ws.log_norm[r] = top + std::log(sum);
+    }
+  });
   ws.kept_for_backward = keep_for_backward;
   return "";
 }

@@ -6,8 +6,15 @@
 
 #include "parallel.h"
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+// Every float build has the micro-kernels (AVX-512, AVX2+FMA, SSE2 for the x86-64-v2
+// baseline, NEON on arm64): beside speed, they compute each output row from that row alone,
+// in a fixed order, whatever the number of rows, which keeps predictions bit-identical
+// across batch sizes (Eigen's GEMM picks blockings and remainder paths by size).
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__)) || defined(__SSE2__)
 #include <immintrin.h>
+#define RNN_PACKED_GEMM_SIMD 1
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
 #define RNN_PACKED_GEMM_SIMD 1
 #endif
 
@@ -94,7 +101,7 @@ struct Simd {
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
 };
 constexpr int kMR = 8;  // 16 accumulators + 2 B vectors + 1 broadcast of 32 registers
-#else
+#elif defined(__AVX2__) && defined(__FMA__)
 struct Simd {
   using V = __m256;
   static constexpr int kWidth = 8;
@@ -106,6 +113,31 @@ struct Simd {
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
 };
 constexpr int kMR = 6;  // 12 accumulators + 2 B vectors + 1 broadcast of 16 registers
+#elif defined(__SSE2__)
+// No FMA before x86-64-v3: a multiply, then an add (the same rounding in every row).
+struct Simd {
+  using V = __m128;
+  static constexpr int kWidth = 4;
+  static V zero() { return _mm_setzero_ps(); }
+  static V load(const float* p) { return _mm_loadu_ps(p); }
+  static V broadcast(const float* p) { return _mm_set1_ps(*p); }
+  static V fma(V a, V b, V c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+  static V add(V a, V b) { return _mm_add_ps(a, b); }
+  static void store(float* p, V v) { _mm_storeu_ps(p, v); }
+};
+constexpr int kMR = 6;  // 12 accumulators + 2 B vectors + 1 broadcast of 16 registers
+#else
+struct Simd {  // NEON (armv8-a): fused multiply-add
+  using V = float32x4_t;
+  static constexpr int kWidth = 4;
+  static V zero() { return vdupq_n_f32(0.0f); }
+  static V load(const float* p) { return vld1q_f32(p); }
+  static V broadcast(const float* p) { return vld1q_dup_f32(p); }
+  static V fma(V a, V b, V c) { return vfmaq_f32(c, a, b); }
+  static V add(V a, V b) { return vaddq_f32(a, b); }
+  static void store(float* p, V v) { vst1q_f32(p, v); }
+};
+constexpr int kMR = 8;  // 16 accumulators + 2 B vectors + 1 broadcast of 32 registers
 #endif
 constexpr int kNR = 2 * Simd::kWidth;  // a panel is two vectors wide
 using V = Simd::V;

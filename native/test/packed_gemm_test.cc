@@ -3,6 +3,7 @@
 // transposed packing, accumulate and overwrite, row strides wider than the matrices, and
 // the thread-split path.
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "check.h"
@@ -58,6 +59,10 @@ TEST(small_and_ragged_shapes) {
   std::printf("  (float kernels: AVX-512, vectorized %d)\n", int(packed_gemm_vectorized()));
 #elif defined(__AVX2__)
   std::printf("  (float kernels: AVX2+FMA, vectorized %d)\n", int(packed_gemm_vectorized()));
+#elif defined(__SSE2__)
+  std::printf("  (float kernels: SSE2, vectorized %d)\n", int(packed_gemm_vectorized()));
+#elif defined(__ARM_NEON)
+  std::printf("  (float kernels: NEON, vectorized %d)\n", int(packed_gemm_vectorized()));
 #else
   std::printf("  (float kernels: Eigen fallback, vectorized %d)\n", int(packed_gemm_vectorized()));
 #endif
@@ -135,6 +140,33 @@ TEST(transposed_product_shapes) {
     // The LSTM(128) weight-gradient shape, big enough to split over threads.
     const double big = transposed_product_error(3584, 128, 512, 0, 7);
     CHECK(big < 2e-8 * 3584, "dU shape, %d threads: error %g", threads, big);  // float round-off grows with K
+  }
+  use_threads(1);
+}
+
+// A row's result is the same bits however many rows are multiplied with it and wherever it
+// sits among them, with one thread or several: what keeps predictions of a sequence
+// independent of its batch (sharded and queued jobs equal a single run byte for byte).
+TEST(rows_are_bit_identical_in_any_batch) {
+  const Index k = 37, n = 131, m = 23;
+  std::vector<float> A = random_floats(size_t(m) * k, 11), B = random_floats(size_t(k) * n, 12), bias = random_floats(size_t(n), 13);
+  PackedMatrix<float> packed;
+  packed.pack(B.data(), n, k, n, false);
+  packed.set_bias(bias.data());
+  for (int threads : {1, 2}) {
+    use_threads(threads);
+    for (auto mode : {PackedMatrix<float>::kOverwrite, PackedMatrix<float>::kOverwritePlusBias, PackedMatrix<float>::kAccumulate}) {
+      std::vector<float> all(size_t(m) * n, 0.5f);
+      packed.multiply(A.data(), k, m, all.data(), n, mode);
+      for (Index first = 0; first < m; ++first)
+        for (Index rows : {Index(1), Index(3), Index(8)}) {
+          if (first + rows > m) continue;
+          std::vector<float> part(size_t(rows) * n, 0.5f);
+          packed.multiply(A.data() + first * k, k, rows, part.data(), n, mode);
+          CHECK(std::memcmp(part.data(), all.data() + first * n, part.size() * sizeof(float)) == 0,
+                "rows %ld..%ld, mode %d, %d threads: not the bits of the full product", long(first), long(first + rows), int(mode), threads);
+        }
+    }
   }
   use_threads(1);
 }

@@ -75,6 +75,9 @@ async function outputs() {
     const y = x.map((seq, i) => (tokens ? seq[0] % 3 : (seq[0][0] > 0 ? 1 : 0) + (i % 2)));
     const model = new SequenceClassifier(config);
     const before = (await model.predictProba(x)).flat();
+    // The batch invariant (NEON kernels too): one sequence at a time gives the same bits.
+    const alone = (await model.predictProba(x, { batchSize: 1 })).flat();
+    if (alone.some((p, i) => !Object.is(p, before[i]))) throw new Error(`${name}: predictions change with the batch size`);
     // A few optimizer steps (batches of 32, no shuffling): the training kernels too.
     await model.fit({ x, y }, { epochs: 1, batchSize: 32, shuffle: false });
     const after = (await model.predictProba(x)).flat();
