@@ -8,6 +8,7 @@ import { bench, BENCH_HELP } from './cli/bench';
 import { evaluate, EVALUATE_HELP } from './cli/evaluate';
 import { UsageError } from './cli/flags';
 import { info, INFO_HELP } from './cli/info';
+import { merge, MERGE_HELP } from './cli/merge';
 import { predict, PREDICT_HELP } from './cli/predict';
 import { report, REPORT_HELP } from './cli/report';
 import { train, TRAIN_HELP } from './cli/train';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   train: { run: train, help: TRAIN_HELP },
   evaluate: { run: evaluate, help: EVALUATE_HELP },
   predict: { run: predict, help: PREDICT_HELP },
+  merge: { run: merge, help: MERGE_HELP },
   report: { run: report, help: REPORT_HELP },
   info: { run: info, help: INFO_HELP },
   bench: { run: bench, help: BENCH_HELP },
@@ -27,6 +29,7 @@ Commands:
   train      train a sequence classifier on JSONL, CSV or IDX data and save it
   evaluate   accuracy, macro-F1, loss, per-class metrics and confusion matrix of a model
   predict    stream records through a model to JSONL
+  merge      join the part files of a sharded predict into one, in input order
   report     rebuild the HTML report of a run from its metrics log
   info       describe a model file
   bench      benchmark rnn-node against PyTorch and tfjs on this machine

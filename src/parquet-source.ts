@@ -27,6 +27,8 @@ export class ParquetSource implements DataSource {
   constructor(
     readonly name: string,
     private readonly schema: RecordSchema,
+    /** Only these row groups [first, last) (a shard's or a queue chunk's part). */
+    private readonly groups?: { first: number; last: number },
   ) {}
 
   async *chunks(size: number, onError?: (error: DataFormatError) => void): AsyncIterable<SourceChunk> {
@@ -49,8 +51,12 @@ export class ParquetSource implements DataSource {
     const columns = [...new Set([text, label, id, ...series].filter((c): c is string => c !== null))];
     let rowStart = 0;
     let records: DataRecord[] = [];
-    for (const group of meta.row_groups) {
+    for (const [g, group] of meta.row_groups.entries()) {
       const rowEnd = rowStart + Number(group.num_rows);
+      if (this.groups && (g < this.groups.first || g >= this.groups.last)) {
+        rowStart = rowEnd;
+        continue;
+      }
       let rows: Record<string, unknown>[];
       try {
         rows = await hp.parquetReadObjects({ file, columns, rowStart, rowEnd });

@@ -15,7 +15,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse';
 import { DataFormatError } from './errors';
@@ -116,9 +116,32 @@ export function parseCsvRecord(text: string, file: string, line: number): Sequen
   return { kind: 'sequence', sequence, label: csvLabel(cells[0]), line, file };
 }
 
-/** The file's text stream: stdin for '-', decompressed on the fly for a `.gz` path. */
-function openText(path: string): Readable {
+/**
+ * A byte range of an uncompressed file that starts and ends at record starts (a shard or a
+ * queue chunk: src/scale/plan.ts), read as if it were the whole file: `header` (a CSV's
+ * first line, or null) comes first, and records are numbered by their line in the whole
+ * file, the first one being `firstLine`.
+ */
+export interface ByteRange {
+  start: number;
+  end: number;
+  firstLine: number;
+  header: string | null;
+}
+
+/** The file's text stream: stdin for '-', decompressed on the fly for a `.gz` path, or a byte range. */
+function openText(path: string, range?: ByteRange): Readable {
   if (path === '-') return process.stdin;
+  if (range) {
+    if (range.end <= range.start) return Readable.from(range.header === null ? [] : [range.header]);
+    const slice = createReadStream(path, { start: range.start, end: range.end - 1 });
+    if (range.header === null) return slice;
+    const joined = new PassThrough();
+    joined.write(range.header);
+    slice.on('error', (e) => joined.destroy(e));
+    slice.pipe(joined);
+    return joined;
+  }
   const file = createReadStream(path);
   if (!path.endsWith('.gz')) return file;
   const gunzip = createGunzip();
@@ -143,16 +166,20 @@ export async function* readRecords(
   format: 'jsonl' | 'csv',
   onError?: (error: DataFormatError) => void,
   schema: RecordSchema = {},
+  range?: ByteRange,
 ): AsyncGenerator<DataRecord> {
   const name = path === '-' ? 'stdin' : path;
-  const stream = openText(path);
+  const stream = openText(path, range);
+  // Lines of the stream are numbered as in the whole file: a range's first record line is
+  // range.firstLine, after the header line put in front of it.
+  const lineOffset = range ? range.firstLine - 1 - (range.header === null ? 0 : 1) : 0;
   if (format === 'csv' && usesColumns(schema)) {
-    yield* readColumns(stream, name, schema, onError);
+    yield* readColumns(stream, name, schema, onError, lineOffset);
     return;
   }
   stream.setEncoding('utf8');
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  let line = 0;
+  let line = lineOffset;
   try {
     for await (const text of lines) {
       line++;
@@ -173,7 +200,7 @@ export async function* readRecords(
 }
 
 /** Records of a CSV/TSV file read by named columns (RecordSchema). */
-async function* readColumns(stream: Readable, name: string, schema: RecordSchema, onError?: (error: DataFormatError) => void): AsyncGenerator<DataRecord> {
+async function* readColumns(stream: Readable, name: string, schema: RecordSchema, onError?: (error: DataFormatError) => void, lineOffset = 0): AsyncGenerator<DataRecord> {
   const parser = parseCsv({
     delimiter: /\.tsv(\.gz)?$/i.test(name) ? '\t' : ',',
     bom: true,
@@ -182,7 +209,7 @@ async function* readColumns(stream: Readable, name: string, schema: RecordSchema
     info: true,
     ...(onError ? { skip_records_with_error: true } : {}),
   });
-  if (onError) parser.on('skip', (e: Error & { lines?: number }) => onError(new DataFormatError(name, e.lines ?? 0, e.message)));
+  if (onError) parser.on('skip', (e: Error & { lines?: number }) => onError(new DataFormatError(name, (e.lines ?? 0) + lineOffset, e.message)));
   stream.on('error', (e) => parser.destroy(e));
   stream.pipe(parser);
   const hasHeader = schema.header !== false;
@@ -193,7 +220,7 @@ async function* readColumns(stream: Readable, name: string, schema: RecordSchema
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number; empty_lines: number } }>) {
       // The row's first line: after the previous row and any blank lines skipped since.
-      const line = endOfPrevious + 1 + (info.empty_lines - emptyBefore);
+      const line = lineOffset + endOfPrevious + 1 + (info.empty_lines - emptyBefore);
       endOfPrevious = info.lines;
       emptyBefore = info.empty_lines;
       if (!columns) {
@@ -212,8 +239,8 @@ async function* readColumns(stream: Readable, name: string, schema: RecordSchema
   } catch (e) {
     const error = e as Error & { lines?: number; code?: string };
     // csv-parse's own errors (CSV_QUOTE_NOT_CLOSED, ...) carry the line they stopped at.
-    if (error.code?.startsWith('CSV_')) throw new DataFormatError(name, error.lines ?? endOfPrevious + 1, error.message);
-    throw readError(name, endOfPrevious + 1, e);
+    if (error.code?.startsWith('CSV_')) throw new DataFormatError(name, (error.lines ?? endOfPrevious + 1) + lineOffset, error.message);
+    throw readError(name, lineOffset + endOfPrevious + 1, e);
   } finally {
     if (stream !== process.stdin) stream.destroy();
   }

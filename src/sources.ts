@@ -14,7 +14,7 @@ import type { TypedSequences } from './data';
 import { DataFormatError } from './errors';
 import { readIdxDataset } from './idx';
 import { ParquetSource } from './parquet-source';
-import { readRecords, type DataRecord } from './readers';
+import { readRecords, type ByteRange, type DataRecord } from './readers';
 import type { RecordSchema } from './record-schema';
 
 /** The formats a source can have. */
@@ -53,6 +53,12 @@ export interface SourceOptions {
   schema?: RecordSchema;
 }
 
+/**
+ * Part of one file, for sharded and queued jobs (src/scale): a byte range of an uncompressed
+ * JSONL or CSV file aligned to record starts, or Parquet row groups [first, last).
+ */
+export type SourcePart = ({ kind: 'bytes' } & ByteRange) | { kind: 'rowGroups'; first: number; last: number };
+
 /** JSONL or CSV records (optionally gzip'd), streamed in order ('-' is stdin, JSONL). */
 class RecordSource implements DataSource {
   constructor(
@@ -60,11 +66,12 @@ class RecordSource implements DataSource {
     private readonly path: string,
     private readonly format: 'jsonl' | 'csv',
     private readonly schema: RecordSchema,
+    private readonly range?: ByteRange,
   ) {}
 
   async *chunks(size: number, onError?: (error: DataFormatError) => void): AsyncIterable<SourceChunk> {
     let records: DataRecord[] = [];
-    for await (const record of readRecords(this.path, this.format, onError, this.schema)) {
+    for await (const record of readRecords(this.path, this.format, onError, this.schema, this.range)) {
       records.push(record);
       if (records.length === size) {
         yield { kind: 'records', records };
@@ -109,13 +116,18 @@ export function idxPrefix(dir: string, preferred: string, explicit?: string): st
   throw new DataFormatError(dir, 0, `several IDX sets (${prefixes.join(', ')}): choose one with --idx-prefix`);
 }
 
-/** The source for a path: the format named, or the one the path implies (detectFormat). */
-export function openSource(path: string, format: RecordFormat | 'auto', options: SourceOptions = {}): DataSource {
-  const f = format !== 'auto' ? format : path === '-' ? 'jsonl' : detectFormat(path);
+/** The format of a path: the one named, or the one the path implies (detectFormat). */
+export function formatOf(path: string, format: RecordFormat | 'auto'): RecordFormat {
+  return format !== 'auto' ? format : path === '-' ? 'jsonl' : detectFormat(path);
+}
+
+/** The source for a path (or for a part of it): the format named, or the one the path implies. */
+export function openSource(path: string, format: RecordFormat | 'auto', options: SourceOptions = {}, part?: SourcePart): DataSource {
+  const f = formatOf(path, format);
   if (f === 'idx') return new IdxSource(path, idxPrefix(path, options.preferredPrefix ?? 'train', options.idxPrefix));
   if (path !== '-' && !existsSync(path)) throw new DataFormatError(path, 0, 'no such file');
-  if (f === 'parquet') return new ParquetSource(path, options.schema ?? {});
-  return new RecordSource(path === '-' ? 'stdin' : path, path, f, options.schema ?? {});
+  if (f === 'parquet') return new ParquetSource(path, options.schema ?? {}, part?.kind === 'rowGroups' ? part : undefined);
+  return new RecordSource(path === '-' ? 'stdin' : path, path, f, options.schema ?? {}, part?.kind === 'bytes' ? part : undefined);
 }
 
 /** Files a directory of records holds: its files of a supported format, by name. */
@@ -152,8 +164,8 @@ export function expandPaths(args: readonly string[]): string[] {
   return out;
 }
 
-/** Several sources read one after another, in order: one job over many files. */
-class ChainedSource implements DataSource {
+/** Several sources read one after another, in order: one job over many files (or parts). */
+export class ChainedSource implements DataSource {
   readonly name: string;
   constructor(private readonly sources: DataSource[]) {
     this.name = sources.map((s) => s.name).join(', ');

@@ -1,23 +1,32 @@
 /**
  * `rnn-node predict`: stream records through a saved model to JSONL, in input order, with
- * bounded memory (at most two batches in flight: one computing while the next is read and
- * tokenized). Output to a file is atomic (temp file, fsync, rename); a failed job leaves no
- * output file behind.
+ * bounded memory (src/cli/predict-job.ts). Output to a file is atomic (temp file, fsync,
+ * rename); a failed job leaves no output file behind. With `--shard K/N` it processes shard K
+ * of N of the input (src/scale/plan.ts) into DIR/part-KKKKK-of-NNNNN.jsonl plus a sidecar,
+ * for `rnn-node merge`.
  */
-import { fileSink, stdoutSink } from './sinks';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { fileSink, stdoutSink, type Sink } from './sinks';
 import { SequenceClassifier } from '../classifier';
 import { setNumThreads } from '../threads';
-import { DataFormatError } from '../errors';
-import type { TypedSequences } from '../data';
-import { helpText, parseFlags, type Flag } from './flags';
+import type { DataFormatError } from '../errors';
+import { chunkSource } from '../scale/chunk-source';
+import { countingSink, partName, writeSidecar, type Compression } from '../scale/parts';
+import { describeInputs, shardPieces } from '../scale/plan';
+import { parseShard, ShardSpecError } from '../scale/shard-spec';
+import { helpText, parseFlags, UsageError, type Flag } from './flags';
 import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { sourcesOf } from './inputs';
+import { runPrediction, type PredictionStats } from './predict-job';
 import { preprocessorOf, schemaOf } from './shared';
 
 export const PREDICT_FLAGS: Flag[] = [
   MODEL_FLAG,
   { name: 'data', kind: 'path', aliases: ['input'], multiple: true, help: "records: JSONL, CSV/TSV (optionally .gz), an IDX directory, or '-' for stdin (JSONL). Repeat it, or quote a glob, or name a directory of such files: each output line then says its 'file'", required: true },
-  { name: 'output', kind: 'path', help: "JSONL output file, gzip'd when it ends in .gz (written atomically), or '-' for stdout", default: '-' },
+  { name: 'output', kind: 'path', help: "JSONL output file, gzip'd when it ends in .gz (written atomically), or '-' for stdout; with --shard, a directory for the part files", default: '-' },
   FORMAT_FLAG,
   idxPrefixFlag('t10k'),
   ...RECORD_FLAGS,
@@ -26,10 +35,18 @@ export const PREDICT_FLAGS: Flag[] = [
   { name: 'top-k', kind: 'int', min: 1, help: "add the K most probable labels as 'top'", shown: 'off' },
   { name: 'on-error', kind: { choices: ['fail', 'skip'] }, help: 'a bad record stops the job (fail) or is reported on stderr and skipped', default: 'fail' },
   THREADS_FLAG,
+  { name: 'shard', kind: 'string', help: "process shard K of N of the input (K/N, 0-based), or 'auto' from the array-job environment (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX); writes --output DIR/part-KKKKK-of-NNNNN.jsonl and its .done.json", shown: 'off' },
+  { name: 'shards', kind: 'int', min: 1, max: 99999, help: 'with --shard auto: the number of shards (Kubernetes and AWS Batch do not say it)', shown: 'none' },
+  { name: 'compress', kind: { choices: ['none', 'gzip'] }, help: 'with --shard: gzip the part file (.jsonl.gz)', default: 'none' },
   { name: 'stats', kind: 'bool', help: 'end with one JSON line on stderr: records/s and where the time went', default: false },
 ];
 
 export const PREDICT_HELP = helpText('predict', 'Predict labels for records, streaming one JSONL line per record in input order.', PREDICT_FLAGS);
+
+/** SHA-256 of a file (the model a part was made with, in its sidecar). */
+export function fileSha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
 
 export async function predict(argv: string[]): Promise<number> {
   const { values: v, help } = parseFlags('predict', argv, PREDICT_FLAGS);
@@ -38,111 +55,82 @@ export async function predict(argv: string[]): Promise<number> {
     return 0;
   }
   if (v.threads !== undefined) setNumThreads(v.threads as number);
+  let shard: ReturnType<typeof parseShard> | null = null;
+  if (v.shard !== undefined) {
+    try {
+      shard = parseShard(v.shard as string, v.shards as number | undefined);
+    } catch (e) {
+      if (e instanceof ShardSpecError) throw new UsageError(`rnn-node predict: ${e.message}`);
+      throw e;
+    }
+    if (v.output === '-') throw new UsageError('rnn-node predict: --shard needs --output DIR (a directory for the part files)');
+    let isDir = false;
+    try {
+      isDir = statSync(v.output as string).isDirectory();
+    } catch {
+      // reported below
+    }
+    if (!isDir) throw new UsageError(`rnn-node predict: with --shard, --output must be an existing directory, got ${JSON.stringify(v.output)}`);
+  } else if (v.shards !== undefined || v.compress !== 'none') {
+    throw new UsageError('rnn-node predict: --shards and --compress go with --shard');
+  }
   const model = await SequenceClassifier.load(v.model as string);
-  const pre = preprocessorOf(model);
-  const inputs = v.data as string[];
-  const format = v.format as 'auto' | 'jsonl' | 'csv' | 'idx';
   const skip = v['on-error'] === 'skip';
-  const batchSize = v['batch-size'] as number;
-  const topK = v['top-k'] as number | undefined;
-  const names = model.labels ?? Array.from({ length: model.config.classes }, (_, i) => String(i));
-  const sink = v.output === '-' ? stdoutSink() : await fileSink(v.output as string);
-  let written = 0;
-  let skipped = 0;
-  // Where the time goes (--stats). Reading, encoding and formatting run on the JavaScript
-  // thread; inference runs on native threads at the same time, so the stages overlap and
-  // their sum exceeds the wall time when the pipeline works.
+  const onSkip = skip ? (e: DataFormatError) => process.stderr.write(`rnn-node predict: skipped ${e.message}\n`) : undefined;
   const started = performance.now();
-  const stages = { readParse: 0, encode: 0, inference: 0, formatWrite: 0 };
-  const timed = <T>(stage: keyof typeof stages, t0: number, value: T): T => {
-    stages[stage] += performance.now() - t0;
-    return value;
-  };
-  const report = (e: DataFormatError) => {
-    skipped++;
-    process.stderr.write(`rnn-node predict: skipped ${e.message}\n`);
-  };
-
-  const lineFor = (probs: Float32Array, row: number, where: Record<string, number | string>) => {
-    const p = probs.subarray(row * names.length, (row + 1) * names.length);
-    let best = 0;
-    const probabilities: Record<string, number> = {};
-    for (let c = 0; c < names.length; c++) {
-      probabilities[names[c]] = Number(p[c].toPrecision(6));
-      if (p[c] > p[best]) best = c;
-    }
-    const out: Record<string, unknown> = { ...where, label: model.labels ? names[best] : best, probabilities };
-    if (topK !== undefined) {
-      out.top = Array.from(p, (q, c) => [c, q] as const)
-        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-        .slice(0, topK)
-        .map(([c, q]) => ({ label: model.labels ? names[c] : c, p: Number(q.toPrecision(6)) }));
-    }
-    return JSON.stringify(out) + '\n';
-  };
-
+  let stats: PredictionStats;
   try {
-    // Two batches in flight at most: batch k computes while batch k+1 is read and encoded.
-    let inflight: Promise<void> = Promise.resolve();
-    const pipeline = async (encoded: { x: TypedSequences; count: number }, whereOf: (row: number) => Record<string, number | string>) => {
-      const t0 = performance.now();
-      const probs = encoded.count
-        ? (model.predictProba(encoded.x, { batchSize }) as Promise<Float32Array>).then((p) => timed('inference', t0, p))
-        : Promise.resolve(new Float32Array(0));
-      probs.catch(() => undefined); // surfaced through `inflight`
-      const previous = inflight;
-      inflight = (async () => {
-        const p = await probs;
-        await previous;
-        const t1 = performance.now();
-        let text = '';
-        for (let row = 0; row < encoded.count; row++) text += lineFor(p, row, whereOf(row));
-        await sink.write(text);
-        timed('formatWrite', t1, undefined);
-        written += encoded.count;
-      })();
-      inflight.catch(() => undefined);
-      await previous;
-    };
-    const { source, files } = sourcesOf(inputs, format, 't10k', v['idx-prefix'] as string | undefined, schemaOf(model, schemaFromFlags(v)));
-    // With several files, each line says which one, numbered within it.
-    const fileOf = (file: string | undefined): Record<string, string> => (files > 1 && file !== undefined ? { file } : {});
-    let t0 = performance.now();
-    for await (const chunk of source.chunks(batchSize, skip ? report : undefined)) {
-      timed('readParse', t0, undefined);
-      if (chunk.kind === 'typed') {
-        // Numeric already (IDX): each row is written with its index in the source.
-        await pipeline({ x: chunk.x, count: chunk.y.length }, (row) => ({ ...fileOf(chunk.file), index: chunk.firstIndex + row }));
-      } else {
-        const encoded = timed('encode', performance.now(), pre.encode(chunk.records, skip ? (_r, e) => report(e) : undefined));
-        await pipeline({ x: encoded.x, count: encoded.kept.length }, (row): Record<string, number | string> => {
-          const record = chunk.records[encoded.kept[row]];
-          return { ...(record.id === undefined ? {} : { id: record.id }), ...fileOf(record.file), [record.unit ?? 'line']: record.line };
-        });
-      }
-      t0 = performance.now();
+    const pre = preprocessorOf(model);
+    const inputs = v.data as string[];
+    const format = v.format as 'auto';
+    const schema = schemaOf(model, schemaFromFlags(v));
+    const job = { model, pre, batchSize: v['batch-size'] as number, topK: v['top-k'] as number | undefined, onSkip };
+    if (shard) {
+      const units = await describeInputs(inputs, format, schema);
+      const source = chunkSource(shardPieces(units, shard.k, shard.n), { schema, idxPrefix: v['idx-prefix'] as string | undefined, preferredPrefix: 't10k' });
+      const dir = v.output as string;
+      const compression = v.compress as Compression;
+      const sink = countingSink(await fileSink(join(dir, partName(shard.k, shard.n, compression))));
+      stats = await runTo(sink, () => runPrediction({ ...job, source, files: units.length, sink }));
+      await writeSidecar(dir, {
+        format: 'rnn-node-part', version: 1, part: partName(shard.k, shard.n, compression), index: shard.k, of: shard.n,
+        records: sink.records(), sha256: sink.sha256(), inputs: units.map((u) => resolve(u.path)), model: fileSha256(v.model as string),
+      });
+      process.stderr.write(`rnn-node predict: shard ${shard.k}/${shard.n} (${shard.from}): ${stats.records} records → ${join(dir, partName(shard.k, shard.n, compression))}\n`);
+    } else {
+      const { source, files } = sourcesOf(inputs, format, 't10k', v['idx-prefix'] as string | undefined, schema);
+      const sink = v.output === '-' ? stdoutSink() : await fileSink(v.output as string);
+      stats = await runTo(sink, () => runPrediction({ ...job, source, files, sink }));
     }
-    await inflight;
-    await sink.commit();
-  } catch (e) {
-    await sink.abort();
-    throw e;
   } finally {
     model.dispose();
   }
-  process.stderr.write(`rnn-node predict: ${written} records predicted${skipped ? `, ${skipped} skipped` : ''}\n`);
+  process.stderr.write(`rnn-node predict: ${stats.records} records predicted${stats.skipped ? `, ${stats.skipped} skipped` : ''}\n`);
   if (v.stats) {
     const seconds = (performance.now() - started) / 1000;
     const round = (ms: number) => Math.round(ms) / 1000;
+    const s = stats.stages;
     process.stderr.write(
       JSON.stringify({
-        records: written,
-        skipped,
+        records: stats.records,
+        skipped: stats.skipped,
         seconds: Math.round(seconds * 1000) / 1000,
-        recordsPerSecond: Math.round(written / seconds),
-        stageSeconds: { readParse: round(stages.readParse), encode: round(stages.encode), inference: round(stages.inference), formatWrite: round(stages.formatWrite) },
+        recordsPerSecond: Math.round(stats.records / seconds),
+        stageSeconds: { readParse: round(s.readParse), encode: round(s.encode), inference: round(s.inference), formatWrite: round(s.formatWrite) },
       }) + '\n',
     );
   }
   return 0;
+}
+
+/** Runs a job into a sink: committed when it succeeds, removed when it fails. */
+export async function runTo<T>(sink: Sink, job: () => Promise<T>): Promise<T> {
+  try {
+    const result = await job();
+    await sink.commit();
+    return result;
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
 }

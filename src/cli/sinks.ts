@@ -11,7 +11,8 @@ import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 
 export interface Sink {
-  write(text: string): Promise<void>;
+  /** Text, or bytes passed on as they are (merging parts: no decoding a character split across reads). */
+  write(data: string | Buffer): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }

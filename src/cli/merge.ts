@@ -1,0 +1,31 @@
+/** `rnn-node merge`: one output file from the parts of a sharded `predict` (or a queue job). */
+import { statSync } from 'node:fs';
+
+import { mergeParts } from '../scale/merge-parts';
+import { helpText, parseFlags, UsageError, type Flag } from './flags';
+
+export const MERGE_FLAGS: Flag[] = [
+  { name: 'input', kind: 'path', help: 'the directory of part-KKKKK-of-NNNNN.jsonl[.gz] files and their .done.json', required: true },
+  { name: 'output', kind: 'path', help: "the merged JSONL file, gzip'd when it ends in .gz (written atomically), or '-' for stdout", required: true },
+];
+
+export const MERGE_HELP = helpText('merge', 'Check that every part of a sharded predict is present and whole, then write them as one file in the original record order.', MERGE_FLAGS);
+
+export async function merge(argv: string[]): Promise<number> {
+  const { values: v, help } = parseFlags('merge', argv, MERGE_FLAGS);
+  if (help) {
+    process.stdout.write(MERGE_HELP + '\n');
+    return 0;
+  }
+  const dir = v.input as string;
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw new UsageError(`rnn-node merge: --input must be a directory of part files, got ${JSON.stringify(dir)}`);
+  const { parts, records } = await mergeParts(dir, v.output as string);
+  process.stderr.write(`rnn-node merge: ${parts} parts, ${records} records → ${v.output}\n`);
+  return 0;
+}

@@ -1,0 +1,109 @@
+/**
+ * One prediction job: records from a source, through a model, to a sink as JSONL lines in
+ * input order, with bounded memory (at most two batches in flight: one computing while the
+ * next is read and encoded). `predict`, its shards and the queue workers all run this.
+ */
+import type { SequenceClassifier } from '../classifier';
+import type { TypedSequences } from '../data';
+import type { DataFormatError } from '../errors';
+import type { Preprocessor } from '../preprocessing';
+import type { DataSource } from '../sources';
+import type { Sink } from './sinks';
+
+export interface PredictionJob {
+  model: SequenceClassifier;
+  pre: Preprocessor;
+  source: DataSource;
+  /** Input files of the whole job: with more than one, each line says its `file`. */
+  files: number;
+  sink: Sink;
+  batchSize: number;
+  topK?: number;
+  /** Report and skip bad records instead of failing. */
+  onSkip?: (error: DataFormatError) => void;
+}
+
+export interface PredictionStats {
+  records: number;
+  skipped: number;
+  /** Milliseconds per stage; they overlap (inference runs on native threads meanwhile). */
+  stages: { readParse: number; encode: number; inference: number; formatWrite: number };
+}
+
+export async function runPrediction(job: PredictionJob): Promise<PredictionStats> {
+  const { model, pre, source, sink, batchSize, topK } = job;
+  const names = model.labels ?? Array.from({ length: model.config.classes }, (_, i) => String(i));
+  let written = 0;
+  let skipped = 0;
+  const stages = { readParse: 0, encode: 0, inference: 0, formatWrite: 0 };
+  const timed = <T>(stage: keyof typeof stages, t0: number, value: T): T => {
+    stages[stage] += performance.now() - t0;
+    return value;
+  };
+  const report = job.onSkip
+    ? (e: DataFormatError) => {
+        skipped++;
+        job.onSkip!(e);
+      }
+    : undefined;
+
+  const lineFor = (probs: Float32Array, row: number, where: Record<string, number | string>) => {
+    const p = probs.subarray(row * names.length, (row + 1) * names.length);
+    let best = 0;
+    const probabilities: Record<string, number> = {};
+    for (let c = 0; c < names.length; c++) {
+      probabilities[names[c]] = Number(p[c].toPrecision(6));
+      if (p[c] > p[best]) best = c;
+    }
+    const out: Record<string, unknown> = { ...where, label: model.labels ? names[best] : best, probabilities };
+    if (topK !== undefined) {
+      out.top = Array.from(p, (q, c) => [c, q] as const)
+        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+        .slice(0, topK)
+        .map(([c, q]) => ({ label: model.labels ? names[c] : c, p: Number(q.toPrecision(6)) }));
+    }
+    return JSON.stringify(out) + '\n';
+  };
+
+  // Two batches in flight at most: batch k computes while batch k+1 is read and encoded.
+  let inflight: Promise<void> = Promise.resolve();
+  const pipeline = async (encoded: { x: TypedSequences; count: number }, whereOf: (row: number) => Record<string, number | string>) => {
+    const t0 = performance.now();
+    const probs = encoded.count
+      ? (model.predictProba(encoded.x, { batchSize }) as Promise<Float32Array>).then((p) => timed('inference', t0, p))
+      : Promise.resolve(new Float32Array(0));
+    probs.catch(() => undefined); // surfaced through `inflight`
+    const previous = inflight;
+    inflight = (async () => {
+      const p = await probs;
+      await previous;
+      const t1 = performance.now();
+      let text = '';
+      for (let row = 0; row < encoded.count; row++) text += lineFor(p, row, whereOf(row));
+      await sink.write(text);
+      timed('formatWrite', t1, undefined);
+      written += encoded.count;
+    })();
+    inflight.catch(() => undefined);
+    await previous;
+  };
+  // With several files, each line says which one, numbered within it.
+  const fileOf = (file: string | undefined): Record<string, string> => (job.files > 1 && file !== undefined ? { file } : {});
+  let t0 = performance.now();
+  for await (const chunk of source.chunks(batchSize, report)) {
+    timed('readParse', t0, undefined);
+    if (chunk.kind === 'typed') {
+      // Numeric already (IDX): each row is written with its index in the source.
+      await pipeline({ x: chunk.x, count: chunk.y.length }, (row) => ({ ...fileOf(chunk.file), index: chunk.firstIndex + row }));
+    } else {
+      const encoded = timed('encode', performance.now(), pre.encode(chunk.records, report ? (_r, e) => report(e) : undefined));
+      await pipeline({ x: encoded.x, count: encoded.kept.length }, (row): Record<string, number | string> => {
+        const record = chunk.records[encoded.kept[row]];
+        return { ...(record.id === undefined ? {} : { id: record.id }), ...fileOf(record.file), [record.unit ?? 'line']: record.line };
+      });
+    }
+    t0 = performance.now();
+  }
+  await inflight;
+  return { records: written, skipped, stages };
+}

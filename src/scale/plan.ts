@@ -1,0 +1,231 @@
+/**
+ * Splitting a job's input into parts, the same way for array-job shards (`predict --shard
+ * K/N`) and for queue chunks (`queue submit`):
+ *   - uncompressed JSONL, and CSV without a newline inside a quoted field: byte ranges
+ *     aligned to record starts (a CSV part gets the header line in front of it);
+ *   - gzip'd files, CSV with quoted newlines, IDX sets: whole files;
+ *   - Parquet: row groups.
+ * Each part knows the line its first record has in the whole file, so output line numbers
+ * are those of a single run. The plan depends only on the files and the number of parts:
+ * every shard process computes the same plan, and the parts are disjoint and cover every
+ * record.
+ */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+import { DataFormatError } from '../errors';
+import { importEsm } from '../esm';
+import { usesColumns, type RecordSchema } from '../record-schema';
+import { expandPaths, formatOf, type RecordFormat, type SourcePart } from '../sources';
+
+/** One input file as the planner sees it. */
+export interface InputUnit {
+  path: string;
+  format: RecordFormat;
+  /** Bytes (the weight that balances the parts). */
+  size: number;
+  split: 'bytes' | 'whole' | 'rowGroups';
+  /** Parquet: compressed bytes of each row group. */
+  rowGroupBytes?: number[];
+  /** CSV with a header row: its bytes (the first line), put in front of every later part. */
+  header?: string;
+}
+
+/** A part of the job: one file, or a part of one. */
+export interface Piece {
+  path: string;
+  format: RecordFormat;
+  part?: SourcePart;
+}
+
+const WINDOW = 1 << 16;
+
+/** Whether a CSV file has a newline inside a quoted field (then it is split by whole files). */
+async function hasQuotedNewline(path: string): Promise<boolean> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    let quoted = false;
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return false;
+      // A file without quotes (most numeric CSV) is decided at indexOf speed.
+      if (!quoted && buffer.subarray(0, bytesRead).indexOf(0x22) < 0) continue;
+      for (let i = 0; i < bytesRead; i++) {
+        const b = buffer[i];
+        if (b === 0x22) quoted = !quoted; // "" inside a field toggles twice
+        else if (b === 0x0a && quoted) return true;
+      }
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** The first line of a file, newline included. */
+function firstLine(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let position = 0;
+    for (;;) {
+      const buffer = Buffer.alloc(WINDOW);
+      const n = readSync(fd, buffer, 0, WINDOW, position);
+      if (n === 0) break;
+      const nl = buffer.subarray(0, n).indexOf(0x0a);
+      if (nl >= 0) {
+        chunks.push(buffer.subarray(0, nl + 1));
+        break;
+      }
+      chunks.push(buffer.subarray(0, n));
+      position += n;
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Describes the input files of a job (expandPaths, then each file's format and split). */
+export async function describeInputs(args: readonly string[], format: RecordFormat | 'auto', schema: RecordSchema): Promise<InputUnit[]> {
+  const units: InputUnit[] = [];
+  for (const path of expandPaths(args)) {
+    if (path === '-') throw new DataFormatError('stdin', 0, 'standard input cannot be split into shards or chunks: name files');
+    const f = formatOf(path, format);
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch {
+      throw new DataFormatError(path, 0, 'no such file');
+    }
+    if (f === 'idx' || path.endsWith('.gz')) {
+      units.push({ path, format: f, size: stat.isDirectory() ? 1 : stat.size, split: 'whole' });
+    } else if (f === 'parquet') {
+      units.push({ path, format: f, size: stat.size, split: 'rowGroups', rowGroupBytes: await parquetRowGroupBytes(path) });
+    } else if (f === 'csv' && (await hasQuotedNewline(path))) {
+      units.push({ path, format: f, size: stat.size, split: 'whole' });
+    } else {
+      const header = f === 'csv' && usesColumns(schema) && schema.header !== false ? firstLine(path) : undefined;
+      units.push({ path, format: f, size: stat.size, split: 'bytes', ...(header !== undefined ? { header } : {}) });
+    }
+  }
+  return units;
+}
+
+async function parquetRowGroupBytes(path: string): Promise<number[]> {
+  const hp = await importEsm<{
+    asyncBufferFromFile(path: string): Promise<unknown>;
+    parquetMetadataAsync(file: unknown): Promise<{ row_groups: { total_byte_size: bigint | number; num_rows: bigint | number }[] }>;
+  }>('hyparquet');
+  try {
+    const meta = await hp.parquetMetadataAsync(await hp.asyncBufferFromFile(path));
+    return meta.row_groups.map((g) => Math.max(1, Number(g.total_byte_size) || Number(g.num_rows)));
+  } catch (e) {
+    throw new DataFormatError(path, 0, `not a readable Parquet file (${(e as Error).message})`);
+  }
+}
+
+/** The first record start at or after `offset` (0, `floor`, the byte after a newline, or the size). */
+function recordStartAt(fd: number, offset: number, floor: number, size: number): number {
+  if (offset <= floor) return floor;
+  if (offset >= size) return size;
+  // A record starts where the byte before it is a newline.
+  let position = offset - 1;
+  const buffer = Buffer.alloc(WINDOW);
+  while (position < size) {
+    const n = readSync(fd, buffer, 0, WINDOW, position);
+    if (n === 0) break;
+    const nl = buffer.subarray(0, n).indexOf(0x0a);
+    if (nl >= 0) return position + nl + 1;
+    position += n;
+  }
+  return size;
+}
+
+/** Newlines in [0, end) of a file, counted at disk speed: the line number a range starts at. */
+function linesBefore(fd: number, end: number): number {
+  const buffer = Buffer.alloc(1 << 20);
+  let count = 0;
+  for (let position = 0; position < end; ) {
+    const n = readSync(fd, buffer, 0, Math.min(buffer.length, end - position), position);
+    if (n === 0) break;
+    const view = buffer.subarray(0, n);
+    for (let at = view.indexOf(0x0a); at >= 0; at = view.indexOf(0x0a, at + 1)) count++;
+    position += n;
+  }
+  return count;
+}
+
+/**
+ * The pieces of the weight interval [from, to) of the whole input (files laid end to end by
+ * size). Byte-split files contribute the records that start inside it; a whole file or a row
+ * group goes to the interval holding its midpoint, so each lands in exactly one.
+ */
+export function piecesBetween(units: InputUnit[], from: number, to: number): Piece[] {
+  const pieces: Piece[] = [];
+  let offset = 0;
+  for (const u of units) {
+    const begin = offset;
+    offset += u.size;
+    if (u.split === 'whole') {
+      const mid = begin + u.size / 2;
+      if (mid >= from && mid < to) pieces.push({ path: u.path, format: u.format });
+      continue;
+    }
+    if (u.split === 'rowGroups') {
+      // The file's weight shared among its row groups in proportion to their bytes.
+      const groups = u.rowGroupBytes!;
+      const scale = u.size / groups.reduce((a, b) => a + b, 0);
+      let at = begin;
+      let first = -1;
+      let last = -1;
+      groups.forEach((bytes, g) => {
+        const mid = at + (bytes * scale) / 2;
+        at += bytes * scale;
+        if (mid >= from && mid < to) {
+          if (first < 0) first = g;
+          last = g + 1;
+        }
+      });
+      if (first >= 0) pieces.push({ path: u.path, format: u.format, part: { kind: 'rowGroups', first, last } });
+      continue;
+    }
+    // Whole bytes, rounded the same way on both sides of a boundary, so neighbours agree.
+    const a = Math.ceil(Math.max(from, begin) - begin);
+    const b = Math.ceil(Math.min(to, offset) - begin);
+    if (b <= a) continue;
+    const fd = openSync(u.path, 'r');
+    try {
+      const floor = u.header !== undefined ? Buffer.byteLength(u.header) : 0;
+      const start = recordStartAt(fd, a, a === 0 ? 0 : floor, u.size);
+      const end = b >= u.size ? u.size : recordStartAt(fd, b, floor, u.size);
+      if (end <= start) continue;
+      // The first part of a headered CSV reads the file's own header; later ones get it put in front.
+      const header = u.header !== undefined && start > 0 ? u.header : null;
+      pieces.push({ path: u.path, format: u.format, part: { kind: 'bytes', start, end, firstLine: linesBefore(fd, start) + 1, header } });
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return pieces;
+}
+
+/** Shard k of n (0-based): the k-th of n equal intervals of the input's weight. */
+export function shardPieces(units: InputUnit[], k: number, n: number): Piece[] {
+  const total = units.reduce((a, u) => a + u.size, 0);
+  const from = (total * k) / n;
+  const to = k === n - 1 ? Infinity : (total * (k + 1)) / n;
+  return piecesBetween(units, k === 0 ? -Infinity : from, to);
+}
+
+/** Consecutive pieces of about `bytes` each (queue chunks), in input order. */
+export function chunkPieces(units: InputUnit[], bytes: number): Piece[][] {
+  const total = units.reduce((a, u) => a + u.size, 0);
+  const count = Math.max(1, Math.ceil(total / bytes));
+  const chunks: Piece[][] = [];
+  for (let k = 0; k < count; k++) {
+    const pieces = shardPieces(units, k, count);
+    if (pieces.length > 0) chunks.push(pieces);
+  }
+  return chunks;
+}
