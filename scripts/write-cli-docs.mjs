@@ -10,6 +10,7 @@ export function cliDocs() {
     ['evaluate', require('../dist/cli/evaluate.js').EVALUATE_HELP],
     ['predict', require('../dist/cli/predict.js').PREDICT_HELP],
     ['merge', require('../dist/cli/merge.js').MERGE_HELP],
+    ['queue', require('../dist/cli/queue.js').QUEUE_HELP],
     ['report', require('../dist/cli/report.js').REPORT_HELP],
     ['info', require('../dist/cli/info.js').INFO_HELP],
     ['bench', require('../dist/cli/bench.js').BENCH_HELP],

@@ -10,6 +10,7 @@ import { UsageError } from './cli/flags';
 import { info, INFO_HELP } from './cli/info';
 import { merge, MERGE_HELP } from './cli/merge';
 import { predict, PREDICT_HELP } from './cli/predict';
+import { queue, QUEUE_HELP } from './cli/queue';
 import { report, REPORT_HELP } from './cli/report';
 import { train, TRAIN_HELP } from './cli/train';
 
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   evaluate: { run: evaluate, help: EVALUATE_HELP },
   predict: { run: predict, help: PREDICT_HELP },
   merge: { run: merge, help: MERGE_HELP },
+  queue: { run: queue, help: QUEUE_HELP },
   report: { run: report, help: REPORT_HELP },
   info: { run: info, help: INFO_HELP },
   bench: { run: bench, help: BENCH_HELP },
@@ -30,6 +32,7 @@ Commands:
   evaluate   accuracy, macro-F1, loss, per-class metrics and confusion matrix of a model
   predict    stream records through a model to JSONL
   merge      join the part files of a sharded predict into one, in input order
+  queue      a predict job over many workers through a BullMQ queue on Redis (submit, work, status, collect)
   report     rebuild the HTML report of a run from its metrics log
   info       describe a model file
   bench      benchmark rnn-node against PyTorch and tfjs on this machine

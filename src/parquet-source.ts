@@ -29,6 +29,9 @@ export class ParquetSource implements DataSource {
     private readonly schema: RecordSchema,
     /** Only these row groups [first, last) (a shard's or a queue chunk's part). */
     private readonly groups?: { first: number; last: number },
+    /** Where to read it, when the records should name it otherwise (a queue worker opens
+     * the absolute path of a file the job named relative to where it was submitted). */
+    private readonly path: string = name,
   ) {}
 
   async *chunks(size: number, onError?: (error: DataFormatError) => void): AsyncIterable<SourceChunk> {
@@ -36,7 +39,7 @@ export class ParquetSource implements DataSource {
     let file: unknown;
     let meta: Awaited<ReturnType<Hyparquet['parquetMetadataAsync']>>;
     try {
-      file = await hp.asyncBufferFromFile(this.name);
+      file = await hp.asyncBufferFromFile(this.path);
       meta = await hp.parquetMetadataAsync(file);
     } catch (e) {
       throw new DataFormatError(this.name, 0, `not a readable Parquet file (${(e as Error).message})`);

@@ -167,8 +167,10 @@ export async function* readRecords(
   onError?: (error: DataFormatError) => void,
   schema: RecordSchema = {},
   range?: ByteRange,
+  /** How records name their file (default: the path). */
+  displayName?: string,
 ): AsyncGenerator<DataRecord> {
-  const name = path === '-' ? 'stdin' : path;
+  const name = path === '-' ? 'stdin' : displayName ?? path;
   const stream = openText(path, range);
   // Lines of the stream are numbered as in the whole file: a range's first record line is
   // range.firstLine, after the header line put in front of it.

@@ -71,7 +71,7 @@ class RecordSource implements DataSource {
 
   async *chunks(size: number, onError?: (error: DataFormatError) => void): AsyncIterable<SourceChunk> {
     let records: DataRecord[] = [];
-    for await (const record of readRecords(this.path, this.format, onError, this.schema, this.range)) {
+    for await (const record of readRecords(this.path, this.format, onError, this.schema, this.range, this.name)) {
       records.push(record);
       if (records.length === size) {
         yield { kind: 'records', records };
@@ -87,10 +87,11 @@ class IdxSource implements DataSource {
   constructor(
     readonly name: string,
     private readonly prefix: string,
+    private readonly path: string = name,
   ) {}
 
   async *chunks(size: number): AsyncIterable<SourceChunk> {
-    const { x, y } = readIdxDataset(this.name, this.prefix);
+    const { x, y } = readIdxDataset(this.path, this.prefix);
     const [count, steps, features] = x.shape;
     for (let start = 0; start < count; start += size) {
       const end = Math.min(count, start + size);
@@ -121,13 +122,17 @@ export function formatOf(path: string, format: RecordFormat | 'auto'): RecordFor
   return format !== 'auto' ? format : path === '-' ? 'jsonl' : detectFormat(path);
 }
 
-/** The source for a path (or for a part of it): the format named, or the one the path implies. */
-export function openSource(path: string, format: RecordFormat | 'auto', options: SourceOptions = {}, part?: SourcePart): DataSource {
+/**
+ * The source for a path (or for a part of it): the format named, or the one the path implies.
+ * Records name their file `name` (default: the path), which a queue worker keeps as the job
+ * gave it while opening the absolute path.
+ */
+export function openSource(path: string, format: RecordFormat | 'auto', options: SourceOptions = {}, part?: SourcePart, name: string = path): DataSource {
   const f = formatOf(path, format);
-  if (f === 'idx') return new IdxSource(path, idxPrefix(path, options.preferredPrefix ?? 'train', options.idxPrefix));
-  if (path !== '-' && !existsSync(path)) throw new DataFormatError(path, 0, 'no such file');
-  if (f === 'parquet') return new ParquetSource(path, options.schema ?? {}, part?.kind === 'rowGroups' ? part : undefined);
-  return new RecordSource(path === '-' ? 'stdin' : path, path, f, options.schema ?? {}, part?.kind === 'bytes' ? part : undefined);
+  if (f === 'idx') return new IdxSource(name, idxPrefix(path, options.preferredPrefix ?? 'train', options.idxPrefix), path);
+  if (path !== '-' && !existsSync(path)) throw new DataFormatError(name, 0, 'no such file');
+  if (f === 'parquet') return new ParquetSource(name, options.schema ?? {}, part?.kind === 'rowGroups' ? part : undefined, path);
+  return new RecordSource(path === '-' ? 'stdin' : name, path, f, options.schema ?? {}, part?.kind === 'bytes' ? part : undefined);
 }
 
 /** Files a directory of records holds: its files of a supported format, by name. */

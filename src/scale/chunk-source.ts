@@ -3,5 +3,5 @@ import { ChainedSource, openSource, type DataSource, type SourceOptions } from '
 import type { Piece } from './plan';
 
 export function chunkSource(pieces: Piece[], options: SourceOptions): DataSource {
-  return new ChainedSource(pieces.map((p) => openSource(p.path, p.format, options, p.part)));
+  return new ChainedSource(pieces.map((p) => openSource(p.path, p.format, options, p.part, p.name ?? p.path)));
 }

@@ -36,6 +36,8 @@ export interface Piece {
   path: string;
   format: RecordFormat;
   part?: SourcePart;
+  /** The file's name in the output when it differs from `path` (a queue chunk opens the absolute path). */
+  name?: string;
 }
 
 const WINDOW = 1 << 16;
@@ -218,7 +220,7 @@ export function shardPieces(units: InputUnit[], k: number, n: number): Piece[] {
   return piecesBetween(units, k === 0 ? -Infinity : from, to);
 }
 
-/** Consecutive pieces of about `bytes` each (queue chunks), in input order. */
+/** Consecutive pieces of about `bytes` each (queue chunks, `--chunk-bytes`), in input order. */
 export function chunkPieces(units: InputUnit[], bytes: number): Piece[][] {
   const total = units.reduce((a, u) => a + u.size, 0);
   const count = Math.max(1, Math.ceil(total / bytes));
@@ -228,4 +230,90 @@ export function chunkPieces(units: InputUnit[], bytes: number): Piece[][] {
     if (pieces.length > 0) chunks.push(pieces);
   }
   return chunks;
+}
+
+/**
+ * Chunks of `records` records each (`--chunk-size`): one scan of each byte-split file finds
+ * the record starts to cut at (a record is a non-blank line; a headered CSV's header is not
+ * one); Parquet row groups are gathered until they reach `records` rows; whole files are one
+ * chunk each. A chunk never spans two files.
+ */
+export async function chunkPiecesByRecords(units: InputUnit[], records: number, rowsOf: (path: string) => Promise<number[]> = parquetRowCounts): Promise<Piece[][]> {
+  const chunks: Piece[][] = [];
+  for (const u of units) {
+    if (u.split === 'whole') {
+      chunks.push([{ path: u.path, format: u.format }]);
+    } else if (u.split === 'rowGroups') {
+      const rows = await rowsOf(u.path);
+      let first = 0;
+      let count = 0;
+      rows.forEach((n, g) => {
+        count += n;
+        if (count >= records || g === rows.length - 1) {
+          chunks.push([{ path: u.path, format: u.format, part: { kind: 'rowGroups', first, last: g + 1 } }]);
+          first = g + 1;
+          count = 0;
+        }
+      });
+    } else {
+      for (const range of await recordRanges(u, records)) chunks.push([{ path: u.path, format: u.format, part: { kind: 'bytes', ...range } }]);
+    }
+  }
+  return chunks;
+}
+
+/** Byte ranges of `records` non-blank lines each, with the line each starts at. */
+async function recordRanges(u: InputUnit, records: number): Promise<{ start: number; end: number; firstLine: number; header: string | null }[]> {
+  const headerBytes = u.header !== undefined ? Buffer.byteLength(u.header) : 0;
+  const out: { start: number; end: number; firstLine: number; header: string | null }[] = [];
+  const file = await open(u.path, 'r');
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    let position = 0; // file offset of buffer[0]
+    let line = 1; // the line that starts at lineStart
+    let lineStart = 0;
+    let lineBlank = true;
+    let chunkStart = headerBytes;
+    let chunkFirstLine = headerBytes > 0 ? 2 : 1;
+    let inChunk = 0;
+    const close = (end: number) => {
+      if (end > chunkStart) out.push({ start: chunkStart, end, firstLine: chunkFirstLine, header: u.header !== undefined && chunkStart > 0 ? u.header : null });
+    };
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) break;
+      for (let i = 0; i < bytesRead; i++) {
+        const b = buffer[i];
+        if (b === 0x0a) {
+          const end = position + i + 1;
+          if (lineStart >= headerBytes && !lineBlank) inChunk++;
+          line++;
+          lineStart = end;
+          lineBlank = true;
+          if (inChunk === records) {
+            close(end);
+            chunkStart = end;
+            chunkFirstLine = line;
+            inChunk = 0;
+          }
+        } else if (b !== 0x0d && b !== 0x20 && b !== 0x09) {
+          lineBlank = false;
+        }
+      }
+      position += bytesRead;
+    }
+    close(position);
+  } finally {
+    await file.close();
+  }
+  return out;
+}
+
+async function parquetRowCounts(path: string): Promise<number[]> {
+  const hp = await importEsm<{
+    asyncBufferFromFile(path: string): Promise<unknown>;
+    parquetMetadataAsync(file: unknown): Promise<{ row_groups: { num_rows: bigint | number }[] }>;
+  }>('hyparquet');
+  const meta = await hp.parquetMetadataAsync(await hp.asyncBufferFromFile(path));
+  return meta.row_groups.map((g) => Number(g.num_rows));
 }

@@ -1,0 +1,150 @@
+/**
+ * `queue work`: a BullMQ worker that predicts chunks. Per chunk: the model (loaded once per
+ * checksum), the chunk's pieces through the prediction pipeline into its part file (atomic),
+ * the sidecar, then BullMQ's acknowledgement. Processing is at-least-once: a worker killed
+ * mid-chunk holds a lock that expires (`lockDuration`), BullMQ's stalled-job check puts the
+ * chunk back, and another worker redoes it; the part is named by the chunk and written by
+ * rename, so doing a chunk twice writes the same file and the output stays exactly-once.
+ * The prediction runs on native threads off the event loop, so lock renewal keeps going
+ * during a long chunk.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { SequenceClassifier } from '../../classifier';
+import { fileSha256, runTo } from '../../cli/predict';
+import { runPrediction } from '../../cli/predict-job';
+import { fileSink } from '../../cli/sinks';
+import { preprocessorOf } from '../../cli/shared';
+import { chunkSource } from '../chunk-source';
+import { countingSink, partName, writeSidecar } from '../parts';
+import { bullmq, checkReachable, QUEUE_NAME, QueueRuntimeError, type RedisTarget } from './connection';
+import type { ChunkDescriptor } from './job';
+
+export interface WorkOptions {
+  target: RedisTarget;
+  prefix: string;
+  concurrency: number;
+  exitWhenIdle: boolean;
+  /** Milliseconds a chunk's lock lasts without renewal (renewed every half of it). */
+  lockDuration: number;
+  /** Times a chunk may lose its worker before it counts as failed. */
+  maxStalledCount: number;
+  log: (line: string) => void;
+}
+
+export interface ChunkResult {
+  records: number;
+  skipped: number;
+  seconds: number;
+}
+
+/** The models this worker has loaded, by file checksum. */
+class ModelCache {
+  #models = new Map<string, Promise<SequenceClassifier>>();
+
+  get(path: string, sha256: string): Promise<SequenceClassifier> {
+    let model = this.#models.get(sha256);
+    if (!model) {
+      model = (async () => {
+        if (!existsSync(path)) throw new QueueRuntimeError(`the model ${path} does not exist on this worker`);
+        const actual = fileSha256(path);
+        if (actual !== sha256) throw new QueueRuntimeError(`the model ${path} on this worker is not the one submitted (SHA-256 ${actual.slice(0, 12)}…, expected ${sha256.slice(0, 12)}…)`);
+        return SequenceClassifier.load(path);
+      })();
+      model.catch(() => this.#models.delete(sha256));
+      this.#models.set(sha256, model);
+    }
+    return model;
+  }
+
+  dispose(): void {
+    for (const m of this.#models.values()) m.then((model) => model.dispose(), () => undefined);
+    this.#models.clear();
+  }
+}
+
+export async function processChunk(d: ChunkDescriptor, models: ModelCache, log: (line: string) => void): Promise<ChunkResult> {
+  const started = performance.now();
+  const model = await models.get(d.model, d.modelSha256);
+  const source = chunkSource(d.pieces, { schema: d.schema, idxPrefix: d.idxPrefix, preferredPrefix: 't10k' });
+  const part = partName(d.index, d.of, d.compression);
+  const sink = countingSink(await fileSink(join(d.output, part)));
+  const onSkip = d.onError === 'skip' ? (e: Error) => log(`skipped ${e.message}`) : undefined;
+  const stats = await runTo(sink, () => runPrediction({ model, pre: preprocessorOf(model), source, files: d.files, sink, batchSize: d.batchSize, topK: d.topK, onSkip }));
+  await writeSidecar(d.output, { format: 'rnn-node-part', version: 1, part, index: d.index, of: d.of, records: sink.records(), sha256: sink.sha256(), inputs: d.inputs, model: d.modelSha256 });
+  return { records: stats.records, skipped: stats.skipped, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Runs until SIGTERM/SIGINT (the current chunks finish first) or, with exitWhenIdle, an empty queue. Resolves with the exit code. */
+export async function runWorker(o: WorkOptions): Promise<number> {
+  await checkReachable(o.target);
+  const { Worker, Queue } = bullmq();
+  const models = new ModelCache();
+  let fatal: Error | null = null;
+  let closing: Promise<void> | null = null;
+  const worker = new Worker<ChunkDescriptor, ChunkResult>(
+    QUEUE_NAME,
+    async (job) => {
+      o.log(`chunk ${job.data.index + 1}/${job.data.of} of ${job.data.job} started (attempt ${job.attemptsMade + 1})`);
+      try {
+        const result = await processChunk(job.data, models, o.log);
+        o.log(`chunk ${job.data.index + 1}/${job.data.of} of ${job.data.job} done: ${result.records} records in ${result.seconds.toFixed(2)} s`);
+        return result;
+      } catch (e) {
+        // A worker without the job's model cannot do any of its chunks: say so once and stop.
+        if (e instanceof QueueRuntimeError && !fatal) {
+          fatal = e;
+          setImmediate(() => void stop());
+        }
+        throw e;
+      }
+    },
+    { connection: o.target.connection, prefix: o.prefix, concurrency: o.concurrency, lockDuration: o.lockDuration, stalledInterval: o.lockDuration, maxStalledCount: o.maxStalledCount, autorun: true },
+  );
+  worker.on('error', (e) => o.log(`Redis: ${e.message.split('\n')[0]}`));
+  const stop = () => {
+    closing ??= (async () => {
+      await worker.close();
+      models.dispose();
+    })();
+    return closing;
+  };
+  const signals = ['SIGTERM', 'SIGINT'] as const;
+  const onSignal = () => {
+    o.log('stopping: finishing the current chunk');
+    void stop();
+  };
+  for (const s of signals) process.on(s, onSignal);
+  let idleTimer: NodeJS.Timeout | undefined;
+  if (o.exitWhenIdle) {
+    const queue = new Queue(QUEUE_NAME, { connection: o.target.connection, prefix: o.prefix });
+    idleTimer = setInterval(async () => {
+      try {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+        if (Object.values(counts).every((n) => n === 0)) {
+          clearInterval(idleTimer);
+          await queue.close();
+          void stop();
+        }
+      } catch {
+        // Redis away for a moment: try again on the next tick
+      }
+    }, 500);
+  }
+  await new Promise<void>((done) => {
+    const wait = setInterval(() => {
+      if (closing) {
+        clearInterval(wait);
+        closing.then(done, done);
+      }
+    }, 100);
+  });
+  clearInterval(idleTimer);
+  for (const s of signals) process.off(s, onSignal);
+  if (fatal) {
+    o.log((fatal as Error).message);
+    return 1;
+  }
+  return 0;
+}
