@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 
 import { SequenceClassifier } from '../classifier';
 import { setNumThreads } from '../threads';
-import { DEFAULT_PREFIX, parseRedisUrl, QueueRuntimeError, QueueUsageError } from '../scale/queue/connection';
+import { checkReachable, DEFAULT_PREFIX, parseRedisUrl, QueueRuntimeError, QueueUsageError } from '../scale/queue/connection';
 import { JOB_NAME } from '../scale/queue/job';
 import { submitJob } from '../scale/queue/submit';
 import { jobStatus, waitForJob, type JobStatus } from '../scale/queue/status';
@@ -152,6 +152,7 @@ async function status(argv: string[]): Promise<number> {
   const t = target(v);
   const prefix = prefixOf(v);
   const name = nameOf(v);
+  await checkReachable(t);
   const tty = process.stderr.isTTY && !v.json;
   const show = (s: JobStatus) => {
     if (tty) process.stderr.write(`\r${bar(s)}`);
@@ -174,6 +175,7 @@ async function collect(argv: string[]): Promise<number> {
   const t = target(v);
   const prefix = prefixOf(v);
   const name = nameOf(v);
+  await checkReachable(t);
   const s = v.wait ? await waitForJob(t, prefix, name, () => undefined) : await jobStatus(t, prefix, name);
   if (s.failed > 0) throw new QueueRuntimeError(`${name}: ${s.failed} chunk${s.failed === 1 ? '' : 's'} failed: ${s.failures.slice(0, 5).map((f) => `chunk ${f.chunk}: ${f.error}`).join('; ')}`);
   if (s.done < s.total) throw new QueueRuntimeError(`${name}: ${s.total - s.done} of ${s.total} chunks not done yet (use --wait)`);

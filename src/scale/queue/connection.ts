@@ -58,7 +58,11 @@ export function bullmq(): typeof import('bullmq') {
 export async function checkReachable(target: RedisTarget): Promise<void> {
   const { default: Redis } = require('ioredis') as typeof import('ioredis');
   const client = new Redis({ ...(target.connection as object), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  client.on('error', () => undefined); // reported through connect()
+  // The socket's own error (ECONNREFUSED, ENOTFOUND, ...) says more than connect()'s "Connection is closed".
+  let socketError: Error | undefined;
+  client.on('error', (e: Error) => {
+    socketError ??= e;
+  });
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -68,7 +72,7 @@ export async function checkReachable(target: RedisTarget): Promise<void> {
       }),
     ]);
   } catch (e) {
-    throw new QueueRuntimeError(`cannot reach Redis at ${target.url}: ${(e as Error).message.split('\n')[0]}`);
+    throw new QueueRuntimeError(`cannot reach Redis at ${target.url}: ${(socketError ?? (e as Error)).message.split('\n')[0]}`);
   } finally {
     clearTimeout(timer);
     client.disconnect();

@@ -103,9 +103,14 @@ export async function runWorker(o: WorkOptions): Promise<number> {
     { connection: o.target.connection, prefix: o.prefix, concurrency: o.concurrency, lockDuration: o.lockDuration, stalledInterval: o.lockDuration, maxStalledCount: o.maxStalledCount, autorun: true },
   );
   worker.on('error', (e) => o.log(`Redis: ${e.message.split('\n')[0]}`));
+  // With exitWhenIdle, a second connection watches the queue's counts.
+  const watcher = o.exitWhenIdle ? new Queue(QUEUE_NAME, { connection: o.target.connection, prefix: o.prefix }) : null;
+  let idleTimer: NodeJS.Timeout | undefined;
   const stop = () => {
     closing ??= (async () => {
+      clearInterval(idleTimer);
       await worker.close();
+      await watcher?.close();
       models.dispose();
     })();
     return closing;
@@ -116,17 +121,11 @@ export async function runWorker(o: WorkOptions): Promise<number> {
     void stop();
   };
   for (const s of signals) process.on(s, onSignal);
-  let idleTimer: NodeJS.Timeout | undefined;
-  if (o.exitWhenIdle) {
-    const queue = new Queue(QUEUE_NAME, { connection: o.target.connection, prefix: o.prefix });
+  if (watcher) {
     idleTimer = setInterval(async () => {
       try {
-        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
-        if (Object.values(counts).every((n) => n === 0)) {
-          clearInterval(idleTimer);
-          await queue.close();
-          void stop();
-        }
+        const counts = await watcher.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+        if (Object.values(counts).every((n) => n === 0)) void stop();
       } catch {
         // Redis away for a moment: try again on the next tick
       }
@@ -140,7 +139,6 @@ export async function runWorker(o: WorkOptions): Promise<number> {
       }
     }, 100);
   });
-  clearInterval(idleTimer);
   for (const s of signals) process.off(s, onSignal);
   if (fatal) {
     o.log((fatal as Error).message);
