@@ -100,7 +100,12 @@ export async function runWorker(o: WorkOptions): Promise<number> {
         throw e;
       }
     },
-    { connection: o.target.connection, prefix: o.prefix, concurrency: o.concurrency, lockDuration: o.lockDuration, stalledInterval: o.lockDuration, maxStalledCount: o.maxStalledCount, autorun: true },
+    {
+      connection: o.target.connection, prefix: o.prefix, concurrency: o.concurrency, autorun: true,
+      // A chunk whose worker died is noticed within 1.5 lock durations: the lock expires, and the
+      // stalled-job check (every half lock) puts it back. An idle worker polls every second.
+      lockDuration: o.lockDuration, stalledInterval: Math.max(100, Math.floor(o.lockDuration / 2)), maxStalledCount: o.maxStalledCount, drainDelay: 1,
+    },
   );
   worker.on('error', (e) => o.log(`Redis: ${e.message.split('\n')[0]}`));
   // With exitWhenIdle, a second connection watches the queue's counts.
@@ -129,7 +134,7 @@ export async function runWorker(o: WorkOptions): Promise<number> {
       } catch {
         // Redis away for a moment: try again on the next tick
       }
-    }, 500);
+    }, 200);
   }
   await new Promise<void>((done) => {
     const wait = setInterval(() => {
