@@ -99,6 +99,7 @@ describe('committed benchmark reports', () => {
     ['INIT.md', 3],
     ['FORMATS.md', 3],
     ['REPORT.md', 2],
+    ['SCALE-OUT.md', 3],
   ] as const)('bench/%s has measured rows', (name, least) => {
     const text = readFileSync(join(ROOT, 'bench', name), 'utf8');
     const rows = text.split('\n').filter((l) => /^\|/.test(l) && !/^\|[-| ]+\|$/.test(l));
