@@ -47,7 +47,7 @@ export interface BackendInfo {
   node: string;
 }
 
-function packageVersion(): string {
+export function packageVersion(): string {
   try {
     return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
   } catch {

@@ -20,6 +20,8 @@ import { checkInteger } from './validate';
 import { earlyStoppingOf, evaluationOf, trainingRun, writeEvaluationReport, type EvaluatedSet, type ModelFacts } from './report/fit-report';
 import { resolveReportOptions, type ReportOptions } from './report/report-options';
 import { TrainingRecorder } from './report/training-recorder';
+import { exportTfjs, importTfjs, type ImportOptions } from './interop/tfjs';
+import { packageVersion } from './backend';
 
 export type { FitOptions } from './fit-options';
 
@@ -334,6 +336,21 @@ export class SequenceClassifier {
       loss: result.loss,
       gradients: model.tensors().map((t) => ({ name: t.name, shape: t.shape, values: result.grads.slice(t.offset, t.offset + t.size) })),
     };
+  }
+
+  /**
+   * A tfjs/Keras layers model: `model.json` (tfjs-layers `model.save`, the Keras→tfjs
+   * converter, Keras 3) and its weight shards. Unsupported layers or options reject with an
+   * UnsupportedModelError naming the layer; unreadable files with a ModelFileError.
+   */
+  static async fromTfjs(path: string, options?: ImportOptions): Promise<SequenceClassifier> {
+    return importTfjs(path, options);
+  }
+
+  /** Writes `dir`/model.json and its weight shards, loadable by `@tensorflow/tfjs`'s loadLayersModel. */
+  async toTfjs(dir: string): Promise<void> {
+    this.#idle('export');
+    await exportTfjs(this, dir, packageVersion());
   }
 
   /** Saves the model to one file, atomically (temp file + fsync + rename). With

@@ -42,6 +42,22 @@ export class CheckpointError extends RnnNodeError {
   }
 }
 
+/** A model from another tool uses something rnn-node does not compute (a layer, an option, a
+ * graph shape): names the layer, its class and the reason. Nothing is half-built. */
+export class UnsupportedModelError extends RnnNodeError {
+  constructor(message: string) {
+    super(message, 'ERR_RNN_UNSUPPORTED_MODEL');
+  }
+}
+
+/** A model file of another format (tfjs model.json and its weight shards, ONNX) is unreadable,
+ * truncated or inconsistent; the message names the file and what is wrong. */
+export class ModelFileError extends RnnNodeError {
+  constructor(message: string) {
+    super(message, 'ERR_RNN_MODEL_FILE');
+  }
+}
+
 /** A data file has a malformed record; `file` and `line` say where. */
 export class DataFormatError extends RnnNodeError {
   readonly file: string;

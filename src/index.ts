@@ -38,9 +38,10 @@ export { detectFormat, expandPaths, openSource, openSources, readAll } from './s
 export type { RecordSchema } from './record-schema';
 export type { RecordFormat, DataSource, SourceChunk, SourceOptions, LoadedData } from './sources';
 export { splitIndices } from './split';
-export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError, CheckpointError, DataFormatError } from './errors';
+export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError, CheckpointError, DataFormatError, UnsupportedModelError, ModelFileError } from './errors';
 export { parseIdx, readIdxDataset } from './idx';
 export type { IdxArray, IdxDataset } from './idx';
 export { backendInfo } from './backend';
 export type { BackendInfo } from './backend';
 export type { VariantNotTaken } from './variants';
+export type { ImportOptions } from './interop/tfjs';

@@ -1,0 +1,231 @@
+/**
+ * tfjs/Keras layers models in and out: `SequenceClassifier.fromTfjs(model.json)` and
+ * `model.toTfjs(dir)`. Weights are matched by layer and shape (Keras names differ between
+ * versions; within a layer the tensor's role, kernel/recurrent_kernel/bias, decides), and the
+ * labels and preprocessing travel in `userDefinedMetadata.rnnNode`, which makes a round trip
+ * exact.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { writeFileAtomic } from '../atomic-file';
+import { SequenceClassifier, type WeightTensor } from '../classifier';
+import type { ResolvedConfig, SequenceClassifierConfig } from '../config';
+import { invalidType, ModelFileError, UnsupportedModelError } from '../errors';
+import { importTopology } from './keras-topology';
+import { readTfjsWeights, type NamedWeight } from './tfjs-weights';
+
+export interface ImportOptions {
+  /** Class names, when the source model has none (its metadata's, else class indices). */
+  labels?: string[];
+  /** Token of each id (index = id), for text models: with it the model takes raw text. */
+  vocabulary?: string[];
+  /** How text splits into tokens with that vocabulary. Default 'char'. */
+  tokenize?: 'char' | 'word';
+}
+
+const MAX_MODEL_JSON_BYTES = 64 << 20;
+
+interface RnnNodeMetadata {
+  labels?: string[] | null;
+  preprocessing?: Record<string, unknown> | null;
+  /** The exporting model's whole config (initialisers, seed, ...): restored when it agrees with the topology. */
+  config?: Record<string, unknown>;
+}
+
+/** The parts of a config the topology fixes; metadata must agree with them to be used. */
+function structure(c: ResolvedConfig) {
+  return JSON.stringify({
+    input: c.input.type === 'dense' ? { type: 'dense', features: c.input.features } : { type: 'tokens', vocabSize: c.input.vocabSize, embeddingDim: c.input.embeddingDim, maskZero: c.input.maskZero },
+    layers: c.layers.map((l) => [l.cell, l.units, l.bidirectional, l.activation, l.cell === 'rnn' ? null : l.recurrentActivation, l.cell === 'gru' ? l.resetAfter : null]),
+    pooling: c.pooling,
+    classes: c.classes,
+  });
+}
+
+function readModelJson(path: string): Record<string, unknown> {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    throw new ModelFileError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (size > MAX_MODEL_JSON_BYTES) throw new ModelFileError(`${path}: ${size} bytes is too large for a model.json (weights belong in the shards)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ModelFileError(`${path}: not valid JSON, truncated or corrupt (${(e as Error).message})`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ModelFileError(`${path}: not a tfjs model.json object`);
+  return json as Record<string, unknown>;
+}
+
+/** The role of a Keras weight within its layer, from the last part of its name. */
+function role(name: string): string | null {
+  const last = name.split('/').pop()!.replace(/:\d+$/, '');
+  const direction = /(^|\/)backward_/.test(name) ? 'backward/' : /(^|\/)forward_/.test(name) ? 'forward/' : '';
+  return ['kernel', 'recurrent_kernel', 'bias', 'embeddings'].includes(last) ? `${direction}${last}` : null;
+}
+
+/**
+ * The manifest's weights in rnn-node's order: layer by layer (the topology's weight layers,
+ * each taking its next tensors from the manifest), within a layer by role when the names say
+ * it, then every shape checked.
+ */
+function orderWeights(path: string, weights: NamedWeight[], layers: { name: string; className: string; tensors: string[] }[], expected: WeightTensor[]): NamedWeight[] {
+  const total = layers.reduce((a, l) => a + l.tensors.length, 0);
+  if (weights.length !== total) throw new ModelFileError(`${path}: the manifest has ${weights.length} weights; the topology's layers need ${total}`);
+  const out: NamedWeight[] = [];
+  let at = 0;
+  for (const layer of layers) {
+    const group = weights.slice(at, at + layer.tensors.length);
+    at += layer.tensors.length;
+    const roles = group.map((w) => role(w.name));
+    const byRole = new Map(group.map((w, i) => [roles[i], w]));
+    const named = roles.every((r) => r !== null) && byRole.size === group.length && layer.tensors.every((t) => byRole.has(t));
+    out.push(...(named ? layer.tensors.map((t) => byRole.get(t)!) : group));
+  }
+  out.forEach((w, i) => {
+    const want = expected[i];
+    if (w.shape.join(',') !== want.shape.join(','))
+      throw new ModelFileError(`${path}: weight ${w.name} has shape [${w.shape.join(', ')}]; ${want.name} needs [${want.shape.join(', ')}]`);
+  });
+  return out;
+}
+
+/** A tfjs/Keras layers model (model.json and its weight shards) as a SequenceClassifier. */
+export async function importTfjs(path: string, options: ImportOptions = {}): Promise<SequenceClassifier> {
+  if (typeof path !== 'string' || path === '') throw invalidType('path', 'the path of a model.json', path);
+  if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
+  const json = readModelJson(path);
+  const topology = importTopology(json.modelTopology);
+  const meta = ((json.userDefinedMetadata as Record<string, unknown> | undefined)?.rnnNode ?? {}) as RnnNodeMetadata;
+  const labels = options.labels ?? meta.labels ?? null;
+  if (labels !== null) {
+    if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string' && l !== ''))
+      throw invalidType('options.labels', 'a list of non-empty label names', labels);
+    if (labels.length !== topology.config.classes) throw new RangeError(`Expected ${topology.config.classes} labels (the model's classes) for options.labels but received ${labels.length}`);
+  }
+  const weights = readTfjsWeights(path, json.weightsManifest);
+  let model = new SequenceClassifier({ ...topology.config, classes: labels ?? topology.config.classes });
+  // A file rnn-node exported carries its whole config: initialisers and seed come back too.
+  if (meta.config && typeof meta.config === 'object') {
+    let restored: SequenceClassifier | null = null;
+    try {
+      restored = new SequenceClassifier({ ...(meta.config as unknown as SequenceClassifierConfig), classes: labels ?? topology.config.classes });
+    } catch {
+      restored = null; // not a config this version reads: the topology's stands
+    }
+    if (restored && structure(restored.config) === structure(model.config)) {
+      model.dispose();
+      model = restored;
+    } else {
+      restored?.dispose();
+    }
+  }
+  try {
+    model.setWeights(orderWeights(path, weights, topology.weightLayers, model.getWeights()));
+    model.preprocessing = preprocessingOf(model.config, meta, options);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+
+function preprocessingOf(config: ResolvedConfig, meta: RnnNodeMetadata, options: ImportOptions): Record<string, unknown> | null {
+  if (options.vocabulary !== undefined) {
+    const v = options.vocabulary;
+    if (config.input.type !== 'tokens') throw invalidType('options.vocabulary', 'no vocabulary for a model of dense input', v);
+    if (!Array.isArray(v) || !v.every((t) => typeof t === 'string')) throw invalidType('options.vocabulary', 'a list of tokens (index = id)', v);
+    if (v.length !== config.input.vocabSize) throw new RangeError(`Expected ${config.input.vocabSize} tokens (the Embedding's input_dim) for options.vocabulary but received ${v.length}`);
+    const kind = options.tokenize ?? 'char';
+    if (kind !== 'char' && kind !== 'word') throw new RangeError(`Expected 'char' or 'word' for options.tokenize but received ${JSON.stringify(kind)}`);
+    return { kind: 'text', tokenizer: { kind, lowercase: kind === 'word', maxLength: null, vocabulary: v }, maxLength: null };
+  }
+  return meta.preprocessing ?? null;
+}
+
+/** tfjs-layers names of our layers, from the weight names (`<layer>/<tensor>`, `<bidi>/forward_<inner>/<tensor>`). */
+function layerNames(weights: WeightTensor[]) {
+  const names = new Map<string, string | null>();
+  for (const w of weights) {
+    const [layer, second] = w.name.split('/');
+    if (!names.has(layer)) names.set(layer, null);
+    const inner = /^forward_(.+)$/.exec(second ?? '');
+    if (inner) names.set(layer, inner[1]);
+  }
+  return names;
+}
+
+const SHARD_BYTES = 4 << 20; // tfjs's default shard size
+
+/** Writes `dir`/model.json and its weight shards, which `@tensorflow/tfjs`'s loadLayersModel reads. */
+export async function exportTfjs(model: SequenceClassifier, dir: string, version: string): Promise<void> {
+  if (typeof dir !== 'string' || dir === '') throw invalidType('dir', 'a directory path', dir);
+  const c = model.config;
+  c.layers.forEach((l, i) => {
+    if (l.cell === 'gru' && l.resetAfter)
+      throw new UnsupportedModelError(`layer ${i} (gru, resetAfter: true): tfjs-layers' GRU has no reset_after; it computes only the reset-before form`);
+  });
+  if (c.input.type === 'tokens' && c.input.maskZero && c.pooling !== 'last')
+    throw new UnsupportedModelError(`pooling '${c.pooling}' over masked tokens: tfjs-layers' global pooling ignores the mask and would pool the padding`);
+  const weights = model.getWeights();
+  const names = layerNames(weights);
+  const layerOrder = [...names.keys()];
+  const keras: Record<string, unknown>[] = [];
+  const rnnClass = { lstm: 'LSTM', gru: 'GRU', rnn: 'SimpleRNN' } as const;
+  if (c.input.type === 'tokens') {
+    keras.push({ class_name: 'Embedding', config: { name: 'embedding', input_dim: c.input.vocabSize, output_dim: c.input.embeddingDim, mask_zero: c.input.maskZero, batch_input_shape: [null, null], dtype: 'float32', trainable: true } });
+  }
+  const recurrentNames = layerOrder.filter((n) => n !== 'embedding' && n !== 'dense');
+  c.layers.forEach((l, i) => {
+    const returnSequences = i < c.layers.length - 1 || c.pooling !== 'last';
+    const cellConfig: Record<string, unknown> = {
+      units: l.units, activation: l.activation, use_bias: true, return_sequences: returnSequences, return_state: false,
+      go_backwards: false, stateful: false, unroll: false, dropout: 0, recurrent_dropout: 0, trainable: true, dtype: 'float32',
+      ...(l.cell !== 'rnn' ? { recurrent_activation: l.recurrentActivation === 'hardSigmoid' ? 'hard_sigmoid' : 'sigmoid' } : {}),
+      ...(i === 0 && c.input.type === 'dense' && !l.bidirectional ? { batch_input_shape: [null, null, c.input.features] } : {}),
+    };
+    const name = recurrentNames[i];
+    if (l.bidirectional) {
+      keras.push({
+        class_name: 'Bidirectional',
+        config: {
+          name, merge_mode: 'concat', trainable: true,
+          layer: { class_name: rnnClass[l.cell], config: { ...cellConfig, name: names.get(name) ?? l.cell } },
+          ...(i === 0 && c.input.type === 'dense' ? { batch_input_shape: [null, null, c.input.features] } : {}),
+        },
+      });
+    } else {
+      keras.push({ class_name: rnnClass[l.cell], config: { ...cellConfig, name } });
+    }
+  });
+  if (c.pooling === 'mean') keras.push({ class_name: 'GlobalAveragePooling1D', config: { name: 'global_average_pooling1d', trainable: true } });
+  if (c.pooling === 'max') keras.push({ class_name: 'GlobalMaxPooling1D', config: { name: 'global_max_pooling1d', trainable: true } });
+  keras.push({ class_name: 'Dense', config: { name: 'dense', units: c.classes, activation: 'softmax', use_bias: true, trainable: true, dtype: 'float32' } });
+
+  // One group of float32 weights, sharded as tfjs shards (4 MB).
+  const data = Buffer.concat(weights.map((w) => Buffer.from(w.values.buffer, w.values.byteOffset, w.values.byteLength)));
+  const shards = Math.max(1, Math.ceil(data.length / SHARD_BYTES));
+  const paths = Array.from({ length: shards }, (_, i) => `group1-shard${i + 1}of${shards}.bin`);
+  await mkdir(dir, { recursive: true });
+  for (let i = 0; i < shards; i++) await writeFileAtomic(join(dir, paths[i]), data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES));
+  const modelJson = {
+    format: 'layers-model',
+    generatedBy: `rnn-node ${version}`,
+    convertedBy: null,
+    modelTopology: { class_name: 'Sequential', config: { name: 'rnn_node_classifier', layers: keras }, keras_version: `rnn-node ${version}`, backend: 'tensor_flow.js' },
+    weightsManifest: [{ paths, weights: weights.map((w) => ({ name: w.name, shape: w.shape, dtype: 'float32' })) }],
+    userDefinedMetadata: { rnnNode: { labels: c.labels, preprocessing: model.preprocessing, config: { ...c, classes: c.classes } } },
+  };
+  // model.json last: a reader that finds it finds its shards.
+  await writeFileAtomic(join(dir, 'model.json'), Buffer.from(JSON.stringify(modelJson)));
+}
+
+/** For messages: what a path holds, if not a model.json. */
+export function assertModelJson(path: string): void {
+  if (!/\.json$/i.test(path)) throw new ModelFileError(`${path}: a tfjs model is a model.json file`);
+}

@@ -1,0 +1,317 @@
+/**
+ * tfjs/Keras models in and out, against @tensorflow/tfjs itself (cpu backend):
+ *   - import: models built with tfjs-layers and saved by tfjs's own `model.save` (its HTTP
+ *     handler, to a local server that stores what tfjs sends: model.json and the weights, as
+ *     tfjs wrote them), across cells, activations, bidirectional, stacking, pooling, masked
+ *     tokens, dropout and both head forms; rnn-node predicts within 1e-5 of tfjs;
+ *   - export: `toTfjs` output loaded by tfjs's `loadLayersModel` (over HTTP, as a browser
+ *     would) predicts within 1e-5 of rnn-node; rnn → tfjs → rnn is exact;
+ *   - formats tfjs cannot write here, from documented transforms of a tfjs-written file: the
+ *     Keras 2 converter's nesting with a reset-after GRU (checked against PyTorch's numbers,
+ *     test/fixtures/gru-reset-after.json), and uint8-quantized shards (which tfjs itself loads);
+ *   - bad files and unsupported models: clear errors, nothing half-built.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ModelFileError, SequenceClassifier, UnsupportedModelError, type SequenceClassifierConfig } from '../src/index';
+import { maxAbsDiff, randomFloats } from './helpers';
+
+const dir = mkdtempSync(join(tmpdir(), 'rnn-node-tfjs-'));
+let server: http.Server;
+let base = '';
+/** Where the next upload goes (the save handler posts model.json and model.weights.bin). */
+let uploadDir = '';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  server = http.createServer(async (req, res) => {
+    try {
+      if (req.method === 'POST') {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const form = await new Response(Buffer.concat(chunks), { headers: { 'content-type': String(req.headers['content-type']) } }).formData();
+        mkdirSync(uploadDir, { recursive: true });
+        for (const [, value] of form.entries()) {
+          const file = value as File;
+          writeFileSync(join(uploadDir, file.name), Buffer.from(await file.arrayBuffer()));
+        }
+        res.end('{}');
+      } else {
+        // GET /<path under dir>: what tfjs's loadLayersModel fetches.
+        res.end(readFileSync(join(dir, decodeURIComponent(req.url!.slice(1)))));
+      }
+    } catch (e) {
+      res.statusCode = 404;
+      res.end(String(e));
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => {
+  server.close();
+  tf.disposeVariables();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Saves a tfjs model with tfjs's own HTTP save handler into dir/name. */
+async function saveWithTfjs(model: tf.LayersModel, name: string): Promise<string> {
+  uploadDir = join(dir, name);
+  await model.save(`${base}/upload`);
+  return join(uploadDir, 'model.json');
+}
+
+function randomize(model: tf.LayersModel, seed: number) {
+  model.setWeights(model.getWeights().map((w, i) => tf.tensor(randomFloats(w.size, seed + i, 0.6), w.shape)));
+}
+
+const B = 5, T = 6, F = 3, V = 11, C = 4;
+
+function denseInput(seed: number) {
+  const values = randomFloats(B * T * F, seed);
+  return { ours: { values, shape: [B, T, F] }, theirs: tf.tensor3d(values, [B, T, F]) };
+}
+
+/** Ragged token sequences, post-padded with 0. */
+function tokenInput() {
+  const lengths = [6, 2, 4, 1, 5];
+  const ids = new Int32Array(B * T);
+  lengths.forEach((len, s) => {
+    for (let t = 0; t < len; t++) ids[s * T + t] = 1 + ((s * 7 + t * 3) % (V - 1));
+  });
+  return { ours: { values: ids, shape: [B, T] }, theirs: tf.tensor2d(ids, [B, T], 'float32') };
+}
+
+type Builder = () => tf.LayersModel;
+const rnnCases: [string, Builder, 'dense' | 'tokens', boolean][] = [
+  ['SimpleRNN tanh', () => seq([tf.layers.simpleRNN({ units: 7, inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['SimpleRNN relu', () => seq([tf.layers.simpleRNN({ units: 7, activation: 'relu', inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['LSTM (tfjs default hard_sigmoid)', () => seq([tf.layers.lstm({ units: 8, inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['LSTM sigmoid', () => seq([tf.layers.lstm({ units: 8, recurrentActivation: 'sigmoid', inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['GRU', () => seq([tf.layers.gru({ units: 6, recurrentActivation: 'sigmoid', inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['stacked LSTM -> GRU -> SimpleRNN, dropout between', () => seq([
+    tf.layers.lstm({ units: 6, returnSequences: true, inputShape: [null, F] }), tf.layers.dropout({ rate: 0.3 }),
+    tf.layers.gru({ units: 5, returnSequences: true }), tf.layers.simpleRNN({ units: 4 }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['bidirectional LSTM (concat)', () => seq([tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 5 }) as never, inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['bidirectional GRU over bidirectional LSTM', () => seq([
+    tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 4, returnSequences: true }) as never, inputShape: [null, F] }),
+    tf.layers.bidirectional({ layer: tf.layers.gru({ units: 3 }) as never }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['GlobalAveragePooling1D over an LSTM', () => seq([tf.layers.lstm({ units: 6, returnSequences: true, inputShape: [null, F] }), tf.layers.globalAveragePooling1d(), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['GlobalMaxPooling1D over a bidirectional GRU', () => seq([tf.layers.bidirectional({ layer: tf.layers.gru({ units: 4, returnSequences: true }) as never, inputShape: [null, F] }), tf.layers.globalMaxPooling1d({}), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['Dense linear + Activation(softmax)', () => seq([tf.layers.gru({ units: 6, inputShape: [null, F] }), tf.layers.dense({ units: C }), tf.layers.activation({ activation: 'softmax' })]), 'dense', false],
+  ['Dense linear (logits: softmax of them compared)', () => seq([tf.layers.lstm({ units: 6, inputShape: [null, F] }), tf.layers.dense({ units: C })]), 'dense', true],
+  ['masked tokens: Embedding(mask_zero) + LSTM, ragged', () => seq([tf.layers.embedding({ inputDim: V, outputDim: 4, maskZero: true, inputLength: T }), tf.layers.lstm({ units: 6 }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'tokens', false],
+  ['masked tokens: Embedding + bidirectional GRU, ragged', () => seq([tf.layers.embedding({ inputDim: V, outputDim: 4, maskZero: true, inputLength: T }), tf.layers.bidirectional({ layer: tf.layers.gru({ units: 3 }) as never }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'tokens', false],
+  ['Functional (tf.model) chain with an InputLayer', () => {
+    const input = tf.input({ shape: [null, F] });
+    const h = tf.layers.lstm({ units: 5 }).apply(input) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: tf.layers.dense({ units: C, activation: 'softmax' }).apply(h) as tf.SymbolicTensor });
+  }, 'dense', false],
+];
+
+function seq(layers: tf.layers.Layer[]): tf.Sequential {
+  const model = tf.sequential();
+  for (const l of layers) model.add(l);
+  return model;
+}
+
+describe('importing tfjs models (written by tfjs)', () => {
+  rnnCases.forEach(([name, build, input, logits], i) => {
+    it(`${name}: within 1e-5 of tfjs`, async () => {
+      const theirs = build();
+      randomize(theirs, 10 * i);
+      const path = await saveWithTfjs(theirs, `import-${i}`);
+      const ours = await SequenceClassifier.fromTfjs(path);
+      const x = input === 'dense' ? denseInput(i) : tokenInput();
+      const expected = tf.tidy(() => {
+        const out = theirs.predict(x.theirs) as tf.Tensor2D;
+        return (logits ? tf.softmax(out) : out).dataSync();
+      });
+      const got = ours.predictProbaSync(x.ours as never) as Float32Array;
+      const diff = maxAbsDiff(got, expected);
+      expect(diff, `max |Δp| ${diff}`).toBeLessThan(1e-5);
+      ours.dispose();
+      theirs.dispose();
+    });
+  });
+});
+
+async function loadWithTfjs(exportDir: string): Promise<tf.LayersModel> {
+  return tf.loadLayersModel(`${base}/${exportDir}/model.json`);
+}
+
+const exportCases: [string, SequenceClassifierConfig][] = [
+  ['LSTM sigmoid', { input: { type: 'dense', features: F }, layers: [{ cell: 'lstm', units: 7 }], classes: C }],
+  ['LSTM hardSigmoid', { input: { type: 'dense', features: F }, layers: [{ cell: 'lstm', units: 5, recurrentActivation: 'hardSigmoid' }], classes: C }],
+  ['GRU reset before', { input: { type: 'dense', features: F }, layers: [{ cell: 'gru', units: 6, resetAfter: false }], classes: C }],
+  ['SimpleRNN relu stacked on bidirectional LSTM', { input: { type: 'dense', features: F }, layers: [{ cell: 'lstm', units: 4, bidirectional: true }, { cell: 'rnn', units: 5, activation: 'relu' }], classes: C }],
+  ['mean pooling over a bidirectional GRU', { input: { type: 'dense', features: F }, layers: [{ cell: 'gru', units: 4, bidirectional: true, resetAfter: false }], pooling: 'mean', classes: C }],
+  ['max pooling over an LSTM', { input: { type: 'dense', features: F }, layers: [{ cell: 'lstm', units: 4 }], pooling: 'max', classes: C }],
+  ['masked tokens: Embedding + LSTM, last step', { input: { type: 'tokens', vocabSize: V, embeddingDim: 4 }, layers: [{ cell: 'lstm', units: 6 }], classes: ['a', 'b', 'c', 'd'] }],
+];
+
+describe('exporting to tfjs (read by tfjs)', () => {
+  exportCases.forEach(([name, config], i) => {
+    it(`${name}: tfjs's loadLayersModel predicts within 1e-5; back in rnn-node, exactly the same`, async () => {
+      const ours = new SequenceClassifier({ ...config, seed: 7 + i });
+      ours.setWeights(ours.getWeights().map((w, k) => ({ ...w, values: w.values.map((v, j) => v + randomFloats(w.values.length, 50 + k, 0.3)[j]) })));
+      ours.preprocessing = { kind: 'marker', note: `case ${i}` };
+      const out = `export-${i}`;
+      await ours.toTfjs(join(dir, out));
+      const theirs = await loadWithTfjs(out);
+      const x = config.input.type === 'dense' ? denseInput(100 + i) : tokenInput();
+      const expected = ours.predictProbaSync(x.ours as never) as Float32Array;
+      const got = tf.tidy(() => (theirs.predict(x.theirs) as tf.Tensor).dataSync());
+      expect(maxAbsDiff(got, expected)).toBeLessThan(1e-5);
+      const back = await SequenceClassifier.fromTfjs(join(dir, out, 'model.json'));
+      expect(back.config).toEqual(ours.config);
+      expect(back.preprocessing).toEqual(ours.preprocessing);
+      back.getWeights().forEach((w, k) => expect(Buffer.from(w.values.buffer).equals(Buffer.from(ours.getWeights()[k].values.buffer)), w.name).toBe(true));
+      expect(back.predictProbaSync(x.ours as never)).toEqual(expected);
+      theirs.dispose();
+      ours.dispose();
+      back.dispose();
+    });
+  });
+
+  it('refuses what tfjs-layers would compute differently, naming why', async () => {
+    const gru = new SequenceClassifier({ input: { type: 'dense', features: F }, layers: [{ cell: 'gru', units: 4, resetAfter: true }], classes: 2 });
+    await expect(gru.toTfjs(join(dir, 'refused-gru'))).rejects.toThrow(UnsupportedModelError);
+    await expect(gru.toTfjs(join(dir, 'refused-gru'))).rejects.toThrow(/resetAfter: true.*reset_after/);
+    const pooled = new SequenceClassifier({ input: { type: 'tokens', vocabSize: V, embeddingDim: 3 }, layers: [{ cell: 'lstm', units: 4 }], pooling: 'mean', classes: 2 });
+    await expect(pooled.toTfjs(join(dir, 'refused-pool'))).rejects.toThrow(/ignores the mask/);
+    gru.dispose();
+    pooled.dispose();
+  });
+});
+
+describe('formats tfjs cannot write here (documented transforms of a tfjs-written file)', () => {
+  it('Keras 2 converter nesting (model_config) with a reset-after GRU matches PyTorch', async () => {
+    // Transform: a GRU model saved by tfjs (reset-before) gets the Keras 2 converter's
+    // topology nesting and keras_version, reset_after=true and Keras's sigmoid recurrent
+    // activation (tfjs defaults to hard_sigmoid), a linear head, and the weights of the
+    // PyTorch fixture's first case (Keras layout, bias [2, 3u]).
+    const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'gru-reset-after.json'), 'utf8')).cases[0];
+    const features = fixture.config.input.features;
+    const units = fixture.config.layers[0].units;
+    const theirs = seq([tf.layers.gru({ units, inputShape: [null, features] }), tf.layers.dense({ units: fixture.config.classes })]);
+    const path = await saveWithTfjs(theirs, 'keras2-source');
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    const topology = json.modelTopology;
+    topology.config.layers[0].config.reset_after = true;
+    topology.config.layers[0].config.recurrent_activation = 'sigmoid';
+    const manifest = json.weightsManifest[0];
+    manifest.weights[2].shape = [2, 3 * units];
+    const keras2 = { ...json, modelTopology: { keras_version: '2.15.0', backend: 'tensorflow', model_config: { class_name: topology.class_name, config: topology.config } } };
+    const out = join(dir, 'keras2');
+    mkdirSync(out);
+    writeFileSync(join(out, 'model.json'), JSON.stringify(keras2));
+    writeFileSync(join(out, 'model.weights.bin'), Buffer.concat(fixture.weights.map((w: { values: number[] }) => Buffer.from(Float32Array.from(w.values).buffer))));
+    const ours = await SequenceClassifier.fromTfjs(join(out, 'model.json'));
+    expect(ours.config.layers[0]).toMatchObject({ cell: 'gru', resetAfter: true });
+    const x = { values: Float32Array.from(fixture.x.values), shape: fixture.x.shape, lengths: Int32Array.from(fixture.x.lengths) };
+    expect(maxAbsDiff(ours.predictProbaSync(x) as Float32Array, fixture.probabilities)).toBeLessThan(1e-5);
+    ours.dispose();
+    theirs.dispose();
+  });
+
+  it('uint8-quantized shards: tfjs and rnn-node read the same dequantized weights', async () => {
+    // Transform: a tfjs-written LSTM's float32 weights quantized as the converter does
+    // (affine uint8 per tensor: q = round((w - min) / scale), scale = (max - min) / 255).
+    const theirs = seq([tf.layers.lstm({ units: 6, inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]);
+    randomize(theirs, 77);
+    const path = await saveWithTfjs(theirs, 'quantized');
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    const data = readFileSync(join(dir, 'quantized', 'model.weights.bin'));
+    let offset = 0;
+    const parts: Buffer[] = [];
+    for (const spec of json.weightsManifest[0].weights) {
+      const n = spec.shape.reduce((a: number, b: number) => a * b, 1);
+      const values = new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + 4 * n));
+      offset += 4 * n;
+      const min = Math.min(...values);
+      const scale = (Math.max(...values) - min) / 255 || 1;
+      parts.push(Buffer.from(Uint8Array.from(values, (v) => Math.round((v - min) / scale))));
+      spec.quantization = { dtype: 'uint8', min, scale, original_dtype: 'float32' };
+    }
+    writeFileSync(join(dir, 'quantized', 'model.json'), JSON.stringify(json));
+    writeFileSync(join(dir, 'quantized', 'model.weights.bin'), Buffer.concat(parts));
+    const reloaded = await loadWithTfjs('quantized');
+    const ours = await SequenceClassifier.fromTfjs(path);
+    const x = denseInput(5);
+    const expected = tf.tidy(() => (reloaded.predict(x.theirs) as tf.Tensor).dataSync());
+    expect(maxAbsDiff(ours.predictProbaSync(x.ours as never) as Float32Array, expected)).toBeLessThan(1e-5);
+    ours.dispose();
+    theirs.dispose();
+    reloaded.dispose();
+  });
+});
+
+describe('bad files and unsupported models', () => {
+  let good = '';
+  beforeAll(async () => {
+    const m = seq([tf.layers.lstm({ units: 4, inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]);
+    good = await saveWithTfjs(m, 'good');
+    m.dispose();
+  });
+
+  function variant(name: string, edit: (json: Record<string, unknown>) => void, weights?: Buffer): string {
+    const out = join(dir, name);
+    mkdirSync(out, { recursive: true });
+    const json = JSON.parse(readFileSync(good, 'utf8'));
+    edit(json);
+    writeFileSync(join(out, 'model.json'), JSON.stringify(json));
+    writeFileSync(join(out, 'model.weights.bin'), weights ?? readFileSync(join(dir, 'good', 'model.weights.bin')));
+    return join(out, 'model.json');
+  }
+
+  it('a truncated model.json, a missing or short shard, a shape mismatch: ModelFileError naming it', async () => {
+    const truncated = join(dir, 'truncated.json');
+    writeFileSync(truncated, readFileSync(good, 'utf8').slice(0, 200));
+    await expect(SequenceClassifier.fromTfjs(truncated)).rejects.toThrow(ModelFileError);
+    await expect(SequenceClassifier.fromTfjs(truncated)).rejects.toThrow(/truncated\.json: not valid JSON/);
+    const missing = variant('missing-shard', (j) => ((j.weightsManifest as { paths: string[] }[])[0].paths = ['./nope.bin']));
+    await expect(SequenceClassifier.fromTfjs(missing)).rejects.toThrow(/weight shard \.\/nope\.bin is missing/);
+    const short = variant('short-shard', () => undefined, readFileSync(join(dir, 'good', 'model.weights.bin')).subarray(0, 100));
+    await expect(SequenceClassifier.fromTfjs(short)).rejects.toThrow(/hold 100 bytes; weight .* needs bytes/);
+    // The same number of values in another shape: the shards add up, the shape does not fit.
+    const shape = variant('bad-shape', (j) => ((j.weightsManifest as { weights: { shape: number[] }[] }[])[0].weights[3].shape = [2, 8]));
+    await expect(SequenceClassifier.fromTfjs(shape)).rejects.toThrow(/has shape \[2, 8\]; dense\/kernel needs \[4, 4\]/);
+    const escape = variant('escape', (j) => ((j.weightsManifest as { paths: string[] }[])[0].paths = ['../../etc/passwd']));
+    await expect(SequenceClassifier.fromTfjs(escape)).rejects.toThrow(/leaves the model's folder/);
+    await expect(SequenceClassifier.fromTfjs(join(dir, 'nothing.json'))).rejects.toThrow(/cannot read \(ENOENT\)/);
+  });
+
+  it('an unsupported layer or option: UnsupportedModelError naming the layer, its class and why', async () => {
+    const conv = seq([tf.layers.conv1d({ filters: 2, kernelSize: 2, inputShape: [T, F] }), tf.layers.flatten(), tf.layers.dense({ units: 2, activation: 'softmax' })]);
+    const convPath = await saveWithTfjs(conv, 'conv');
+    await expect(SequenceClassifier.fromTfjs(convPath)).rejects.toThrow(UnsupportedModelError);
+    await expect(SequenceClassifier.fromTfjs(convPath)).rejects.toThrow(/layer "conv1d.*" \(Conv1D\): this layer is not supported/);
+    conv.dispose();
+    const stateful = variant('return-state', (j) => (((j.modelTopology as { config: { layers: { config: Record<string, unknown> }[] } }).config.layers[0].config.return_state = true)));
+    await expect(SequenceClassifier.fromTfjs(stateful)).rejects.toThrow(/\(LSTM\): return_state=true is not supported/);
+    const tanhHead = variant('tanh-head', (j) => (((j.modelTopology as { config: { layers: { config: Record<string, unknown> }[] } }).config.layers[1].config.activation = 'tanh')));
+    await expect(SequenceClassifier.fromTfjs(tanhHead)).rejects.toThrow(/\(Dense\): activation "tanh"/);
+    const keras3 = variant('keras3-hard-sigmoid', (j) => ((j.modelTopology as Record<string, unknown>).keras_version = '3.4.1'));
+    await expect(SequenceClassifier.fromTfjs(keras3)).rejects.toThrow(/Keras 3's hard_sigmoid is x\/6 \+ 0\.5/);
+    const masked = seq([tf.layers.embedding({ inputDim: V, outputDim: 3, maskZero: true, inputLength: T }), tf.layers.lstm({ units: 3, returnSequences: true }), tf.layers.globalAveragePooling1d(), tf.layers.dense({ units: 2, activation: 'softmax' })]);
+    const maskedPath = await saveWithTfjs(masked, 'masked-pooling');
+    await expect(SequenceClassifier.fromTfjs(maskedPath)).rejects.toThrow(/global pooling ignores the mask/);
+    masked.dispose();
+  });
+
+  it('labels and a vocabulary given at import, checked', async () => {
+    await expect(SequenceClassifier.fromTfjs(good, { labels: ['a', 'b'] })).rejects.toThrow(/Expected 4 labels/);
+    const named = await SequenceClassifier.fromTfjs(good, { labels: ['w', 'x', 'y', 'z'] });
+    expect(named.labels).toEqual(['w', 'x', 'y', 'z']);
+    await expect(SequenceClassifier.fromTfjs(good, { vocabulary: ['<pad>', '<unk>'] })).rejects.toThrow(/no vocabulary for a model of dense input/);
+    named.dispose();
+  });
+});
