@@ -12,6 +12,7 @@ export function cliDocs() {
     ['merge', require('../dist/cli/merge.js').MERGE_HELP],
     ['queue', require('../dist/cli/queue.js').QUEUE_HELP],
     ['report', require('../dist/cli/report.js').REPORT_HELP],
+    ['convert', require('../dist/cli/convert.js').CONVERT_HELP],
     ['info', require('../dist/cli/info.js').INFO_HELP],
     ['bench', require('../dist/cli/bench.js').BENCH_HELP],
   ];

@@ -5,6 +5,7 @@
  * corrupt model, bad record), 2 usage error (unknown flag, missing or invalid value).
  */
 import { bench, BENCH_HELP } from './cli/bench';
+import { convert, CONVERT_HELP } from './cli/convert';
 import { evaluate, EVALUATE_HELP } from './cli/evaluate';
 import { UsageError } from './cli/flags';
 import { info, INFO_HELP } from './cli/info';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   merge: { run: merge, help: MERGE_HELP },
   queue: { run: queue, help: QUEUE_HELP },
   report: { run: report, help: REPORT_HELP },
+  convert: { run: convert, help: CONVERT_HELP },
   info: { run: info, help: INFO_HELP },
   bench: { run: bench, help: BENCH_HELP },
 };
@@ -34,6 +36,7 @@ Commands:
   merge      join the part files of a sharded predict into one, in input order
   queue      a predict job over many workers through a BullMQ queue on Redis (submit, work, status, collect)
   report     rebuild the HTML report of a run from its metrics log
+  convert    convert a model between tfjs/Keras model.json and .rnn
   info       describe a model file
   bench      benchmark rnn-node against PyTorch and tfjs on this machine
 

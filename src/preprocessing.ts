@@ -13,7 +13,10 @@ import { Tokenizer, type TokenizerJSON, type TokenizerOptions } from './tokenize
 
 
 export interface PreprocessingJSON {
-  kind: 'text' | 'sequence';
+  /** 'ids': records carry token ids (`{"ids": [...]}`), checked against `vocabSize`. */
+  kind: 'text' | 'sequence' | 'ids';
+  /** 'ids': the model's vocabulary size. */
+  vocabSize?: number;
   tokenizer?: TokenizerJSON;
   features?: number;
   normalization?: { mean: number[]; std: number[] } | null;
@@ -31,7 +34,9 @@ export interface PreprocessorOptions {
 }
 
 export class Preprocessor {
-  readonly kind: 'text' | 'sequence';
+  readonly kind: 'text' | 'sequence' | 'ids';
+  /** 'ids': the largest id + 1. */
+  readonly vocabSize: number;
   readonly tokenizer: Tokenizer | null;
   readonly features: number;
   readonly normalization: { mean: number[]; std: number[] } | null;
@@ -40,6 +45,7 @@ export class Preprocessor {
 
   private constructor(json: PreprocessingJSON, tokenizer: Tokenizer | null) {
     this.kind = json.kind;
+    this.vocabSize = json.vocabSize ?? 0;
     this.tokenizer = tokenizer;
     this.features = json.features ?? 1;
     this.normalization = json.normalization ?? null;
@@ -53,6 +59,7 @@ export class Preprocessor {
     const kind = records[0].kind;
     const other = records.find((r) => r.kind !== kind);
     if (other) throw new DataFormatError(other.file ?? 'data', other.line, `mixes ${other.kind} and ${kind} records`);
+    if (kind === 'ids') throw new DataFormatError(records[0].file ?? 'data', records[0].line, 'training from token ids needs a model built with the library API (records with "ids" are for imported models)');
     const maxLength = options.maxLength === undefined ? null : checkInteger('maxLength', options.maxLength, 1, 2 ** 24);
     if (kind === 'text') {
       const tokenizer = Tokenizer.fit(
@@ -92,6 +99,7 @@ export class Preprocessor {
 
   /** The model's input config this preprocessing feeds. */
   inputConfig(embeddingDim = 32): { type: 'dense'; features: number } | { type: 'tokens'; vocabSize: number; embeddingDim: number } {
+    if (this.kind === 'ids') return { type: 'tokens', vocabSize: this.vocabSize, embeddingDim };
     return this.tokenizer
       ? { type: 'tokens', vocabSize: this.tokenizer.size, embeddingDim }
       : { type: 'dense', features: this.features };
@@ -133,7 +141,7 @@ export class Preprocessor {
     let steps = 0;
     for (const row of rows) steps = Math.max(steps, row.length);
     const lengths = Int32Array.from(rows, (row) => row.length);
-    if (this.tokenizer) {
+    if (this.tokenizer || this.kind === 'ids') {
       const values = new Int32Array(rows.length * steps);
       rows.forEach((row, s) => values.set(row as Int32Array, s * steps));
       return { x: { values, shape: [rows.length, steps], lengths }, kept };
@@ -157,10 +165,18 @@ export class Preprocessor {
       if (ids.length === 0) throw new DataFormatError(r.file ?? 'data', r.line, 'the text has no tokens');
       return ids;
     }
+    if (r.kind === 'ids') {
+      const ids = this.maxLength !== null ? r.ids.slice(0, this.maxLength) : r.ids;
+      const bad = ids.findIndex((id) => id >= this.vocabSize);
+      if (bad >= 0) throw new DataFormatError(r.file ?? 'data', r.line, `ids[${bad}] is ${ids[bad]}, outside the vocabulary [0, ${this.vocabSize})`);
+      if (ids.length === 0) throw new DataFormatError(r.file ?? 'data', r.line, 'the ids list is empty');
+      return Int32Array.from(ids);
+    }
     return this.clean(r);
   }
 
   toJSON(): PreprocessingJSON {
+    if (this.kind === 'ids') return { kind: 'ids', vocabSize: this.vocabSize, maxLength: this.maxLength };
     return this.tokenizer
       ? { kind: 'text', tokenizer: this.tokenizer.toJSON(), maxLength: this.maxLength }
       : { kind: 'sequence', features: this.features, normalization: this.normalization, missing: this.missing, maxLength: this.maxLength };
@@ -169,9 +185,10 @@ export class Preprocessor {
   static fromJSON(json: unknown): Preprocessor {
     const j = json as PreprocessingJSON;
     if (!j || typeof j !== 'object') throw invalidType('preprocessing', 'a preprocessing object', json);
-    const kind = checkChoice('preprocessing.kind', j.kind, ['text', 'sequence'] as const);
+    const kind = checkChoice('preprocessing.kind', j.kind, ['text', 'sequence', 'ids'] as const);
     const maxLength = j.maxLength === undefined || j.maxLength === null ? null : checkInteger('preprocessing.maxLength', j.maxLength, 1, 2 ** 24);
     if (kind === 'text') return new Preprocessor({ kind, maxLength }, Tokenizer.fromJSON(j.tokenizer));
+    if (kind === 'ids') return new Preprocessor({ kind, maxLength, vocabSize: checkInteger('preprocessing.vocabSize', j.vocabSize, 1, 2 ** 31 - 1) }, null);
     const features = checkInteger('preprocessing.features', j.features, 1, 1 << 20);
     const missing = checkChoice('preprocessing.missing', j.missing, MISSING_POLICIES);
     const n = j.normalization;

@@ -45,7 +45,18 @@ export interface SequenceRecord {
   file?: string;
 }
 
-export type DataRecord = TextRecord | SequenceRecord;
+/** Token ids given directly (`{"ids": [4, 17, 9]}`): for text models imported without their vocabulary. */
+export interface IdsRecord {
+  kind: 'ids';
+  ids: number[];
+  label?: string | number;
+  id?: string | number;
+  line: number;
+  unit?: 'row';
+  file?: string;
+}
+
+export type DataRecord = TextRecord | SequenceRecord | IdsRecord;
 
 function checkLabel(file: string, line: number, label: unknown): string | number | undefined {
   if (label === undefined || label === null) return undefined;
@@ -69,7 +80,7 @@ export function parseJsonlRecord(text: string, file: string, line: number, schem
     throw new DataFormatError(file, line, `not valid JSON (${(e as Error).message})`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new DataFormatError(file, line, 'expected a JSON object with "text" or "sequence"');
+    throw new DataFormatError(file, line, 'expected a JSON object with "text", "sequence" or "ids"');
   const v = value as Record<string, unknown>;
   const textKey = schema.textField ?? 'text';
   const label = checkLabel(file, line, v[schema.labelField ?? 'label']);
@@ -87,8 +98,15 @@ export function parseJsonlRecord(text: string, file: string, line: number, schem
     });
     return { kind: 'sequence', sequence, label, ...withId, line, file };
   }
+  if (Array.isArray(v.ids)) {
+    const ids = v.ids.map((x, t) => {
+      if (typeof x === 'number' && Number.isInteger(x) && x >= 0) return x;
+      throw new DataFormatError(file, line, `ids[${t}] must be a non-negative integer token id, got ${JSON.stringify(x)}`);
+    });
+    return { kind: 'ids', ids, label, ...withId, line, file };
+  }
   if (v[textKey] !== undefined) throw new DataFormatError(file, line, `"${textKey}" must be a string, got ${JSON.stringify(v[textKey])}`);
-  throw new DataFormatError(file, line, `expected a "${textKey}" string or a "sequence" array`);
+  throw new DataFormatError(file, line, `expected a "${textKey}" string, a "sequence" array or an "ids" array`);
 }
 
 /** A CSV cell as a label: an integer-looking cell is a class index, anything else a name. */

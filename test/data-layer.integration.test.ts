@@ -51,7 +51,7 @@ describe('readers', () => {
     const cases: [string, RegExp][] = [
       ['{"text":"ok","label":"a"}\n{"text": broken\n', /b\.jsonl:2: not valid JSON/],
       ['[1,2,3]\n', /b\.jsonl:1: expected a JSON object/],
-      ['{"label":"a"}\n', /b\.jsonl:1: expected a "text" string or a "sequence" array/],
+      ['{"label":"a"}\n', /b\.jsonl:1: expected a "text" string, a "sequence" array or an "ids" array/],
       ['{"text":"x","label":1.5}\n', /b\.jsonl:1: "label" must be/],
       ['{"sequence":[[1,"x"]],"label":0}\n', /b\.jsonl:1: sequence\[0\]\[1\] must be a finite number/],
     ];

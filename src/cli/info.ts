@@ -16,7 +16,7 @@ export async function info(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('rnn-node info: expected one MODEL file');
   const path = positionals[0];
   const { header } = await readCheckpoint(path);
-  const pre = header.preprocessing as { kind?: string; tokenizer?: { kind: string; vocabulary: string[] }; features?: number } | null;
+  const pre = header.preprocessing as { kind?: string; tokenizer?: { kind: string; vocabulary: string[] }; features?: number; vocabSize?: number } | null;
   const summary = {
     file: path,
     bytes: statSync(path).size,
@@ -53,7 +53,7 @@ export async function info(argv: string[]): Promise<number> {
     `init:     ${init}`,
     ...(source ? [`source:   ${source}`] : []),
     `params:   ${header.paramCount}`,
-    `preprocessing: ${pre ? (pre.tokenizer ? `${pre.tokenizer.kind} tokenizer, ${pre.tokenizer.vocabulary.length} ids` : `${pre.features} dense features`) : 'none'}`,
+    `preprocessing: ${pre ? (pre.tokenizer ? `${pre.tokenizer.kind} tokenizer, ${pre.tokenizer.vocabulary.length} ids` : pre.kind === 'ids' ? `token ids below ${pre.vocabSize} ({"ids": [...]} records)` : `${pre.features} dense features`) : 'none'}`,
     `training: ${summary.training ? `${summary.training.epochs} epochs, ${summary.training.optimizer.type}, ${summary.training.optimizerSteps} steps (resumable)` : 'no training state'}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

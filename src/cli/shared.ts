@@ -60,7 +60,10 @@ export function describeRecords(data: LoadedData): ((index: number) => string) |
     if (!r) return `record ${index}`;
     const where = `${r.file ? `${r.file.split(/[\\/]/).pop()}:` : ''}${r.unit === 'row' ? 'row ' : ''}${r.line}`;
     const id = r.id !== undefined ? ` (${r.id})` : '';
-    const body = r.kind === 'text' ? r.text : `${r.sequence.length} steps: ${r.sequence.slice(0, 6).map((s) => `[${s.map((v) => +v.toPrecision(3)).join(', ')}]`).join(', ')}`;
+    const body =
+      r.kind === 'text' ? r.text
+      : r.kind === 'ids' ? `ids ${r.ids.slice(0, 40).join(' ')}${r.ids.length > 40 ? ' …' : ''}`
+      : `${r.sequence.length} steps: ${r.sequence.slice(0, 6).map((s) => `[${s.map((v) => +v.toPrecision(3)).join(', ')}]`).join(', ')}`;
     return `${where}${id}: ${body}`;
   };
 }

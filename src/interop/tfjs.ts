@@ -145,7 +145,11 @@ function preprocessingOf(config: ResolvedConfig, meta: RnnNodeMetadata, options:
     if (kind !== 'char' && kind !== 'word') throw new RangeError(`Expected 'char' or 'word' for options.tokenize but received ${JSON.stringify(kind)}`);
     return { kind: 'text', tokenizer: { kind, lowercase: kind === 'word', maxLength: null, vocabulary: v }, maxLength: null };
   }
-  return meta.preprocessing ?? null;
+  if (meta.preprocessing) return meta.preprocessing;
+  // What the command line needs to feed it: dense sequences as they are, or token ids.
+  return config.input.type === 'dense'
+    ? { kind: 'sequence', features: config.input.features, normalization: null, missing: 'error', maxLength: null }
+    : { kind: 'ids', vocabSize: config.input.vocabSize, maxLength: null };
 }
 
 /** tfjs-layers names of our layers, from the weight names (`<layer>/<tensor>`, `<bidi>/forward_<inner>/<tensor>`). */
@@ -162,8 +166,8 @@ function layerNames(weights: WeightTensor[]) {
 
 const SHARD_BYTES = 4 << 20; // tfjs's default shard size
 
-/** Writes `dir`/model.json and its weight shards, which `@tensorflow/tfjs`'s loadLayersModel reads. */
-export async function exportTfjs(model: SequenceClassifier, dir: string, version: string): Promise<void> {
+/** Writes `dir`/`fileName` (model.json) and its weight shards beside it, which `@tensorflow/tfjs`'s loadLayersModel reads. */
+export async function exportTfjs(model: SequenceClassifier, dir: string, version: string, fileName = 'model.json'): Promise<void> {
   if (typeof dir !== 'string' || dir === '') throw invalidType('dir', 'a directory path', dir);
   const c = model.config;
   c.layers.forEach((l, i) => {
@@ -222,7 +226,7 @@ export async function exportTfjs(model: SequenceClassifier, dir: string, version
     userDefinedMetadata: { rnnNode: { labels: c.labels, preprocessing: model.preprocessing, config: { ...c, classes: c.classes } } },
   };
   // model.json last: a reader that finds it finds its shards.
-  await writeFileAtomic(join(dir, 'model.json'), Buffer.from(JSON.stringify(modelJson)));
+  await writeFileAtomic(join(dir, fileName), Buffer.from(JSON.stringify(modelJson)));
 }
 
 /** For messages: what a path holds, if not a model.json. */

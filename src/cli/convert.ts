@@ -1,0 +1,83 @@
+/**
+ * `rnn-node convert`: models between formats, the format taken from each file name:
+ * `.json` a tfjs/Keras layers model (model.json and its shards beside it), `.rnn` rnn-node's.
+ * ONNX (`.onnx`) is named in the interface but not converted yet.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, dirname, extname } from 'node:path';
+
+import { packageVersion } from '../backend';
+import { SequenceClassifier } from '../classifier';
+import { exportTfjs, type ImportOptions } from '../interop/tfjs';
+import { helpText, parseFlags, UsageError, type Flag } from './flags';
+
+export const CONVERT_FLAGS: Flag[] = [
+  { name: 'input', kind: 'path', help: 'the model to read: model.json (tfjs/Keras layers, weight shards beside it) or .rnn', required: true },
+  { name: 'output', kind: 'path', help: 'the model to write: a .json (tfjs layers: shards are written beside it) or .rnn', required: true },
+  { name: 'labels', kind: 'string', help: 'class names when the source has none: a,b,c or a file with one per line', shown: "the source's, else class indices" },
+  { name: 'vocabulary', kind: 'path', help: 'text models: the token of each id, one per line (line N = id N, from 0: <pad>, <unk>, ...), or a .json array; the model then reads raw text', shown: 'none: the model takes token ids' },
+  { name: 'tokenize', kind: { choices: ['char', 'word'] }, help: 'with --vocabulary: how text splits into tokens', default: 'char' },
+];
+
+export const CONVERT_HELP = helpText('convert', 'Convert a model between tfjs/Keras model.json and rnn-node .rnn (formats from the file names).', CONVERT_FLAGS);
+
+type Format = 'tfjs' | 'rnn' | 'onnx';
+
+function formatOf(path: string, flag: string): Format {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') return 'tfjs';
+  if (ext === '.rnn') return 'rnn';
+  if (ext === '.onnx') return 'onnx';
+  throw new UsageError(`rnn-node convert: --${flag} ${JSON.stringify(path)}: name a .json (tfjs), .rnn or .onnx file`);
+}
+
+function readLines(path: string, what: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read the ${what} file ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (/\.json$/i.test(path)) {
+    const list = JSON.parse(text) as unknown;
+    if (!Array.isArray(list) || !list.every((t) => typeof t === 'string')) throw new Error(`${path}: expected a JSON array of strings`);
+    return list;
+  }
+  const lines = text.split(/\r?\n/);
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+export async function convert(argv: string[]): Promise<number> {
+  const { values: v, help } = parseFlags('convert', argv, CONVERT_FLAGS);
+  if (help) {
+    process.stdout.write(CONVERT_HELP + '\n');
+    return 0;
+  }
+  const input = v.input as string;
+  const output = v.output as string;
+  const from = formatOf(input, 'input');
+  const to = formatOf(output, 'output');
+  if (from === 'onnx' || to === 'onnx') throw new UsageError('rnn-node convert: ONNX is not supported yet (tfjs .json and .rnn are)');
+  const labelsFlag = v.labels as string | undefined;
+  const labels = labelsFlag === undefined ? undefined : labelsFlag.includes(',') || !/[/\\.]/.test(labelsFlag) ? labelsFlag.split(',').map((l) => l.trim()) : readLines(labelsFlag, 'labels');
+  const options: ImportOptions = {
+    ...(labels ? { labels } : {}),
+    ...(v.vocabulary !== undefined ? { vocabulary: readLines(v.vocabulary as string, 'vocabulary'), tokenize: v.tokenize as 'char' } : {}),
+  };
+  let model: SequenceClassifier;
+  if (from === 'tfjs') {
+    model = await SequenceClassifier.fromTfjs(input, options);
+  } else {
+    if (labels || v.vocabulary !== undefined) throw new UsageError('rnn-node convert: --labels and --vocabulary apply to imported models (a .rnn file has its own)');
+    model = await SequenceClassifier.load(input);
+  }
+  try {
+    if (to === 'rnn') await model.save(output);
+    else await exportTfjs(model, dirname(output), packageVersion(), basename(output));
+  } finally {
+    model.dispose();
+  }
+  process.stderr.write(`rnn-node convert: ${input} → ${output} (${model.config.layers.map((l) => `${l.bidirectional ? 'bi-' : ''}${l.cell}(${l.units})`).join(' → ')}, ${model.config.classes} classes)\n`);
+  return 0;
+}

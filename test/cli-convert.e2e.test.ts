@@ -1,0 +1,100 @@
+/**
+ * `rnn-node convert` and imported models on the command line: a tfjs text model without its
+ * vocabulary takes `{"ids": [...]}` records; with `--vocabulary` (one token per line) it
+ * reads raw text and predicts the same; `--labels` names the classes; the imported model
+ * evaluates, fine-tunes (`train --resume`) and converts back. Errors: one line, exit 2 for
+ * usage, 1 for a bad file.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { SequenceClassifier } from '../src/index';
+
+const CLI = join(__dirname, '..', 'dist', 'cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'rnn-node-convert-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const lines = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l));
+
+const VOCAB = ['<pad>', '<unk>', 'a', 'b', 'c', 'd', 'e'];
+
+beforeAll(async () => {
+  // A tfjs model.json of a token model, with no labels and no preprocessing in it.
+  const model = new SequenceClassifier({ input: { type: 'tokens', vocabSize: VOCAB.length, embeddingDim: 4 }, layers: [{ cell: 'gru', units: 6, resetAfter: false }], classes: 3, seed: 2 });
+  await model.toTfjs(join(dir, 'tfjs'));
+  model.dispose();
+  writeFileSync(join(dir, 'vocab.txt'), VOCAB.join('\n') + '\n');
+  writeFileSync(join(dir, 'labels.txt'), 'red\ngreen\nblue\n');
+  const texts = ['abc', 'cab', 'eed', 'a', 'dddd', 'bead'];
+  writeFileSync(join(dir, 'text.jsonl'), texts.map((t, i) => JSON.stringify({ text: t, label: ['red', 'green', 'blue'][i % 3] })).join('\n') + '\n');
+  writeFileSync(join(dir, 'ids.jsonl'), texts.map((t, i) => JSON.stringify({ ids: [...t].map((ch) => VOCAB.indexOf(ch)), label: ['red', 'green', 'blue'][i % 3] })).join('\n') + '\n');
+});
+
+describe('rnn-node convert', () => {
+  it('imports a tfjs text model without its vocabulary: it reads {"ids": [...]} records, with the labels given', () => {
+    const r = run(['convert', '--input', 'tfjs/model.json', '--output', 'ids.rnn', '--labels', 'labels.txt']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/tfjs\/model\.json → ids\.rnn \(gru\(6\), 3 classes\)/);
+    expect(run(['info', 'ids.rnn']).stdout).toMatch(/token ids below 7/);
+    const p = run(['predict', '--model', 'ids.rnn', '--data', 'ids.jsonl']);
+    expect(p.code, p.stderr).toBe(0);
+    const out = lines(p.stdout);
+    expect(out).toHaveLength(6);
+    expect(Object.keys(out[0].probabilities)).toEqual(['red', 'green', 'blue']);
+    writeFileSync(join(dir, 'bad-ids.jsonl'), '{"ids": [2, 3]}\n{"ids": [2, 99]}\n');
+    const bad = run(['predict', '--model', 'ids.rnn', '--data', 'bad-ids.jsonl']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/bad-ids\.jsonl:2: ids\[1\] is 99, outside the vocabulary \[0, 7\)/);
+    writeFileSync(join(dir, 'bad-ids.jsonl'), '{"ids": [2, 3]}\n{"ids": [2, 99]}\n{"ids": [1.5]}\n');
+    const skipped = run(['predict', '--model', 'ids.rnn', '--data', 'bad-ids.jsonl', '--on-error', 'skip']);
+    expect(skipped.code).toBe(0);
+    expect(lines(skipped.stdout)).toHaveLength(1);
+    expect(skipped.stderr).toMatch(/bad-ids\.jsonl:3: ids\[0\] must be a non-negative integer/);
+  });
+
+  it('with --vocabulary it reads raw text, predicting what the ids give', () => {
+    const r = run(['convert', '--input', 'tfjs/model.json', '--output', 'text.rnn', '--labels', 'red,green,blue', '--vocabulary', 'vocab.txt', '--tokenize', 'char']);
+    expect(r.code, r.stderr).toBe(0);
+    const fromText = lines(run(['predict', '--model', 'text.rnn', '--data', 'text.jsonl']).stdout).map((o) => o.probabilities);
+    const fromIds = lines(run(['predict', '--model', 'ids.rnn', '--data', 'ids.jsonl']).stdout).map((o) => o.probabilities);
+    expect(fromText).toEqual(fromIds);
+  });
+
+  it('an imported model evaluates, fine-tunes from the command line and converts back', () => {
+    const e = run(['evaluate', '--model', 'ids.rnn', '--data', 'ids.jsonl', '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout).count).toBe(6);
+    const t = run(['train', '--resume', 'ids.rnn', '--data', 'ids.jsonl', '--epochs', '2', '--out', 'tuned.rnn', '--json']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(JSON.parse(t.stdout).epochsTrained).toBe(2);
+    const back = run(['convert', '--input', 'tuned.rnn', '--output', 'tuned/model.json']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'tuned', 'model.json'), 'utf8')).userDefinedMetadata.rnnNode.labels).toEqual(['red', 'green', 'blue']);
+  });
+
+  it('errors: one line; exit 2 for usage, 1 for a bad file', () => {
+    for (const args of [
+      ['--input', 'tfjs/model.json', '--output', 'x.onnx'],
+      ['--input', 'tfjs/model.json', '--output', 'x.txt'],
+      ['--input', 'ids.rnn', '--output', 'y.rnn', '--labels', 'a,b,c'],
+    ]) {
+      const r = run(['convert', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    writeFileSync(join(dir, 'broken.json'), '{"modelTopology": {"class_name": "Sequential", "config": {"layers": [{"class_name": "Conv1D", "config": {"name": "c"}}]}}}');
+    const unsupported = run(['convert', '--input', 'broken.json', '--output', 'z.rnn']);
+    expect(unsupported.code).toBe(1);
+    expect(unsupported.stderr).toMatch(/^rnn-node convert: layer "c" \(Conv1D\): this layer is not supported/);
+    const labels = run(['convert', '--input', 'tfjs/model.json', '--output', 'z.rnn', '--labels', 'a,b']);
+    expect(labels.code).toBe(1);
+    expect(labels.stderr).toMatch(/Expected 3 labels/);
+  });
+});
