@@ -20,7 +20,8 @@ export interface TokenInputConfig {
   vocabSize: number;
   /** Width of the learned embedding. */
   embeddingDim: number;
-  /** Treat id 0 as padding: trailing zeros are not steps. Default true. */
+  /** Treat id 0 as padding, as Keras's mask_zero does: zeros are not steps, at the end, at
+   * the front (Keras's pre-padding) or between tokens. Default true. */
   maskZero?: boolean;
   /** 'uniform' U(-0.05, 0.05) (Keras) or 'normal' N(0, 1) (PyTorch). Default: see DEFAULT_INITIALIZERS. */
   embeddingInitializer?: EmbeddingInitializer;

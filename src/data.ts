@@ -83,7 +83,7 @@ function checkTokenIds(name: string, tokens: Int32Array, count: number, steps: n
       const id = tokens[s * steps + t];
       if (id < 0 || id >= vocab) throw outOfRange(`${name}[${s}][${t}]`, `a token id in [0, ${vocab})`, id);
       if (maskZero && id === 0)
-        throw outOfRange(`${name}[${s}][${t}]`, 'a nonzero id (0 is the padding id; with maskZero it may only appear as trailing padding)', id);
+        throw outOfRange(`${name}[${s}][${t}]`, 'a nonzero id within the given length (0 is the padding id with maskZero)', id);
     }
   }
 }
@@ -114,11 +114,12 @@ function convert(x: unknown, config: ResolvedConfig, name: string, allowNaN: boo
     if (x.values.length !== count * steps)
       throw outOfRange(`${name}.values`, `${count * steps} values for shape [${count}, ${steps}]`, x.values);
     let lengths: Int32Array;
+    let tokens = x.values;
     if (x.lengths !== undefined) lengths = checkLengths(name, x.lengths, count, steps);
-    else if (input.maskZero) lengths = trailingPaddingLengths(name, x.values, count, steps);
+    else if (input.maskZero) ({ tokens, lengths } = skipPadding(name, x.values, count, steps));
     else lengths = new Int32Array(count).fill(steps);
-    checkTokenIds(name, x.values, count, steps, lengths, input.vocabSize, input.maskZero);
-    return { count, steps, features: 1, lengths, tokens: x.values, typed: true };
+    checkTokenIds(name, tokens, count, steps, lengths, input.vocabSize, input.maskZero);
+    return { count, steps, features: 1, lengths, tokens, typed: true };
   }
   if (!Array.isArray(x)) throw invalidType(name, 'nested arrays or { values, shape, lengths? }', x);
   if (x.length === 0) throw outOfRange(name, 'at least one sequence', x);
@@ -164,9 +165,14 @@ function convert(x: unknown, config: ResolvedConfig, name: string, allowNaN: boo
     }
   }
   // Without masking, padding zeros are real steps (Keras semantics): every row is full length.
-  if (!input.maskZero) lengths.fill(steps);
-  checkTokenIds(name, tokens, count, steps, lengths, input.vocabSize, input.maskZero);
-  return { count, steps, features: 1, lengths, tokens, typed: false };
+  if (!input.maskZero) {
+    lengths.fill(steps);
+    checkTokenIds(name, tokens, count, steps, lengths, input.vocabSize, false);
+    return { count, steps, features: 1, lengths, tokens, typed: false };
+  }
+  const skipped = skipPadding(name, tokens, count, steps, lengths);
+  checkTokenIds(name, skipped.tokens, count, steps, skipped.lengths, input.vocabSize, true);
+  return { count, steps, features: 1, lengths: skipped.lengths, tokens: skipped.tokens, typed: false };
 }
 
 function maxOf(values: Int32Array): number {
@@ -175,15 +181,38 @@ function maxOf(values: Int32Array): number {
   return m;
 }
 
-function trailingPaddingLengths(name: string, tokens: Int32Array, count: number, steps: number): Int32Array {
+/**
+ * With maskZero, id 0 is padding wherever it is, as Keras masks it: trailing (post-padding),
+ * leading (Keras's `pad_sequences` pads at the front by default) or between tokens. A masked
+ * step leaves a recurrent layer's state as it was, which is the same as not having the step:
+ * each row keeps its nonzero ids, in order. Rows padded only at the end keep their buffer;
+ * otherwise one compacted copy is made. `rowLengths` bounds each row (nested input).
+ */
+function skipPadding(name: string, tokens: Int32Array, count: number, steps: number, rowLengths?: Int32Array): { tokens: Int32Array; lengths: Int32Array } {
   const lengths = new Int32Array(count);
+  let compact = false;
   for (let s = 0; s < count; s++) {
-    let len = steps;
-    while (len > 0 && tokens[s * steps + len - 1] === 0) len--;
-    if (len === 0) throw outOfRange(`${name}[${s}]`, 'a sequence with at least one nonzero token id', 'all padding');
-    lengths[s] = len;
+    const end = rowLengths ? rowLengths[s] : steps;
+    let kept = 0;
+    let last = -1;
+    for (let t = 0; t < end; t++) {
+      if (tokens[s * steps + t] !== 0) {
+        kept++;
+        last = t;
+      }
+    }
+    if (kept === 0) throw outOfRange(`${name}[${s}]`, 'a sequence with at least one nonzero token id', 'all padding');
+    if (kept !== last + 1) compact = true;
+    lengths[s] = kept;
   }
-  return lengths;
+  if (!compact) return { tokens, lengths };
+  const out = new Int32Array(count * steps);
+  for (let s = 0; s < count; s++) {
+    const end = rowLengths ? rowLengths[s] : steps;
+    let at = s * steps;
+    for (let t = 0; t < end; t++) if (tokens[s * steps + t] !== 0) out[at++] = tokens[s * steps + t];
+  }
+  return { tokens: out, lengths };
 }
 
 /** Converts labels (indices or names) to class indices. */

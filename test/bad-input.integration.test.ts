@@ -119,9 +119,15 @@ describe('token input', () => {
     await expect(m.predict([[1, -2]])).rejects.toThrow(RangeError);
     await expect(m.predict([[1, 2.5]])).rejects.toThrow(mentions('x[0][1]', 'integer'));
   });
-  it('rejects padding id 0 inside a masked sequence, and all-padding rows', async () => {
-    await expect(m.predict([[1, 0, 3]])).rejects.toThrow(mentions('x[0][1]', 'padding id'));
+  it('skips padding id 0 wherever it is (as Keras masks it), rejects it within given lengths, and rejects all-padding rows', async () => {
+    const plain = (await m.predictProba([[1, 3]])) as number[][];
+    expect(await m.predictProba([[1, 0, 3]])).toEqual(plain);
+    expect(await m.predictProba([[0, 0, 1, 3]])).toEqual(plain); // Keras's pad_sequences pads at the front
+    const typed = (await m.predictProba({ values: new Int32Array([0, 1, 0, 3, 1, 3, 0, 0]), shape: [2, 4] })) as Float32Array;
+    expect(Array.from(typed)).toEqual([...plain[0], ...plain[0]].map(Math.fround));
+    await expect(m.predictProba({ values: new Int32Array([1, 0, 3]), shape: [1, 3], lengths: new Int32Array([3]) })).rejects.toThrow(mentions('x[0][1]', 'padding id'));
     await expect(m.predictProba({ values: new Int32Array([1, 2, 0, 0, 0, 0]), shape: [2, 3] })).rejects.toThrow(mentions('x[1]', 'nonzero'));
+    await expect(m.predict([[0, 0]])).rejects.toThrow(mentions('x[0]', 'nonzero'));
   });
   it('treats trailing zeros of typed input as padding', async () => {
     const typed = (await m.predictProba({ values: new Int32Array([1, 2, 0, 0, 5, 6, 7, 8]), shape: [2, 4] })) as Float32Array;

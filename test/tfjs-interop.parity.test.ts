@@ -79,18 +79,18 @@ function denseInput(seed: number) {
   return { ours: { values, shape: [B, T, F] }, theirs: tf.tensor3d(values, [B, T, F]) };
 }
 
-/** Ragged token sequences, post-padded with 0. */
-function tokenInput() {
+/** Ragged token sequences padded with 0: at the end, or (Keras's pad_sequences default) at the front. */
+function tokenInput(pre = false) {
   const lengths = [6, 2, 4, 1, 5];
   const ids = new Int32Array(B * T);
   lengths.forEach((len, s) => {
-    for (let t = 0; t < len; t++) ids[s * T + t] = 1 + ((s * 7 + t * 3) % (V - 1));
+    for (let t = 0; t < len; t++) ids[s * T + (pre ? T - len : 0) + t] = 1 + ((s * 7 + t * 3) % (V - 1));
   });
   return { ours: { values: ids, shape: [B, T] }, theirs: tf.tensor2d(ids, [B, T], 'float32') };
 }
 
 type Builder = () => tf.LayersModel;
-const rnnCases: [string, Builder, 'dense' | 'tokens', boolean][] = [
+const rnnCases: [string, Builder, 'dense' | 'tokens' | 'pre-padded tokens', boolean][] = [
   ['SimpleRNN tanh', () => seq([tf.layers.simpleRNN({ units: 7, inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
   ['SimpleRNN relu', () => seq([tf.layers.simpleRNN({ units: 7, activation: 'relu', inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
   ['LSTM (tfjs default hard_sigmoid)', () => seq([tf.layers.lstm({ units: 8, inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
@@ -109,6 +109,7 @@ const rnnCases: [string, Builder, 'dense' | 'tokens', boolean][] = [
   ['Dense linear (logits: softmax of them compared)', () => seq([tf.layers.lstm({ units: 6, inputShape: [null, F] }), tf.layers.dense({ units: C })]), 'dense', true],
   ['masked tokens: Embedding(mask_zero) + LSTM, ragged', () => seq([tf.layers.embedding({ inputDim: V, outputDim: 4, maskZero: true, inputLength: T }), tf.layers.lstm({ units: 6 }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'tokens', false],
   ['masked tokens: Embedding + bidirectional GRU, ragged', () => seq([tf.layers.embedding({ inputDim: V, outputDim: 4, maskZero: true, inputLength: T }), tf.layers.bidirectional({ layer: tf.layers.gru({ units: 3 }) as never }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'tokens', false],
+  ['masked tokens padded at the front (pad_sequences): Embedding + bidirectional LSTM', () => seq([tf.layers.embedding({ inputDim: V, outputDim: 4, maskZero: true, inputLength: T }), tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 3 }) as never }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'pre-padded tokens', false],
   ['Functional (tf.model) chain with an InputLayer', () => {
     const input = tf.input({ shape: [null, F] });
     const h = tf.layers.lstm({ units: 5 }).apply(input) as tf.SymbolicTensor;
@@ -129,7 +130,7 @@ describe('importing tfjs models (written by tfjs)', () => {
       randomize(theirs, 10 * i);
       const path = await saveWithTfjs(theirs, `import-${i}`);
       const ours = await SequenceClassifier.fromTfjs(path);
-      const x = input === 'dense' ? denseInput(i) : tokenInput();
+      const x = input === 'dense' ? denseInput(i) : tokenInput(input === 'pre-padded tokens');
       const expected = tf.tidy(() => {
         const out = theirs.predict(x.theirs) as tf.Tensor2D;
         return (logits ? tf.softmax(out) : out).dataSync();
