@@ -17,6 +17,7 @@ import { splitIndices } from './split';
 import { ensureThreadsConfigured, threadsOption } from './threads';
 import { ClassifierTrainingHandle, runFit, type FitCallbacks, type History } from './training';
 import { checkInteger } from './validate';
+import { MicroBatcher, resolveBatching, type BatchingOptions, type BatchingStats } from './micro-batcher';
 import { earlyStoppingOf, evaluationOf, trainingRun, writeEvaluationReport, type EvaluatedSet, type ModelFacts } from './report/fit-report';
 import { resolveReportOptions, type ReportOptions } from './report/report-options';
 import { TrainingRecorder } from './report/training-recorder';
@@ -28,6 +29,8 @@ export type { FitOptions } from './fit-options';
 export interface PredictOptions {
   /** Sequences per native call. Default 1024. */
   batchSize?: number;
+  /** Cancels this call (before its batch runs, or drops its result after). */
+  signal?: AbortSignal;
   /** NaN in dense input: 'error' (default), 'zero', 'ffill' or 'mask'. */
   missing?: MissingPolicy;
   /** Threads for this call. Default: see `setNumThreads`. */
@@ -70,6 +73,8 @@ export class SequenceClassifier {
   #keptWeights: { key: string; params: Float32Array } | null = null;
   /** Tokenizer vocabulary, normalisation, ...: saved with the model. */
   preprocessing: Record<string, unknown> | null = null;
+  /** Dynamic batching of concurrent predictions, when turned on (setBatching). */
+  #batcher: MicroBatcher | null = null;
 
   constructor(config: SequenceClassifierConfig) {
     this.config = resolveConfig(config);
@@ -240,18 +245,51 @@ export class SequenceClassifier {
   /** Class probabilities: a row-major Float32Array [N x classes] for typed input,
    * `number[][]` for nested arrays. Runs off the event loop. */
   async predictProba(x: SequenceInput, options: PredictOptions = {}): Promise<Float32Array | number[][]> {
-    const model = this.#idle('predict');
-    const { batchSize, threads } = this.#predictOptions(options);
-    const set = toSequenceSet(x, this.config, 'x', resolveMissing(options.missing));
-    return this.#shape(set, await this.#predictSet(model, set, batchSize, threads));
+    const set = toSequenceSet(x, this.config, 'x', resolveMissing(options?.missing));
+    return this.#shape(set, await this.#probabilities(set, options));
   }
 
   /** Predicted labels (names when the model has them, else class indices). */
   async predict(x: SequenceInput, options: PredictOptions = {}): Promise<Array<string | number>> {
+    const set = toSequenceSet(x, this.config, 'x', resolveMissing(options?.missing));
+    return this.#labelsOf(await this.#probabilities(set, options));
+  }
+
+  /** Probabilities of a checked set: through the micro-batcher when batching is on. */
+  async #probabilities(set: SequenceSet, options: PredictOptions): Promise<Float32Array> {
     const model = this.#idle('predict');
     const { batchSize, threads } = this.#predictOptions(options);
-    const set = toSequenceSet(x, this.config, 'x', resolveMissing(options.missing));
-    return this.#labelsOf(await this.#predictSet(model, set, batchSize, threads));
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('options.signal', 'an AbortSignal', signal);
+    signal?.throwIfAborted();
+    if (this.#batcher) return this.#batcher.submit(set, signal);
+    const probs = await this.#predictSet(model, set, batchSize, threads);
+    signal?.throwIfAborted();
+    return probs;
+  }
+
+  /**
+   * Dynamic batching for servers (off by default): concurrent `predictProba`/`predict` calls
+   * wait up to `maxDelayMs` (default 2) or until `maxBatchSize` (default 256) sequences wait,
+   * and run as one native batch; each call gets exactly what it would alone, in its own shape,
+   * with its own errors and abort (`options.signal`). Batched calls use the default thread
+   * count. `setBatching(null)` turns it off; calls already waiting still run.
+   */
+  /** Batches, calls and sequences run since batching was turned on; null when it is off. */
+  get batchingStats(): BatchingStats | null {
+    return this.#batcher ? { ...this.#batcher.stats } : null;
+  }
+
+  setBatching(options: Partial<BatchingOptions> | null): void {
+    this.#live();
+    const resolved = resolveBatching(options);
+    if (!resolved) {
+      this.#batcher?.flush();
+      this.#batcher = null;
+      return;
+    }
+    if (this.#batcher) this.#batcher.configure(resolved);
+    else this.#batcher = new MicroBatcher(resolved, this.config.classes, (set) => this.#predictSet(this.#idle('predict'), set, Math.max(1, set.count), 0));
   }
 
   /** Synchronous `predictProba` for small inputs (up to PREDICT_SYNC_MAX_SEQUENCES): the
@@ -427,6 +465,8 @@ export class SequenceClassifier {
   /** Frees the native model. Idempotent; any later call throws DisposedError. A running
    * job finishes on its own reference first. */
   dispose(): void {
+    this.#batcher?.drain(new DisposedError());
+    this.#batcher = null;
     this.#native?.dispose();
     this.#native = null;
   }

@@ -45,3 +45,4 @@ export { backendInfo } from './backend';
 export type { BackendInfo } from './backend';
 export type { VariantNotTaken } from './variants';
 export type { ImportOptions } from './interop/tfjs';
+export type { BatchingOptions, BatchingStats } from './micro-batcher';

@@ -101,6 +101,7 @@ describe('committed benchmark reports', () => {
     ['REPORT.md', 2],
     ['SCALE-OUT.md', 3],
     ['BRING-YOUR-MODEL.md', 3],
+    ['BATCHING.md', 3],
   ] as const)('bench/%s has measured rows', (name, least) => {
     const text = readFileSync(join(ROOT, 'bench', name), 'utf8');
     const rows = text.split('\n').filter((l) => /^\|/.test(l) && !/^\|[-| ]+\|$/.test(l));
