@@ -10,6 +10,9 @@ export type CellType = 'lstm' | 'gru' | 'rnn';
 
 export interface DenseInputConfig {
   type: 'dense';
+  /** Steps whose every feature equals this value are padding, as Keras's Masking layer says:
+   * they are not steps (at the end, at the front or between others). Default null: none. */
+  maskValue?: number | null;
   /** Values per time step. */
   features: number;
 }
@@ -119,7 +122,11 @@ export function resolveConfig(config: unknown): ResolvedConfig {
   const type = checkChoice('config.input.type', input.type, ['dense', 'tokens'] as const);
   const resolvedInput: ResolvedConfig['input'] =
     type === 'dense'
-      ? { type, features: checkInteger('config.input.features', input.features, 1, 1 << 20) }
+      ? {
+          type,
+          features: checkInteger('config.input.features', input.features, 1, 1 << 20),
+          maskValue: optional(input.maskValue as number | null | undefined, null, (v) => (v === null ? null : checkNumber('config.input.maskValue', v, -3.4e38, 3.4e38))),
+        }
       : {
           type,
           vocabSize: checkInteger('config.input.vocabSize', input.vocabSize, 2, 1 << 24),

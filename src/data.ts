@@ -107,7 +107,7 @@ function convert(x: unknown, config: ResolvedConfig, name: string, allowNaN: boo
         throw outOfRange(`${name}.values`, `${count * steps * features} values for shape [${count}, ${steps}, ${features}]`, x.values);
       const lengths = x.lengths === undefined ? new Int32Array(count).fill(steps) : checkLengths(name, x.lengths, count, steps);
       checkFinite(name, x.values, count, steps, features, lengths, allowNaN);
-      return { count, steps, features, lengths, dense: x.values, typed: true };
+      return skipMaskedSteps(name, { count, steps, features, lengths, dense: x.values, typed: true }, input.maskValue);
     }
     if (!(x.values instanceof Int32Array)) throw invalidType(`${name}.values`, 'an Int32Array (token input)', x.values);
     const [count, steps] = checkShape(name, x.shape, 2);
@@ -151,7 +151,7 @@ function convert(x: unknown, config: ResolvedConfig, name: string, allowNaN: boo
         }
       }
     }
-    return { count, steps, features, lengths, dense, typed: false };
+    return skipMaskedSteps(name, { count, steps, features, lengths, dense, typed: false }, input.maskValue);
   }
   const steps = maxOf(lengths);
   const tokens = new Int32Array(count * steps);
@@ -173,6 +173,48 @@ function convert(x: unknown, config: ResolvedConfig, name: string, allowNaN: boo
   const skipped = skipPadding(name, tokens, count, steps, lengths);
   checkTokenIds(name, skipped.tokens, count, steps, skipped.lengths, input.vocabSize, true);
   return { count, steps, features: 1, lengths: skipped.lengths, tokens: skipped.tokens, typed: false };
+}
+
+/**
+ * With a dense `maskValue`, a step whose every feature equals it is padding, as Keras's Masking
+ * layer marks it: a masked step leaves a recurrent layer's state as it was, which is the same
+ * as not having the step, so each row keeps its other steps in order. Rows without masked
+ * steps before their end keep the buffer; otherwise one compacted copy is made.
+ */
+function skipMaskedSteps(name: string, set: SequenceSet, maskValue: number | null): SequenceSet {
+  if (maskValue === null) return set;
+  const { count, steps, features, dense } = set;
+  const masked = (s: number, t: number) => {
+    const base = (s * steps + t) * features;
+    for (let f = 0; f < features; f++) if (dense![base + f] !== maskValue) return false;
+    return true;
+  };
+  const lengths = new Int32Array(count);
+  let compact = false;
+  for (let s = 0; s < count; s++) {
+    let kept = 0;
+    let last = -1;
+    for (let t = 0; t < set.lengths[s]; t++) {
+      if (!masked(s, t)) {
+        kept++;
+        last = t;
+      }
+    }
+    if (kept === 0) throw outOfRange(`${name}[${s}]`, `a sequence with at least one step that is not all ${maskValue} (the model's input.maskValue)`, 'all masked');
+    if (kept !== last + 1) compact = true;
+    lengths[s] = kept;
+  }
+  if (!compact) return { ...set, lengths };
+  const out = new Float32Array(count * steps * features);
+  for (let s = 0; s < count; s++) {
+    let at = s * steps * features;
+    for (let t = 0; t < set.lengths[s]; t++) {
+      if (masked(s, t)) continue;
+      out.set(dense!.subarray((s * steps + t) * features, (s * steps + t + 1) * features), at);
+      at += features;
+    }
+  }
+  return { ...set, lengths, dense: out };
 }
 
 function maxOf(values: Int32Array): number {

@@ -136,6 +136,20 @@ describe('token input', () => {
   });
 });
 
+describe('masked dense input (maskValue)', () => {
+  const m = new SequenceClassifier({ input: { type: 'dense', features: 2, maskValue: 0 }, layers: [{ cell: 'lstm', units: 4 }], classes: 2, seed: 1 });
+  it('skips steps that are all maskValue, wherever they are, and rejects all-masked rows', async () => {
+    const plain = await m.predictProba([[[1, 2], [3, 4]]]);
+    expect(await m.predictProba([[[0, 0], [1, 2], [0, 0], [3, 4], [0, 0]]])).toEqual(plain);
+    expect(await m.predictProba([[[0, 1], [1, 2]]])).not.toEqual(await m.predictProba([[[1, 2]]])); // not every feature is 0: a real step
+    await expect(m.predictProba([[[0, 0], [0, 0]]])).rejects.toThrow(mentions('x[0]', 'maskValue'));
+  });
+  it('checks maskValue', () => {
+    expect(() => new SequenceClassifier({ input: { type: 'dense', features: 2, maskValue: Number.NaN }, layers: [{ cell: 'lstm', units: 2 }], classes: 2 })).toThrow(/config\.input\.maskValue/);
+    expect(() => new SequenceClassifier({ input: { type: 'dense', features: 2, maskValue: '0' as never }, layers: [{ cell: 'lstm', units: 2 }], classes: 2 })).toThrow(/config\.input\.maskValue/);
+  });
+});
+
 describe('weights', () => {
   const m = dense();
   it('rejects the wrong number of tensors, shapes, lengths and non-finite values', () => {

@@ -74,8 +74,13 @@ function randomize(model: tf.LayersModel, seed: number) {
 
 const B = 5, T = 6, F = 3, V = 11, C = 4;
 
-function denseInput(seed: number) {
+function denseInput(seed: number, maskValue: number | null = null) {
   const values = randomFloats(B * T * F, seed);
+  if (maskValue !== null) {
+    // Padding steps: trailing in some rows, leading in others, one between.
+    const pad = (s: number, t: number) => values.fill(maskValue, (s * T + t) * F, (s * T + t + 1) * F);
+    pad(0, 5); pad(0, 4); pad(1, 0); pad(1, 1); pad(2, 3); pad(4, 0); pad(4, 5);
+  }
   return { ours: { values, shape: [B, T, F] }, theirs: tf.tensor3d(values, [B, T, F]) };
 }
 
@@ -90,7 +95,9 @@ function tokenInput(pre = false) {
 }
 
 type Builder = () => tf.LayersModel;
-const rnnCases: [string, Builder, 'dense' | 'tokens' | 'pre-padded tokens', boolean][] = [
+const rnnCases: [string, Builder, 'dense' | 'tokens' | 'pre-padded tokens' | 'masked dense 0' | 'masked dense -1', boolean][] = [
+  ['Masking(0) + LSTM: padding steps at the end, the front and between', () => seq([tf.layers.masking({ maskValue: 0, inputShape: [null, F] }), tf.layers.lstm({ units: 6 }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'masked dense 0', false],
+  ['Masking(-1) + bidirectional GRU', () => seq([tf.layers.masking({ maskValue: -1, inputShape: [null, F] }), tf.layers.bidirectional({ layer: tf.layers.gru({ units: 4 }) as never }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'masked dense -1', false],
   ['SimpleRNN tanh', () => seq([tf.layers.simpleRNN({ units: 7, inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
   ['SimpleRNN relu', () => seq([tf.layers.simpleRNN({ units: 7, activation: 'relu', inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
   ['LSTM (tfjs default hard_sigmoid)', () => seq([tf.layers.lstm({ units: 8, inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
@@ -130,7 +137,7 @@ describe('importing tfjs models (written by tfjs)', () => {
       randomize(theirs, 10 * i);
       const path = await saveWithTfjs(theirs, `import-${i}`);
       const ours = await SequenceClassifier.fromTfjs(path);
-      const x = input === 'dense' ? denseInput(i) : tokenInput(input === 'pre-padded tokens');
+      const x = input === 'dense' ? denseInput(i) : input.startsWith('masked dense') ? denseInput(i, Number(input.split(' ').pop())) : tokenInput(input === 'pre-padded tokens');
       const expected = tf.tidy(() => {
         const out = theirs.predict(x.theirs) as tf.Tensor2D;
         return (logits ? tf.softmax(out) : out).dataSync();
@@ -156,6 +163,7 @@ const exportCases: [string, SequenceClassifierConfig][] = [
   ['mean pooling over a bidirectional GRU', { input: { type: 'dense', features: F }, layers: [{ cell: 'gru', units: 4, bidirectional: true, resetAfter: false }], pooling: 'mean', classes: C }],
   ['max pooling over an LSTM', { input: { type: 'dense', features: F }, layers: [{ cell: 'lstm', units: 4 }], pooling: 'max', classes: C }],
   ['masked tokens: Embedding + LSTM, last step', { input: { type: 'tokens', vocabSize: V, embeddingDim: 4 }, layers: [{ cell: 'lstm', units: 6 }], classes: ['a', 'b', 'c', 'd'] }],
+  ['Masking(0) + GRU on padded dense input', { input: { type: 'dense', features: F, maskValue: 0 }, layers: [{ cell: 'gru', units: 5, resetAfter: false }], classes: C }],
 ];
 
 describe('exporting to tfjs (read by tfjs)', () => {
@@ -167,7 +175,7 @@ describe('exporting to tfjs (read by tfjs)', () => {
       const out = `export-${i}`;
       await ours.toTfjs(join(dir, out));
       const theirs = await loadWithTfjs(out);
-      const x = config.input.type === 'dense' ? denseInput(100 + i) : tokenInput();
+      const x = config.input.type === 'dense' ? denseInput(100 + i, config.input.maskValue ?? null) : tokenInput();
       const expected = ours.predictProbaSync(x.ours as never) as Float32Array;
       const got = tf.tidy(() => (theirs.predict(x.theirs) as tf.Tensor).dataSync());
       expect(maxAbsDiff(got, expected)).toBeLessThan(1e-5);

@@ -108,6 +108,7 @@ export function importTopology(topology: unknown): ImportedTopology {
   const layers = layersOf(className, config);
   let features: number | null = null;
   let tokens: { vocabSize: number; embeddingDim: number; maskZero: boolean } | null = null;
+  let maskValue: number | null = null;
   const recurrent: LayerConfig[] = [];
   let lastReturnsSequences = false;
   let pooling: 'last' | 'mean' | 'max' = 'last';
@@ -136,9 +137,12 @@ export function importTopology(topology: unknown): ImportedTopology {
         weightLayers.push({ name: layer.name, className: layer.className, tensors: ['embeddings'] });
         break;
       }
-      case 'Masking':
-        refuse(layer, 'Masking is not supported yet: give sequences their true lengths instead');
+      case 'Masking': {
+        if (stage !== 'input' || tokens) refuse(layer, 'Masking must come first, on dense input');
+        maskValue = Number(c.mask_value ?? 0);
+        if (!Number.isFinite(maskValue)) refuse(layer, `mask_value ${JSON.stringify(c.mask_value)} is not a finite number`);
         break;
+      }
       case 'SimpleRNN':
       case 'LSTM':
       case 'GRU':
@@ -173,7 +177,7 @@ export function importTopology(topology: unknown): ImportedTopology {
       case 'GlobalAveragePooling1D':
       case 'GlobalMaxPooling1D': {
         if (stage !== 'rnn' || !lastReturnsSequences) refuse(layer, 'pooling must follow a recurrent layer with return_sequences=true');
-        if (tokens?.maskZero && writer.startsWith('tfjs'))
+        if ((tokens?.maskZero || maskValue !== null) && writer.startsWith('tfjs'))
           refuse(layer, "tfjs-layers' global pooling ignores the mask and pools the padded steps; rnn-node pools the valid steps (as Keras does)");
         pooling = layer.className === 'GlobalAveragePooling1D' ? 'mean' : 'max';
         stage = 'pooled';
@@ -203,11 +207,11 @@ export function importTopology(topology: unknown): ImportedTopology {
         break;
       }
       default:
-        refuse(layer, 'this layer is not supported (InputLayer, Embedding, SimpleRNN, LSTM, GRU, Bidirectional, GlobalAverage/MaxPooling1D, Dropout, Dense, Activation)');
+        refuse(layer, 'this layer is not supported (InputLayer, Masking, Embedding, SimpleRNN, LSTM, GRU, Bidirectional, GlobalAverage/MaxPooling1D, Dropout, Dense, Activation)');
     }
   }
   if (recurrent.length === 0) refuse(null, 'the model has no recurrent layer');
   if (classes === 0) refuse(null, 'the model does not end in a Dense classifier head');
-  const input = tokens ? { type: 'tokens' as const, ...tokens } : { type: 'dense' as const, features: features! };
+  const input = tokens ? { type: 'tokens' as const, ...tokens } : { type: 'dense' as const, features: features!, maskValue };
   return { config: { input, layers: recurrent, pooling, classes }, weightLayers, writer, logits };
 }

@@ -37,7 +37,7 @@ interface RnnNodeMetadata {
 /** The parts of a config the topology fixes; metadata must agree with them to be used. */
 function structure(c: ResolvedConfig) {
   return JSON.stringify({
-    input: c.input.type === 'dense' ? { type: 'dense', features: c.input.features } : { type: 'tokens', vocabSize: c.input.vocabSize, embeddingDim: c.input.embeddingDim, maskZero: c.input.maskZero },
+    input: c.input.type === 'dense' ? { type: 'dense', features: c.input.features, maskValue: c.input.maskValue } : { type: 'tokens', vocabSize: c.input.vocabSize, embeddingDim: c.input.embeddingDim, maskZero: c.input.maskZero },
     layers: c.layers.map((l) => [l.cell, l.units, l.bidirectional, l.activation, l.cell === 'rnn' ? null : l.recurrentActivation, l.cell === 'gru' ? l.resetAfter : null]),
     pooling: c.pooling,
     classes: c.classes,
@@ -174,8 +174,9 @@ export async function exportTfjs(model: SequenceClassifier, dir: string, version
     if (l.cell === 'gru' && l.resetAfter)
       throw new UnsupportedModelError(`layer ${i} (gru, resetAfter: true): tfjs-layers' GRU has no reset_after; it computes only the reset-before form`);
   });
-  if (c.input.type === 'tokens' && c.input.maskZero && c.pooling !== 'last')
-    throw new UnsupportedModelError(`pooling '${c.pooling}' over masked tokens: tfjs-layers' global pooling ignores the mask and would pool the padding`);
+  const masked = c.input.type === 'tokens' ? c.input.maskZero : c.input.maskValue !== null;
+  if (masked && c.pooling !== 'last')
+    throw new UnsupportedModelError(`pooling '${c.pooling}' over masked input: tfjs-layers' global pooling ignores the mask and would pool the padding`);
   const weights = model.getWeights();
   const names = layerNames(weights);
   const layerOrder = [...names.keys()];
@@ -184,6 +185,8 @@ export async function exportTfjs(model: SequenceClassifier, dir: string, version
   if (c.input.type === 'tokens') {
     keras.push({ class_name: 'Embedding', config: { name: 'embedding', input_dim: c.input.vocabSize, output_dim: c.input.embeddingDim, mask_zero: c.input.maskZero, batch_input_shape: [null, null], dtype: 'float32', trainable: true } });
   }
+  const masking = c.input.type === 'dense' && c.input.maskValue !== null;
+  if (masking && c.input.type === 'dense') keras.push({ class_name: 'Masking', config: { name: 'masking', mask_value: c.input.maskValue, batch_input_shape: [null, null, c.input.features], dtype: 'float32', trainable: true } });
   const recurrentNames = layerOrder.filter((n) => n !== 'embedding' && n !== 'dense');
   c.layers.forEach((l, i) => {
     const returnSequences = i < c.layers.length - 1 || c.pooling !== 'last';
@@ -191,7 +194,7 @@ export async function exportTfjs(model: SequenceClassifier, dir: string, version
       units: l.units, activation: l.activation, use_bias: true, return_sequences: returnSequences, return_state: false,
       go_backwards: false, stateful: false, unroll: false, dropout: 0, recurrent_dropout: 0, trainable: true, dtype: 'float32',
       ...(l.cell !== 'rnn' ? { recurrent_activation: l.recurrentActivation === 'hardSigmoid' ? 'hard_sigmoid' : 'sigmoid' } : {}),
-      ...(i === 0 && c.input.type === 'dense' && !l.bidirectional ? { batch_input_shape: [null, null, c.input.features] } : {}),
+      ...(i === 0 && c.input.type === 'dense' && !masking && !l.bidirectional ? { batch_input_shape: [null, null, c.input.features] } : {}),
     };
     const name = recurrentNames[i];
     if (l.bidirectional) {
@@ -200,7 +203,7 @@ export async function exportTfjs(model: SequenceClassifier, dir: string, version
         config: {
           name, merge_mode: 'concat', trainable: true,
           layer: { class_name: rnnClass[l.cell], config: { ...cellConfig, name: names.get(name) ?? l.cell } },
-          ...(i === 0 && c.input.type === 'dense' ? { batch_input_shape: [null, null, c.input.features] } : {}),
+          ...(i === 0 && c.input.type === 'dense' && !masking ? { batch_input_shape: [null, null, c.input.features] } : {}),
         },
       });
     } else {
