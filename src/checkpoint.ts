@@ -182,7 +182,7 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'model file'): Check
   let config: ResolvedConfig;
   try {
     const c = header.config as unknown as Record<string, unknown>;
-    config = resolveConfig({ ...(version === 1 ? withKerasInitializers(c) : c), classes: c?.labels ?? c?.classes });
+    config = resolveConfig({ ...(version === 1 ? withKerasInitializers(c) : c), classes: c?.labels ?? c?.classes }, false);
   } catch (e) {
     fail(where, `invalid config in header: ${(e as Error).message}`);
   }

@@ -16,7 +16,7 @@ import { SeededRandom } from './random';
 import { splitIndices } from './split';
 import { ensureThreadsConfigured, threadsOption } from './threads';
 import { ClassifierTrainingHandle, runFit, type FitCallbacks, type History } from './training';
-import { checkInteger } from './validate';
+import { checkInteger, checkKnownKeys } from './validate';
 import { MicroBatcher, resolveBatching, type BatchingOptions, type BatchingStats } from './micro-batcher';
 import { earlyStoppingOf, evaluationOf, trainingRun, writeEvaluationReport, type EvaluatedSet, type ModelFacts } from './report/fit-report';
 import { resolveReportOptions, type ReportOptions } from './report/report-options';
@@ -51,6 +51,9 @@ export interface WeightTensor {
   shape: number[];
   values: Float32Array;
 }
+
+const PREDICT_OPTION_KEYS = ['batchSize', 'signal', 'missing', 'threads'] as const;
+const EVALUATE_OPTION_KEYS = [...PREDICT_OPTION_KEYS, 'topK', 'report', 'metricsLog'] as const;
 
 /** Largest input `predictProbaSync`/`predictSync` accept (they block the event loop). */
 export const PREDICT_SYNC_MAX_SEQUENCES = 1024;
@@ -215,7 +218,7 @@ export class SequenceClassifier {
    * the confusion matrix on labelled data. */
   async evaluate(data: Dataset, options: EvaluateOptions = {}): Promise<Metrics> {
     const model = this.#idle('evaluate');
-    const { batchSize, threads } = this.#predictOptions(options);
+    const { batchSize, threads } = this.#predictOptions(options, EVALUATE_OPTION_KEYS);
     const topK = options.topK === undefined ? 3 : checkInteger('options.topK', options.topK, 1, 1 << 20);
     const report = resolveReportOptions(options.report, options.metricsLog);
     const { set, labels } = this.#dataset(data, 'data', resolveMissing(options?.missing));
@@ -224,8 +227,9 @@ export class SequenceClassifier {
     return computeMetrics(probs, labels, this.config.classes, this.config.labels, topK);
   }
 
-  #predictOptions(options: PredictOptions) {
+  #predictOptions(options: PredictOptions, known: readonly string[] = PREDICT_OPTION_KEYS) {
     if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
+    checkKnownKeys('options', options, known);
     return {
       batchSize: options.batchSize === undefined ? 1024 : checkInteger('options.batchSize', options.batchSize, 1, 1 << 20),
       threads: threadsOption(options.threads),

@@ -3,7 +3,7 @@
  * and its validation.
  */
 import { invalidType, outOfRange } from './errors';
-import { checkBoolean, checkChoice, checkInteger, checkNumber } from './validate';
+import { checkBoolean, checkChoice, checkInteger, checkKnownKeys, checkNumber } from './validate';
 import type { NativeModelConfig } from './native';
 
 export type CellType = 'lstm' | 'gru' | 'rnn';
@@ -114,12 +114,22 @@ function optional<T>(value: T | undefined, fallback: T, check: (v: unknown) => T
   return value === undefined ? fallback : check(value);
 }
 
-/** Applies defaults and validates; throws TypeError/RangeError naming the field. */
-export function resolveConfig(config: unknown): ResolvedConfig {
+const CONFIG_KEYS = ['input', 'layers', 'pooling', 'classes', 'seed', 'labels'] as const;
+const INPUT_KEYS = { dense: ['type', 'features', 'maskValue'], tokens: ['type', 'vocabSize', 'embeddingDim', 'maskZero', 'embeddingInitializer'] } as const;
+const LAYER_KEYS = ['cell', 'units', 'bidirectional', 'activation', 'recurrentActivation', 'resetAfter', 'unitForgetBias', 'dropout', 'kernelInitializer', 'recurrentInitializer', 'biasInitializer'] as const;
+
+/**
+ * Applies defaults and validates; throws TypeError/RangeError naming the field. `strict`
+ * (a user's config) also rejects unknown keys, so that a typo is not silently ignored; model
+ * files are read leniently.
+ */
+export function resolveConfig(config: unknown, strict = true): ResolvedConfig {
   if (!isObject(config)) throw invalidType('config', 'an object', config);
+  if (strict) checkKnownKeys('config', config, CONFIG_KEYS);
   const input = config.input;
   if (!isObject(input)) throw invalidType('config.input', "an object like { type: 'dense', features: 28 }", input);
   const type = checkChoice('config.input.type', input.type, ['dense', 'tokens'] as const);
+  if (strict) checkKnownKeys('config.input', input, INPUT_KEYS[type], { maskZero: "maskZero (token input only)", maskValue: 'maskValue (dense input only)' });
   const resolvedInput: ResolvedConfig['input'] =
     type === 'dense'
       ? {
@@ -142,6 +152,7 @@ export function resolveConfig(config: unknown): ResolvedConfig {
   const layers = config.layers.map((layer: unknown, i: number): Required<LayerConfig> => {
     const at = `config.layers[${i}]`;
     if (!isObject(layer)) throw invalidType(at, 'a layer config object', layer);
+    if (strict) checkKnownKeys(at, layer, LAYER_KEYS, { type: 'cell', returnSequences: "pooling (on the config: 'last', 'mean' or 'max')" });
     return {
       cell: checkChoice(`${at}.cell`, layer.cell, ['lstm', 'gru', 'rnn'] as const),
       units: checkInteger(`${at}.units`, layer.units, 1, MAX_UNITS),

@@ -13,7 +13,7 @@ import { resolveReportOptions, type ReportOptions, type ResolvedReportOptions } 
 import { makeSchedule, type Schedule, type ScheduleOptions } from './schedules';
 import { threadsOption } from './threads';
 import type { FitCallbacks } from './training';
-import { checkBoolean, checkChoice, checkInteger, checkNumber } from './validate';
+import { checkBoolean, checkChoice, checkInteger, checkKnownKeys, checkNumber } from './validate';
 
 export interface FitOptions {
   /** Passes over the training data. Default 1. */
@@ -59,6 +59,12 @@ export interface FitOptions {
   metricsLog?: string;
 }
 
+/** Every key FitOptions has (unknown keys are rejected: a typo must not be ignored). */
+const FIT_OPTION_KEYS = [
+  'epochs', 'batchSize', 'shuffle', 'seed', 'optimizer', 'classWeight', 'validationData', 'validationSplit', 'stratify', 'callbacks',
+  'schedule', 'bucketing', 'augment', 'missing', 'verbose', 'signal', 'threads', 'report', 'metricsLog',
+] as const;
+
 /** What the model contributes to the defaults and checks. */
 export interface FitContext {
   classes: number;
@@ -102,6 +108,7 @@ export function resolveMissing(value: unknown): MissingPolicy {
 export function resolveFitOptions(options: unknown, model: FitContext): ResolvedFitOptions {
   if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
   const o = options as FitOptions;
+  checkKnownKeys('options', o, FIT_OPTION_KEYS, { learningRate: "optimizer: { learningRate }", lr: "optimizer: { learningRate }", validation: 'validationData' });
   const epochs = o.epochs === undefined ? 1 : checkInteger('options.epochs', o.epochs, 1, 1e6);
   const seed = o.seed === undefined ? undefined : checkInteger('options.seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
   const { config: optimizer, learningRate } = resolveOptimizer(o.optimizer);

@@ -136,6 +136,24 @@ describe('token input', () => {
   });
 });
 
+describe('unknown options are refused, not ignored', () => {
+  it('names the key and suggests the right one', async () => {
+    const m = dense();
+    const x = randomDense([4, 2, 4], 3, 5);
+    await expect(m.fit({ x, y: [0, 1, 2, 0] }, { learningRate: 0.01 } as never)).rejects.toThrow(/options\.learningRate is not an option \(did you mean optimizer: \{ learningRate \}\?\)/);
+    await expect(m.fit({ x, y: [0, 1, 2, 0] }, { epoch: 2 } as never)).rejects.toThrow(/options\.epoch is not an option \(did you mean epochs\?\)/);
+    await expect(m.predictProba(x, { batchsize: 8 } as never)).rejects.toThrow(/options\.batchsize is not an option \(did you mean batchSize\?\)/);
+    await expect(m.evaluate({ x, y: [0, 1, 2, 0] }, { topk: 2 } as never)).rejects.toThrow(/did you mean topK/);
+    await expect(m.predictProba(x, { topK: 2 } as never)).rejects.toThrow(/options\.topK is not an option/);
+    expect(m.epochsTrained).toBe(0);
+  });
+  it('in a config: top level, input and layers', () => {
+    expect(() => new SequenceClassifier({ ...denseConfig, pooling: 'last', pool: 'mean' } as never)).toThrow(/config\.pool is not an option \(did you mean pooling\?\)/);
+    expect(() => new SequenceClassifier({ ...denseConfig, input: { type: 'dense', features: 3, maskZero: true } } as never)).toThrow(/config\.input\.maskZero is not an option \(did you mean maskZero \(token input only\)\?\)/);
+    expect(() => new SequenceClassifier({ ...denseConfig, layers: [{ cell: 'lstm', units: 4, returnSequences: true }] } as never)).toThrow(/config\.layers\[0\]\.returnSequences is not an option \(did you mean pooling/);
+  });
+});
+
 describe('masked dense input (maskValue)', () => {
   const m = new SequenceClassifier({ input: { type: 'dense', features: 2, maskValue: 0 }, layers: [{ cell: 'lstm', units: 4 }], classes: 2, seed: 1 });
   it('skips steps that are all maskValue, wherever they are, and rejects all-masked rows', async () => {
