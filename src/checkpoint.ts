@@ -86,7 +86,7 @@ export function paramCountOf(c: ResolvedConfig): number {
     const bias = l.cell === 'gru' && l.resetAfter ? 2 * gu : gu;
     const directions = l.bidirectional ? 2 : 1;
     count += directions * (input * gu + l.units * gu + bias);
-    input = l.units * directions;
+    input = l.units * (l.bidirectional && l.mergeMode !== 'concat' ? 1 : directions);
   }
   return count + input * c.classes + c.classes;
 }

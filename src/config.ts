@@ -65,6 +65,9 @@ export interface LayerConfig {
   units: number;
   /** Run a second, time-reversed copy and concatenate. Default false. */
   bidirectional?: boolean;
+  /** How a bidirectional layer joins its directions (Keras's merge_mode): 'concat' (2 x units
+   * wide), or elementwise 'sum', 'ave' (mean) or 'mul' (units wide). Default 'concat'. */
+  mergeMode?: 'concat' | 'sum' | 'ave' | 'mul';
   /** Output/candidate activation. Default 'tanh'. */
   activation?: 'tanh' | 'relu';
   /** Gate activation (LSTM, GRU). Default 'sigmoid'; 'hardSigmoid' is Keras-2's clip(0.2x + 0.5, 0, 1). */
@@ -116,7 +119,7 @@ function optional<T>(value: T | undefined, fallback: T, check: (v: unknown) => T
 
 const CONFIG_KEYS = ['input', 'layers', 'pooling', 'classes', 'seed', 'labels'] as const;
 const INPUT_KEYS = { dense: ['type', 'features', 'maskValue'], tokens: ['type', 'vocabSize', 'embeddingDim', 'maskZero', 'embeddingInitializer'] } as const;
-const LAYER_KEYS = ['cell', 'units', 'bidirectional', 'activation', 'recurrentActivation', 'resetAfter', 'unitForgetBias', 'dropout', 'kernelInitializer', 'recurrentInitializer', 'biasInitializer'] as const;
+const LAYER_KEYS = ['cell', 'units', 'bidirectional', 'mergeMode', 'activation', 'recurrentActivation', 'resetAfter', 'unitForgetBias', 'dropout', 'kernelInitializer', 'recurrentInitializer', 'biasInitializer'] as const;
 
 /**
  * Applies defaults and validates; throws TypeError/RangeError naming the field. `strict`
@@ -157,6 +160,11 @@ export function resolveConfig(config: unknown, strict = true): ResolvedConfig {
       cell: checkChoice(`${at}.cell`, layer.cell, ['lstm', 'gru', 'rnn'] as const),
       units: checkInteger(`${at}.units`, layer.units, 1, MAX_UNITS),
       bidirectional: optional(layer.bidirectional as boolean | undefined, false, (v) => checkBoolean(`${at}.bidirectional`, v)),
+      mergeMode: optional(layer.mergeMode as 'concat' | undefined, 'concat', (v) => {
+        const mode = checkChoice(`${at}.mergeMode`, v, ['concat', 'sum', 'ave', 'mul'] as const);
+        if (mode !== 'concat' && layer.bidirectional !== true) throw outOfRange(`${at}.mergeMode`, "'concat' (merging needs bidirectional: true)", v);
+        return mode;
+      }),
       activation: optional(layer.activation as 'tanh' | undefined, 'tanh', (v) =>
         checkChoice(`${at}.activation`, v, ['tanh', 'relu'] as const),
       ),
@@ -195,6 +203,11 @@ export function resolveConfig(config: unknown, strict = true): ResolvedConfig {
     classes = checkInteger('config.classes', config.classes, 2, 1 << 20);
   }
   const seed = optional(config.seed as number | undefined, 0, (v) => checkInteger('config.seed', v, 0, Number.MAX_SAFE_INTEGER));
+  const top = layers[layers.length - 1];
+  // Read at its last step, a merging top layer's output is each direction's own row, merged:
+  // dropout on its per-step output would not reach it.
+  if (top.bidirectional && top.mergeMode !== 'concat' && pooling === 'last' && top.dropout > 0)
+    throw outOfRange(`config.layers[${layers.length - 1}].dropout`, "0 on a merging bidirectional top layer read at its last step (use pooling 'mean' or 'max', or mergeMode 'concat')", top.dropout);
   return { input: resolvedInput, layers, pooling, classes, labels, seed };
 }
 

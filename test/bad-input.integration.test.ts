@@ -35,6 +35,9 @@ describe('constructor config', () => {
     ['duplicate labels', { ...denseConfig, classes: ['a', 'a'] }, RangeError, /distinct label names/],
     ['negative seed', { ...denseConfig, seed: -1 }, RangeError, /config\.seed/],
     ['bad pooling', { ...denseConfig, pooling: 'first' }, RangeError, /config\.pooling/],
+    ['mergeMode without bidirectional', { ...denseConfig, layers: [{ cell: 'lstm', units: 2, mergeMode: 'sum' }] }, RangeError, mentions('config.layers[0].mergeMode', 'bidirectional: true')],
+    ['unknown mergeMode', { ...denseConfig, layers: [{ cell: 'lstm', units: 2, bidirectional: true, mergeMode: 'max' }] }, RangeError, mentions('config.layers[0].mergeMode', "'ave'")],
+    ['dropout on a merging top layer read at its last step', { ...denseConfig, layers: [{ cell: 'gru', units: 2, bidirectional: true, mergeMode: 'ave', dropout: 0.2 }] }, RangeError, mentions('config.layers[0].dropout', 'merging bidirectional top layer')],
   ];
   for (const [name, config, type, message] of cases) {
     it(name, () => {

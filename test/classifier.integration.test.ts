@@ -9,6 +9,7 @@ describe('SequenceClassifier config and weights', () => {
       cell: 'gru',
       units: 4,
       bidirectional: false,
+      mergeMode: 'concat',
       activation: 'tanh',
       recurrentActivation: 'sigmoid',
       resetAfter: true,

@@ -110,6 +110,12 @@ const rnnCases: [string, Builder, 'dense' | 'tokens' | 'pre-padded tokens' | 'ma
   ['bidirectional GRU over bidirectional LSTM', () => seq([
     tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 4, returnSequences: true }) as never, inputShape: [null, F] }),
     tf.layers.bidirectional({ layer: tf.layers.gru({ units: 3 }) as never }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['bidirectional LSTM, merge_mode sum', () => seq([tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 5 }) as never, mergeMode: 'sum', inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['bidirectional GRU (ave) under bidirectional SimpleRNN (mul), stacked', () => seq([
+    tf.layers.bidirectional({ layer: tf.layers.simpleRNN({ units: 4, returnSequences: true }) as never, mergeMode: 'mul', inputShape: [null, F] }),
+    tf.layers.bidirectional({ layer: tf.layers.gru({ units: 3 }) as never, mergeMode: 'ave' }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['GlobalMaxPooling1D over a bidirectional LSTM (sum)', () => seq([tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 4, returnSequences: true }) as never, mergeMode: 'sum', inputShape: [null, F] }), tf.layers.globalMaxPooling1d({}), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
+  ['masked tokens: Embedding + bidirectional LSTM (mul)', () => seq([tf.layers.embedding({ inputDim: V, outputDim: 4, maskZero: true, inputLength: T }), tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 3 }) as never, mergeMode: 'mul' }), tf.layers.dense({ units: C, activation: 'softmax' })]), 'tokens', false],
   ['GlobalAveragePooling1D over an LSTM', () => seq([tf.layers.lstm({ units: 6, returnSequences: true, inputShape: [null, F] }), tf.layers.globalAveragePooling1d(), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
   ['GlobalMaxPooling1D over a bidirectional GRU', () => seq([tf.layers.bidirectional({ layer: tf.layers.gru({ units: 4, returnSequences: true }) as never, inputShape: [null, F] }), tf.layers.globalMaxPooling1d({}), tf.layers.dense({ units: C, activation: 'softmax' })]), 'dense', false],
   ['Dense linear + Activation(softmax)', () => seq([tf.layers.gru({ units: 6, inputShape: [null, F] }), tf.layers.dense({ units: C }), tf.layers.activation({ activation: 'softmax' })]), 'dense', false],
@@ -164,6 +170,8 @@ const exportCases: [string, SequenceClassifierConfig][] = [
   ['max pooling over an LSTM', { input: { type: 'dense', features: F }, layers: [{ cell: 'lstm', units: 4 }], pooling: 'max', classes: C }],
   ['masked tokens: Embedding + LSTM, last step', { input: { type: 'tokens', vocabSize: V, embeddingDim: 4 }, layers: [{ cell: 'lstm', units: 6 }], classes: ['a', 'b', 'c', 'd'] }],
   ['Masking(0) + GRU on padded dense input', { input: { type: 'dense', features: F, maskValue: 0 }, layers: [{ cell: 'gru', units: 5, resetAfter: false }], classes: C }],
+  ['bidirectional merges: mul under ave, mean pooling', { input: { type: 'dense', features: F }, layers: [{ cell: 'lstm', units: 4, bidirectional: true, mergeMode: 'mul' }, { cell: 'rnn', units: 3, bidirectional: true, mergeMode: 'ave' }], pooling: 'mean', classes: C }],
+  ['bidirectional GRU, merge sum, last step', { input: { type: 'dense', features: F }, layers: [{ cell: 'gru', units: 4, bidirectional: true, mergeMode: 'sum', resetAfter: false }], classes: C }],
 ];
 
 describe('exporting to tfjs (read by tfjs)', () => {

@@ -169,6 +169,12 @@ rnn::ModelConfig read_model_config(const Napi::Value& value) {
     else bad_choice(env, "cell", cell, "'rnn', 'lstm', 'gru'");
     l.units = int(read_integer(lo.Get("units"), "units", 1, rnn::kMaxUnits));
     l.bidirectional = read_bool(lo, "bidirectional", false);
+    const std::string merge = read_optional_string(lo, "mergeMode", "concat");
+    if (merge == "concat") l.merge_mode = rnn::MergeMode::kConcat;
+    else if (merge == "sum") l.merge_mode = rnn::MergeMode::kSum;
+    else if (merge == "ave") l.merge_mode = rnn::MergeMode::kAve;
+    else if (merge == "mul") l.merge_mode = rnn::MergeMode::kMul;
+    else bad_choice(env, "mergeMode", merge, "'concat', 'sum', 'ave', 'mul'");
     const std::string act = read_string(lo, "activation");
     if (act == "tanh") l.activation = rnn::Activation::kTanh;
     else if (act == "relu") l.activation = rnn::Activation::kRelu;

@@ -22,7 +22,13 @@ std::string validate_config(const ModelConfig& c) {
   for (const LayerConfig& l : c.layers) {
     if (l.units < 1 || l.units > kMaxUnits) return "units must be in [1, 16384]";
     if (!(l.dropout >= 0.0 && l.dropout < 1.0)) return "dropout must be in [0, 1)";
+    if (!l.bidirectional && l.merge_mode != MergeMode::kConcat) return "mergeMode applies to bidirectional layers only";
   }
+  // Read at its last step, a merging top layer's output is each direction's own row, merged:
+  // dropout on the per-step output would not reach it.
+  const LayerConfig& top = c.layers.back();
+  if (top.merged() && c.pooling == Pooling::kLast && top.dropout > 0.0)
+    return "dropout on a merging bidirectional top layer with last pooling is not supported";
   if (c.classes < 2 || c.classes > kMaxClasses) return "classes must be in [2, 2^20]";
   return "";
 }

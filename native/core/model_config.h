@@ -13,6 +13,9 @@ enum class Activation { kTanh = 0, kRelu = 1 };
 enum class RecurrentActivation { kSigmoid = 0, kHardSigmoid = 1 };
 enum class Pooling { kLast = 0, kMean = 1, kMax = 2 };
 enum class InputType { kDense = 0, kTokens = 1 };
+// How a bidirectional layer joins its two directions (Keras's Bidirectional merge_mode):
+// side by side (concat: 2u wide), or elementwise (sum, ave = mean, mul: u wide).
+enum class MergeMode { kConcat = 0, kSum = 1, kAve = 2, kMul = 3 };
 
 // Weight initialisers (initializers.cc). The first of each is Keras's default, the other
 // PyTorch's; which the public API uses by default was chosen by measurement (bench/INIT.md).
@@ -25,6 +28,7 @@ struct LayerConfig {
   CellType cell = CellType::kLstm;
   int units = 0;
   bool bidirectional = false;
+  MergeMode merge_mode = MergeMode::kConcat;  // bidirectional only
   Activation activation = Activation::kTanh;
   RecurrentActivation recurrent_activation = RecurrentActivation::kSigmoid;
   bool reset_after = true;       // GRU only: true = PyTorch/cuDNN/Keras-2 form
@@ -35,7 +39,9 @@ struct LayerConfig {
   BiasInit bias_init = BiasInit::kZeros;
 
   int directions() const { return bidirectional ? 2 : 1; }
-  int output_size() const { return units * directions(); }
+  // An elementwise merge: the layer's output is u wide, computed from both directions.
+  bool merged() const { return bidirectional && merge_mode != MergeMode::kConcat; }
+  int output_size() const { return merged() ? units : units * directions(); }
 };
 
 struct ModelConfig {

@@ -5,11 +5,45 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "parallel.h"
 #include "rng.h"
 
 namespace rnn {
+
+namespace {
+
+// out = merge(f, b) for Keras's Bidirectional merge modes (concat is handled by its callers).
+template <typename F, typename B, typename O>
+void merge_rows(MergeMode mode, const F& f, const B& b, O&& out) {
+  using T = typename std::decay_t<O>::Scalar;
+  switch (mode) {
+    case MergeMode::kSum: out = f + b; break;
+    case MergeMode::kAve: out = (f + b) * T(0.5); break;
+    case MergeMode::kMul: out = f.cwiseProduct(b); break;
+    case MergeMode::kConcat: break;
+  }
+}
+
+// d += dmerge/d(this direction) * dout, given the other direction's values (used by mul):
+// sum: dout; ave: dout / 2; mul: dout * other.
+template <typename G, typename Other, typename D>
+void merge_grad(MergeMode mode, const G& dout, const Other& other, D&& d) {
+  using T = typename std::decay_t<D>::Scalar;
+  switch (mode) {
+    case MergeMode::kSum: d += dout; break;
+    case MergeMode::kAve: d += dout * T(0.5); break;
+    case MergeMode::kMul: d += dout.cwiseProduct(other); break;
+    case MergeMode::kConcat: break;
+  }
+}
+
+// Whether the top layer merges and is read at its last step (each direction at its own row).
+bool top_split(const LayerConfig& top, Pooling pooling) { return top.merged() && pooling == Pooling::kLast; }
+
+}  // namespace
+
 
 template <typename T>
 Network<T>::Network(const ModelConfig& config)
@@ -101,7 +135,12 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<
       }
       RecurrentDirection<T>& dir = *ws.directions[l][d];
       dir.forward(L, x, direction_params(P, l, d, ws.params_version), h0, c0, keep_for_backward);
-      Out.middleCols(d * u, u) = ConstMapR<T>(dir.output(), L.rows, u);
+      if (!lc.merged()) Out.middleCols(d * u, u) = ConstMapR<T>(dir.output(), L.rows, u);
+    }
+    if (lc.merged()) {
+      // Keras's Bidirectional merge modes, step by step: f + b, (f + b) / 2, f * b.
+      ConstMapR<T> f(ws.directions[l][0]->output(), L.rows, u), b(ws.directions[l][1]->output(), L.rows, u);
+      merge_rows(lc.merge_mode, f, b, Out);
     }
     Buffer<T>& mask = ws.dropout_masks[l];
     mask.clear();
@@ -171,7 +210,12 @@ void Network<T>::pool(Workspace<T>& ws) const {
       switch (config_.pooling) {
         case Pooling::kLast:
           // Forward half: state after the last valid step; backward half (bidirectional):
-          // state after reading back to step 0 (Keras semantics).
+          // state after reading back to step 0 (Keras semantics), merged when the layer merges.
+          if (top.merged()) {
+            ConstMapR<T> f(ws.directions.back()[0]->output(), L.rows, u), b(ws.directions.back()[1]->output(), L.rows, u);
+            merge_rows(top.merge_mode, f.row(L.row(len - 1, int(r))), b.row(L.row(0, int(r))), P.row(r));
+            break;
+          }
           P.row(r).head(u) = H.row(L.row(len - 1, int(r))).head(u);
           if (top.bidirectional) P.row(r).tail(u) = H.row(L.row(0, int(r))).tail(u);
           break;
@@ -201,7 +245,10 @@ void Network<T>::unpool(Workspace<T>& ws, T* dtop) const {
   const PackedLayout& L = ws.layout;
   const LayerConfig& top = config_.layers.back();
   const long D = top.output_size(), u = top.units;
-  MapR<T> dH(dtop, L.rows, D);
+  // A merging top layer read at its last step: the gradient goes to each direction's own row
+  // (forward's last step, backward's step 0), so dtop holds both directions side by side.
+  const bool split = top_split(top, config_.pooling);
+  MapR<T> dH(dtop, L.rows, split ? 2 * u : D);
   dH.setZero();
   ConstMapR<T> dP(ws.dpooled.data(), L.batch, D);
   // Each sequence's rows are its own, so sequences can be split across threads.
@@ -210,6 +257,14 @@ void Network<T>::unpool(Workspace<T>& ws, T* dtop) const {
       const int len = L.lengths[r];
       switch (config_.pooling) {
         case Pooling::kLast:
+          if (split) {
+            // d(f + b) = 1, d((f + b) / 2) = 1/2, d(f * b) = the other direction's value.
+            ConstMapR<T> f(ws.directions.back()[0]->output(), L.rows, u), b(ws.directions.back()[1]->output(), L.rows, u);
+            const long last = L.row(len - 1, int(r)), first = L.row(0, int(r));
+            merge_grad(top.merge_mode, dP.row(r), b.row(first), dH.row(last).head(u));
+            merge_grad(top.merge_mode, dP.row(r), f.row(last), dH.row(first).tail(u));
+            break;
+          }
           dH.row(L.row(len - 1, int(r))).head(u) += dP.row(r).head(u);
           if (top.bidirectional) dH.row(L.row(0, int(r))).tail(u) += dP.row(r).tail(u);
           break;
@@ -267,7 +322,8 @@ void Network<T>::backward(Workspace<T>& ws, const T* P, T* grads, T* dx) const {
   ws.dpooled.resize(size_t(L.batch) * Dtop);
   MapR<T>(ws.dpooled.data(), L.batch, Dtop).noalias() =
       dlogits * ConstMapR<T>(P + params_.dense_kernel, Dtop, C).transpose();
-  ws.dout.resize(size_t(L.rows) * Dtop);
+  const LayerConfig& top = config_.layers.back();
+  ws.dout.resize(size_t(L.rows) * (top_split(top, config_.pooling) ? 2 * top.units : Dtop));
   unpool(ws, ws.dout.data());
 
   const int nl = int(config_.layers.size());
@@ -278,7 +334,10 @@ void Network<T>::backward(Workspace<T>& ws, const T* P, T* grads, T* dx) const {
   }
   for (int l = nl - 1; l >= 0; --l) {
     const LayerConfig& lc = config_.layers[l];
-    const long u = lc.units, D = lc.output_size();
+    const long u = lc.units;
+    // The top layer of a split unpool already holds each direction's gradient side by side.
+    const bool split = l == nl - 1 && top_split(lc, config_.pooling);
+    const long D = split ? 2 * u : lc.output_size();
     const long in = l == 0 ? config_.input_size() : config_.layers[l - 1].output_size();
     MapR<T> dOut(ws.dout.data(), L.rows, D);
     if (!ws.dropout_masks[l].empty())
@@ -290,7 +349,15 @@ void Network<T>::backward(Workspace<T>& ws, const T* P, T* grads, T* dx) const {
       const T* dH = ws.dout.data();
       if (lc.bidirectional) {
         ws.dsplit.resize(size_t(L.rows) * u);
-        MapR<T>(ws.dsplit.data(), L.rows, u) = dOut.middleCols(d * u, u);
+        MapR<T> dsplit(ws.dsplit.data(), L.rows, u);
+        if (!lc.merged() || split) {
+          dsplit = dOut.middleCols(d * u, u);
+        } else {
+          // Through the step-by-step merge: the other direction's output for mul.
+          ConstMapR<T> other(ws.directions[l][1 - d]->output(), L.rows, u);
+          dsplit.setZero();
+          merge_grad(lc.merge_mode, dOut, other, dsplit);
+        }
         dH = ws.dsplit.data();
       }
       const ParamLayout::Direction& pd = params_.layers[l][d];

@@ -172,6 +172,26 @@ TEST(pooling_max_bidirectional_stacked) {
                           2, 3, Pooling::kMax));
 }
 
+// Keras's Bidirectional merge modes: step by step inside a stack (mul needs the other
+// direction's values), and at the top read at the last step (each direction at its own row)
+// or pooled.
+LayerConfig merging(CellType cell, int units, MergeMode mode) {
+  LayerConfig l = layer(cell, units);
+  l.bidirectional = true;
+  l.merge_mode = mode;
+  return l;
+}
+TEST(merge_sum_last) { check_model(dense_model({merging(CellType::kLstm, 3, MergeMode::kSum)})); }
+TEST(merge_ave_last) { check_model(dense_model({merging(CellType::kGru, 3, MergeMode::kAve)})); }
+TEST(merge_mul_last) { check_model(dense_model({merging(CellType::kRnn, 3, MergeMode::kMul)})); }
+TEST(merge_mul_stacked_then_sum_mean) {
+  check_model(dense_model({merging(CellType::kGru, 3, MergeMode::kMul), merging(CellType::kLstm, 3, MergeMode::kSum)}, 3, 3, Pooling::kMean));
+}
+TEST(merge_ave_max_and_masked_tokens_mul) {
+  check_model(dense_model({merging(CellType::kLstm, 3, MergeMode::kAve)}, 3, 3, Pooling::kMax));
+  check_model(token_model({merging(CellType::kLstm, 3, MergeMode::kMul)}));
+}
+
 // Batches large enough to be split into one group per thread (see for_each_group): the
 // group-parallel time loops must give the same gradients.
 std::vector<int32_t> large_ragged_batch() {

@@ -157,7 +157,7 @@ export function importTopology(topology: unknown): ImportedTopology {
           inner = { className: wrapped.class_name as string, name: String((wrapped.config as Json).name ?? layer.name), config: wrapped.config as Json };
           if (!RNN_CLASSES[inner.className]) refuse(layer, `wraps a ${inner.className} (SimpleRNN, LSTM or GRU)`);
           const merge = c.merge_mode ?? 'concat';
-          if (merge !== 'concat') refuse(layer, `merge_mode ${JSON.stringify(merge)}: only concat is supported yet`);
+          if (!['concat', 'sum', 'ave', 'mul'].includes(String(merge))) refuse(layer, `merge_mode ${JSON.stringify(merge)} (concat, sum, ave or mul)`);
           if (isObject(c.backward_layer)) refuse(layer, 'a separate backward_layer is not supported');
         }
         if (features === null && !tokens) {
@@ -167,6 +167,7 @@ export function importTopology(topology: unknown): ImportedTopology {
           features = f;
         }
         const { layer: out, returnSequences } = recurrentLayer(layer, inner, bidirectional, writer);
+        if (bidirectional) out.mergeMode = String(c.merge_mode ?? 'concat') as LayerConfig['mergeMode'];
         recurrent.push(out);
         lastReturnsSequences = returnSequences;
         const names = inner.className === 'SimpleRNN' || inner.className === 'LSTM' || inner.className === 'GRU' ? ['kernel', 'recurrent_kernel', 'bias'] : [];

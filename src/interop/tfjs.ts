@@ -38,7 +38,7 @@ interface RnnNodeMetadata {
 function structure(c: ResolvedConfig) {
   return JSON.stringify({
     input: c.input.type === 'dense' ? { type: 'dense', features: c.input.features, maskValue: c.input.maskValue } : { type: 'tokens', vocabSize: c.input.vocabSize, embeddingDim: c.input.embeddingDim, maskZero: c.input.maskZero },
-    layers: c.layers.map((l) => [l.cell, l.units, l.bidirectional, l.activation, l.cell === 'rnn' ? null : l.recurrentActivation, l.cell === 'gru' ? l.resetAfter : null]),
+    layers: c.layers.map((l) => [l.cell, l.units, l.bidirectional, l.bidirectional ? l.mergeMode : null, l.activation, l.cell === 'rnn' ? null : l.recurrentActivation, l.cell === 'gru' ? l.resetAfter : null]),
     pooling: c.pooling,
     classes: c.classes,
   });
@@ -201,7 +201,7 @@ export async function exportTfjs(model: SequenceClassifier, dir: string, version
       keras.push({
         class_name: 'Bidirectional',
         config: {
-          name, merge_mode: 'concat', trainable: true,
+          name, merge_mode: l.mergeMode, trainable: true,
           layer: { class_name: rnnClass[l.cell], config: { ...cellConfig, name: names.get(name) ?? l.cell } },
           ...(i === 0 && c.input.type === 'dense' && !masking ? { batch_input_shape: [null, null, c.input.features] } : {}),
         },

@@ -28,8 +28,9 @@ export function layerSummaries(config: ResolvedConfig, weights: { name: string; 
         out.push({ name, kind: 'unknown', units: 0, params: count });
         continue;
       }
-      const kind = `${layer.bidirectional ? 'bidirectional ' : ''}${layer.cell}${layer.cell === 'gru' ? (layer.resetAfter ? ' (reset after)' : ' (reset before)') : ''}`;
-      out.push({ name, kind, units: layer.units * (layer.bidirectional ? 2 : 1), params: count });
+      const merge = layer.bidirectional && layer.mergeMode !== 'concat' ? `, ${layer.mergeMode}` : '';
+      const kind = `${layer.bidirectional ? 'bidirectional ' : ''}${layer.cell}${layer.cell === 'gru' ? (layer.resetAfter ? ' (reset after' : ' (reset before') + merge + ')' : merge ? ` (${merge.slice(2)})` : ''}`;
+      out.push({ name, kind, units: layer.units * (layer.bidirectional && !merge ? 2 : 1), params: count });
     }
   }
   return out;
