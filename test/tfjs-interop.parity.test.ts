@@ -150,6 +150,7 @@ describe('importing tfjs models (written by tfjs)', () => {
       });
       const got = ours.predictProbaSync(x.ours as never) as Float32Array;
       const diff = maxAbsDiff(got, expected);
+      console.log(`parity import | ${name} | ${diff.toExponential(1)}`);
       expect(diff, `max |Δp| ${diff}`).toBeLessThan(1e-5);
       ours.dispose();
       theirs.dispose();
@@ -186,6 +187,7 @@ describe('exporting to tfjs (read by tfjs)', () => {
       const x = config.input.type === 'dense' ? denseInput(100 + i, config.input.maskValue ?? null) : tokenInput();
       const expected = ours.predictProbaSync(x.ours as never) as Float32Array;
       const got = tf.tidy(() => (theirs.predict(x.theirs) as tf.Tensor).dataSync());
+      console.log(`parity export | ${name} | ${maxAbsDiff(got, expected).toExponential(1)}`);
       expect(maxAbsDiff(got, expected)).toBeLessThan(1e-5);
       const back = await SequenceClassifier.fromTfjs(join(dir, out, 'model.json'));
       expect(back.config).toEqual(ours.config);
