@@ -24,4 +24,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 # node-gyp builds with one make job unless told otherwise.
-JOBS=${JOBS:-max} npm ci --no-audit --no-fund
+JOBS=${JOBS:-max} ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund

@@ -22,6 +22,7 @@ import { earlyStoppingOf, evaluationOf, trainingRun, writeEvaluationReport, type
 import { resolveReportOptions, type ReportOptions } from './report/report-options';
 import { TrainingRecorder } from './report/training-recorder';
 import { exportTfjs, importTfjs, type ImportOptions } from './interop/tfjs';
+import { exportOnnx } from './interop/onnx-export';
 import { packageVersion } from './backend';
 
 export type { FitOptions } from './fit-options';
@@ -387,6 +388,16 @@ export class SequenceClassifier {
    */
   static async fromTfjs(path: string, options?: ImportOptions): Promise<SequenceClassifier> {
     return importTfjs(path, options);
+  }
+
+  /**
+   * Writes an ONNX model (opset 17: Gather, LSTM/GRU/RNN, Gemm, Softmax; inputs `x` and
+   * `lengths`, output `probabilities`) that onnxruntime runs; atomically.
+   */
+  async toOnnx(path: string): Promise<void> {
+    if (typeof path !== 'string' || path === '') throw invalidType('path', 'a file path', path);
+    this.#idle('export');
+    await writeFileAtomic(path, await exportOnnx(this, packageVersion()));
   }
 
   /** Writes `dir`/model.json and its weight shards, loadable by `@tensorflow/tfjs`'s loadLayersModel. */

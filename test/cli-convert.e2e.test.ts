@@ -80,8 +80,11 @@ describe('rnn-node convert', () => {
   });
 
   it('errors: one line; exit 2 for usage, 1 for a bad file', () => {
+    const onnxOut = run(['convert', '--input', 'ids.rnn', '--output', 'ids.onnx']);
+    expect(onnxOut.code, onnxOut.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'ids.onnx')).length).toBeGreaterThan(100);
     for (const args of [
-      ['--input', 'tfjs/model.json', '--output', 'x.onnx'],
+      ['--input', 'ids.onnx', '--output', 'x.rnn'],
       ['--input', 'tfjs/model.json', '--output', 'x.txt'],
       ['--input', 'ids.rnn', '--output', 'y.rnn', '--labels', 'a,b,c'],
     ]) {

@@ -1,7 +1,7 @@
 /**
  * `rnn-node convert`: models between formats, the format taken from each file name:
- * `.json` a tfjs/Keras layers model (model.json and its shards beside it), `.rnn` rnn-node's.
- * ONNX (`.onnx`) is named in the interface but not converted yet.
+ * `.json` a tfjs/Keras layers model (model.json and its shards beside it), `.rnn` rnn-node's,
+ * `.onnx` (written; ONNX import is not there yet).
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, extname } from 'node:path';
@@ -13,13 +13,13 @@ import { helpText, parseFlags, UsageError, type Flag } from './flags';
 
 export const CONVERT_FLAGS: Flag[] = [
   { name: 'input', kind: 'path', help: 'the model to read: model.json (tfjs/Keras layers, weight shards beside it) or .rnn', required: true },
-  { name: 'output', kind: 'path', help: 'the model to write: a .json (tfjs layers: shards are written beside it) or .rnn', required: true },
+  { name: 'output', kind: 'path', help: 'the model to write: a .json (tfjs layers: shards are written beside it), .rnn or .onnx (inputs x and lengths, output probabilities)', required: true },
   { name: 'labels', kind: 'string', help: 'class names when the source has none: a,b,c or a file with one per line', shown: "the source's, else class indices" },
   { name: 'vocabulary', kind: 'path', help: 'text models: the token of each id, one per line (line N = id N, from 0: <pad>, <unk>, ...), or a .json array; the model then reads raw text', shown: 'none: the model takes token ids' },
   { name: 'tokenize', kind: { choices: ['char', 'word'] }, help: 'with --vocabulary: how text splits into tokens', default: 'char' },
 ];
 
-export const CONVERT_HELP = helpText('convert', 'Convert a model between tfjs/Keras model.json and rnn-node .rnn (formats from the file names).', CONVERT_FLAGS);
+export const CONVERT_HELP = helpText('convert', 'Convert a model between tfjs/Keras model.json, rnn-node .rnn and (output only) ONNX, formats from the file names.', CONVERT_FLAGS);
 
 type Format = 'tfjs' | 'rnn' | 'onnx';
 
@@ -58,7 +58,7 @@ export async function convert(argv: string[]): Promise<number> {
   const output = v.output as string;
   const from = formatOf(input, 'input');
   const to = formatOf(output, 'output');
-  if (from === 'onnx' || to === 'onnx') throw new UsageError('rnn-node convert: ONNX is not supported yet (tfjs .json and .rnn are)');
+  if (from === 'onnx') throw new UsageError('rnn-node convert: reading ONNX is not supported yet (write it: --output model.onnx)');
   const labelsFlag = v.labels as string | undefined;
   const labels = labelsFlag === undefined ? undefined : labelsFlag.includes(',') || !/[/\\.]/.test(labelsFlag) ? labelsFlag.split(',').map((l) => l.trim()) : readLines(labelsFlag, 'labels');
   const options: ImportOptions = {
@@ -74,6 +74,7 @@ export async function convert(argv: string[]): Promise<number> {
   }
   try {
     if (to === 'rnn') await model.save(output);
+    else if (to === 'onnx') await model.toOnnx(output);
     else await exportTfjs(model, dirname(output), packageVersion(), basename(output));
   } finally {
     model.dispose();
