@@ -4,7 +4,7 @@
 // is reported with the reason, never dropped.
 //
 //   node bench/run.mjs [--reps 3] [--seconds 2] [--workloads fmnist-lstm,fmnist-gru,tokens-lstm]
-//                      [--peers rnn-node,pytorch,tfjs-cpu,tfjs-wasm,tfjs-node] [--python /usr/bin/python3]
+//                      [--peers rnn-node,pytorch,onnxruntime,tfjs-cpu,tfjs-wasm,tfjs-node] [--python /usr/bin/python3]
 //                      [--report bench/RESULTS.md]
 // Peers `rnn-node@baseline`, `rnn-node@avx2`, `rnn-node@avx512` run one prebuilt ISA variant
 // (RNN_NODE_ISA; `npm run prebuild` first); plain `rnn-node` is whichever binary loads by default.
@@ -40,6 +40,8 @@ const PEERS = {
   'tfjs-cpu': [{ threads: 1 }],
   'tfjs-wasm': [{ threads: 1 }],
   'tfjs-node': [{ threads: all }],
+  // Inference only: the same model exported with model.toOnnx.
+  onnxruntime: [{ threads: 1 }, { threads: all }],
 };
 for (const variant of ['baseline', 'avx2', 'avx512']) {
   PEERS[`rnn-node@${variant}`] = PEERS['rnn-node'].map((c) => ({ ...c, env: { RNN_NODE_ISA: variant } }));
@@ -68,6 +70,7 @@ for (let rep = 0; rep < reps; rep++) {
       for (const peer of peers) {
         if (!WORKLOADS[w].tfjs && peer.startsWith('tfjs')) continue;
         if (peer === 'pytorch-padded' && !WORKLOADS[w].vocab) continue;
+        if (peer === 'onnxruntime' && mode === 'train') continue;
         for (const config of PEERS[peer]) {
           const k = key(w, mode, peer, config.threads);
           const entry = samples.get(k) ?? { values: [], reasons: [], meta: {} };

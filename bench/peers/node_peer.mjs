@@ -1,7 +1,8 @@
-// Node peers for bench/run.mjs: rnn-node, @tensorflow/tfjs (cpu), tfjs-backend-wasm and,
+// Node peers for bench/run.mjs: rnn-node, @tensorflow/tfjs (cpu), tfjs-backend-wasm,
+// onnxruntime-node (inference only, on the graph `model.toOnnx` writes for the same model) and,
 // when installed, @tensorflow/tfjs-node. One measurement per process, printed as JSON.
 //
-//   node bench/peers/node_peer.mjs --peer rnn-node|tfjs-cpu|tfjs-wasm|tfjs-node --mode train|infer|latency
+//   node bench/peers/node_peer.mjs --peer rnn-node|tfjs-cpu|tfjs-wasm|tfjs-node|onnxruntime --mode train|infer|latency
 //        --cell lstm --units 128 --steps 28 --features 28 --classes 10 --batch 128
 //        --infer-batch 1024 --threads 2 --seconds 3 [--vocab V --min-length L]
 import { createRequire } from 'node:module';
@@ -105,7 +106,37 @@ async function tfjs(backend) {
   return { version: tf.version.tfjs, detail: `backend ${tf.getBackend()}`, value };
 }
 
-const run = { 'rnn-node': rnnNode, 'tfjs-cpu': () => tfjs('cpu'), 'tfjs-wasm': () => tfjs('wasm'), 'tfjs-node': () => tfjs('tensorflow') }[o.peer];
+/** onnxruntime-node running the ONNX graph of the same model (intra-op threads = --threads). */
+async function onnxruntime() {
+  if (o.mode === 'train') throw new Error('onnxruntime-node does not train (inference only)');
+  const ort = require('onnxruntime-node');
+  const { SequenceClassifier } = require('../../dist/index.js');
+  const { tmpdir } = require('node:os');
+  const { join } = require('node:path');
+  const { rmSync } = require('node:fs');
+  const model = new SequenceClassifier({
+    input: vocab ? { type: 'tokens', vocabSize: vocab, embeddingDim: features } : { type: 'dense', features },
+    layers: [{ cell: o.cell, units }],
+    classes,
+  });
+  const path = join(tmpdir(), `rnn-node-bench-${process.pid}.onnx`);
+  await model.toOnnx(path);
+  model.dispose();
+  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+  rmSync(path, { force: true });
+  const { x } = makeBatch(batchSize);
+  const count = x.shape[0];
+  const lengths = x.lengths ?? new Int32Array(count).fill(steps);
+  const feeds = {
+    x: vocab ? new ort.Tensor('int64', BigInt64Array.from(x.values, (v) => BigInt(v)), x.shape) : new ort.Tensor('float32', x.values, x.shape),
+    lengths: new ort.Tensor('int32', lengths, [count]),
+  };
+  const value = o.mode === 'infer' ? (await rate(() => session.run(feeds))) * batchSize : 1000 / (await rate(() => session.run(feeds)));
+  await session.release();
+  return { version: require('onnxruntime-node/package.json').version, detail: `${threads} intra-op thread(s), the graph model.toOnnx writes`, value };
+}
+
+const run = { 'rnn-node': rnnNode, 'tfjs-cpu': () => tfjs('cpu'), 'tfjs-wasm': () => tfjs('wasm'), 'tfjs-node': () => tfjs('tensorflow'), onnxruntime }[o.peer];
 if (!run) {
   console.error(`unknown peer ${o.peer}`);
   process.exit(2);
