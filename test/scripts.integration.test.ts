@@ -102,6 +102,7 @@ describe('committed benchmark reports', () => {
     ['SCALE-OUT.md', 3],
     ['BRING-YOUR-MODEL.md', 3],
     ['BATCHING.md', 3],
+    ['ONNXRUNTIME.md', 3],
   ] as const)('bench/%s has measured rows', (name, least) => {
     const text = readFileSync(join(ROOT, 'bench', name), 'utf8');
     const rows = text.split('\n').filter((l) => /^\|/.test(l) && !/^\|[-| ]+\|$/.test(l));
