@@ -54,12 +54,21 @@ export default function setup(project: TestProject): () => void {
   installed.tarball = join(work, packed[0].filename);
 
   // The offline install resolves the package's runtime dependencies (node-addon-api, needed
-  // only for a source build; csv-parse, tinyglobby, hyparquet and theirs) from the npm cache:
-  // put each locked version there (online), in case this cache never saw its metadata.
-  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; dev?: boolean }> };
+  // only for a source build; csv-parse, tinyglobby, hyparquet, d3-scale, bullmq, onnx-proto
+  // and theirs) from the npm cache. Resolve the tarball's tree online first, as a user's npm
+  // would (a transitive range such as protobufjs's @types/node ">=13.7.0" picks today's
+  // newest, not the version in our lockfile), and put every package of that resolution in
+  // the cache; the install itself then runs offline.
+  const resolveDir = join(work, 'resolve');
+  mkdirSync(resolveDir);
+  writeFileSync(join(resolveDir, 'package.json'), JSON.stringify({ name: 'rnn-node-resolve', private: true }));
+  const resolved = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', installed.tarball], { cwd: resolveDir, encoding: 'utf8', timeout: 300_000 });
+  if (resolved.status !== 0) throw new Error(`npm could not resolve the package's dependencies:\n${resolved.stderr}`);
+  const lock = JSON.parse(readFileSync(join(resolveDir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; resolved?: string }> };
   for (const [path, p] of Object.entries(lock.packages)) {
-    if (!path.startsWith('node_modules/') || p.dev || !p.version) continue;
+    if (!path.includes('node_modules/') || !p.version || p.resolved?.startsWith('file:')) continue;
     const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    if (name === 'rnn-node') continue;
     spawnSync('npm', ['cache', 'add', `${name}@${p.version}`], { stdio: 'ignore' });
   }
 
