@@ -273,6 +273,67 @@ describe('formats tfjs cannot write here (documented transforms of a tfjs-writte
   });
 });
 
+describe('float16 and uint16 shards (documented transforms of a tfjs-written file)', () => {
+  /** Half-precision bits of a float (round to nearest even), as the converter writes them. */
+  function toHalf(value: number): number {
+    const f32 = new Float32Array([value]);
+    const bits = new Uint32Array(f32.buffer)[0];
+    const sign = (bits >>> 16) & 0x8000;
+    let exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+    let mantissa = bits & 0x7fffff;
+    if (exponent <= 0) return sign; // tiny weights flush to zero here
+    if (exponent >= 31) return sign | 0x7c00;
+    const round = mantissa & 0x1fff;
+    mantissa >>>= 13;
+    if (round > 0x1000 || (round === 0x1000 && mantissa & 1)) {
+      mantissa++;
+      if (mantissa === 0x400) {
+        mantissa = 0;
+        exponent++;
+      }
+    }
+    return sign | (exponent << 10) | mantissa;
+  }
+
+  for (const kind of ['float16', 'uint16'] as const) {
+    it(`${kind}: tfjs and rnn-node read the same weights`, async () => {
+      const theirs = seq([tf.layers.gru({ units: 5, inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]);
+      randomize(theirs, kind === 'float16' ? 91 : 92);
+      const path = await saveWithTfjs(theirs, `q-${kind}`);
+      const json = JSON.parse(readFileSync(path, 'utf8'));
+      const data = readFileSync(join(dir, `q-${kind}`, 'model.weights.bin'));
+      let offset = 0;
+      const parts: Buffer[] = [];
+      for (const spec of json.weightsManifest[0].weights) {
+        const n = spec.shape.reduce((a: number, b: number) => a * b, 1);
+        const values = new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + 4 * n));
+        offset += 4 * n;
+        const out = Buffer.alloc(2 * n);
+        if (kind === 'float16') {
+          values.forEach((v, i) => out.writeUInt16LE(toHalf(v), 2 * i));
+          spec.quantization = { dtype: 'float16', original_dtype: 'float32' };
+        } else {
+          const min = Math.min(...values);
+          const scale = (Math.max(...values) - min) / 65535 || 1;
+          values.forEach((v, i) => out.writeUInt16LE(Math.round((v - min) / scale), 2 * i));
+          spec.quantization = { dtype: 'uint16', min, scale, original_dtype: 'float32' };
+        }
+        parts.push(out);
+      }
+      writeFileSync(path, JSON.stringify(json));
+      writeFileSync(join(dir, `q-${kind}`, 'model.weights.bin'), Buffer.concat(parts));
+      const reloaded = await loadWithTfjs(`q-${kind}`);
+      const ours = await SequenceClassifier.fromTfjs(path);
+      const x = denseInput(9);
+      const expected = tf.tidy(() => (reloaded.predict(x.theirs) as tf.Tensor).dataSync());
+      expect(maxAbsDiff(ours.predictProbaSync(x.ours as never) as Float32Array, expected)).toBeLessThan(1e-5);
+      ours.dispose();
+      theirs.dispose();
+      reloaded.dispose();
+    });
+  }
+});
+
 describe('bad files and unsupported models', () => {
   let good = '';
   beforeAll(async () => {
