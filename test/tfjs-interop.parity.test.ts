@@ -211,6 +211,44 @@ describe('exporting to tfjs (read by tfjs)', () => {
   });
 });
 
+/**
+ * Saves `theirs` with tfjs, re-encodes each float32 weight of the shard with `encode` (which
+ * returns the new bytes and the manifest's quantization entry), then checks that tfjs's own
+ * loader and rnn-node read the same model (predictions within 1e-5).
+ */
+async function checkReencoded(theirs: tf.LayersModel, name: string, encode: (values: Float32Array) => { bytes: Buffer; quantization: Record<string, unknown> }) {
+  const path = await saveWithTfjs(theirs, name);
+  const json = JSON.parse(readFileSync(path, 'utf8'));
+  const data = readFileSync(join(dir, name, 'model.weights.bin'));
+  let offset = 0;
+  const parts: Buffer[] = [];
+  for (const spec of json.weightsManifest[0].weights) {
+    const n = spec.shape.reduce((a: number, b: number) => a * b, 1);
+    const { bytes, quantization } = encode(new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + 4 * n)));
+    offset += 4 * n;
+    parts.push(bytes);
+    spec.quantization = { ...quantization, original_dtype: 'float32' };
+  }
+  writeFileSync(path, JSON.stringify(json));
+  writeFileSync(join(dir, name, 'model.weights.bin'), Buffer.concat(parts));
+  const reloaded = await loadWithTfjs(name);
+  const ours = await SequenceClassifier.fromTfjs(path);
+  const x = denseInput(5);
+  const expected = tf.tidy(() => (reloaded.predict(x.theirs) as tf.Tensor).dataSync());
+  expect(maxAbsDiff(ours.predictProbaSync(x.ours as never) as Float32Array, expected)).toBeLessThan(1e-5);
+  ours.dispose();
+  reloaded.dispose();
+}
+
+/** Affine quantization per tensor, as the converter does: q = round((w - min) / scale). */
+function affine(values: Float32Array, levels: number, write: (out: Buffer, q: number, i: number) => void, bytesPer: number, dtype: string) {
+  const min = Math.min(...values);
+  const scale = (Math.max(...values) - min) / levels || 1;
+  const bytes = Buffer.alloc(bytesPer * values.length);
+  values.forEach((v, i) => write(bytes, Math.round((v - min) / scale), i));
+  return { bytes, quantization: { dtype, min, scale } };
+}
+
 describe('formats tfjs cannot write here (documented transforms of a tfjs-written file)', () => {
   it('Keras 2 converter nesting (model_config) with a reset-after GRU matches PyTorch', async () => {
     // Transform: a GRU model saved by tfjs (reset-before) gets the Keras 2 converter's
@@ -242,34 +280,11 @@ describe('formats tfjs cannot write here (documented transforms of a tfjs-writte
   });
 
   it('uint8-quantized shards: tfjs and rnn-node read the same dequantized weights', async () => {
-    // Transform: a tfjs-written LSTM's float32 weights quantized as the converter does
-    // (affine uint8 per tensor: q = round((w - min) / scale), scale = (max - min) / 255).
+    // Transform: a tfjs-written LSTM's float32 weights quantized to uint8 per tensor.
     const theirs = seq([tf.layers.lstm({ units: 6, inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]);
     randomize(theirs, 77);
-    const path = await saveWithTfjs(theirs, 'quantized');
-    const json = JSON.parse(readFileSync(path, 'utf8'));
-    const data = readFileSync(join(dir, 'quantized', 'model.weights.bin'));
-    let offset = 0;
-    const parts: Buffer[] = [];
-    for (const spec of json.weightsManifest[0].weights) {
-      const n = spec.shape.reduce((a: number, b: number) => a * b, 1);
-      const values = new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + 4 * n));
-      offset += 4 * n;
-      const min = Math.min(...values);
-      const scale = (Math.max(...values) - min) / 255 || 1;
-      parts.push(Buffer.from(Uint8Array.from(values, (v) => Math.round((v - min) / scale))));
-      spec.quantization = { dtype: 'uint8', min, scale, original_dtype: 'float32' };
-    }
-    writeFileSync(join(dir, 'quantized', 'model.json'), JSON.stringify(json));
-    writeFileSync(join(dir, 'quantized', 'model.weights.bin'), Buffer.concat(parts));
-    const reloaded = await loadWithTfjs('quantized');
-    const ours = await SequenceClassifier.fromTfjs(path);
-    const x = denseInput(5);
-    const expected = tf.tidy(() => (reloaded.predict(x.theirs) as tf.Tensor).dataSync());
-    expect(maxAbsDiff(ours.predictProbaSync(x.ours as never) as Float32Array, expected)).toBeLessThan(1e-5);
-    ours.dispose();
+    await checkReencoded(theirs, 'quantized', (values) => affine(values, 255, (out, q, i) => out.writeUInt8(q, i), 1, 'uint8'));
     theirs.dispose();
-    reloaded.dispose();
   });
 });
 
@@ -299,37 +314,13 @@ describe('float16 and uint16 shards (documented transforms of a tfjs-written fil
     it(`${kind}: tfjs and rnn-node read the same weights`, async () => {
       const theirs = seq([tf.layers.gru({ units: 5, inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]);
       randomize(theirs, kind === 'float16' ? 91 : 92);
-      const path = await saveWithTfjs(theirs, `q-${kind}`);
-      const json = JSON.parse(readFileSync(path, 'utf8'));
-      const data = readFileSync(join(dir, `q-${kind}`, 'model.weights.bin'));
-      let offset = 0;
-      const parts: Buffer[] = [];
-      for (const spec of json.weightsManifest[0].weights) {
-        const n = spec.shape.reduce((a: number, b: number) => a * b, 1);
-        const values = new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + 4 * n));
-        offset += 4 * n;
-        const out = Buffer.alloc(2 * n);
-        if (kind === 'float16') {
-          values.forEach((v, i) => out.writeUInt16LE(toHalf(v), 2 * i));
-          spec.quantization = { dtype: 'float16', original_dtype: 'float32' };
-        } else {
-          const min = Math.min(...values);
-          const scale = (Math.max(...values) - min) / 65535 || 1;
-          values.forEach((v, i) => out.writeUInt16LE(Math.round((v - min) / scale), 2 * i));
-          spec.quantization = { dtype: 'uint16', min, scale, original_dtype: 'float32' };
-        }
-        parts.push(out);
-      }
-      writeFileSync(path, JSON.stringify(json));
-      writeFileSync(join(dir, `q-${kind}`, 'model.weights.bin'), Buffer.concat(parts));
-      const reloaded = await loadWithTfjs(`q-${kind}`);
-      const ours = await SequenceClassifier.fromTfjs(path);
-      const x = denseInput(9);
-      const expected = tf.tidy(() => (reloaded.predict(x.theirs) as tf.Tensor).dataSync());
-      expect(maxAbsDiff(ours.predictProbaSync(x.ours as never) as Float32Array, expected)).toBeLessThan(1e-5);
-      ours.dispose();
+      await checkReencoded(theirs, `q-${kind}`, (values) => {
+        if (kind === 'uint16') return affine(values, 65535, (out, q, i) => out.writeUInt16LE(q, 2 * i), 2, 'uint16');
+        const bytes = Buffer.alloc(2 * values.length);
+        values.forEach((v, i) => bytes.writeUInt16LE(toHalf(v), 2 * i));
+        return { bytes, quantization: { dtype: 'float16' } };
+      });
       theirs.dispose();
-      reloaded.dispose();
     });
   }
 });

@@ -146,13 +146,19 @@ function bar(s: JobStatus): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${s.done}/${s.total} done, ${s.failed} failed, ${s.active} active, ${Math.round(s.recordsPerSecond)} records/s, ETA ${eta}`;
 }
 
-async function status(argv: string[]): Promise<number> {
-  const { values: v, help } = parseFlags('queue status', argv, QUEUE_STATUS_FLAGS);
-  if (help) return printHelp();
+/** The Redis target, namespace and job name of status and collect, the server reached first. */
+async function jobOf(v: FlagValues) {
   const t = target(v);
   const prefix = prefixOf(v);
   const name = nameOf(v);
   await checkReachable(t);
+  return { t, prefix, name };
+}
+
+async function status(argv: string[]): Promise<number> {
+  const { values: v, help } = parseFlags('queue status', argv, QUEUE_STATUS_FLAGS);
+  if (help) return printHelp();
+  const { t, prefix, name } = await jobOf(v);
   const tty = process.stderr.isTTY && !v.json;
   const show = (s: JobStatus) => {
     if (tty) process.stderr.write(`\r${bar(s)}`);
@@ -172,10 +178,7 @@ async function status(argv: string[]): Promise<number> {
 async function collect(argv: string[]): Promise<number> {
   const { values: v, help } = parseFlags('queue collect', argv, QUEUE_COLLECT_FLAGS);
   if (help) return printHelp();
-  const t = target(v);
-  const prefix = prefixOf(v);
-  const name = nameOf(v);
-  await checkReachable(t);
+  const { t, prefix, name } = await jobOf(v);
   const s = v.wait ? await waitForJob(t, prefix, name, () => undefined) : await jobStatus(t, prefix, name);
   if (s.failed > 0) throw new QueueRuntimeError(`${name}: ${s.failed} chunk${s.failed === 1 ? '' : 's'} failed: ${s.failures.slice(0, 5).map((f) => `chunk ${f.chunk}: ${f.error}`).join('; ')}`);
   if (s.done < s.total) throw new QueueRuntimeError(`${name}: ${s.total - s.done} of ${s.total} chunks not done yet (use --wait)`);

@@ -10,6 +10,7 @@
  * line (a run still going, or killed) still makes a report, of the epochs it has.
  */
 import { DataFormatError } from '../errors';
+import type { EpochLogs } from '../training';
 import type { ClassCurves } from './curves';
 
 export const REPORT_FORMAT = 'rnn-node-report';
@@ -43,16 +44,10 @@ export interface RunDescription {
   versions: { rnnNode: string; node: string; variant: string; simd: string; threads: number };
 }
 
-export interface EpochRecord {
+/** An epoch's logs (EpochLogs: loss, accuracy, validation figures, learning rate, seconds), numbered. */
+export interface EpochRecord extends EpochLogs {
   /** 0-based epoch number (continuing across fit() calls). */
   epoch: number;
-  loss: number;
-  accuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  learningRate: number;
-  /** Wall-clock seconds of the epoch, validation included. */
-  seconds: number;
   /** Training sequences per second of the training steps alone. */
   sequencesPerSecond: number;
 }

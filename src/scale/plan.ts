@@ -25,8 +25,9 @@ export interface InputUnit {
   /** Bytes (the weight that balances the parts). */
   size: number;
   split: 'bytes' | 'whole' | 'rowGroups';
-  /** Parquet: compressed bytes of each row group. */
+  /** Parquet: compressed bytes of each row group (the weight) and its rows (for --chunk-size). */
   rowGroupBytes?: number[];
+  rowGroupRows?: number[];
   /** CSV with a header row: its bytes (the first line), put in front of every later part. */
   header?: string;
 }
@@ -103,7 +104,8 @@ export async function describeInputs(args: readonly string[], format: RecordForm
     if (f === 'idx' || path.endsWith('.gz')) {
       units.push({ path, format: f, size: stat.isDirectory() ? 1 : stat.size, split: 'whole' });
     } else if (f === 'parquet') {
-      units.push({ path, format: f, size: stat.size, split: 'rowGroups', rowGroupBytes: await parquetRowGroupBytes(path) });
+      const groups = await parquetRowGroups(path);
+      units.push({ path, format: f, size: stat.size, split: 'rowGroups', rowGroupBytes: groups.map((g) => g.bytes), rowGroupRows: groups.map((g) => g.rows) });
     } else if (f === 'csv' && (await hasQuotedNewline(path))) {
       units.push({ path, format: f, size: stat.size, split: 'whole' });
     } else {
@@ -114,14 +116,15 @@ export async function describeInputs(args: readonly string[], format: RecordForm
   return units;
 }
 
-async function parquetRowGroupBytes(path: string): Promise<number[]> {
+/** Each row group's compressed bytes (at least 1) and rows, from the file's metadata. */
+async function parquetRowGroups(path: string): Promise<{ bytes: number; rows: number }[]> {
   const hp = await importEsm<{
     asyncBufferFromFile(path: string): Promise<unknown>;
     parquetMetadataAsync(file: unknown): Promise<{ row_groups: { total_byte_size: bigint | number; num_rows: bigint | number }[] }>;
   }>('hyparquet');
   try {
     const meta = await hp.parquetMetadataAsync(await hp.asyncBufferFromFile(path));
-    return meta.row_groups.map((g) => Math.max(1, Number(g.total_byte_size) || Number(g.num_rows)));
+    return meta.row_groups.map((g) => ({ bytes: Math.max(1, Number(g.total_byte_size) || Number(g.num_rows)), rows: Number(g.num_rows) }));
   } catch (e) {
     throw new DataFormatError(path, 0, `not a readable Parquet file (${(e as Error).message})`);
   }
@@ -238,13 +241,13 @@ export function chunkPieces(units: InputUnit[], bytes: number): Piece[][] {
  * one); Parquet row groups are gathered until they reach `records` rows; whole files are one
  * chunk each. A chunk never spans two files.
  */
-export async function chunkPiecesByRecords(units: InputUnit[], records: number, rowsOf: (path: string) => Promise<number[]> = parquetRowCounts): Promise<Piece[][]> {
+export async function chunkPiecesByRecords(units: InputUnit[], records: number): Promise<Piece[][]> {
   const chunks: Piece[][] = [];
   for (const u of units) {
     if (u.split === 'whole') {
       chunks.push([{ path: u.path, format: u.format }]);
     } else if (u.split === 'rowGroups') {
-      const rows = await rowsOf(u.path);
+      const rows = u.rowGroupRows!;
       let first = 0;
       let count = 0;
       rows.forEach((n, g) => {
@@ -307,13 +310,4 @@ async function recordRanges(u: InputUnit, records: number): Promise<{ start: num
     await file.close();
   }
   return out;
-}
-
-async function parquetRowCounts(path: string): Promise<number[]> {
-  const hp = await importEsm<{
-    asyncBufferFromFile(path: string): Promise<unknown>;
-    parquetMetadataAsync(file: unknown): Promise<{ row_groups: { num_rows: bigint | number }[] }>;
-  }>('hyparquet');
-  const meta = await hp.parquetMetadataAsync(await hp.asyncBufferFromFile(path));
-  return meta.row_groups.map((g) => Number(g.num_rows));
 }
