@@ -67,6 +67,22 @@ describe('scripts: bad input', () => {
     expect(run('bench/init.mjs', ['--bogus']).status).toBe(2);
   });
 
+  it('bench:report, bench:scale-out, bench:batching and bench:bring-your-model refuse bad values up front, naming the option', () => {
+    for (const [script, args, pattern] of [
+      ['bench/report.mjs', ['--reps', '0'], /--reps/],
+      ['bench/scale-out.mjs', ['--chunk-size', 'x'], /--chunk-size/],
+      ['bench/scale-out.mjs', ['--cell', 'cnn'], /--cell must be lstm, gru or rnn/],
+      ['bench/batching.mjs', ['--calls', '-3'], /--calls/],
+      ['bench/bring-your-model.mjs', ['--cell', 'cnn'], /--cell must be lstm, gru or rnn/],
+      ['bench/bring-your-model.mjs', ['--bogus'], /bogus/],
+    ] as const) {
+      const r = run(script, [...args]);
+      expect(r.status, `${script} ${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
   it('predict --stats takes no value', () => {
     const r = run('dist/cli.js', ['predict', '--model', 'm.rnn', '--input', 'x.jsonl', '--stats=yes']);
     expect(r.status).toBe(2);
