@@ -21,6 +21,7 @@ import { MicroBatcher, resolveBatching, type BatchingOptions, type BatchingStats
 import { earlyStoppingOf, evaluationOf, trainingRun, writeEvaluationReport, type EvaluatedSet, type ModelFacts } from './report/fit-report';
 import { resolveReportOptions, type ReportOptions } from './report/report-options';
 import { TrainingRecorder } from './report/training-recorder';
+import { importOnnx } from './interop/onnx-import';
 import { exportTfjs, importTfjs, type ImportOptions } from './interop/tfjs';
 import { exportOnnx } from './interop/onnx-export';
 import { packageVersion } from './backend';
@@ -388,6 +389,17 @@ export class SequenceClassifier {
    */
   static async fromTfjs(path: string, options?: ImportOptions): Promise<SequenceClassifier> {
     return importTfjs(path, options);
+  }
+
+  /**
+   * An ONNX model: one `toOnnx` wrote (exactly), or a recurrent classifier exported by
+   * `torch.onnx.export` and similar writers (LSTM/GRU/RNN nodes, optional embedding Gather,
+   * read out at the last step, final states, mean or max, then Gemm/MatMul and optionally
+   * Softmax). A graph rnn-node cannot express rejects with an UnsupportedModelError naming the
+   * node; an unreadable file with a ModelFileError.
+   */
+  static async fromOnnx(path: string, options?: ImportOptions): Promise<SequenceClassifier> {
+    return importOnnx(path, options);
   }
 
   /**

@@ -17,6 +17,7 @@
  */
 import type { SequenceClassifier, WeightTensor } from '../classifier';
 import { UnsupportedModelError } from '../errors';
+import { onnxGateOrder, toOnnxMatrix, toOnnxVector } from './onnx-gates';
 
 type Onnx = typeof import('onnx-proto').onnx;
 
@@ -24,9 +25,6 @@ const FLOAT = 1;
 const INT32 = 6;
 const INT64 = 7;
 const OPSET = 17;
-
-/** Keras LSTM gate blocks (i, f, c, o) in ONNX's order (i, o, f, c). */
-const LSTM_ORDER = [0, 3, 1, 2];
 
 class GraphBuilder {
   nodes: ReturnType<Onnx['NodeProto']['create']>[] = [];
@@ -77,24 +75,6 @@ class GraphBuilder {
   }
 }
 
-/** [rows, G*u] (Keras: columns in gate blocks) → [G*u, rows] with the blocks in `order`. */
-function gatesTransposed(values: Float32Array, rows: number, units: number, order: number[]): Float32Array {
-  const G = order.length;
-  const out = new Float32Array(G * units * rows);
-  for (let g = 0; g < G; g++) {
-    const src = order[g];
-    for (let j = 0; j < units; j++)
-      for (let r = 0; r < rows; r++) out[(g * units + j) * rows + r] = values[r * G * units + src * units + j];
-  }
-  return out;
-}
-
-function reorder(values: Float32Array, units: number, order: number[]): Float32Array {
-  const out = new Float32Array(order.length * units);
-  order.forEach((src, g) => out.set(values.subarray(src * units, (src + 1) * units), g * units));
-  return out;
-}
-
 export async function exportOnnx(model: SequenceClassifier, version: string): Promise<Uint8Array> {
   const { onnx } = require('onnx-proto') as typeof import('onnx-proto');
   const c = model.config;
@@ -132,19 +112,19 @@ export async function exportOnnx(model: SequenceClassifier, version: string): Pr
     const u = layer.units;
     const dirs = layer.bidirectional ? 2 : 1;
     const G = layer.cell === 'lstm' ? 4 : layer.cell === 'gru' ? 3 : 1;
-    const order = layer.cell === 'lstm' ? LSTM_ORDER : Array.from({ length: G }, (_, i) => i);
+    const order = onnxGateOrder(layer.cell);
     const W = new Float32Array(dirs * G * u * input);
     const R = new Float32Array(dirs * G * u * u);
     const B = new Float32Array(dirs * 2 * G * u);
     for (let d = 0; d < dirs; d++) {
       const kernel = next(), recurrent = next(), bias = next();
-      W.set(gatesTransposed(kernel.values, input, u, order), d * G * u * input);
-      R.set(gatesTransposed(recurrent.values, u, u, order), d * G * u * u);
+      W.set(toOnnxMatrix(kernel.values, input, u, order), d * G * u * input);
+      R.set(toOnnxMatrix(recurrent.values, u, u, order), d * G * u * u);
       if (layer.cell === 'gru' && layer.resetAfter) {
         B.set(bias.values.subarray(0, G * u), d * 2 * G * u); // input bias
         B.set(bias.values.subarray(G * u, 2 * G * u), d * 2 * G * u + G * u); // recurrent bias
       } else {
-        B.set(reorder(bias.values, u, order), d * 2 * G * u); // one bias: the W half, R half zero
+        B.set(toOnnxVector(bias.values, u, order), d * 2 * G * u); // one bias: the W half, R half zero
       }
     }
     const op = layer.cell === 'lstm' ? 'LSTM' : layer.cell === 'gru' ? 'GRU' : 'RNN';

@@ -10,39 +10,15 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { writeFileAtomic } from '../atomic-file';
-import { SequenceClassifier, type WeightTensor } from '../classifier';
-import type { ResolvedConfig, SequenceClassifierConfig } from '../config';
+import type { SequenceClassifier, WeightTensor } from '../classifier';
 import { invalidType, ModelFileError, UnsupportedModelError } from '../errors';
+import { buildImportedModel, type ImportOptions, type RnnNodeMetadata } from './import-common';
 import { importTopology } from './keras-topology';
 import { readTfjsWeights, type NamedWeight } from './tfjs-weights';
 
-export interface ImportOptions {
-  /** Class names, when the source model has none (its metadata's, else class indices). */
-  labels?: string[];
-  /** Token of each id (index = id), for text models: with it the model takes raw text. */
-  vocabulary?: string[];
-  /** How text splits into tokens with that vocabulary. Default 'char'. */
-  tokenize?: 'char' | 'word';
-}
+export type { ImportOptions } from './import-common';
 
 const MAX_MODEL_JSON_BYTES = 64 << 20;
-
-interface RnnNodeMetadata {
-  labels?: string[] | null;
-  preprocessing?: Record<string, unknown> | null;
-  /** The exporting model's whole config (initialisers, seed, ...): restored when it agrees with the topology. */
-  config?: Record<string, unknown>;
-}
-
-/** The parts of a config the topology fixes; metadata must agree with them to be used. */
-function structure(c: ResolvedConfig) {
-  return JSON.stringify({
-    input: c.input.type === 'dense' ? { type: 'dense', features: c.input.features, maskValue: c.input.maskValue } : { type: 'tokens', vocabSize: c.input.vocabSize, embeddingDim: c.input.embeddingDim, maskZero: c.input.maskZero },
-    layers: c.layers.map((l) => [l.cell, l.units, l.bidirectional, l.bidirectional ? l.mergeMode : null, l.activation, l.cell === 'rnn' ? null : l.recurrentActivation, l.cell === 'gru' ? l.resetAfter : null]),
-    pooling: c.pooling,
-    classes: c.classes,
-  });
-}
 
 function readModelJson(path: string): Record<string, unknown> {
   let size: number;
@@ -102,54 +78,8 @@ export async function importTfjs(path: string, options: ImportOptions = {}): Pro
   const json = readModelJson(path);
   const topology = importTopology(json.modelTopology);
   const meta = ((json.userDefinedMetadata as Record<string, unknown> | undefined)?.rnnNode ?? {}) as RnnNodeMetadata;
-  const labels = options.labels ?? meta.labels ?? null;
-  if (labels !== null) {
-    if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string' && l !== ''))
-      throw invalidType('options.labels', 'a list of non-empty label names', labels);
-    if (labels.length !== topology.config.classes) throw new RangeError(`Expected ${topology.config.classes} labels (the model's classes) for options.labels but received ${labels.length}`);
-  }
   const weights = readTfjsWeights(path, json.weightsManifest);
-  let model = new SequenceClassifier({ ...topology.config, classes: labels ?? topology.config.classes });
-  // A file rnn-node exported carries its whole config: initialisers and seed come back too.
-  if (meta.config && typeof meta.config === 'object') {
-    let restored: SequenceClassifier | null = null;
-    try {
-      restored = new SequenceClassifier({ ...(meta.config as unknown as SequenceClassifierConfig), classes: labels ?? topology.config.classes });
-    } catch {
-      restored = null; // not a config this version reads: the topology's stands
-    }
-    if (restored && structure(restored.config) === structure(model.config)) {
-      model.dispose();
-      model = restored;
-    } else {
-      restored?.dispose();
-    }
-  }
-  try {
-    model.setWeights(orderWeights(path, weights, topology.weightLayers, model.getWeights()));
-    model.preprocessing = preprocessingOf(model.config, meta, options);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return model;
-}
-
-function preprocessingOf(config: ResolvedConfig, meta: RnnNodeMetadata, options: ImportOptions): Record<string, unknown> | null {
-  if (options.vocabulary !== undefined) {
-    const v = options.vocabulary;
-    if (config.input.type !== 'tokens') throw invalidType('options.vocabulary', 'no vocabulary for a model of dense input', v);
-    if (!Array.isArray(v) || !v.every((t) => typeof t === 'string')) throw invalidType('options.vocabulary', 'a list of tokens (index = id)', v);
-    if (v.length !== config.input.vocabSize) throw new RangeError(`Expected ${config.input.vocabSize} tokens (the Embedding's input_dim) for options.vocabulary but received ${v.length}`);
-    const kind = options.tokenize ?? 'char';
-    if (kind !== 'char' && kind !== 'word') throw new RangeError(`Expected 'char' or 'word' for options.tokenize but received ${JSON.stringify(kind)}`);
-    return { kind: 'text', tokenizer: { kind, lowercase: kind === 'word', maxLength: null, vocabulary: v }, maxLength: null };
-  }
-  if (meta.preprocessing) return meta.preprocessing;
-  // What the command line needs to feed it: dense sequences as they are, or token ids.
-  return config.input.type === 'dense'
-    ? { kind: 'sequence', features: config.input.features, normalization: null, missing: 'error', maxLength: null }
-    : { kind: 'ids', vocabSize: config.input.vocabSize, maxLength: null };
+  return buildImportedModel(topology.config, meta, options, (model) => orderWeights(path, weights, topology.weightLayers, model.getWeights()));
 }
 
 /** tfjs-layers names of our layers, from the weight names (`<layer>/<tensor>`, `<bidi>/forward_<inner>/<tensor>`). */

@@ -1,0 +1,97 @@
+/**
+ * What every importer (tfjs model.json, ONNX) does once it knows a model's structure and
+ * weights: the labels (the caller's, else the file's metadata, else class indices), the
+ * preprocessing (a vocabulary given at import, else the file's, else raw sequences or token
+ * ids), and — for files rnn-node wrote — the exporting model's whole config (initialisers,
+ * seed), used when it agrees with the structure the file itself shows.
+ */
+import { SequenceClassifier, type WeightTensor } from '../classifier';
+import type { ResolvedConfig, SequenceClassifierConfig } from '../config';
+import { invalidType } from '../errors';
+
+export interface ImportOptions {
+  /** Class names, when the source model has none (its metadata's, else class indices). */
+  labels?: string[];
+  /** Token of each id (index = id), for text models: with it the model takes raw text. */
+  vocabulary?: string[];
+  /** How text splits into tokens with that vocabulary. Default 'char'. */
+  tokenize?: 'char' | 'word';
+}
+
+/** What rnn-node's exporters put in a file's metadata (tfjs userDefinedMetadata.rnnNode, ONNX metadata_props "rnn-node"). */
+export interface RnnNodeMetadata {
+  labels?: string[] | null;
+  preprocessing?: Record<string, unknown> | null;
+  /** The exporting model's whole config (initialisers, seed, ...): restored when it agrees with the structure. */
+  config?: Record<string, unknown>;
+}
+
+export function checkImportOptions(options: unknown): asserts options is ImportOptions {
+  if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
+}
+
+/** The parts of a config a model file fixes; metadata must agree with them to be used. */
+export function structureOf(c: ResolvedConfig): string {
+  return JSON.stringify({
+    input: c.input.type === 'dense' ? { type: 'dense', features: c.input.features, maskValue: c.input.maskValue } : { type: 'tokens', vocabSize: c.input.vocabSize, embeddingDim: c.input.embeddingDim, maskZero: c.input.maskZero },
+    layers: c.layers.map((l) => [l.cell, l.units, l.bidirectional, l.bidirectional ? l.mergeMode : null, l.activation, l.cell === 'rnn' ? null : l.recurrentActivation, l.cell === 'gru' ? l.resetAfter : null]),
+    pooling: c.pooling,
+    classes: c.classes,
+  });
+}
+
+/**
+ * A SequenceClassifier of `config` (the structure read from the file) with the weights
+ * `weightsFor` gives for it; nothing half-built survives an error.
+ */
+export function buildImportedModel(config: SequenceClassifierConfig, meta: RnnNodeMetadata, options: ImportOptions, weightsFor: (model: SequenceClassifier) => WeightTensor[] | { shape: number[]; values: Float32Array }[]): SequenceClassifier {
+  checkImportOptions(options);
+  const classes = config.classes as number;
+  const labels = options.labels ?? meta.labels ?? null;
+  if (labels !== null) {
+    if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string' && l !== ''))
+      throw invalidType('options.labels', 'a list of non-empty label names', labels);
+    if (labels.length !== classes) throw new RangeError(`Expected ${classes} labels (the model's classes) for options.labels but received ${labels.length}`);
+  }
+  let model = new SequenceClassifier({ ...config, classes: labels ?? classes });
+  // A file rnn-node exported carries its whole config: initialisers and seed come back too.
+  if (meta.config && typeof meta.config === 'object') {
+    let restored: SequenceClassifier | null = null;
+    try {
+      restored = new SequenceClassifier({ ...(meta.config as unknown as SequenceClassifierConfig), classes: labels ?? classes });
+    } catch {
+      restored = null; // not a config this version reads: the file's structure stands
+    }
+    if (restored && structureOf(restored.config) === structureOf(model.config)) {
+      model.dispose();
+      model = restored;
+    } else {
+      restored?.dispose();
+    }
+  }
+  try {
+    model.setWeights(weightsFor(model));
+    model.preprocessing = preprocessingOf(model.config, meta, options);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+
+function preprocessingOf(config: ResolvedConfig, meta: RnnNodeMetadata, options: ImportOptions): Record<string, unknown> | null {
+  if (options.vocabulary !== undefined) {
+    const v = options.vocabulary;
+    if (config.input.type !== 'tokens') throw invalidType('options.vocabulary', 'no vocabulary for a model of dense input', v);
+    if (!Array.isArray(v) || !v.every((t) => typeof t === 'string')) throw invalidType('options.vocabulary', 'a list of tokens (index = id)', v);
+    if (v.length !== config.input.vocabSize) throw new RangeError(`Expected ${config.input.vocabSize} tokens (the embedding's rows) for options.vocabulary but received ${v.length}`);
+    const kind = options.tokenize ?? 'char';
+    if (kind !== 'char' && kind !== 'word') throw new RangeError(`Expected 'char' or 'word' for options.tokenize but received ${JSON.stringify(kind)}`);
+    return { kind: 'text', tokenizer: { kind, lowercase: kind === 'word', maxLength: null, vocabulary: v }, maxLength: null };
+  }
+  if (meta.preprocessing) return meta.preprocessing;
+  // What the command line needs to feed it: dense sequences as they are, or token ids.
+  return config.input.type === 'dense'
+    ? { kind: 'sequence', features: config.input.features, normalization: null, missing: 'error', maxLength: null }
+    : { kind: 'ids', vocabSize: config.input.vocabSize, maxLength: null };
+}
