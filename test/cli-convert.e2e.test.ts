@@ -79,12 +79,35 @@ describe('rnn-node convert', () => {
     expect(JSON.parse(readFileSync(join(dir, 'tuned', 'model.json'), 'utf8')).userDefinedMetadata.rnnNode.labels).toEqual(['red', 'green', 'blue']);
   });
 
+  it('ONNX in: its own export comes back the same; a PyTorch export takes labels and a vocabulary, then reads text', () => {
+    expect(run(['convert', '--input', 'ids.rnn', '--output', 'ids.onnx']).code).toBe(0);
+    const back = run(['convert', '--input', 'ids.onnx', '--output', 'ids-back.rnn']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr).toMatch(/ids\.onnx → ids-back\.rnn \(gru\(6\), 3 classes\)/);
+    expect(run(['predict', '--model', 'ids-back.rnn', '--data', 'ids.jsonl']).stdout).toBe(run(['predict', '--model', 'ids.rnn', '--data', 'ids.jsonl']).stdout);
+    // A PyTorch Embedding + LSTM (30 ids): the vocabulary file gives each id its character.
+    const torch = join(__dirname, 'fixtures', 'torch-onnx', 'embedding_lstm_out_last.onnx');
+    writeFileSync(join(dir, 'torch-vocab.txt'), ['<pad>', ...'abcdefghijklmnopqrstuvwxyz ,.'].join('\n') + '\n');
+    const t = run(['convert', '--input', torch, '--output', 'torch.rnn', '--labels', 'x,y,z', '--vocabulary', 'torch-vocab.txt']);
+    expect(t.code, t.stderr).toBe(0);
+    writeFileSync(join(dir, 'torch-text.jsonl'), '{"text": "hello world."}\n');
+    writeFileSync(join(dir, 'torch-ids.jsonl'), '{"ids": [8, 5, 12, 12, 15, 27, 23, 15, 18, 12, 4, 29]}\n');
+    const ids = run(['convert', '--input', torch, '--output', 'torch-ids.rnn', '--labels', 'x,y,z']);
+    expect(ids.code, ids.stderr).toBe(0);
+    const fromText = lines(run(['predict', '--model', 'torch.rnn', '--data', 'torch-text.jsonl']).stdout);
+    const fromIds = lines(run(['predict', '--model', 'torch-ids.rnn', '--data', 'torch-ids.jsonl']).stdout);
+    expect(Object.keys(fromText[0].probabilities)).toEqual(['x', 'y', 'z']);
+    expect(fromText.map((o) => o.probabilities)).toEqual(fromIds.map((o) => o.probabilities));
+    const refused = run(['convert', '--input', join(__dirname, 'fixtures', 'torch-onnx', 'refuse_packed_sequence.onnx'), '--output', 'p.rnn']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/TopK.*packed sequences/);
+  });
+
   it('errors: one line; exit 2 for usage, 1 for a bad file', () => {
     const onnxOut = run(['convert', '--input', 'ids.rnn', '--output', 'ids.onnx']);
     expect(onnxOut.code, onnxOut.stderr).toBe(0);
     expect(readFileSync(join(dir, 'ids.onnx')).length).toBeGreaterThan(100);
     for (const args of [
-      ['--input', 'ids.onnx', '--output', 'x.rnn'],
       ['--input', 'tfjs/model.json', '--output', 'x.txt'],
       ['--input', 'ids.rnn', '--output', 'y.rnn', '--labels', 'a,b,c'],
     ]) {
@@ -96,6 +119,11 @@ describe('rnn-node convert', () => {
     const unsupported = run(['convert', '--input', 'broken.json', '--output', 'z.rnn']);
     expect(unsupported.code).toBe(1);
     expect(unsupported.stderr).toMatch(/^rnn-node convert: layer "c" \(Conv1D\): this layer is not supported/);
+    writeFileSync(join(dir, 'garbage.onnx'), 'not protobuf at all'.repeat(9));
+    const garbage = run(['convert', '--input', 'garbage.onnx', '--output', 'g.rnn']);
+    expect(garbage.code).toBe(1);
+    expect(garbage.stderr.trim().split('\n')).toHaveLength(1);
+    expect(garbage.stderr).toMatch(/garbage\.onnx: not an ONNX model/);
     const labels = run(['convert', '--input', 'tfjs/model.json', '--output', 'z.rnn', '--labels', 'a,b']);
     expect(labels.code).toBe(1);
     expect(labels.stderr).toMatch(/Expected 3 labels/);

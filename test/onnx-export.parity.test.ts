@@ -3,7 +3,8 @@
  * graph, run by onnxruntime on ragged batches (lengths 6, 2, 4, 1, 5 of 6 steps), predicts
  * within 1e-5 of rnn-node, across cells, activations, both GRU forms, stacking, bidirectional
  * merges, every pooling and token input; the boundary (inputs x and lengths, output
- * probabilities, dynamic N and T) is checked from the session itself.
+ * probabilities, dynamic N and T) is checked from the session itself. Read back with
+ * `fromOnnx`, each is the same model, bit for bit (rnn → onnx → rnn).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +72,13 @@ describe('toOnnx, run by onnxruntime-node', () => {
         expect(more.probabilities.dims).toEqual([2, model.config.classes]);
       }
       await session.release();
+      // Back in rnn-node: the same config, weights and predictions, bit for bit.
+      const back = await SequenceClassifier.fromOnnx(path);
+      expect(back.config).toEqual(model.config);
+      back.getWeights().forEach((w, k) => expect(Buffer.from(w.values.buffer, w.values.byteOffset, w.values.byteLength).equals(Buffer.from(model.getWeights()[k].values.buffer)), w.name).toBe(true));
+      const input = config.input.type === 'dense' ? { values: randomFloats(N * T * F, 40 + i), shape: [N, T, F], lengths: LENGTHS } : { values: Int32Array.from({ length: N * T }, (_, k) => 1 + ((k * 5) % (V - 1))), shape: [N, T], lengths: LENGTHS };
+      expect(Buffer.from((back.predictProbaSync(input) as Float32Array).buffer).equals(Buffer.from((model.predictProbaSync(input) as Float32Array).buffer))).toBe(true);
+      back.dispose();
       model.dispose();
     });
   });

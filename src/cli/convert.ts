@@ -1,7 +1,7 @@
 /**
  * `rnn-node convert`: models between formats, the format taken from each file name:
  * `.json` a tfjs/Keras layers model (model.json and its shards beside it), `.rnn` rnn-node's,
- * `.onnx` (written; ONNX import is not there yet).
+ * `.onnx` (rnn-node's own exports exactly; torch.onnx.export recurrent classifiers).
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, extname } from 'node:path';
@@ -12,14 +12,14 @@ import { exportTfjs, type ImportOptions } from '../interop/tfjs';
 import { helpText, parseFlags, UsageError, type Flag } from './flags';
 
 export const CONVERT_FLAGS: Flag[] = [
-  { name: 'input', kind: 'path', help: 'the model to read: model.json (tfjs/Keras layers, weight shards beside it) or .rnn', required: true },
+  { name: 'input', kind: 'path', help: 'the model to read: model.json (tfjs/Keras layers, weight shards beside it), .onnx (rnn-node\'s or torch.onnx.export\'s recurrent classifiers) or .rnn', required: true },
   { name: 'output', kind: 'path', help: 'the model to write: a .json (tfjs layers: shards are written beside it), .rnn or .onnx (inputs x and lengths, output probabilities)', required: true },
   { name: 'labels', kind: 'string', help: 'class names when the source has none: a,b,c or a file with one per line', shown: "the source's, else class indices" },
   { name: 'vocabulary', kind: 'path', help: 'text models: the token of each id, one per line (line N = id N, from 0: <pad>, <unk>, ...), or a .json array; the model then reads raw text', shown: 'none: the model takes token ids' },
   { name: 'tokenize', kind: { choices: ['char', 'word'] }, help: 'with --vocabulary: how text splits into tokens', default: 'char' },
 ];
 
-export const CONVERT_HELP = helpText('convert', 'Convert a model between tfjs/Keras model.json, rnn-node .rnn and (output only) ONNX, formats from the file names.', CONVERT_FLAGS);
+export const CONVERT_HELP = helpText('convert', 'Convert a model between tfjs/Keras model.json, ONNX and rnn-node .rnn, formats from the file names.', CONVERT_FLAGS);
 
 type Format = 'tfjs' | 'rnn' | 'onnx';
 
@@ -58,7 +58,6 @@ export async function convert(argv: string[]): Promise<number> {
   const output = v.output as string;
   const from = formatOf(input, 'input');
   const to = formatOf(output, 'output');
-  if (from === 'onnx') throw new UsageError('rnn-node convert: reading ONNX is not supported yet (write it: --output model.onnx)');
   const labelsFlag = v.labels as string | undefined;
   const labels = labelsFlag === undefined ? undefined : labelsFlag.includes(',') || !/[/\\.]/.test(labelsFlag) ? labelsFlag.split(',').map((l) => l.trim()) : readLines(labelsFlag, 'labels');
   const options: ImportOptions = {
@@ -68,6 +67,8 @@ export async function convert(argv: string[]): Promise<number> {
   let model: SequenceClassifier;
   if (from === 'tfjs') {
     model = await SequenceClassifier.fromTfjs(input, options);
+  } else if (from === 'onnx') {
+    model = await SequenceClassifier.fromOnnx(input, options);
   } else {
     if (labels || v.vocabulary !== undefined) throw new UsageError('rnn-node convert: --labels and --vocabulary apply to imported models (a .rnn file has its own)');
     model = await SequenceClassifier.load(input);
