@@ -36,6 +36,7 @@
         "native/core/packed_layout.cc",
         "native/core/param_layout.cc",
         "native/core/parallel.cc",
+        "native/core/quantized_gemm.cc",
         "native/core/recurrent_direction.cc",
         "native/core/simple_rnn.cc",
         "native/binding/addon.cc",

@@ -34,6 +34,11 @@ export interface BackendInfo {
   isa: string;
   /** SIMD instruction sets Eigen uses. */
   simd: string;
+  /** What int8 models (`quantize()`) run on: 'avx512-vnni' or 'avx-vnni' (chosen by CPUID
+   * at run time), else 'portable' (exact integer sums on the float kernels). */
+  int8Kernel: string;
+  /** What bf16 models run on: 'avx512-bf16', else 'portable'. */
+  bf16Kernel: string;
   openmp: boolean;
   /** The OpenMP runtime file actually loaded (the prebuilt binaries carry their own libgomp). */
   openmpRuntime: string | undefined;
@@ -70,6 +75,8 @@ export function backendInfo(): BackendInfo {
     variantsNotTaken: choice.notTaken,
     isa: info.isa,
     simd: info.simd,
+    int8Kernel: info.int8Kernel,
+    bf16Kernel: info.bf16Kernel,
     openmp: info.openmp,
     openmpRuntime: info.openmpLibrary || undefined,
     threads: getNumThreads(),

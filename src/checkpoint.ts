@@ -2,7 +2,7 @@
  * The model file: one file per model, written atomically (temp file, fsync, rename).
  *
  *   offset 0   "RNNNODE\0"                       magic
- *          8   u32 format version (2)
+ *          8   u32 format version (3)
  *         12   u32 header length H
  *         16   H bytes of UTF-8 JSON header      config (initialisers included), labels,
  *                                                gate orders, tensors, preprocessing,
@@ -13,8 +13,11 @@
  *                  for later (early stopping's best epoch), named by training.keptWeights
  *    end - 4   u32 CRC-32 of every byte before it
  *
- * Format 1 (rnn-node 0.1) had no kept-weights section and no initialisers in the config
- * (its models were all made with Keras's); it still loads.
+ * Format 3 adds the config's `precision` ('float32', or an inference-only 'int8'/'bf16'
+ * model from `quantize()`, whose recurrent matrices hold their quantized values: see
+ * quantize.ts). Format 2 files are float32 models and load as such. Format 1 (rnn-node 0.1)
+ * had no kept-weights section and no initialisers in the config (its models were all made
+ * with Keras's); it still loads.
  *
  * Loading checks the magic, the version and every size field against the file's length
  * before it allocates anything, then the checksum, then the header against the config's
@@ -29,7 +32,7 @@ import { FILE_GATE_ORDER } from './gates';
 import type { NativeOptimizerConfig } from './native';
 import { resolveOptimizer } from './optimizer-options';
 
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** The oldest format this version still reads. */
 const OLDEST_FORMAT = 1;
 const MAGIC = Buffer.from('RNNNODE\0', 'latin1');
@@ -182,6 +185,8 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'model file'): Check
   let config: ResolvedConfig;
   try {
     const c = header.config as unknown as Record<string, unknown>;
+    if (version < 3 && c?.precision !== undefined && c.precision !== 'float32')
+      throw new Error(`a format ${version} file holds float32 models only, not ${JSON.stringify(c.precision)}`);
     config = resolveConfig({ ...(version === 1 ? withKerasInitializers(c) : c), classes: c?.labels ?? c?.classes }, false);
   } catch (e) {
     fail(where, `invalid config in header: ${(e as Error).message}`);

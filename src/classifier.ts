@@ -7,7 +7,7 @@ import { writeFileAtomic } from './atomic-file';
 import { makeHeader, encodeCheckpoint, readCheckpoint, type TrainingState } from './checkpoint';
 import { resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
 import { batchOf, gatherLabels, subsetSet, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from './data';
-import { BusyError, CheckpointError, DisposedError, invalidType, outOfRange } from './errors';
+import { BusyError, CheckpointError, DisposedError, InferenceOnlyError, invalidType, outOfRange } from './errors';
 import { resolveClassWeights, resolveFitOptions, resolveMissing, type FitOptions } from './fit-options';
 import { computeMetrics, type Metrics } from './metrics';
 import { native, type NativeModel, type NativeOptimizerConfig } from './native';
@@ -25,6 +25,7 @@ import { importOnnx } from './interop/onnx-import';
 import { exportTfjs, importTfjs, type ImportOptions } from './interop/tfjs';
 import { exportOnnx } from './interop/onnx-export';
 import { packageVersion } from './backend';
+import { quantizeWeights } from './quantize';
 
 export type { FitOptions } from './fit-options';
 
@@ -127,9 +128,41 @@ export class SequenceClassifier {
     return { set, labels: toLabels(y, set.count, this.config, `${name}.y`) };
   }
 
+  /** An int8/bf16 model (from `quantize()`) computes but does not learn. */
+  #trainable(what: string): void {
+    if (this.config.precision !== 'float32')
+      throw new InferenceOnlyError(`Cannot ${what}: this model is inference-only (${this.config.precision} precision, made by quantize()); train the float32 model, then quantize it again`);
+  }
+
+  /**
+   * A new, inference-only model computing with int8 (default) or bf16 arithmetic: per-channel
+   * int8 weights and per-row dynamic int8 activations (VNNI kernels where the CPU has them),
+   * or bfloat16 operands with float sums. It predicts, evaluates, saves and loads like any
+   * model; `fit` throws an InferenceOnlyError. This model is unchanged.
+   */
+  async quantize(options: { type?: 'int8' | 'bf16' } = {}): Promise<SequenceClassifier> {
+    this.#idle('quantize');
+    if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
+    checkKnownKeys('options', options as Record<string, unknown>, ['type']);
+    const type = options.type ?? 'int8';
+    if (type !== 'int8' && type !== 'bf16') throw outOfRange('options.type', "'int8' or 'bf16'", type);
+    if (this.config.precision !== 'float32')
+      throw new InferenceOnlyError(`Cannot quantize a model that is already ${this.config.precision}: quantize the float32 model`);
+    const quantized = new SequenceClassifier({ ...this.config, classes: this.config.labels ?? this.config.classes, precision: type });
+    try {
+      quantized.setWeights(quantizeWeights(this.getWeights(), type));
+      quantized.preprocessing = this.preprocessing === null ? null : structuredClone(this.preprocessing);
+    } catch (e) {
+      quantized.dispose();
+      throw e;
+    }
+    return quantized;
+  }
+
   /** Trains the model. Resolves with the per-epoch history. */
   async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
     const model = this.#idle('start fit()');
+    this.#trainable('fit');
     const o = resolveFitOptions(options, { classes: this.config.classes, labels: this.config.labels, seed: this.config.seed, epochsTrained: this.#epochs });
     let train: EvaluatedSet = { ...this.#dataset(data, 'data', o.missing), indexInData: null };
     let validation: EvaluatedSet | null = o.validationData === undefined ? null : { ...this.#dataset(o.validationData, 'options.validationData', o.missing), indexInData: null };
@@ -373,6 +406,7 @@ export class SequenceClassifier {
    * updating anything. For checks and research; synchronous. */
   computeGradients(data: Dataset, options: { classWeight?: FitOptions['classWeight']; threads?: number } = {}): { loss: number; gradients: WeightTensor[] } {
     const model = this.#idle('compute gradients');
+    this.#trainable('compute gradients');
     const { set, labels } = this.#dataset(data, 'data');
     const weights = resolveClassWeights(options.classWeight, this.config.classes, this.config.labels);
     const result = model.gradients(batchOf(set, null, 0, set.count), labels, weights, threadsOption(options.threads));

@@ -96,7 +96,15 @@ export interface SequenceClassifierConfig {
   classes: number | string[];
   /** Seed for weight initialisation, shuffling and dropout. Default 0. */
   seed?: number;
+  /**
+   * Arithmetic of the recurrent products. Default 'float32'. 'int8' and 'bf16' models are
+   * inference-only; `model.quantize()` makes them from a trained float32 model.
+   */
+  precision?: Precision;
 }
+
+/** 'int8': per-channel int8 weights, per-row dynamic int8 activations; 'bf16': bfloat16 operands, float sums. */
+export type Precision = 'float32' | 'int8' | 'bf16';
 
 export interface ResolvedConfig {
   input: Required<DenseInputConfig> | Required<TokenInputConfig>;
@@ -105,6 +113,7 @@ export interface ResolvedConfig {
   classes: number;
   labels: string[] | null;
   seed: number;
+  precision: Precision;
 }
 
 const MAX_UNITS = 16384;
@@ -117,7 +126,7 @@ function optional<T>(value: T | undefined, fallback: T, check: (v: unknown) => T
   return value === undefined ? fallback : check(value);
 }
 
-const CONFIG_KEYS = ['input', 'layers', 'pooling', 'classes', 'seed', 'labels'] as const;
+const CONFIG_KEYS = ['input', 'layers', 'pooling', 'classes', 'seed', 'labels', 'precision'] as const;
 const INPUT_KEYS = { dense: ['type', 'features', 'maskValue'], tokens: ['type', 'vocabSize', 'embeddingDim', 'maskZero', 'embeddingInitializer'] } as const;
 const LAYER_KEYS = ['cell', 'units', 'bidirectional', 'mergeMode', 'activation', 'recurrentActivation', 'resetAfter', 'unitForgetBias', 'dropout', 'kernelInitializer', 'recurrentInitializer', 'biasInitializer'] as const;
 
@@ -208,7 +217,10 @@ export function resolveConfig(config: unknown, strict = true): ResolvedConfig {
   // dropout on its per-step output would not reach it.
   if (top.bidirectional && top.mergeMode !== 'concat' && pooling === 'last' && top.dropout > 0)
     throw outOfRange(`config.layers[${layers.length - 1}].dropout`, "0 on a merging bidirectional top layer read at its last step (use pooling 'mean' or 'max', or mergeMode 'concat')", top.dropout);
-  return { input: resolvedInput, layers, pooling, classes, labels, seed };
+  const precision = optional(config.precision as Precision | undefined, 'float32', (v) =>
+    checkChoice('config.precision', v, ['float32', 'int8', 'bf16'] as const),
+  );
+  return { input: resolvedInput, layers, pooling, classes, labels, seed, precision };
 }
 
 export function toNativeConfig(c: ResolvedConfig): NativeModelConfig {
@@ -220,5 +232,6 @@ export function toNativeConfig(c: ResolvedConfig): NativeModelConfig {
     layers: c.layers.map((l) => ({ ...l })),
     pooling: c.pooling,
     classes: c.classes,
+    precision: c.precision,
   };
 }

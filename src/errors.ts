@@ -58,6 +58,14 @@ export class ModelFileError extends RnnNodeError {
   }
 }
 
+/** Training (fit, computeGradients) was asked of an inference-only model: an int8 or bf16
+ * model made by `quantize()`. Train the float32 model, then quantize it again. */
+export class InferenceOnlyError extends RnnNodeError {
+  constructor(message: string) {
+    super(message, 'ERR_RNN_INFERENCE_ONLY');
+  }
+}
+
 /** A data file has a malformed record; `file` and `line` say where. */
 export class DataFormatError extends RnnNodeError {
   readonly file: string;

@@ -38,7 +38,7 @@ export { detectFormat, expandPaths, openSource, openSources, readAll } from './s
 export type { RecordSchema } from './record-schema';
 export type { RecordFormat, DataSource, SourceChunk, SourceOptions, LoadedData } from './sources';
 export { splitIndices } from './split';
-export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError, CheckpointError, DataFormatError, UnsupportedModelError, ModelFileError } from './errors';
+export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError, CheckpointError, DataFormatError, UnsupportedModelError, ModelFileError, InferenceOnlyError } from './errors';
 export { parseIdx, readIdxDataset } from './idx';
 export type { IdxArray, IdxDataset } from './idx';
 export { backendInfo } from './backend';

@@ -31,6 +31,7 @@ export interface NativeModelConfig {
   layers: NativeLayerConfig[];
   pooling: 'last' | 'mean' | 'max';
   classes: number;
+  precision: 'float32' | 'int8' | 'bf16';
 }
 
 /**
@@ -109,6 +110,8 @@ export interface NativeBuildInfo {
   maxThreads: number;
   eigen: string;
   simd: string;
+  int8Kernel: string;
+  bf16Kernel: string;
   isa: string;
   openmpLibrary?: string;
   compiler?: string;

@@ -124,8 +124,8 @@ describe('checkpoints', () => {
   it('rejects other format versions with what to do', async () => {
     const good = readFileSync(await trainedFile('v.rnn'));
     const newer = Buffer.from(good);
-    newer.writeUInt32LE(3, 8);
-    await expectRejected(withValidCrc(newer), /format 3 by a newer rnn-node.*upgrade/);
+    newer.writeUInt32LE(4, 8);
+    await expectRejected(withValidCrc(newer), /format 4 by a newer rnn-node.*upgrade/);
     const older = Buffer.from(good);
     older.writeUInt32LE(0, 8);
     await expectRejected(withValidCrc(older), /unknown model format 0; re-save/);
@@ -316,14 +316,39 @@ describe('older model formats', () => {
     expected.forEach((line, i) => {
       labels.forEach((label, k) => expect(Math.abs(probs[i * labels.length + k] - line.probabilities[label])).toBeLessThan(1e-6));
     });
-    // Saved again, it is format 2 and keeps its configuration and training state.
+    // Saved again, it is format 3 and keeps its configuration and training state.
     const path = join(dir, 'upgraded.rnn');
     await model.save(path);
-    expect(readFileSync(path).readUInt32LE(8)).toBe(2);
+    expect(readFileSync(path).readUInt32LE(8)).toBe(3);
     const upgraded = await SequenceClassifier.load(path);
     expect(upgraded.config).toEqual(model.config);
     expect(upgraded.epochsTrained).toBe(3);
     model.dispose();
     upgraded.dispose();
+  });
+
+  it('a format-2 file (before precision) loads as a float32 model, predicts as it did and trains on', async () => {
+    const model = await SequenceClassifier.load(join(fixtures, 'format2-dense-bigru.rnn'));
+    expect(model.config.precision).toBe('float32');
+    expect(model.config.layers[0]).toMatchObject({ cell: 'gru', bidirectional: true, mergeMode: 'sum' });
+    const x = JSON.parse(readFileSync(join(fixtures, 'format2-dense-bigru.input.json'), 'utf8')) as number[][][];
+    const expected = JSON.parse(readFileSync(join(fixtures, 'format2-dense-bigru.probabilities.json'), 'utf8')) as number[][];
+    expect(model.predictProbaSync(x)).toEqual(expected);
+    await model.fit({ x, y: x.map((_, i) => ['low', 'mid', 'high'][i % 3]) }, { epochs: 1, batchSize: 4 });
+    model.dispose();
+  });
+
+  it('a format-2 header that claims a low precision is refused', async () => {
+    const bytes = readFileSync(join(fixtures, 'format2-dense-bigru.rnn'));
+    const length = bytes.readUInt32LE(12);
+    const header = JSON.parse(bytes.subarray(16, 16 + length).toString('utf8'));
+    header.config.precision = 'int8';
+    const text = Buffer.from(JSON.stringify(header));
+    const out = Buffer.concat([bytes.subarray(0, 12), Buffer.alloc(4), text, bytes.subarray(16 + length)]);
+    out.writeUInt32LE(text.length, 12);
+    out.writeUInt32LE(crc32(out.subarray(0, out.length - 4)), out.length - 4);
+    const path = join(dir, 'format2-int8.rnn');
+    writeFileSync(path, out);
+    await expect(SequenceClassifier.load(path)).rejects.toThrow(/format 2 .* float32/);
   });
 });

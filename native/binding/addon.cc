@@ -6,6 +6,7 @@
 #include "arguments.h"
 #include "environment.h"
 #include "gates.h"
+#include "packed_gemm.h"
 #include "native_model.h"
 
 #ifdef _OPENMP
@@ -85,6 +86,9 @@ Napi::Value build_info(const Napi::CallbackInfo& info) {
   out.Set("eigen", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
                        "." + std::to_string(EIGEN_MINOR_VERSION));
   out.Set("simd", simd_in_use());
+  // The kernels int8 and bf16 models run on here (chosen by CPUID at run time).
+  out.Set("int8Kernel", rnn::int8_kernel_name());
+  out.Set("bf16Kernel", rnn::bf16_kernel_name());
 #ifdef __VERSION__
   out.Set("compiler", __VERSION__);
 #endif

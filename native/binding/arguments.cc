@@ -208,6 +208,12 @@ rnn::ModelConfig read_model_config(const Napi::Value& value) {
   else if (pooling == "max") c.pooling = rnn::Pooling::kMax;
   else bad_choice(env, "pooling", pooling, "'last', 'mean', 'max'");
   c.classes = int(read_integer(o.Get("classes"), "classes", 2, rnn::kMaxClasses));
+  const std::string precision = read_optional_string(o, "precision", "float32");
+  if (precision == "float32") c.precision = rnn::Precision::kFloat32;
+  else if (precision == "int8") c.precision = rnn::Precision::kInt8;
+  else if (precision == "bf16") c.precision = rnn::Precision::kBf16;
+  else bad_choice(env, "precision", precision, "'float32', 'int8', 'bf16'");
+  for (rnn::LayerConfig& l : c.layers) l.precision = c.precision;
   const std::string err = rnn::validate_config(c);
   if (!err.empty()) throw_range(env, err);
   return c;

@@ -7,6 +7,9 @@ namespace rnn {
 
 namespace {
 
+const char* const kInferenceOnly =
+    "this model is inference-only (int8 or bf16 precision): train the float32 model, then quantize it";
+
 const ModelConfig& checked(const ModelConfig& config) {
   const std::string err = validate_config(config);
   if (!err.empty()) throw std::invalid_argument(err);
@@ -71,6 +74,7 @@ std::string Model::train_step(const PackedInput<float>& in, const int32_t* label
                               const float* class_weights, double learning_rate, uint64_t seed,
                               StepResult* result) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
+  if (network_.config().precision != Precision::kFloat32) return kInferenceOnly;
   std::string err = check_labels(labels, in.layout.batch, network_.config().classes);
   workspace_.params_version = params_version_;
   if (err.empty()) err = network_.forward(workspace_, params_.data(), in, true, seed);
@@ -86,6 +90,7 @@ std::string Model::train_step(const PackedInput<float>& in, const int32_t* label
 std::string Model::gradients(const PackedInput<float>& in, const int32_t* labels,
                              const float* class_weights, float* grads, double* loss) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
+  if (network_.config().precision != Precision::kFloat32) return kInferenceOnly;
   std::string err = check_labels(labels, in.layout.batch, network_.config().classes);
   workspace_.params_version = params_version_;
   if (err.empty()) err = network_.forward(workspace_, params_.data(), in, false, 0);

@@ -16,6 +16,9 @@ enum class InputType { kDense = 0, kTokens = 1 };
 // How a bidirectional layer joins its two directions (Keras's Bidirectional merge_mode):
 // side by side (concat: 2u wide), or elementwise (sum, ave = mean, mul: u wide).
 enum class MergeMode { kConcat = 0, kSum = 1, kAve = 2, kMul = 3 };
+// The arithmetic of the inference GEMMs (quantized_gemm.cc). kFloat32 everywhere else and
+// for training; kInt8 and kBf16 models are inference-only.
+enum class Precision { kFloat32 = 0, kInt8 = 1, kBf16 = 2 };
 
 // Weight initialisers (initializers.cc). The first of each is Keras's default, the other
 // PyTorch's; which the public API uses by default was chosen by measurement (bench/INIT.md).
@@ -37,6 +40,7 @@ struct LayerConfig {
   KernelInit kernel_init = KernelInit::kGlorotUniform;
   RecurrentInit recurrent_init = RecurrentInit::kOrthogonal;
   BiasInit bias_init = BiasInit::kZeros;
+  Precision precision = Precision::kFloat32;  // the model's, copied here for the cells' packers
 
   int directions() const { return bidirectional ? 2 : 1; }
   // An elementwise merge: the layer's output is u wide, computed from both directions.
@@ -53,6 +57,7 @@ struct ModelConfig {
   std::vector<LayerConfig> layers;
   Pooling pooling = Pooling::kLast;
   int classes = 0;
+  Precision precision = Precision::kFloat32;
 
   int input_size() const { return input == InputType::kDense ? features : embedding_dim; }
   int head_input_size() const { return layers.empty() ? 0 : layers.back().output_size(); }

@@ -42,12 +42,18 @@ void merge_grad(MergeMode mode, const G& dout, const Other& other, D&& d) {
 // Whether the top layer merges and is read at its last step (each direction at its own row).
 bool top_split(const LayerConfig& top, Pooling pooling) { return top.merged() && pooling == Pooling::kLast; }
 
+// The model's precision on every layer too: the cells' packers read it from theirs.
+ModelConfig with_layer_precision(ModelConfig config) {
+  for (LayerConfig& layer : config.layers) layer.precision = config.precision;
+  return config;
+}
+
 }  // namespace
 
 
 template <typename T>
 Network<T>::Network(const ModelConfig& config)
-    : config_(config), params_(make_param_layout(config)) {}
+    : config_(with_layer_precision(config)), params_(make_param_layout(config)) {}
 
 template <typename T>
 DirectionParams<T> Network<T>::direction_params(const T* P, int layer, int dir,
@@ -112,6 +118,7 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<
     }
   }
   ws.outputs.resize(nl);
+  ws.output_of.assign(nl, nullptr);
   ws.dropout_masks.resize(nl);
   const T* x = tokens ? ws.x.data() : in.dense.data();
   ws.input = x;
@@ -119,8 +126,11 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<
     const LayerConfig& lc = config_.layers[l];
     const long u = lc.units, D = lc.output_size();
     Buffer<T>& out = ws.outputs[l];
-    out.resize(size_t(L.rows) * D);
-    MapR<T> Out(out.data(), L.rows, D);
+    // A one-direction layer's output is its direction's own H, read in place (no copy of
+    // [rows, u]), unless dropout is about to scale it.
+    const bool in_place = lc.directions() == 1 && !(training && lc.dropout > 0);
+    if (!in_place) out.resize(size_t(L.rows) * D);
+    MapR<T> Out(in_place ? nullptr : out.data(), L.rows, D);
     for (int d = 0; d < lc.directions(); ++d) {
       const T *h0 = nullptr, *c0 = nullptr;
       if (!ws.h0.empty() && !ws.h0[l][d].empty()) {
@@ -135,7 +145,8 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<
       }
       RecurrentDirection<T>& dir = *ws.directions[l][d];
       dir.forward(L, x, direction_params(P, l, d, ws.params_version), h0, c0, keep_for_backward);
-      if (!lc.merged()) Out.middleCols(d * u, u) = ConstMapR<T>(dir.output(), L.rows, u);
+      if (in_place) ws.output_of[l] = dir.output();
+      else if (!lc.merged()) Out.middleCols(d * u, u) = ConstMapR<T>(dir.output(), L.rows, u);
     }
     if (lc.merged()) {
       // Keras's Bidirectional merge modes, step by step: f + b, (f + b) / 2, f * b.
@@ -152,7 +163,8 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<
       for (T& m : mask) m = rng.uniform() >= lc.dropout ? keep_scale : T(0);
       Out.array() *= ConstMapR<T>(mask.data(), L.rows, D).array();
     }
-    x = out.data();
+    if (!in_place) ws.output_of[l] = out.data();
+    x = ws.output_of[l];
   }
   pool(ws);
   // Dense head and a numerically stable softmax.
@@ -200,7 +212,7 @@ void Network<T>::pool(Workspace<T>& ws) const {
   const PackedLayout& L = ws.layout;
   const LayerConfig& top = config_.layers.back();
   const long D = top.output_size(), u = top.units;
-  ConstMapR<T> H(ws.outputs.back().data(), L.rows, D);
+  ConstMapR<T> H(ws.output_of.back(), L.rows, D);
   ws.pooled.resize(size_t(L.batch) * D);
   MapR<T> P(ws.pooled.data(), L.batch, D);
   if (config_.pooling == Pooling::kMax) ws.argmax.resize(size_t(L.batch) * D);
@@ -342,7 +354,7 @@ void Network<T>::backward(Workspace<T>& ws, const T* P, T* grads, T* dx) const {
     MapR<T> dOut(ws.dout.data(), L.rows, D);
     if (!ws.dropout_masks[l].empty())
       dOut.array() *= ConstMapR<T>(ws.dropout_masks[l].data(), L.rows, D).array();
-    const T* x = l == 0 ? ws.input : ws.outputs[l - 1].data();
+    const T* x = l == 0 ? ws.input : ws.output_of[l - 1];
     const bool need_dx = l > 0 || dx != nullptr || config_.input == InputType::kTokens;
     if (need_dx) ws.dinput.assign(size_t(L.rows) * in, T(0));
     for (int d = 0; d < lc.directions(); ++d) {

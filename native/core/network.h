@@ -30,6 +30,7 @@ struct Workspace {
   int input_steps = 0;                                       // padded steps of the caller's input
   std::vector<std::vector<std::unique_ptr<RecurrentDirection<T>>>> directions;
   std::vector<Buffer<T>> outputs;                            // per layer [rows, D]
+  std::vector<const T*> output_of;  // per layer: its [rows, D] output (outputs[l], or a one-direction layer's own H)
   std::vector<Buffer<T>> dropout_masks;                      // per layer [rows, D]
   Buffer<T> pooled;                                          // [batch, D]
   std::vector<long> argmax;                                       // [batch, D] (max pooling)

@@ -25,6 +25,7 @@ namespace rnn {
 template <typename T>
 void PackedMatrix<T>::pack(const T* B, Index ldb, Index k, Index n, bool transpose) {
   using Stride = Eigen::OuterStride<>;
+  precision_ = Precision::kFloat32;
   k_ = k;
   n_ = n;
   data_.resize(size_t(k) * n);
@@ -38,11 +39,12 @@ void PackedMatrix<T>::pack(const T* B, Index ldb, Index k, Index n, bool transpo
 
 template <typename T>
 void PackedMatrix<T>::set_bias(const T* bias) {
-  bias_.assign(bias, bias + n_);
+  bias_.assign(size_t((n_ + 63) / 64 * 64), T(0));  // whole 64-column panels, as the float build's
+  std::copy(bias, bias + n_, bias_.begin());
 }
 
 template <typename T>
-void PackedMatrix<T>::multiply(const T* A, Index lda, Index m, T* C, Index ldc, Mode mode) const {
+void PackedMatrix<T>::multiply_float(const T* A, Index lda, Index m, T* C, Index ldc, Mode mode) const {
   using Stride = Eigen::OuterStride<>;
   Eigen::Map<const MatrixR<T>, 0, Stride> a(A, m, k_, Stride(lda));
   Eigen::Map<MatrixR<T>, 0, Stride> c(C, m, n_, Stride(ldc));
@@ -205,6 +207,7 @@ const auto kKernelsAt = kernel_table<true>(std::make_integer_sequence<int, kMR>{
 
 template <>
 void PackedMatrix<float>::pack(const float* B, Index ldb, Index k, Index n, bool transpose) {
+  precision_ = Precision::kFloat32;
   k_ = k;
   n_ = n;
   const Index panels = (n + kNR - 1) / kNR;
@@ -232,14 +235,15 @@ void PackedMatrix<float>::pack(const float* B, Index ldb, Index k, Index n, bool
 
 template <>
 void PackedMatrix<float>::set_bias(const float* bias) {
+  // Padded to whole panels of this layout and of the low-precision kernels' (64 columns).
   const Index panels = (n_ + kNR - 1) / kNR;
-  bias_.assign(size_t(panels) * kNR, 0.0f);
+  bias_.assign(size_t(std::max<Index>(panels * kNR, (n_ + 63) / 64 * 64)), 0.0f);
   std::copy(bias, bias + n_, bias_.begin());
 }
 
 template <>
-void PackedMatrix<float>::multiply(const float* A, Index lda, Index m, float* C, Index ldc,
-                                   Mode mode) const {
+void PackedMatrix<float>::multiply_float(const float* A, Index lda, Index m, float* C, Index ldc,
+                                         Mode mode) const {
   if (m <= 0 || n_ <= 0) return;
   const bool overwrite = mode != kAccumulate, plus_bias = mode == kOverwritePlusBias;
   if (k_ == 0) {

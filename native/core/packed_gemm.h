@@ -7,7 +7,10 @@
 // ISAs (double for the gradient checks, the SSE baseline) keep a plain copy of B and use Eigen.
 #pragma once
 
+#include <cstdint>
+
 #include "eigen_types.h"
+#include "model_config.h"
 
 namespace rnn {
 
@@ -24,7 +27,13 @@ class PackedMatrix {
   enum Mode { kAccumulate, kOverwrite, kOverwritePlusBias };
   // For row-major A (row stride lda) and C (row stride ldc):
   // kAccumulate: C[m, n] += A[m, k] * B; kOverwrite: C = A * B; kOverwritePlusBias: C = A * B + bias.
-  void multiply(const T* A, Index lda, Index m, T* C, Index ldc, Mode mode) const;
+  void multiply(const T* A, Index lda, Index m, T* C, Index ldc, Mode mode) const {
+    if (precision_ != Precision::kFloat32) {
+      multiply_low_precision(A, lda, m, C, ldc, mode);
+    } else {
+      multiply_float(A, lda, m, C, ldc, mode);
+    }
+  }
   // Shorthand for the first two modes.
   void multiply(const T* A, Index lda, Index m, T* C, Index ldc, bool overwrite) const {
     multiply(A, lda, m, C, ldc, overwrite ? kOverwrite : kAccumulate);
@@ -33,11 +42,45 @@ class PackedMatrix {
   Index rows() const { return k_; }
   Index cols() const { return n_; }
 
+  // Packs B [k, n] (row-major, stride ldb) for int8 or bf16 products (quantized_gemm.cc):
+  // float only; multiply() then quantizes A on the fly. Replaces any earlier packing.
+  void pack_low_precision(const T* B, Index ldb, Index k, Index n, Precision precision);
+  Precision precision() const { return precision_; }
+
  private:
+  // The float product with the float panels in data_ (packed_gemm.cc).
+  void multiply_float(const T* A, Index lda, Index m, T* C, Index ldc, Mode mode) const;
+  // The int8 / bf16 product (quantized_gemm.cc).
+  void multiply_low_precision(const T* A, Index lda, Index m, T* C, Index ldc, Mode mode) const;
+
   Buffer<T> data_;
-  Buffer<T> bias_;  // [n], padded to whole panels
+  Buffer<T> bias_;  // [n], padded to whole panels (of either layout)
   Index k_ = 0, n_ = 0;
+  Precision precision_ = Precision::kFloat32;
+  // Low precision: which kernel the panels are laid out for (quantized_gemm.cc's LowKernel),
+  // its panels, and per output column the weight scale and the int8 zero-point correction.
+  int low_kernel_ = 0;
+  Buffer<int8_t> low_panels_;
+  Buffer<uint16_t> bf16_panels_;
+  Buffer<float> column_scale_;
+  Buffer<int32_t> column_correction_;
 };
+
+// Defined in quantized_gemm.cc.
+template <>
+void PackedMatrix<float>::pack_low_precision(const float*, Index, Index, Index, Precision);
+template <>
+void PackedMatrix<float>::multiply_low_precision(const float*, Index, Index, float*, Index, Mode) const;
+template <>
+void PackedMatrix<double>::pack_low_precision(const double*, Index, Index, Index, Precision);
+template <>
+void PackedMatrix<double>::multiply_low_precision(const double*, Index, Index, double*, Index, Mode) const;
+
+// The kernel int8 products run on here: "avx512-vnni", "avx-vnni" or "portable" (exact
+// integer sums on the float micro-kernels), and likewise for bf16: "avx512-bf16" or
+// "portable". RNN_NODE_LOW_PRECISION_KERNEL=portable forces the portable ones (tests).
+const char* int8_kernel_name();
+const char* bf16_kernel_name();
 
 // C[m, n] += A^T B for row-major A [K, m] (row stride lda) and B [K, n] (row stride ldb),
 // with K large: the weight gradients summed over every packed row (dU += H^T dG,

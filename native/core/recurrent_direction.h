@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "eigen_types.h"
@@ -133,6 +134,9 @@ class RecurrentDirection {
       const Index ld = Index(gates_) * units_;
       if (transpose) {
         slot.matrix.pack(source, ld, cols, rows, true);
+      } else if (config_.precision != Precision::kFloat32 && std::is_same<T, float>::value) {
+        // int8/bf16 models: the forward products (x W, h U) in low precision.
+        slot.matrix.pack_low_precision(source, ld, rows, cols, config_.precision);
       } else {
         slot.matrix.pack(source, ld, rows, cols, false);
       }
