@@ -42,6 +42,17 @@ void ModelJob::OnError(const Napi::Error& error) {
   }
 }
 
+// node-addon-api's completion opens a handle scope and, for a failed job, builds the Error
+// before OnError runs: in an environment being torn down either can throw, outside the
+// guards above (seen as a SIGABRT when a Worker was terminated mid-training). Nothing can be
+// settled then; the exception must not reach std::terminate.
+void ModelJob::OnWorkComplete(Napi::Env env, napi_status status) {
+  try {
+    Napi::AsyncWorker::OnWorkComplete(env, status);
+  } catch (...) {
+  }
+}
+
 std::string TrainStepJob::run() {
   return model_->train_step(batch_, labels_.data(),
                             class_weights_.empty() ? nullptr : class_weights_.data(),

@@ -28,6 +28,7 @@ class ModelJob : public Napi::AsyncWorker {
   void Execute() final;
   void OnOK() final;
   void OnError(const Napi::Error& error) final;
+  void OnWorkComplete(Napi::Env env, napi_status status) final;
 
   virtual std::string run() = 0;                 // worker thread; returns an error or ""
   virtual Napi::Value result(Napi::Env env) = 0;  // JavaScript thread
