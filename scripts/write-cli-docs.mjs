@@ -13,6 +13,7 @@ export function cliDocs() {
     ['queue', require('../dist/cli/queue.js').QUEUE_HELP],
     ['report', require('../dist/cli/report.js').REPORT_HELP],
     ['convert', require('../dist/cli/convert.js').CONVERT_HELP],
+    ['quantize', require('../dist/cli/quantize.js').QUANTIZE_HELP],
     ['info', require('../dist/cli/info.js').INFO_HELP],
     ['bench', require('../dist/cli/bench.js').BENCH_HELP],
   ];

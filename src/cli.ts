@@ -11,6 +11,7 @@ import { UsageError } from './cli/flags';
 import { info, INFO_HELP } from './cli/info';
 import { merge, MERGE_HELP } from './cli/merge';
 import { predict, PREDICT_HELP } from './cli/predict';
+import { quantize, QUANTIZE_HELP } from './cli/quantize';
 import { queue, QUEUE_HELP } from './cli/queue';
 import { report, REPORT_HELP } from './cli/report';
 import { train, TRAIN_HELP } from './cli/train';
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   queue: { run: queue, help: QUEUE_HELP },
   report: { run: report, help: REPORT_HELP },
   convert: { run: convert, help: CONVERT_HELP },
+  quantize: { run: quantize, help: QUANTIZE_HELP },
   info: { run: info, help: INFO_HELP },
   bench: { run: bench, help: BENCH_HELP },
 };
@@ -36,7 +38,8 @@ Commands:
   merge      join the part files of a sharded predict into one, in input order
   queue      a predict job over many workers through a BullMQ queue on Redis (submit, work, status, collect)
   report     rebuild the HTML report of a run from its metrics log
-  convert    convert a model between tfjs/Keras model.json and .rnn
+  convert    convert a model between tfjs/Keras model.json, ONNX and .rnn
+  quantize   write an inference-only int8 or bf16 copy of a trained model
   info       describe a model file
   bench      benchmark rnn-node against PyTorch and tfjs on this machine
 

@@ -45,5 +45,20 @@ describe('language identification of fortune cookies through the CLI', () => {
     expect(m.count).toBe(counts.test);
     expect(m.accuracy).toBeGreaterThanOrEqual(0.97);
     expect(seconds).toBeLessThan(180);
+    // Quantized from the command line, evaluated as it is: within 0.3 points of float32.
+    for (const type of ['int8', 'bf16']) {
+      const q = cli(['quantize', '--model', 'langid.rnn', '--output', `langid-${type}.rnn`, '--type', type]);
+      expect(q.code, q.stderr).toBe(0);
+      expect(cli(['info', `langid-${type}.rnn`]).stdout).toContain(`(${type}: inference-only)`);
+      const e = cli(['evaluate', '--model', `langid-${type}.rnn`, '--data', 'test.jsonl', '--json']);
+      expect(e.code, e.stderr).toBe(0);
+      const accuracy = JSON.parse(e.stdout).accuracy;
+      console.log(`language id ${type}: accuracy ${accuracy.toFixed(4)} (float32 ${m.accuracy.toFixed(4)})`);
+      expect(Math.abs(accuracy - m.accuracy)).toBeLessThanOrEqual(0.003);
+    }
+    const again = cli(['train', '--resume', 'langid-int8.rnn', '--data', 'train.jsonl', '--epochs', '1', '--out', 'x.rnn']);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.stderr).toMatch(/inference-only/);
   });
 });

@@ -25,6 +25,7 @@ export async function info(argv: string[]): Promise<number> {
     input: header.config.input,
     layers: header.config.layers,
     pooling: header.config.pooling,
+    precision: header.config.precision,
     classes: header.config.classes,
     labels: header.config.labels,
     params: header.paramCount,
@@ -52,7 +53,7 @@ export async function info(argv: string[]): Promise<number> {
     `classes:  ${header.config.labels ? header.config.labels.join(', ') : header.config.classes}`,
     `init:     ${init}`,
     ...(source ? [`source:   ${source}`] : []),
-    `params:   ${header.paramCount}`,
+    `params:   ${header.paramCount}${header.config.precision === 'float32' ? '' : ` (${header.config.precision}: inference-only)`}`,
     `preprocessing: ${pre ? (pre.tokenizer ? `${pre.tokenizer.kind} tokenizer, ${pre.tokenizer.vocabulary.length} ids` : pre.kind === 'ids' ? `token ids below ${pre.vocabSize} ({"ids": [...]} records)` : `${pre.features} dense features`) : 'none'}`,
     `training: ${summary.training ? `${summary.training.epochs} epochs, ${summary.training.optimizer.type}, ${summary.training.optimizerSteps} steps (resumable)` : 'no training state'}`,
   ];

@@ -1,0 +1,174 @@
+/**
+ * `model.quantize()`: int8 and bf16 models against their float32 source on random models of
+ * every cell, bidirectional merges, masked and token input, every pooling, ragged batches
+ * (max |Δp| within stated bounds); the int8 VNNI kernels against the portable path (the same
+ * bits); batch invariance; the grid the weights are put on; save/load; the contract (fit and
+ * computeGradients throw InferenceOnlyError, bad options are refused, the source model is
+ * unchanged). Accuracy on trained models: fashion-mnist.e2e and language-id.e2e.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { backendInfo, InferenceOnlyError, SequenceClassifier, type SequenceClassifierConfig } from '../src/index';
+import { maxAbsDiff, randomFloats } from './helpers';
+
+const dir = mkdtempSync(join(tmpdir(), 'rnn-node-quantize-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const N = 48, T = 9, F = 6, V = 20;
+const LENGTHS = Int32Array.from({ length: N }, (_, i) => 1 + ((i * 5) % T));
+const dense = { type: 'dense' as const, features: F };
+
+const CASES: [string, SequenceClassifierConfig][] = [
+  ['LSTM, last', { input: dense, layers: [{ cell: 'lstm', units: 32 }], classes: 5 }],
+  ['GRU reset after, mean', { input: dense, layers: [{ cell: 'gru', units: 32 }], pooling: 'mean', classes: 5 }],
+  ['GRU reset before, max', { input: dense, layers: [{ cell: 'gru', units: 24, resetAfter: false }], pooling: 'max', classes: 4 }],
+  ['SimpleRNN relu', { input: dense, layers: [{ cell: 'rnn', units: 32, activation: 'relu' }], classes: 3 }],
+  ['stacked bidirectional LSTM concat -> GRU sum', { input: dense, layers: [{ cell: 'lstm', units: 20, bidirectional: true }, { cell: 'gru', units: 16, bidirectional: true, mergeMode: 'sum' }], pooling: 'mean', classes: 4 }],
+  ['masked dense input, bidirectional RNN ave', { input: { type: 'dense', features: F, maskValue: 0 }, layers: [{ cell: 'rnn', units: 16, bidirectional: true, mergeMode: 'ave' }], classes: 3 }],
+  ['tokens with maskZero, LSTM hardSigmoid', { input: { type: 'tokens', vocabSize: V, embeddingDim: 8 }, layers: [{ cell: 'lstm', units: 24, recurrentActivation: 'hardSigmoid' }], classes: 3 }],
+];
+
+function inputFor(config: SequenceClassifierConfig, seed: number) {
+  if (config.input.type === 'tokens') {
+    const ids = Int32Array.from({ length: N * T }, (_, k) => (k % T < LENGTHS[Math.floor(k / T)] ? 1 + ((k * 7 + seed) % (V - 1)) : 0));
+    return { values: ids, shape: [N, T], lengths: LENGTHS };
+  }
+  const values = randomFloats(N * T * F, seed, 1.5);
+  // Some masked steps, never a sequence's first.
+  if ('maskValue' in config.input) for (let s = 3; s < N * T; s += 7) if (s % T !== 0) values.fill(0, s * F, (s + 1) * F);
+  return { values, shape: [N, T, F], lengths: LENGTHS };
+}
+
+/** A model with weights big enough that the gates are not all near zero. */
+function randomModel(config: SequenceClassifierConfig, seed: number): SequenceClassifier {
+  const model = new SequenceClassifier({ ...config, seed });
+  model.setWeights(model.getWeights().map((w, k) => ({ ...w, values: w.values.map((v, j) => v + randomFloats(w.values.length, 100 + k + seed, 0.3)[j]) })));
+  return model;
+}
+
+async function withPortableKernels<T>(run: () => Promise<T>): Promise<T> {
+  process.env.RNN_NODE_LOW_PRECISION_KERNEL = 'portable';
+  try {
+    return await run();
+  } finally {
+    delete process.env.RNN_NODE_LOW_PRECISION_KERNEL;
+  }
+}
+
+describe('quantize(): int8 and bf16 against float32', () => {
+  const info = backendInfo();
+  it('reports its kernels', () => {
+    expect(['avx512-vnni', 'avx-vnni', 'portable']).toContain(info.int8Kernel);
+    expect(['avx512-bf16', 'portable']).toContain(info.bf16Kernel);
+  });
+
+  CASES.forEach(([name, config], i) => {
+    it(`${name}: close to float32; int8 ${info.int8Kernel} = portable bit for bit; batch-invariant`, async () => {
+      const model = randomModel(config, i + 1);
+      const x = inputFor(config, i);
+      const reference = model.predictProbaSync(x) as Float32Array;
+      for (const type of ['int8', 'bf16'] as const) {
+        const quantized = await model.quantize({ type });
+        expect(quantized.config.precision).toBe(type);
+        const ours = quantized.predictProbaSync(x) as Float32Array;
+        const diff = maxAbsDiff(ours, reference);
+        console.log(`quantize | ${name} | ${type} | max |Δp| ${diff.toExponential(1)}`);
+        // int8 keeps ~7 bits per operand, bf16 8: on these small random models the
+        // probabilities move by at most a few thousandths.
+        expect(diff).toBeLessThan(type === 'int8' ? 0.02 : 0.01);
+        expect(diff).toBeGreaterThan(0); // it really computes in low precision
+        const portable = await withPortableKernels(async () => {
+          const p = await model.quantize({ type });
+          const out = p.predictProbaSync(x) as Float32Array;
+          p.dispose();
+          return out;
+        });
+        if (type === 'int8') expect(Buffer.from(portable.buffer).equals(Buffer.from(ours.buffer))).toBe(true);
+        else expect(maxAbsDiff(portable, ours)).toBeLessThan(1e-5);
+        // Each row quantized alone: a sequence gets the same bits in any batch.
+        const C = quantized.config.classes;
+        for (const r of [0, 17, N - 1]) {
+          const one = quantized.predictProbaSync({ values: x.values.slice(r * x.values.length / N, (r + 1) * x.values.length / N) as never, shape: [1, ...x.shape.slice(1)], lengths: x.lengths.slice(r, r + 1) }) as Float32Array;
+          expect(Buffer.from(one.buffer).equals(Buffer.from(ours.slice(r * C, (r + 1) * C).buffer)), `row ${r}`).toBe(true);
+        }
+        quantized.dispose();
+      }
+      // The source model is untouched.
+      expect(model.config.precision).toBe('float32');
+      expect(Buffer.from((model.predictProbaSync(x) as Float32Array).buffer).equals(Buffer.from(reference.buffer))).toBe(true);
+      model.dispose();
+    });
+  });
+});
+
+describe('quantized weights, files and the contract', () => {
+  const config: SequenceClassifierConfig = { input: dense, layers: [{ cell: 'gru', units: 16, bidirectional: true }], classes: ['a', 'b', 'c'] };
+
+  it('puts each W and U column on an int8 grid (127 levels of its own scale) or on bf16; the rest stays float32', async () => {
+    const model = randomModel(config, 9);
+    const source = model.getWeights();
+    const int8 = (await model.quantize()).getWeights();
+    const bf16 = (await model.quantize({ type: 'bf16' })).getWeights();
+    int8.forEach((w, k) => {
+      const recurrent = /\/(kernel|recurrent_kernel)$/.test(w.name) && !w.name.startsWith('dense/');
+      if (!recurrent) {
+        expect(w.values).toEqual(source[k].values);
+        expect(bf16[k].values).toEqual(source[k].values);
+        return;
+      }
+      const [rows, cols] = w.shape;
+      for (let j = 0; j < cols; j++) {
+        let max = 0;
+        for (let r = 0; r < rows; r++) max = Math.max(max, Math.abs(source[k].values[r * cols + j]));
+        const scale = Math.fround(max / 127);
+        for (let r = 0; r < rows; r++) {
+          const level = w.values[r * cols + j] / scale;
+          expect(Math.abs(level - Math.round(level))).toBeLessThan(1e-3);
+          expect(Math.abs(w.values[r * cols + j] - source[k].values[r * cols + j])).toBeLessThanOrEqual(scale / 2 + 1e-7);
+        }
+      }
+      const bits = new Uint32Array(Float32Array.from(bf16[k].values).buffer);
+      expect(bits.every((b) => (b & 0xffff) === 0)).toBe(true);
+    });
+    model.dispose();
+  });
+
+  it('saves and loads: the same precision, the same predictions; info and evaluate take it as it is', async () => {
+    const model = randomModel(config, 4);
+    const x = inputFor(config, 3);
+    for (const type of ['int8', 'bf16'] as const) {
+      const quantized = await model.quantize({ type });
+      const path = join(dir, `${type}.rnn`);
+      await quantized.save(path);
+      expect(readFileSync(path).readUInt32LE(8)).toBe(3);
+      const loaded = await SequenceClassifier.load(path);
+      expect(loaded.config).toEqual(quantized.config);
+      expect(Buffer.from((loaded.predictProbaSync(x) as Float32Array).buffer).equals(Buffer.from((quantized.predictProbaSync(x) as Float32Array).buffer))).toBe(true);
+      const evaluation = await loaded.evaluate({ x, y: Array.from({ length: N }, (_, i) => ['a', 'b', 'c'][i % 3]) });
+      expect(evaluation.count).toBe(N);
+      loaded.dispose();
+      quantized.dispose();
+    }
+    model.dispose();
+  });
+
+  it('fit and computeGradients throw InferenceOnlyError; options are checked', async () => {
+    const model = randomModel(config, 2);
+    const quantized = await model.quantize();
+    const data = { x: inputFor(config, 1), y: Array.from({ length: N }, () => 'a') };
+    await expect(quantized.fit(data, { epochs: 1 })).rejects.toThrow(InferenceOnlyError);
+    await expect(quantized.fit(data, { epochs: 1 })).rejects.toThrow(/inference-only \(int8 precision, made by quantize\(\)\)/);
+    expect(() => quantized.computeGradients(data)).toThrow(InferenceOnlyError);
+    await expect(quantized.quantize({ type: 'bf16' })).rejects.toThrow(/already int8/);
+    await expect(model.quantize({ type: 'int4' as never })).rejects.toThrow(/options.type/);
+    await expect(model.quantize({ bits: 8 } as never)).rejects.toThrow(/options.bits is not an option/);
+    await expect(model.quantize(null as never)).rejects.toThrow(/options/);
+    expect(() => new SequenceClassifier({ ...config, precision: 'fp16' as never })).toThrow(/config.precision/);
+    quantized.dispose();
+    model.dispose();
+    await expect(model.quantize()).rejects.toThrow(/disposed/);
+  });
+});
