@@ -381,15 +381,21 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
     const Index K4 = (k_ + 3) / 4, stride = 4 * K4;
     shifted.resize(size_t(m) * stride);
     row_scale.resize(size_t(m));
-    for (Index i = 0; i < m; ++i) {
-      uint8_t* out = shifted.data() + i * stride;
-      if (low_kernel_ == kVnni512) {
-        row_scale[i] = quantize_row_avx512(A + i * lda, k_, out, stride);
-      } else {
-        row_scale[i] = quantize_row(A + i * lda, k_, [&](Index kk, float q) { out[kk] = uint8_t(int(q) + 128); });
-        std::fill(out + k_, out + stride, uint8_t(128));  // against zero weights: adds nothing
+    // Rows are quantized independently: split over the team when there are many (the
+    // all-steps input projection), or that serial pass would cap the product's scaling.
+    uint8_t* const rows_out = shifted.data();
+    float* const scales = row_scale.data();
+    parallel_rows(m, 4 * k_, [&](Index first, Index last) {
+      for (Index i = first; i < last; ++i) {
+        uint8_t* out = rows_out + i * stride;
+        if (low_kernel_ == kVnni512) {
+          scales[i] = quantize_row_avx512(A + i * lda, k_, out, stride);
+        } else {
+          scales[i] = quantize_row(A + i * lda, k_, [&](Index kk, float q) { out[kk] = uint8_t(int(q) + 128); });
+          std::fill(out + k_, out + stride, uint8_t(128));  // against zero weights: adds nothing
+        }
       }
-    }
+    });
     const Int8Block* blocks = low_kernel_ == kVnni512 ? kVnni512Blocks : kAvxVnniBlocks;
     const Index work = m * k_ * n_ >= kMinParallelMacs ? kParallelGrain : 0;
     parallel_rows(panels, work, [&](Index first, Index last) {
@@ -407,11 +413,14 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
   } else {
     const Index K2 = (k_ + 1) / 2, stride = 2 * K2;
     halves.resize(size_t(m) * stride);
-    for (Index i = 0; i < m; ++i) {
-      uint16_t* out = halves.data() + i * stride;
-      for (Index kk = 0; kk < k_; ++kk) out[kk] = to_bf16(A[i * lda + kk]);
-      if (stride > k_) out[k_] = 0;
-    }
+    uint16_t* const rows_out = halves.data();
+    parallel_rows(m, 4 * k_, [&](Index first, Index last) {
+      for (Index i = first; i < last; ++i) {
+        uint16_t* out = rows_out + i * stride;
+        for (Index kk = 0; kk < k_; ++kk) out[kk] = to_bf16(A[i * lda + kk]);
+        if (stride > k_) out[k_] = 0;
+      }
+    });
     const Index work = m * k_ * n_ >= kMinParallelMacs ? kParallelGrain : 0;
     parallel_rows(panels, work, [&](Index first, Index last) {
       for (Index p = first; p < last; ++p) {
