@@ -11,9 +11,9 @@ function table(benchDir) {
     workloads: { value: 'LIST', default: 'fmnist-lstm,fmnist-gru,tokens-lstm', shown: 'all', help: 'fmnist-lstm,fmnist-gru,tokens-lstm' },
     peers: {
       value: 'LIST',
-      default: 'rnn-node,pytorch,pytorch-padded,onnxruntime,tfjs-cpu,tfjs-wasm,tfjs-node',
+      default: 'rnn-node,rnn-node-int8,rnn-node-bf16,pytorch,pytorch-padded,onnxruntime,tfjs-cpu,tfjs-wasm,tfjs-node',
       shown: 'all',
-      help: 'rnn-node,pytorch,pytorch-padded,onnxruntime,tfjs-cpu,tfjs-wasm,tfjs-node (and rnn-node@baseline|avx2|avx512)',
+      help: 'rnn-node,rnn-node-int8,rnn-node-bf16,pytorch,pytorch-padded,onnxruntime,tfjs-cpu,tfjs-wasm,tfjs-node (and rnn-node@baseline|avx2|avx512)',
     },
     python: { value: 'PATH', default: process.env.RNN_NODE_BENCH_PYTHON || '/usr/bin/python3', shown: '/usr/bin/python3, or RNN_NODE_BENCH_PYTHON', help: 'Python with torch for the PyTorch peers' },
     out: { value: 'DIR', default: join(benchDir, 'results'), shown: 'bench/results', help: 'where to write latest.json' },

@@ -4,7 +4,7 @@
 //
 //   node bench/peers/node_peer.mjs --peer rnn-node|tfjs-cpu|tfjs-wasm|tfjs-node|onnxruntime --mode train|infer|latency
 //        --cell lstm --units 128 --steps 28 --features 28 --classes 10 --batch 128
-//        --infer-batch 1024 --threads 2 --seconds 3 [--vocab V --min-length L]
+//        --infer-batch 1024 --threads 2 --seconds 3 [--vocab V --min-length L] [--precision float32|int8|bf16]
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
@@ -24,6 +24,7 @@ const { values: o } = parseArgs({
     seconds: { type: 'string', default: '3' },
     vocab: { type: 'string', default: '0' },
     'min-length': { type: 'string', default: '1' },
+    precision: { type: 'string', default: 'float32' },
   },
 });
 const n = (k) => Number(o[k]);
@@ -63,18 +64,20 @@ async function rate(step) {
 async function rnnNode() {
   const { SequenceClassifier, setNumThreads, backendInfo } = require('../../dist/index.js');
   setNumThreads(threads);
-  const model = new SequenceClassifier({
+  const source = new SequenceClassifier({
     input: vocab ? { type: 'tokens', vocabSize: vocab, embeddingDim: features } : { type: 'dense', features },
     layers: [{ cell: o.cell, units }],
     classes,
   });
+  // int8/bf16: the same model quantized (inference only; its fit throws, reported as such).
+  const model = o.precision === 'float32' ? source : await source.quantize({ type: o.precision });
   const { x, labels } = makeBatch(batchSize);
   const info = backendInfo();
   let value;
   if (o.mode === 'train') value = (await rate(() => model.fit({ x, y: labels }, { epochs: 1, batchSize, shuffle: false }))) * batchSize;
   else if (o.mode === 'infer') value = (await rate(() => model.predictProba(x, { batchSize }))) * batchSize;
   else value = 1000 / (await rate(() => model.predictProbaSync(x)));
-  return { version: require('../../package.json').version, detail: `${info.variant} binary, ${info.simd.split(',')[0]}, OpenMP ${info.openmp}`, value };
+  return { version: require('../../package.json').version, detail: `${info.variant} binary, ${info.simd.split(',')[0]}, OpenMP ${info.openmp}${o.precision === 'int8' ? `, int8 kernel ${info.int8Kernel}` : o.precision === 'bf16' ? `, bf16 kernel ${info.bf16Kernel}` : ''}`, value };
 }
 
 async function tfjs(backend) {
@@ -114,11 +117,13 @@ async function onnxruntime() {
   const { tmpdir } = require('node:os');
   const { join } = require('node:path');
   const { rmSync } = require('node:fs');
-  const model = new SequenceClassifier({
+  const source = new SequenceClassifier({
     input: vocab ? { type: 'tokens', vocabSize: vocab, embeddingDim: features } : { type: 'dense', features },
     layers: [{ cell: o.cell, units }],
     classes,
   });
+  // int8/bf16: the same model quantized (inference only; its fit throws, reported as such).
+  const model = o.precision === 'float32' ? source : await source.quantize({ type: o.precision });
   const path = join(tmpdir(), `rnn-node-bench-${process.pid}.onnx`);
   await model.toOnnx(path);
   model.dispose();
