@@ -67,7 +67,7 @@ describe('scripts: bad input', () => {
     expect(run('bench/init.mjs', ['--bogus']).status).toBe(2);
   });
 
-  it('bench:report, bench:scale-out, bench:batching and bench:bring-your-model refuse bad values up front, naming the option', () => {
+  it('bench:report, bench:scale-out, bench:batching, bench:bring-your-model and bench:quantize refuse bad values up front, naming the option', () => {
     for (const [script, args, pattern] of [
       ['bench/report.mjs', ['--reps', '0'], /--reps/],
       ['bench/scale-out.mjs', ['--chunk-size', 'x'], /--chunk-size/],
@@ -75,6 +75,9 @@ describe('scripts: bad input', () => {
       ['bench/batching.mjs', ['--calls', '-3'], /--calls/],
       ['bench/bring-your-model.mjs', ['--cell', 'cnn'], /--cell must be lstm, gru or rnn/],
       ['bench/bring-your-model.mjs', ['--bogus'], /bogus/],
+      ['bench/quantize.mjs', ['--tasks', 'fmnist-lstm,mnist'], /expected names among fmnist-lstm, fmnist-gru, words for --tasks but received "mnist"/],
+      ['bench/quantize.mjs', ['--seconds', '-1'], /--seconds must be a positive number/],
+      ['bench/quantize.mjs', ['--reps', '0'], /--reps/],
     ] as const) {
       const r = run(script, [...args]);
       expect(r.status, `${script} ${args.join(' ')}: ${r.stderr}`).toBe(2);
