@@ -220,6 +220,15 @@ export function resolveConfig(config: unknown, strict = true): ResolvedConfig {
   const precision = optional(config.precision as Precision | undefined, 'float32', (v) =>
     checkChoice('config.precision', v, ['float32', 'int8', 'bf16'] as const),
   );
+  if (precision === 'int8') {
+    // Exact int32 sums on every kernel (native/core/quantized_gemm.cc) need products of depth <= 1024.
+    let width = resolvedInput.type === 'dense' ? resolvedInput.features : resolvedInput.embeddingDim;
+    layers.forEach((l, i) => {
+      if (width > 1024 || l.units > 1024)
+        throw outOfRange('config.precision', `'float32' or 'bf16' for layer ${i} (int8 needs its input width and units at most 1024; they are ${width} and ${l.units})`, precision);
+      width = l.bidirectional && l.mergeMode === 'concat' ? 2 * l.units : l.units;
+    });
+  }
   return { input: resolvedInput, layers, pooling, classes, labels, seed, precision };
 }
 

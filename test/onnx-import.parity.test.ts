@@ -205,6 +205,12 @@ describe('bad ONNX files and options', () => {
       w.rawData = w.rawData!.subarray(0, w.rawData!.length - 4);
     });
     await expect(SequenceClassifier.fromOnnx(short)).rejects.toThrow(ModelFileError);
+    // A few bytes declaring a huge tensor: refused before anything is allocated.
+    const huge = edited('lstm_hn_last', (m) => {
+      const w = m.graph!.initializer.find((t) => t.dims.length === 3)!;
+      w.dims = [1, 2 ** 30, 2];
+    });
+    await expect(SequenceClassifier.fromOnnx(huge)).rejects.toThrow(/raw data of \d+ bytes; its dims need 8589934592/);
     const wide = edited('lstm_hn_last', (m) => {
       const fc = m.graph!.initializer.find((t) => t.name === 'fc.weight')!;
       fc.dims = [3, 4];

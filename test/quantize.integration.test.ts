@@ -45,7 +45,10 @@ function inputFor(config: SequenceClassifierConfig, seed: number) {
 /** A model with weights big enough that the gates are not all near zero. */
 function randomModel(config: SequenceClassifierConfig, seed: number): SequenceClassifier {
   const model = new SequenceClassifier({ ...config, seed });
-  model.setWeights(model.getWeights().map((w, k) => ({ ...w, values: w.values.map((v, j) => v + randomFloats(w.values.length, 100 + k + seed, 0.3)[j]) })));
+  model.setWeights(model.getWeights().map((w, k) => {
+    const noise = randomFloats(w.values.length, 100 + k + seed, 0.3);
+    return { ...w, values: w.values.map((v, j) => v + noise[j]) };
+  }));
   return model;
 }
 
@@ -101,6 +104,38 @@ describe('quantize(): int8 and bf16 against float32', () => {
       expect(Buffer.from((model.predictProbaSync(x) as Float32Array).buffer).equals(Buffer.from(reference.buffer))).toBe(true);
       model.dispose();
     });
+  });
+});
+
+describe('quantize(): products big enough to split over threads', () => {
+  it('int8 on 2 threads (the all-steps input projection split by panels) = portable on 1, bit for bit', async () => {
+    const model = randomModel({ input: { type: 'dense', features: 28 }, layers: [{ cell: 'lstm', units: 128 }], classes: 10 }, 21);
+    const rows = 320, steps = 28;
+    const x = { values: randomFloats(rows * steps * 28, 8), shape: [rows, steps, 28] };
+    for (const type of ['int8', 'bf16'] as const) {
+      const quantized = await model.quantize({ type });
+      const parallel = (await quantized.predictProba(x, { threads: 2 })) as Float32Array;
+      const single = await withPortableKernels(async () => {
+        const p = await model.quantize({ type });
+        const out = (await p.predictProba(x, { threads: 1 })) as Float32Array;
+        p.dispose();
+        return out;
+      });
+      // bf16: vdpbf16ps and the float kernels sum the same products in another order.
+      if (type === 'int8') expect(Buffer.from(parallel.buffer).equals(Buffer.from(single.buffer))).toBe(true);
+      else expect(maxAbsDiff(parallel, single)).toBeLessThan(1e-3);
+      quantized.dispose();
+    }
+    model.dispose();
+  });
+
+  it('int8 is refused past products of depth 1024 (exact int32 sums); bf16 is not', async () => {
+    const wide = new SequenceClassifier({ input: { type: 'dense', features: 1100 }, layers: [{ cell: 'rnn', units: 8 }], classes: 2 });
+    await expect(wide.quantize()).rejects.toThrow(/int8 needs its input width and units at most 1024; they are 1100 and 8\).*config.precision/);
+    const bf16 = await wide.quantize({ type: 'bf16' });
+    expect(bf16.config.precision).toBe('bf16');
+    bf16.dispose();
+    wide.dispose();
   });
 });
 

@@ -47,7 +47,7 @@ describe('scripts: bad input', () => {
   it('bench (run.mjs) rejects unknown peers, workloads and options in one line', () => {
     const peers = run('bench/run.mjs', ['--peers', 'rnn-node,torch']);
     expect(peers.status).toBe(2);
-    expect(peers.stderr).toMatch(/expected names among rnn-node, pytorch, .* for --peers but received "torch"/);
+    expect(peers.stderr).toMatch(/expected names among rnn-node, .* for --peers but received "torch"/);
     const option = run('bench/run.mjs', ['--bogus']);
     expect(option.status).toBe(2);
     expect(option.stderr.trim()).toBe("bench/run.mjs: Unknown option '--bogus'");
@@ -76,7 +76,7 @@ describe('scripts: bad input', () => {
       ['bench/bring-your-model.mjs', ['--cell', 'cnn'], /--cell must be lstm, gru or rnn/],
       ['bench/bring-your-model.mjs', ['--bogus'], /bogus/],
       ['bench/quantize.mjs', ['--tasks', 'fmnist-lstm,mnist'], /expected names among fmnist-lstm, fmnist-gru, words for --tasks but received "mnist"/],
-      ['bench/quantize.mjs', ['--seconds', '-1'], /--seconds must be a positive number/],
+      ['bench/quantize.mjs', ['--seconds', 'soon'], /--seconds must be a positive number/],
       ['bench/quantize.mjs', ['--reps', '0'], /--reps/],
     ] as const) {
       const r = run(script, [...args]);

@@ -30,6 +30,15 @@ std::string validate_config(const ModelConfig& c) {
   if (top.merged() && c.pooling == Pooling::kLast && top.dropout > 0.0)
     return "dropout on a merging bidirectional top layer with last pooling is not supported";
   if (c.classes < 2 || c.classes > kMaxClasses) return "classes must be in [2, 2^20]";
+  if (c.precision == Precision::kInt8) {
+    // Exact int32 sums, equal on every kernel (quantized_gemm.cc), need products of depth <= 1024.
+    int input = c.input_size();
+    for (const LayerConfig& l : c.layers) {
+      if (input > kMaxInt8Depth || l.units > kMaxInt8Depth)
+        return "int8 precision needs every layer's input and units to be at most 1024";
+      input = l.output_size();
+    }
+  }
   return "";
 }
 

@@ -69,6 +69,8 @@ constexpr int kMaxFeatures = 1 << 20;
 constexpr int kMaxVocab = 1 << 24;
 constexpr int kMaxClasses = 1 << 20;
 constexpr int kMaxLayers = 64;
+// Deepest int8 product (input width or units): exact int32 sums on every kernel.
+constexpr int kMaxInt8Depth = 1024;
 
 // Returns an empty string when the config is valid, else what is wrong with it.
 std::string validate_config(const ModelConfig& config);

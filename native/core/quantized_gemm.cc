@@ -11,7 +11,9 @@
 //   Σ_k (a_ik + 128) q_kj − 128 Σ_k q_kj.
 // The portable kernel runs the same integers through the float micro-kernels: every product
 // and partial sum is an integer of magnitude below 2^24 while k <= 1040 (127·127·1040 < 2^24),
-// so float addition is exact and both kernels give the same bits (tested).
+// so float addition is exact and both kernels give the same bits (tested). int8 models are
+// therefore limited to products with k <= kMaxInt8Depth (1024: inputs and units), which also
+// keeps vpdpbusd's int32 sums far from overflow; quantize() refuses wider layers.
 //
 // bf16: A and B rounded to bfloat16 (to nearest, ties to even), products summed in float:
 //   C[i,j] = Σ_k bf16(A[i,k]) bf16(B[k,j])
@@ -28,6 +30,10 @@
 
 #include "packed_gemm.h"
 #include "parallel.h"
+
+// No fused multiply-adds from contraction in this file: the VNNI epilogue and the portable
+// path must round the same two operations (scale, then add) to give the same bits.
+#pragma GCC optimize("fp-contract=off")
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -385,7 +391,7 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
     // all-steps input projection), or that serial pass would cap the product's scaling.
     uint8_t* const rows_out = shifted.data();
     float* const scales = row_scale.data();
-    parallel_rows(m, 4 * k_, [&](Index first, Index last) {
+    parallel_rows(m, m * k_ * n_ >= kMinParallelMacs ? 4 * k_ : 0, [&](Index first, Index last) {
       for (Index i = first; i < last; ++i) {
         uint8_t* out = rows_out + i * stride;
         if (low_kernel_ == kVnni512) {
@@ -398,6 +404,10 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
     });
     const Int8Block* blocks = low_kernel_ == kVnni512 ? kVnni512Blocks : kAvxVnniBlocks;
     const Index work = m * k_ * n_ >= kMinParallelMacs ? kParallelGrain : 0;
+    // The team reads the calling thread's scratch: through these pointers, since inside the
+    // lambda a thread_local name would mean each worker's own (empty) buffer.
+    const uint8_t* const a_rows = shifted.data();
+    const float* const a_scales = row_scale.data();
     parallel_rows(panels, work, [&](Index first, Index last) {
       for (Index p = first; p < last; ++p) {
         const int8_t* P = low_panels_.data() + p * K4 * width * 4;
@@ -405,8 +415,8 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
         const Index j0 = p * width;
         for (Index i = 0; i < m; i += mr) {
           const int rows = int(std::min<Index>(mr, m - i));
-          blocks[rows - 1](shifted.data() + i * stride, stride, P, K4, C + i * ldc + j0, ldc, cols, mode,
-                           row_scale.data() + i, column_scale_.data() + j0, column_correction_.data() + j0, bias_.data() + j0);
+          blocks[rows - 1](a_rows + i * stride, stride, P, K4, C + i * ldc + j0, ldc, cols, mode,
+                           a_scales + i, column_scale_.data() + j0, column_correction_.data() + j0, bias_.data() + j0);
         }
       }
     });
@@ -414,7 +424,7 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
     const Index K2 = (k_ + 1) / 2, stride = 2 * K2;
     halves.resize(size_t(m) * stride);
     uint16_t* const rows_out = halves.data();
-    parallel_rows(m, 4 * k_, [&](Index first, Index last) {
+    parallel_rows(m, m * k_ * n_ >= kMinParallelMacs ? 4 * k_ : 0, [&](Index first, Index last) {
       for (Index i = first; i < last; ++i) {
         uint16_t* out = rows_out + i * stride;
         for (Index kk = 0; kk < k_; ++kk) out[kk] = to_bf16(A[i * lda + kk]);
@@ -422,6 +432,7 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
       }
     });
     const Index work = m * k_ * n_ >= kMinParallelMacs ? kParallelGrain : 0;
+    const uint16_t* const a_rows = halves.data();  // the caller's scratch (see the int8 case)
     parallel_rows(panels, work, [&](Index first, Index last) {
       for (Index p = first; p < last; ++p) {
         const uint16_t* P = bf16_panels_.data() + p * K2 * width * 2;
@@ -429,7 +440,7 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
         const Index j0 = p * width;
         for (Index i = 0; i < m; i += mr) {
           const int rows = int(std::min<Index>(mr, m - i));
-          kBf16Blocks[rows - 1](halves.data() + i * stride, stride, P, K2, C + i * ldc + j0, ldc, cols, mode, bias_.data() + j0);
+          kBf16Blocks[rows - 1](a_rows + i * stride, stride, P, K2, C + i * ldc + j0, ldc, cols, mode, bias_.data() + j0);
         }
       }
     });

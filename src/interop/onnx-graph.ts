@@ -32,6 +32,7 @@ interface Parts {
 
 type Value =
   | { kind: 'const'; tensor: Tensor }
+  | { kind: 'unreadable'; error: Error }
   | { kind: 'dynamic' }
   | { kind: 'zeros' }
   | { kind: 'tokens'; axes: Axis[] }
@@ -76,7 +77,12 @@ export function interpretOnnx(model: ModelProto, path: string): OnnxClassifier {
   const initialized = new Set<string>();
   for (const t of graph.initializer ?? []) {
     const name = t.name ?? '';
-    values.set(name, { kind: 'const', tensor: readTensor(t, `${path}: initializer ${name}`) });
+    // An initializer the output does not use may be of any type: its error waits for a use.
+    try {
+      values.set(name, { kind: 'const', tensor: readTensor(t, `${path}: initializer ${name}`) });
+    } catch (e) {
+      values.set(name, { kind: 'unreadable', error: e as Error });
+    }
     initialized.add(name);
   }
   readGraphInputs(graph, initialized, values, path);
@@ -103,6 +109,7 @@ export function interpretOnnx(model: ModelProto, path: string): OnnxClassifier {
       if (name === undefined || name === '') return null;
       const v = values.get(name);
       if (!v) throw new ModelFileError(`${path}: ${where} reads ${JSON.stringify(name)}, which nothing before it produces`);
+      if (v.kind === 'unreadable') throw v.error;
       return v;
     };
     const required = (i: number): Value => input(i) ?? refuse(`input ${i} is missing`);
@@ -291,6 +298,8 @@ function describe(v: Value): string {
       return `a constant [${v.tensor.dims.join(', ')}]`;
     case 'dynamic':
       return 'a shape computation';
+    case 'unreadable':
+      return 'an unreadable initializer';
     case 'zeros':
       return 'zeros';
     case 'tokens':
@@ -361,7 +370,7 @@ function castOf(ctx: Context): Value {
 }
 
 function scalarIndex(ctx: Context, indices: Value): number {
-  if (indices.kind !== 'const' || indices.tensor.type !== 'int' || indices.tensor.data.length !== 1 || indices.tensor.dims.length > 1)
+  if (indices.kind !== 'const' || indices.tensor.type !== 'int' || indices.tensor.data.length !== 1 || indices.tensor.dims.length !== 0)
     return ctx.refuse(`gathers with ${describe(indices)}; rnn-node reads one constant index here`);
   return indices.tensor.data[0];
 }
@@ -424,6 +433,9 @@ function transposeOf(ctx: Context, data: Value): Value {
   if (data.kind === 'const') {
     const t = data.tensor;
     if (t.dims.length !== 2 || t.type !== 'float') return ctx.refuse('transposes a constant that is not a matrix');
+    const perm = ctx.attrs.ints('perm') ?? [1, 0];
+    if (perm.join() === '0,1') return data;
+    if (perm.join() !== '1,0') return ctx.refuse(`perm [${perm}] does not permute a matrix`);
     const [r, c] = t.dims;
     const out = new Float32Array(r * c);
     for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j];
@@ -626,7 +638,7 @@ function activationsOf(ctx: Context, cell: Cell, dirs: number): { activation: 't
     (isGate ? gates : outputs).push(decoded);
   });
   const outputSet = new Set(outputs);
-  const activation = ACTIVATIONS[outputs[0]];
+  const activation = Object.hasOwn(ACTIVATIONS, outputs[0]) ? ACTIVATIONS[outputs[0]] : undefined;
   if (outputSet.size !== 1 || !activation) ctx.refuse(`activations [${names.join(', ')}]: rnn-node's cells use one of Tanh or Relu for their outputs, in every direction`);
   const gateSet = new Set(gates);
   if (cell !== 'rnn' && (gateSet.size !== 1 || !['sigmoid', 'hardSigmoid'].includes(gates[0]))) ctx.refuse(`gate activations [${gates.join(', ')}]: rnn-node's gates use Sigmoid or HardSigmoid, the same in every direction`);
@@ -635,6 +647,7 @@ function activationsOf(ctx: Context, cell: Cell, dirs: number): { activation: 't
 
 function headOf(ctx: Context, a: Value, b: Value, c: Value | null): Value {
   if (a.kind !== 'pooled') return ctx.refuse(`the dense layer reads ${describe(a)}; rnn-node's reads the pooled features of the last recurrent layer`);
+  if (a.axes.join() !== 'N,F') ctx.refuse(`the dense layer reads pooled features of axes [${a.axes.join(', ')}], not [batch, features]`);
   if (b.kind !== 'const' || b.tensor.type !== 'float' || b.tensor.dims.length !== 2) return ctx.refuse(`the dense weights are ${describe(b)}, not a float matrix`);
   if (ctx.attrs.int('transA', 0) !== 0) ctx.refuse('transA=1');
   const transB = ctx.op === 'Gemm' && ctx.attrs.int('transB', 0) === 1;

@@ -65,6 +65,16 @@ export function defaultOpset(model: ModelProto): number {
   return entry ? toInt(entry.version, 'opset_import') : 1;
 }
 
+/**
+ * An integer tensor value as a number, held to ±2^53: torch writes INT64_MAX / INT64_MIN as
+ * the open ends of slices (h_n[-2:]), where only "past the end" matters.
+ */
+function clampInt(value: bigint | number): number {
+  const v = typeof value === 'bigint' ? value : BigInt(Math.trunc(value));
+  const limit = BigInt(Number.MAX_SAFE_INTEGER);
+  return Number(v > limit ? limit : v < -limit ? -limit : v);
+}
+
 function rawView(raw: Uint8Array, bytesPer: number, count: number, what: string): DataView {
   if (raw.byteLength !== bytesPer * count) throw new ModelFileError(`${what}: raw data of ${raw.byteLength} bytes; its dims need ${bytesPer * count}`);
   return new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -84,6 +94,9 @@ export function readTensor(t: TensorProto, what: string): Tensor {
     if (n !== count) throw new ModelFileError(`${what}: ${n} values; its dims [${dims.join(', ')}] need ${count}`);
   };
   if (type === FLOAT || type === DOUBLE) {
+    // Sizes are checked before anything is allocated: a few bytes may declare any dims.
+    if (raw) rawView(raw, type === FLOAT ? 4 : 8, count, what);
+    else check((type === FLOAT ? t.floatData ?? [] : t.doubleData ?? []).length);
     const data = new Float32Array(count);
     if (raw) {
       const view = rawView(raw, type === FLOAT ? 4 : 8, count, what);
@@ -101,7 +114,7 @@ export function readTensor(t: TensorProto, what: string): Tensor {
       const bytes = type === INT64 ? 8 : type === INT32 ? 4 : type === INT16 ? 2 : 1;
       const view = rawView(raw, bytes, count, what);
       data = Array.from({ length: count }, (_, i) => {
-        if (type === INT64) return toInt(view.getBigInt64(8 * i, true), what);
+        if (type === INT64) return clampInt(view.getBigInt64(8 * i, true));
         if (type === INT32) return view.getInt32(4 * i, true);
         if (type === INT16) return view.getInt16(2 * i, true);
         return type === INT8 ? view.getInt8(i) : view.getUint8(i);
@@ -109,7 +122,7 @@ export function readTensor(t: TensorProto, what: string): Tensor {
     } else {
       const list = type === INT64 ? t.int64Data ?? [] : t.int32Data ?? [];
       check(list.length);
-      data = list.map((v) => toInt(v, what));
+      data = list.map((v) => clampInt(typeof v === 'object' && v !== null && 'toString' in v ? BigInt(String(v)) : v));
     }
     return { dims, type: 'int', data };
   }
