@@ -7,7 +7,7 @@ import { writeFileAtomic } from './atomic-file';
 import { makeHeader, encodeCheckpoint, readCheckpoint, type TrainingState } from './checkpoint';
 import { resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
 import { batchOf, gatherLabels, subsetSet, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from './data';
-import { BusyError, CheckpointError, DisposedError, InferenceOnlyError, invalidType, outOfRange } from './errors';
+import { BusyError, CheckpointError, DisposedError, InferenceOnlyError, invalidType, outOfRange, UnsupportedModelError } from './errors';
 import { resolveClassWeights, resolveFitOptions, resolveMissing, type FitOptions } from './fit-options';
 import { computeMetrics, type Metrics } from './metrics';
 import { native, type NativeModel, type NativeOptimizerConfig } from './native';
@@ -126,6 +126,12 @@ export class SequenceClassifier {
     const { x, y } = data as Dataset;
     const set = toSequenceSet(x, this.config, `${name}.x`, missing);
     return { set, labels: toLabels(y, set.count, this.config, `${name}.y`) };
+  }
+
+  /** Other formats would run a quantized model's grid weights in float32: a different model, so refused. */
+  #exportable(format: string): void {
+    if (this.config.precision !== 'float32')
+      throw new UnsupportedModelError(`Cannot export this ${this.config.precision} model to ${format}: its arithmetic is rnn-node's kernels', and ${format} would run its weights in float32; export the float32 model it was quantized from`);
   }
 
   /** An int8/bf16 model (from `quantize()`) computes but does not learn. */
@@ -443,12 +449,14 @@ export class SequenceClassifier {
   async toOnnx(path: string): Promise<void> {
     if (typeof path !== 'string' || path === '') throw invalidType('path', 'a file path', path);
     this.#idle('export');
+    this.#exportable('ONNX');
     await writeFileAtomic(path, await exportOnnx(this, packageVersion()));
   }
 
   /** Writes `dir`/model.json and its weight shards, loadable by `@tensorflow/tfjs`'s loadLayersModel. */
   async toTfjs(dir: string): Promise<void> {
     this.#idle('export');
+    this.#exportable('tfjs');
     await exportTfjs(this, dir, packageVersion());
   }
 

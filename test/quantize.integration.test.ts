@@ -198,6 +198,8 @@ describe('quantized weights, files and the contract', () => {
     await expect(quantized.fit(data, { epochs: 1 })).rejects.toThrow(/inference-only \(int8 precision, made by quantize\(\)\)/);
     expect(() => quantized.computeGradients(data)).toThrow(InferenceOnlyError);
     await expect(quantized.quantize({ type: 'bf16' })).rejects.toThrow(/already int8/);
+    await expect(quantized.toOnnx(join(dir, 'q.onnx'))).rejects.toThrow(/Cannot export this int8 model to ONNX.*export the float32 model/);
+    await expect(quantized.toTfjs(join(dir, 'q-tfjs'))).rejects.toThrow(/Cannot export this int8 model to tfjs/);
     await expect(model.quantize({ type: 'int4' as never })).rejects.toThrow(/options.type/);
     await expect(model.quantize({ bits: 8 } as never)).rejects.toThrow(/options.bits is not an option/);
     await expect(model.quantize(null as never)).rejects.toThrow(/options/);
