@@ -15,7 +15,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
+import { callsPerSecond, parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -39,17 +39,7 @@ const wasm = require('@tensorflow/tfjs-backend-wasm');
 const { SequenceClassifier, setNumThreads, backendInfo } = require(join(here, '..', 'dist', 'index.js'));
 const dir = mkdtempSync(join(tmpdir(), 'rnn-node-byom-'));
 
-/** Calls per second of `fn` over a time box (after one warm-up call). */
-async function rate(fn) {
-  await fn();
-  let calls = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000) {
-    await fn();
-    calls++;
-  }
-  return calls / ((performance.now() - t0) / 1000);
-}
+const rate = (step) => callsPerSecond(step, seconds);
 
 function inputs(n) {
   let s = 12345;

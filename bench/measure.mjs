@@ -44,6 +44,20 @@ export async function measure(peer, config, workload, mode, options) {
   }
 }
 
+/** Calls per second of an async `step` over a time box of `seconds`, after one warm-up call. */
+export async function callsPerSecond(step, seconds) {
+  await step();
+  let calls = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    await step();
+    calls++;
+    elapsed = (performance.now() - start) / 1000;
+  } while (elapsed < seconds);
+  return calls / elapsed;
+}
+
 /** parseArgs for the bench scripts: a bad command line is one stderr line and exit 2. */
 export function parseOptions(script, options) {
   try {

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-import { median, parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
+import { callsPerSecond, median, parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -101,19 +101,7 @@ function fmnistTask(cell) {
   };
 }
 
-/** calls/s of an async step over `seconds`, after one warm-up. */
-async function rate(step) {
-  await step();
-  let calls = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  do {
-    await step();
-    calls++;
-    elapsed = (performance.now() - start) / 1000;
-  } while (elapsed < seconds);
-  return calls / elapsed;
-}
+const rate = (step) => callsPerSecond(step, seconds);
 
 function slice(x, from, count) {
   const per = x.values.length / x.shape[0];

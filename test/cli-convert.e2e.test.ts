@@ -6,7 +6,7 @@
  * usage, 1 for a bad file.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,6 +101,31 @@ describe('rnn-node convert', () => {
     const refused = run(['convert', '--input', join(__dirname, 'fixtures', 'torch-onnx', 'refuse_packed_sequence.onnx'), '--output', 'p.rnn']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/TopK.*packed sequences/);
+  });
+
+  it('quantize: bad values are one line, exit 2 (usage) or 1 (a bad file), and leave no output behind', () => {
+    for (const args of [
+      ['--model', 'ids.rnn', '--output', 'q.rnn', '--type', 'int4'],
+      ['--model', 'ids.rnn', '--output', 'q.txt'],
+      ['--model', 'ids.rnn'],
+    ]) {
+      const r = run(['quantize', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    writeFileSync(join(dir, 'corrupt.rnn'), Buffer.concat([readFileSync(join(dir, 'ids.rnn')).subarray(0, 200), Buffer.from('cut short')]));
+    for (const model of ['missing.rnn', 'corrupt.rnn']) {
+      const r = run(['quantize', '--model', model, '--output', 'q.rnn']);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(existsSync(join(dir, 'q.rnn'))).toBe(false);
+    const ok = run(['quantize', '--model', 'ids.rnn', '--output', 'q.rnn', '--type', 'bf16']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const again = run(['quantize', '--model', 'q.rnn', '--output', 'q2.rnn']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already bf16/);
+    expect(existsSync(join(dir, 'q2.rnn'))).toBe(false);
   });
 
   it('errors: one line; exit 2 for usage, 1 for a bad file', () => {

@@ -7,6 +7,7 @@
 //        --infer-batch 1024 --threads 2 --seconds 3 [--vocab V --min-length L] [--precision float32|int8|bf16]
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { callsPerSecond } from '../measure.mjs';
 
 const require = createRequire(import.meta.url);
 const { values: o } = parseArgs({
@@ -47,19 +48,7 @@ function makeBatch(count) {
   return { x: { values: Float32Array.from({ length: count * steps * features }, random), shape: [count, steps, features] }, labels };
 }
 
-/** Calls `step` (async) repeatedly for about `seconds` after one warm-up; returns calls/s. */
-async function rate(step) {
-  await step();
-  let calls = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  do {
-    await step();
-    calls++;
-    elapsed = (performance.now() - start) / 1000;
-  } while (elapsed < seconds);
-  return calls / elapsed;
-}
+const rate = (step) => callsPerSecond(step, seconds);
 
 async function rnnNode() {
   const { SequenceClassifier, setNumThreads, backendInfo } = require('../../dist/index.js');
