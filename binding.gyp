@@ -51,6 +51,9 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
+        # A call that lands while its Worker or the process is being torn down cannot throw
+        # into JavaScript; without this, node-addon-api turns that into std::terminate.
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "EIGEN_MPL2_ONLY",
         "EIGEN_NO_DEBUG",
         "NDEBUG",

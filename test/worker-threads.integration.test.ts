@@ -35,6 +35,11 @@ describe('worker_threads', () => {
     expect(out.afterOk).toBe(true);
   });
 
+  it('terminating a Worker in the middle of synchronous native calls never aborts the process', () => {
+    // Before NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS, every run of this ended in std::terminate.
+    expect(scenario('terminate-busy').terminated).toBe(25);
+  });
+
   it('process.exit() with native training in flight, in a Worker or the main thread, exits 0', () => {
     expect(scenario('exit').exiting).toBe(true);
     expect(scenario('exit-main').exiting).toBe(true);

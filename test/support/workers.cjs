@@ -28,6 +28,17 @@ async function workerMain() {
     parentPort.postMessage({ threads: nativeThreads() });
     return;
   }
+  if (workerData.job === 'busy') {
+    // Back-to-back synchronous native calls, so that a terminate() lands inside one: the
+    // call then fails to create values or throw into JavaScript.
+    const model = new SequenceClassifier(config);
+    const { x } = data(8);
+    parentPort.postMessage({ started: true });
+    for (;;) {
+      model.predictProbaSync(x);
+      model.getWeights();
+    }
+  }
   const model = new SequenceClassifier(config);
   const { x, y } = data(workerData.sequences);
   if (workerData.job === 'long') parentPort.postMessage({ started: true });
@@ -92,6 +103,17 @@ async function main() {
     const code = await worker.terminate();
     const after = await result(start('train'));
     return { terminatedCode: code, afterOk: after.probabilities.length === 40 };
+  }
+  if (scenario === 'terminate-busy') {
+    // terminate() in the middle of synchronous native calls, many times over.
+    let terminated = 0;
+    for (let round = 0; round < 25; round++) {
+      const worker = start('busy');
+      await new Promise((resolve) => worker.once('message', resolve));
+      await new Promise((resolve) => setTimeout(resolve, round % 5));
+      if ((await worker.terminate()) === 1) terminated++;
+    }
+    return { terminated };
   }
   if (scenario === 'exit') {
     // process.exit() with a Worker in the middle of native training.
