@@ -25,6 +25,7 @@
       "target_name": "rnn_node",
       "sources": [
         "native/core/batch_input.cc",
+        "native/core/fused_cells.cc",
         "native/core/gru.cc",
         "native/core/initializers.cc",
         "native/core/lstm.cc",

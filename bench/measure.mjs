@@ -123,3 +123,22 @@ export function parsePredictJobOptions(script, report) {
   }
   return { ...opt, records };
 }
+
+/**
+ * The fp32 GEMM rate of rnn-node's own packed micro-kernels (`bench --gemm-peak`, the standalone
+ * C++ benchmark, built here with CMake as the native tests build it), in GFLOP/s:
+ * { ok: true, value, detail } or { ok: false, reason }. Never throws.
+ */
+export async function measurePackedGemm(threads, seconds) {
+  const root = join(here, '..');
+  const dir = join(root, 'build-native', 'release');
+  try {
+    await run('cmake', ['-S', join(root, 'native'), '-B', dir, '-DCMAKE_BUILD_TYPE=Release'], { timeout: 300_000 });
+    await run('cmake', ['--build', dir, '--target', 'bench', '-j', '2'], { timeout: 900_000, maxBuffer: 16 << 20 });
+    const { stdout } = await run(join(dir, 'bench'), ['--gemm-peak', '--threads', String(threads), '--seconds', String(seconds), '--json'], { timeout: 300_000 });
+    const r = JSON.parse(stdout.trim().split('\n').pop());
+    return { ok: true, value: r.gemmGflops, detail: `packed micro-kernels, best of 4 shapes (m=${r.m} k=${r.k} n=${r.n})` };
+  } catch (e) {
+    return { ok: false, reason: (e.code === 'ENOENT' ? 'cmake not found' : `${e.stderr ?? ''}${e.message ?? ''}`.trim().split('\n').pop()).slice(0, 160) };
+  }
+}

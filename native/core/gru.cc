@@ -1,7 +1,9 @@
 #include "gru.h"
 
 #include <algorithm>
+#include <type_traits>
 
+#include "fused_cells.h"
 #include "gru_cell.h"
 #include "parallel.h"
 
@@ -44,11 +46,35 @@ void GruDirection<T>::forward(const PackedLayout& L, const T* X, const Direction
     this->for_each_step(L, begin, end, false, [&](int, Index n, long r0) {
       const long k = this->step_row(r0, begin), g0 = this->gate_row(r0, begin);
       auto Hp = this->rows(this->Hprev_, k, n, u);
-      Hp = S.middleRows(begin, n);
       auto G = this->rows(this->G_, g0, n, gu);
       this->project_step(W, X, r0, g0, n);  // G = x_t W + b_in
       auto A = this->rows(Aux_, k, n, u);
       auto H = this->rows(this->H_, r0, n, u);
+      if constexpr (std::is_same<T, float>::value) {
+        if (after) {
+          // One fused pass (fused_cells.h), reading h_{t-1} from the running state; backward's
+          // copies of h_{t-1}, qh and the activations only when it will run.
+          auto h_prev = S.middleRows(begin, n);
+          if (keep_for_backward) Hp = h_prev;
+          auto Q = this->rows(Q_, begin, n, gu);
+          U->multiply(h_prev.data(), u, n, Q.data(), gu, PackedMatrix<T>::kOverwritePlusBias);  // Q = h_{t-1} U + b_rec
+          parallel_rows(n, gu, [&](Index b, Index e) {
+            GruForwardRows step;
+            step.rows = e - b;
+            step.units = u;
+            step.gates = G.middleRows(b, e - b).data();
+            step.keep_gates = keep_for_backward;
+            step.q = Q.middleRows(b, e - b).data();
+            step.q_candidate = keep_for_backward ? A.middleRows(b, e - b).data() : nullptr;
+            step.h_prev = h_prev.middleRows(b, e - b).data();
+            step.h = H.middleRows(b, e - b).data();
+            step.h_copy = h_prev.middleRows(b, e - b).data();  // S: h_t replaces h_{t-1}
+            gru_forward_after_rows(act, rec, step);
+          });
+          return;
+        }
+      }
+      Hp = S.middleRows(begin, n);
       if (after) {
         auto Q = this->rows(Q_, begin, n, gu);  // this group's rows of the step scratch
         U->multiply(Hp.data(), u, n, Q.data(), gu, PackedMatrix<T>::kOverwritePlusBias);  // Q = h_{t-1} U + b_rec

@@ -1,7 +1,9 @@
 #include "lstm.h"
 
 #include <algorithm>
+#include <type_traits>
 
+#include "fused_cells.h"
 #include "lstm_cell.h"
 #include "parallel.h"
 
@@ -40,18 +42,35 @@ void LstmDirection<T>::forward(const PackedLayout& L, const T* X, const Directio
       const long k = this->step_row(r0, begin), g0 = this->gate_row(r0, begin);
       auto h_prev = S.middleRows(begin, n);
       auto c = C.middleRows(begin, n);
-      this->rows(this->Hprev_, k, n, u) = h_prev;
-      auto Cp = this->rows(Cprev_, k, n, u);
-      Cp = c;
+      // Backward reads h_{t-1}, c_{t-1}, act(c_t) and the gate activations of every step;
+      // inference needs none of them.
+      if (keep_for_backward) this->rows(this->Hprev_, k, n, u) = h_prev;
       auto G = this->rows(this->G_, g0, n, gu);
       this->project_step(W, X, r0, g0, n);                   // G = x_t W + b
       U.multiply(h_prev.data(), u, n, G.data(), gu, false);  // + h_{t-1} U
       parallel_rows(n, gu, [&](Index b, Index e) {
         const Index m = e - b;
         auto h = this->rows(this->H_, r0 + b, m, u);
-        lstm_forward_step(act, rec, G.middleRows(b, m), Cp.middleRows(b, m), c.middleRows(b, m),
-                          this->rows(Cact_, k + b, m, u), h);
-        S.middleRows(begin + b, m) = h;
+        auto Cp = this->rows(Cprev_, k + b, m, u);
+        auto Ca = this->rows(Cact_, k + b, m, u);
+        if constexpr (std::is_same<T, float>::value) {
+          LstmForwardRows step;
+          step.rows = m;
+          step.units = u;
+          step.gates = G.middleRows(b, m).data();
+          step.keep_gates = keep_for_backward;
+          step.c = c.middleRows(b, m).data();
+          step.c_prev = keep_for_backward ? Cp.data() : nullptr;
+          step.c_act = keep_for_backward ? Ca.data() : nullptr;
+          step.h = h.data();
+          step.h_copy = S.middleRows(begin + b, m).data();
+          lstm_forward_rows(act, rec, step);
+        } else {
+          // double (the gradient checks): the Eigen expressions of lstm_cell.h.
+          Cp = c.middleRows(b, m);
+          lstm_forward_step(act, rec, G.middleRows(b, m), Cp, c.middleRows(b, m), Ca, h);
+          S.middleRows(begin + b, m) = h;
+        }
       });
     });
   });

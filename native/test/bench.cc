@@ -3,6 +3,10 @@
 //
 //   bench [--cell lstm|gru|rnn] [--units 128] [--steps 28] [--features 28] [--classes 10]
 //         [--batch 128] [--infer-batch 1024] [--threads N] [--seconds 3] [--json]
+//   bench --gemm-peak [--threads N] [--seconds 3] [--json]
+//
+// --gemm-peak measures the fp32 GEMM rate of the packed micro-kernels themselves (the best
+// over a few large shapes): the ceiling the recurrent products can reach on this machine.
 //
 // Built by CMake beside the tests; it needs no Node, so it can be carried to another
 // machine (with its OpenMP runtime) to measure thread scaling.
@@ -14,6 +18,7 @@
 #include <vector>
 
 #include "model.h"
+#include "packed_gemm.h"
 #include "parallel.h"
 #include "rng.h"
 
@@ -28,6 +33,7 @@ struct Options {
   int threads = 0;
   double seconds = 3;
   bool json = false;
+  bool gemm_peak = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -51,6 +57,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--threads") o.threads = std::atoi(next());
     else if (a == "--seconds") o.seconds = std::atof(next());
     else if (a == "--json") o.json = true;
+    else if (a == "--gemm-peak") o.gemm_peak = true;
     else {
       std::fprintf(stderr, "bench: unknown option %s\n", a.c_str());
       std::exit(2);
@@ -97,12 +104,42 @@ double rate(double seconds, Step&& step) {
   return calls / elapsed;
 }
 
+// C[m, n] = A[m, k] B[k, n] with B packed once, as the recurrent steps use it, over a few
+// shapes whose B fits the core's L2 (so the kernel, not memory, sets the rate); reports the
+// best shape's GFLOP/s (2mkn per product).
+int gemm_peak(const Options& o, int threads) {
+  struct Shape { Index m, k, n; };
+  const Shape shapes[] = {{4096, 256, 512}, {4096, 512, 256}, {4096, 512, 512}, {4096, 256, 1024}};
+  Rng rng(7);
+  double best = 0;
+  Shape best_shape{};
+  for (const Shape& s : shapes) {
+    std::vector<float> A(size_t(s.m * s.k)), B(size_t(s.k * s.n)), C(size_t(s.m * s.n));
+    for (float& v : A) v = float(rng.uniform());
+    for (float& v : B) v = float(rng.uniform());
+    PackedMatrix<float> packed;
+    packed.pack(B.data(), s.n, s.k, s.n, false);
+    const double calls = rate(o.seconds / 4, [&] { packed.multiply(A.data(), s.k, s.m, C.data(), s.n, true); });
+    const double gflops = calls * 2.0 * double(s.m) * double(s.k) * double(s.n) / 1e9;
+    if (gflops > best) best = gflops, best_shape = s;
+  }
+  if (o.json) {
+    std::printf("{\"threads\":%d,\"gemmGflops\":%.2f,\"m\":%ld,\"k\":%ld,\"n\":%ld,\"vectorized\":%s}\n", threads, best,
+                long(best_shape.m), long(best_shape.k), long(best_shape.n), packed_gemm_vectorized() ? "true" : "false");
+  } else {
+    std::printf("packed fp32 GEMM, %d threads: %.1f GFLOP/s (best shape m=%ld k=%ld n=%ld)\n", threads, best,
+                long(best_shape.m), long(best_shape.k), long(best_shape.n));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   const int threads = o.threads > 0 ? o.threads : max_threads();
   use_threads(threads);
+  if (o.gemm_peak) return gemm_peak(o, threads);
   ModelConfig config;
   config.input = InputType::kDense;
   config.features = o.features;

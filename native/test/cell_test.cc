@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "check.h"
+#include "fused_cells.h"
 #include "gru_cell.h"
 #include "lstm_cell.h"
 #include "rng.h"
@@ -134,6 +135,101 @@ TEST(lstm_saturated_gates) {
   lstm_forward_step(Activation::kTanh, RecurrentActivation::kHardSigmoid, g, c_prev, c, c_act, h);
   CHECK(c(0, 0) == 7 && c(0, 1) == -7, "c_t = c_{t-1} when i = 0, f = 1");
   CHECK(h(0, 0) == 0 && h(0, 1) == 0, "h = 0 when o = 0");
+}
+
+// The fused float pass (fused_cells.cc) against the naive cell, for widths with and without a
+// partial last packet, every activation pair, with and without the backward copies; and
+// each row alone gives what it gives among others.
+TEST(fused_lstm_rows_match_the_equations) {
+  using MatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Rng rng(3);
+  for (int u : {1, 5, 16, 37, 128})
+    for (Activation a : kActs)
+      for (RecurrentActivation r : kRecs)
+        for (bool keep : {false, true}) {
+          const int m = 4;
+          const Mat pre = random_mat(m, 4 * u, rng, 4), c_prev = random_mat(m, u, rng);
+          MatF gates = pre.cast<float>(), c = c_prev.cast<float>(), cp(m, u), ca(m, u), h(m, u), h2(m, u);
+          LstmForwardRows rows;
+          rows.rows = m;
+          rows.units = u;
+          rows.gates = gates.data();
+          rows.keep_gates = keep;
+          rows.c = c.data();
+          rows.c_prev = keep ? cp.data() : nullptr;
+          rows.c_act = keep ? ca.data() : nullptr;
+          rows.h = h.data();
+          rows.h_copy = h2.data();
+          lstm_forward_rows(a, r, rows);
+          Mat c_ref(m, u), h_ref(m, u);
+          for (int row = 0; row < m; ++row) naive_lstm(a, r, &pre(row, 0), &c_prev(row, 0), u, &c_ref(row, 0), &h_ref(row, 0));
+          const double dc = max_abs_diff(c.cast<double>(), c_ref), dh = max_abs_diff(h.cast<double>(), h_ref);
+          CHECK(dc < 2e-6 && dh < 2e-6, "u=%d: c_t differs by %g, h_t by %g", u, dc, dh);
+          CHECK(h == h2, "u=%d: the copy of h_t differs", u);
+          if (keep) {
+            CHECK(cp == c_prev.cast<float>(), "u=%d: c_{t-1} not kept", u);
+            Mat act_ref(m, 4 * u);
+            for (int row = 0; row < m; ++row)
+              for (int j = 0; j < 4 * u; ++j) act_ref(row, j) = j / u == 2 ? act_fn(a, pre(row, j)) : rec_act(r, pre(row, j));
+            CHECK(max_abs_diff(gates.cast<double>(), act_ref) < 2e-6, "u=%d: gate activations differ", u);
+            Mat c_act_ref(m, u);
+            for (int row = 0; row < m; ++row)
+              for (int j = 0; j < u; ++j) c_act_ref(row, j) = act_fn(a, c(row, j));
+            CHECK(max_abs_diff(ca.cast<double>(), c_act_ref) < 2e-6, "u=%d: act(c_t) differs", u);
+          }
+          // Row 2 alone: the same bits.
+          MatF g1 = pre.row(2).cast<float>(), c1 = c_prev.row(2).cast<float>(), h1(1, u);
+          LstmForwardRows one;
+          one.rows = 1;
+          one.units = u;
+          one.gates = g1.data();
+          one.c = c1.data();
+          one.h = h1.data();
+          lstm_forward_rows(a, r, one);
+          CHECK(h1 == h.row(2) && c1 == c.row(2), "u=%d: a row alone gives other bits", u);
+        }
+}
+
+// The fused reset_after GRU pass, likewise; h_t written over h_{t-1} (the running state).
+TEST(fused_gru_rows_match_the_equations) {
+  using MatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Rng rng(4);
+  const Mat no_uh;
+  for (int u : {1, 5, 16, 37, 128})
+    for (Activation a : kActs)
+      for (RecurrentActivation r : kRecs)
+        for (bool keep : {false, true}) {
+          const int m = 4;
+          const Mat pre = random_mat(m, 3 * u, rng, 4), q = random_mat(m, 3 * u, rng, 4), h_prev = random_mat(m, u, rng);
+          MatF gates = pre.cast<float>(), qf = q.cast<float>(), state = h_prev.cast<float>(), qh(m, u), h(m, u);
+          GruForwardRows rows;
+          rows.rows = m;
+          rows.units = u;
+          rows.gates = gates.data();
+          rows.keep_gates = keep;
+          rows.q = qf.data();
+          rows.q_candidate = keep ? qh.data() : nullptr;
+          rows.h_prev = state.data();
+          rows.h = h.data();
+          rows.h_copy = state.data();
+          gru_forward_after_rows(a, r, rows);
+          Mat h_ref(m, u);
+          for (int row = 0; row < m; ++row) naive_gru(a, r, true, &pre(row, 0), &q(row, 0), no_uh, &h_prev(row, 0), u, &h_ref(row, 0));
+          const double dh = max_abs_diff(h.cast<double>(), h_ref);
+          CHECK(dh < 2e-6, "u=%d: h_t differs by %g", u, dh);
+          CHECK(state == h, "u=%d: the running state is not h_t", u);
+          if (keep) {
+            CHECK(qh == q.rightCols(u).cast<float>(), "u=%d: qh not kept", u);
+            Mat act_ref(m, 3 * u);
+            for (int row = 0; row < m; ++row)
+              for (int j = 0; j < u; ++j) {
+                act_ref(row, j) = rec_act(r, pre(row, j) + q(row, j));
+                act_ref(row, u + j) = rec_act(r, pre(row, u + j) + q(row, u + j));
+                act_ref(row, 2 * u + j) = act_fn(a, pre(row, 2 * u + j) + act_ref(row, u + j) * q(row, 2 * u + j));
+              }
+            CHECK(max_abs_diff(gates.cast<double>(), act_ref) < 2e-6, "u=%d: gate activations differ", u);
+          }
+        }
 }
 
 TEST(gru_step_matches_the_equations) {

@@ -1,0 +1,173 @@
+#include "fused_cells.h"
+
+#include <algorithm>
+
+namespace rnn {
+namespace {
+
+namespace ei = Eigen::internal;
+// The widest float packet this build targets (16 lanes with AVX-512, 8 with AVX, 4 with
+// SSE or NEON), and Eigen's own packet math for it.
+using Packet = ei::packet_traits<float>::type;
+constexpr Index kLanes = ei::unpacket_traits<Packet>::size;
+
+// The functions Eigen's array().logistic() and array().tanh() evaluate packet by packet, so
+// this pass computes what lstm_forward_step computes.
+template <RecurrentActivation R>
+inline Packet recurrent_activation(const Packet& x) {
+  if (R == RecurrentActivation::kSigmoid) return ei::scalar_logistic_op<float>().packetOp(x);
+  // hardSigmoid(x) = clip(0.2x + 0.5, 0, 1)
+  const Packet y = ei::padd(ei::pmul(x, ei::pset1<Packet>(0.2f)), ei::pset1<Packet>(0.5f));
+  return ei::pmin(ei::pmax(y, ei::pset1<Packet>(0.0f)), ei::pset1<Packet>(1.0f));
+}
+
+template <Activation A>
+inline Packet activation(const Packet& x) {
+  if (A == Activation::kTanh) return ei::ptanh(x);
+  return ei::pmax(x, ei::pset1<Packet>(0.0f));
+}
+
+// Pointers to one packet of each operand of a row (outputs that are not wanted are null).
+struct LstmLanes {
+  float* gate[4];  // i f g o
+  float* c;
+  float* c_prev;
+  float* c_act;
+  float* h;
+  float* h_copy;
+};
+
+template <Activation A, RecurrentActivation R>
+inline void lstm_step_lanes(const LstmLanes& p, bool keep_gates) {
+  const Packet i = recurrent_activation<R>(ei::ploadu<Packet>(p.gate[0]));
+  const Packet f = recurrent_activation<R>(ei::ploadu<Packet>(p.gate[1]));
+  const Packet g = activation<A>(ei::ploadu<Packet>(p.gate[2]));
+  const Packet o = recurrent_activation<R>(ei::ploadu<Packet>(p.gate[3]));
+  const Packet c_prev = ei::ploadu<Packet>(p.c);
+  // c_t = f * c_{t-1} + i * g;  h_t = o * act(c_t)
+  const Packet c = ei::padd(ei::pmul(f, c_prev), ei::pmul(i, g));
+  const Packet c_act = activation<A>(c);
+  const Packet h = ei::pmul(o, c_act);
+  if (keep_gates) {
+    ei::pstoreu(p.gate[0], i);
+    ei::pstoreu(p.gate[1], f);
+    ei::pstoreu(p.gate[2], g);
+    ei::pstoreu(p.gate[3], o);
+  }
+  if (p.c_prev) ei::pstoreu(p.c_prev, c_prev);
+  ei::pstoreu(p.c, c);
+  if (p.c_act) ei::pstoreu(p.c_act, c_act);
+  ei::pstoreu(p.h, h);
+  if (p.h_copy) ei::pstoreu(p.h_copy, h);
+}
+
+template <Activation A, RecurrentActivation R>
+void lstm_rows(const LstmForwardRows& r) {
+  const Index u = r.units, full = u / kLanes * kLanes, rest = u - full;
+  auto at = [](float* base, Index offset) { return base ? base + offset : nullptr; };
+  for (Index row = 0; row < r.rows; ++row) {
+    float* g = r.gates + row * 4 * u;
+    const Index s = row * u;
+    for (Index j = 0; j < full; j += kLanes) {
+      const LstmLanes p{{g + j, g + u + j, g + 2 * u + j, g + 3 * u + j}, r.c + s + j, at(r.c_prev, s + j),
+                    at(r.c_act, s + j), r.h + s + j, at(r.h_copy, s + j)};
+      lstm_step_lanes<A, R>(p, r.keep_gates);
+    }
+    if (rest == 0) continue;
+    // The last partial packet: through zero-padded copies, so no lane reads past the row.
+    alignas(64) float buffer[9][kLanes] = {};
+    for (int k = 0; k < 4; ++k) std::copy(g + k * u + full, g + (k + 1) * u, buffer[k]);
+    std::copy(r.c + s + full, r.c + s + u, buffer[4]);
+    const LstmLanes p{{buffer[0], buffer[1], buffer[2], buffer[3]}, buffer[4], r.c_prev ? buffer[5] : nullptr,
+                  r.c_act ? buffer[6] : nullptr, buffer[7], r.h_copy ? buffer[8] : nullptr};
+    lstm_step_lanes<A, R>(p, r.keep_gates);
+    if (r.keep_gates)
+      for (int k = 0; k < 4; ++k) std::copy(buffer[k], buffer[k] + rest, g + k * u + full);
+    std::copy(buffer[4], buffer[4] + rest, r.c + s + full);
+    if (r.c_prev) std::copy(buffer[5], buffer[5] + rest, r.c_prev + s + full);
+    if (r.c_act) std::copy(buffer[6], buffer[6] + rest, r.c_act + s + full);
+    std::copy(buffer[7], buffer[7] + rest, r.h + s + full);
+    if (r.h_copy) std::copy(buffer[8], buffer[8] + rest, r.h_copy + s + full);
+  }
+}
+
+// One packet of one GRU row. g, q: the packet's columns in the z block, blocks `stride`
+// apart (units in place, kLanes in the padded copy of a partial packet).
+struct GruLanes {
+  float* g;
+  const float* q;
+  Index stride;
+  float* q_candidate;
+  const float* h_prev;
+  float* h;
+  float* h_copy;
+};
+
+template <Activation A, RecurrentActivation R>
+inline void gru_step_lanes(const GruLanes& p, bool keep_gates) {
+  const Index s = p.stride;
+  const Packet z = recurrent_activation<R>(ei::padd(ei::ploadu<Packet>(p.g), ei::ploadu<Packet>(p.q)));
+  const Packet r = recurrent_activation<R>(ei::padd(ei::ploadu<Packet>(p.g + s), ei::ploadu<Packet>(p.q + s)));
+  const Packet qh = ei::ploadu<Packet>(p.q + 2 * s);
+  const Packet hh = activation<A>(ei::padd(ei::ploadu<Packet>(p.g + 2 * s), ei::pmul(r, qh)));
+  const Packet h_prev = ei::ploadu<Packet>(p.h_prev);
+  // h_t = hh + z * (h_{t-1} - hh)
+  const Packet h = ei::padd(hh, ei::pmul(z, ei::psub(h_prev, hh)));
+  if (keep_gates) {
+    ei::pstoreu(p.g, z);
+    ei::pstoreu(p.g + s, r);
+    ei::pstoreu(p.g + 2 * s, hh);
+  }
+  if (p.q_candidate) ei::pstoreu(p.q_candidate, qh);
+  ei::pstoreu(p.h, h);
+  if (p.h_copy) ei::pstoreu(p.h_copy, h);
+}
+
+template <Activation A, RecurrentActivation R>
+void gru_after_rows(const GruForwardRows& r) {
+  const Index u = r.units, full = u / kLanes * kLanes, rest = u - full;
+  auto at = [](float* base, Index offset) { return base ? base + offset : nullptr; };
+  for (Index row = 0; row < r.rows; ++row) {
+    float* g = r.gates + row * 3 * u;
+    const float* q = r.q + row * 3 * u;
+    const Index s = row * u;
+    for (Index j = 0; j < full; j += kLanes) {
+      const GruLanes p{g + j, q + j, u, at(r.q_candidate, s + j), r.h_prev + s + j, r.h + s + j, at(r.h_copy, s + j)};
+      gru_step_lanes<A, R>(p, r.keep_gates);
+    }
+    if (rest == 0) continue;
+    // The last partial packet: through zero-padded copies (blocks kLanes apart).
+    alignas(64) float gb[3 * kLanes] = {}, qb[3 * kLanes] = {}, qhb[kLanes] = {}, hpb[kLanes] = {}, hb[kLanes] = {};
+    for (int k = 0; k < 3; ++k) {
+      std::copy(g + k * u + full, g + (k + 1) * u, gb + k * kLanes);
+      std::copy(q + k * u + full, q + (k + 1) * u, qb + k * kLanes);
+    }
+    std::copy(r.h_prev + s + full, r.h_prev + s + u, hpb);
+    gru_step_lanes<A, R>(GruLanes{gb, qb, kLanes, qhb, hpb, hb, nullptr}, r.keep_gates);
+    if (r.keep_gates)
+      for (int k = 0; k < 3; ++k) std::copy(gb + k * kLanes, gb + k * kLanes + rest, g + k * u + full);
+    if (r.q_candidate) std::copy(qhb, qhb + rest, r.q_candidate + s + full);
+    std::copy(hb, hb + rest, r.h + s + full);
+    if (r.h_copy) std::copy(hb, hb + rest, r.h_copy + s + full);
+  }
+}
+
+}  // namespace
+
+void lstm_forward_rows(Activation act, RecurrentActivation rec, const LstmForwardRows& rows) {
+  const bool tanh = act == Activation::kTanh, sigmoid = rec == RecurrentActivation::kSigmoid;
+  if (tanh && sigmoid) lstm_rows<Activation::kTanh, RecurrentActivation::kSigmoid>(rows);
+  else if (tanh) lstm_rows<Activation::kTanh, RecurrentActivation::kHardSigmoid>(rows);
+  else if (sigmoid) lstm_rows<Activation::kRelu, RecurrentActivation::kSigmoid>(rows);
+  else lstm_rows<Activation::kRelu, RecurrentActivation::kHardSigmoid>(rows);
+}
+
+void gru_forward_after_rows(Activation act, RecurrentActivation rec, const GruForwardRows& rows) {
+  const bool tanh = act == Activation::kTanh, sigmoid = rec == RecurrentActivation::kSigmoid;
+  if (tanh && sigmoid) gru_after_rows<Activation::kTanh, RecurrentActivation::kSigmoid>(rows);
+  else if (tanh) gru_after_rows<Activation::kTanh, RecurrentActivation::kHardSigmoid>(rows);
+  else if (sigmoid) gru_after_rows<Activation::kRelu, RecurrentActivation::kSigmoid>(rows);
+  else gru_after_rows<Activation::kRelu, RecurrentActivation::kHardSigmoid>(rows);
+}
+
+}  // namespace rnn

@@ -1,0 +1,48 @@
+// The cells' forward elementwise steps for float, in one pass over each row: the same
+// equations as lstm_forward_step (lstm_cell.h) and gru_forward_after (gru_cell.h), but where
+// those run one Eigen expression per gate (several passes over the step's rows, each reading
+// what the last one wrote), these load each packet of the pre-activations once, keep the
+// gates and states in registers and store only what is needed afterwards. This is the part
+// of an inference step that is not GEMM, so its cost is the distance between a step and the
+// GEMM peak.
+//
+// Each row is computed from that row alone, in a fixed order (the last partial packet of a
+// row goes through a padded copy), so results do not depend on the batch a row is in.
+#pragma once
+
+#include "eigen_types.h"
+#include "model_config.h"
+
+namespace rnn {
+
+struct LstmForwardRows {
+  Index rows = 0, units = 0;
+  float* gates = nullptr;   // [rows, 4*units]: pre-activations in
+  bool keep_gates = false;  // write the activations back into gates (backward reads them)
+  float* c = nullptr;       // [rows, units]: c_{t-1} in, c_t out
+  float* c_prev = nullptr;  // [rows, units] or null: a copy of c_{t-1} (backward)
+  float* c_act = nullptr;   // [rows, units] or null: act(c_t) (backward)
+  float* h = nullptr;       // [rows, units]: h_t
+  float* h_copy = nullptr;  // [rows, units] or null: h_t again (the running state)
+};
+
+//   i, f, o = rec_act(.)   g = act(.)   c_t = f * c_{t-1} + i * g   h_t = o * act(c_t)
+void lstm_forward_rows(Activation act, RecurrentActivation rec, const LstmForwardRows& rows);
+
+struct GruForwardRows {
+  Index rows = 0, units = 0;
+  float* gates = nullptr;         // [rows, 3*units]: x W + b_in in; z, r, hh out when keep_gates
+  bool keep_gates = false;
+  const float* q = nullptr;       // [rows, 3*units]: h_{t-1} U + b_rec
+  float* q_candidate = nullptr;   // [rows, units] or null: q's candidate block (backward)
+  const float* h_prev = nullptr;  // [rows, units]
+  float* h = nullptr;             // [rows, units]: h_t (may be h_prev itself)
+  float* h_copy = nullptr;        // [rows, units] or null: h_t again
+};
+
+// The reset_after GRU (gru_cell.h):
+//   z = rec_act(gz + qz)   r = rec_act(gr + qr)   hh = act(gh + r * qh)
+//   h_t = hh + z * (h_{t-1} - hh)
+void gru_forward_after_rows(Activation act, RecurrentActivation rec, const GruForwardRows& rows);
+
+}  // namespace rnn
