@@ -13,7 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Arguments of a peer script for a workload (an object of --key value pairs). */
 function argsOf(workload, mode, threads, seconds) {
   const args = ['--mode', mode, '--threads', String(threads), '--seconds', String(seconds)];
-  for (const [k, v] of Object.entries(workload)) if (k !== 'tfjs') args.push(`--${k}`, String(v));
+  for (const [k, v] of Object.entries(workload)) if (k !== 'tfjs' && k !== 'modes') args.push(`--${k}`, String(v));
   return args;
 }
 

@@ -8,7 +8,7 @@ function table(benchDir) {
   return {
     reps: { value: 'N', default: '3', help: 'interleaved repetitions; medians are reported' },
     seconds: { value: 'F', default: '2', help: 'time box of one measurement, in seconds' },
-    workloads: { value: 'LIST', default: 'fmnist-lstm,fmnist-gru,tokens-lstm', shown: 'all', help: 'fmnist-lstm,fmnist-gru,tokens-lstm' },
+    workloads: { value: 'LIST', default: 'fmnist-lstm,fmnist-gru,tokens-lstm,fmnist-pixels-lstm', shown: 'all', help: 'fmnist-lstm,fmnist-gru,tokens-lstm,fmnist-pixels-lstm' },
     peers: {
       value: 'LIST',
       default: 'rnn-node,rnn-node-int8,rnn-node-bf16,pytorch,pytorch-padded,onnxruntime,tfjs-cpu,tfjs-wasm,tfjs-node',

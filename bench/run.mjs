@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import runOptionsModule from './run-options.cjs';
-import { measure as measurePeer, median, parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
+import { measure as measurePeer, measurePackedGemm, median, parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { runOptions } = runOptionsModule;
@@ -24,6 +24,9 @@ const WORKLOADS = {
   'fmnist-lstm': { cell: 'lstm', units: 128, steps: 28, features: 28, classes: 10, batch: 128, 'infer-batch': 1024, tfjs: true },
   'fmnist-gru': { cell: 'gru', units: 128, steps: 28, features: 28, classes: 10, batch: 128, 'infer-batch': 1024, tfjs: true },
   'tokens-lstm': { cell: 'lstm', units: 128, steps: 400, features: 32, classes: 2, batch: 32, 'infer-batch': 256, vocab: 5000, 'min-length': 3, tfjs: false },
+  // Pixel by pixel (784 steps of one feature): long sequences, where the per-step GEMMs are
+  // thin (k = 1 for the input) and memory for backward grows with T. Training only.
+  'fmnist-pixels-lstm': { cell: 'lstm', units: 128, steps: 784, features: 1, classes: 10, batch: 128, 'infer-batch': 1024, tfjs: false, modes: ['train'] },
 };
 // Each peer at 1 thread and at its best setting for this machine.
 const PEERS = {
@@ -64,19 +67,34 @@ function namesOf(option, known) {
 const workloads = namesOf('workloads', Object.keys(WORKLOADS));
 const peers = namesOf('peers', Object.keys(PEERS));
 const [reps] = positiveIntegers('bench/run.mjs', 'reps', opt.reps);
-const samples = new Map(); // key -> { values: [], reasons: [] , meta }
+const samples = new Map(); // key -> { values: [], reasons: [] , rss: [], meta }
 const key = (w, m, p, t) => `${w}|${m}|${p}|${t}`;
 const started = Date.now();
+
+// The fp32 GEMM peak of this machine, in this run, at each thread count rnn-node runs at: the
+// better of rnn-node's packed micro-kernels (the standalone C++ bench) and PyTorch's BLAS
+// (torch.mm 2048^3). Achieved GFLOP/s of the float32 rows are set against it below.
+const peak = {};
+if (peers.includes('rnn-node')) {
+  for (const { threads } of PEERS['rnn-node']) {
+    const packed = await measurePackedGemm(threads, 2);
+    const blas = await measurePeer('pytorch', { threads, env: { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) } }, {}, 'gemm', { python: opt.python, seconds: 2 });
+    peak[threads] = { packed, blas, best: Math.max(packed.ok ? packed.value : 0, blas.ok ? blas.value : 0) || null };
+    const say = (r) => (r.ok ? `${r.value.toFixed(1)} GFLOP/s` : `not measured (${r.reason})`);
+    process.stderr.write(`GEMM peak, ${threads} thread(s): packed kernels ${say(packed)}, torch.mm ${say(blas)}\n`);
+  }
+}
 for (let rep = 0; rep < reps; rep++) {
   for (const w of workloads) {
     for (const mode of MODES) {
+      if (WORKLOADS[w].modes && !WORKLOADS[w].modes.includes(mode)) continue;
       for (const peer of peers) {
         if (!WORKLOADS[w].tfjs && peer.startsWith('tfjs')) continue;
         if (peer === 'pytorch-padded' && !WORKLOADS[w].vocab) continue;
         if ((peer === 'onnxruntime' || /^rnn-node-(int8|bf16)$/.test(peer)) && mode === 'train') continue;
         for (const config of PEERS[peer]) {
           const k = key(w, mode, peer, config.threads);
-          const entry = samples.get(k) ?? { values: [], reasons: [], meta: {} };
+          const entry = samples.get(k) ?? { values: [], reasons: [], rss: [], meta: {} };
           samples.set(k, entry);
           if (entry.reasons.length && !entry.values.length) continue; // it could not run: don't retry
           // The pure-JS peers are orders of magnitude slower: one short time box each.
@@ -84,6 +102,7 @@ for (let rep = 0; rep < reps; rep++) {
           const r = await measurePeer(peer, config, WORKLOADS[w], mode, { python: opt.python, seconds });
           if (r.ok) {
             entry.values.push(r.value);
+            if (r.maxRssMB) entry.rss.push(r.maxRssMB);
             entry.meta = { version: r.version ?? r.torch, detail: r.detail };
           } else entry.reasons.push(r.reason);
           process.stderr.write(`rep ${rep + 1}/${reps} ${w} ${mode} ${peer} x${config.threads}: ${r.ok ? r.value.toFixed(mode === 'latency' ? 3 : 0) : `cannot run (${r.reason})`}\n`);
@@ -96,7 +115,7 @@ for (let rep = 0; rep < reps; rep++) {
 const rows = [];
 for (const [k, e] of samples) {
   const [workload, mode, peer, threads] = k.split('|');
-  rows.push({ workload, mode, peer, threads: Number(threads), median: e.values.length ? median(e.values) : null, samples: e.values, reason: e.reasons[0] ?? null, ...e.meta });
+  rows.push({ workload, mode, peer, threads: Number(threads), median: e.values.length ? median(e.values) : null, samples: e.values, rssMB: e.rss.length ? Math.max(...e.rss) : null, reason: e.reasons[0] ?? null, ...e.meta });
 }
 // Ratios: rnn-node at its best over each peer at its best (latency: lower is better).
 const best = (w, m, p) => {
@@ -109,20 +128,25 @@ const lines = [
   '# rnn-node benchmark results',
   '',
   `Generated by \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}: ${cpus()[0]?.model ?? 'unknown CPU'}, ${all} CPUs available, Node ${process.versions.node}.`,
-  `Workloads: Fashion-MNIST rows (28 steps x 28 features, 10 classes) with LSTM(128) or GRU(128) (PyTorch's GRU form; tfjs only has the reset-before GRU, used instead); tokens: embedding 32 + LSTM(128), vocabulary 5000, lengths 3..400, 2 classes (PyTorch with packed sequences, and padded for reference).`,
+  `Workloads: Fashion-MNIST rows (28 steps x 28 features, 10 classes) with LSTM(128) or GRU(128) (PyTorch's GRU form; tfjs only has the reset-before GRU, used instead); tokens: embedding 32 + LSTM(128), vocabulary 5000, lengths 3..400, 2 classes (PyTorch with packed sequences, and padded for reference); pixels: Fashion-MNIST pixel by pixel (784 steps x 1 feature), LSTM(128), training only.`,
   `Medians of ${reps} interleaved repetitions (${opt.seconds} s time boxes; tfjs cpu/wasm 0.5 s). Train: batch 128 (tokens: 32), Adam; infer: batch 1024 (tokens: 256); latency: one sequence.`,
-  '`ratio` = rnn-node at its best thread count over the peer at its best (for latency: peer time / rnn-node time); > 1 means rnn-node is faster. `rnn-node-int8` / `-bf16`: the same model after `model.quantize({ type })` (inference only), compared below each table. Concurrent single-sequence calls with dynamic batching: bench/BATCHING.md.',
+  '`ratio` = rnn-node at its best thread count over the peer at its best (for latency: peer time / rnn-node time); > 1 means rnn-node is faster. `peak RSS`: the largest resident set of the measuring process over the repetitions (model, data, runtime and all). `rnn-node-int8` / `-bf16`: the same model after `model.quantize({ type })` (inference only), compared below each table. Concurrent single-sequence calls with dynamic batching: bench/BATCHING.md.',
   '',
 ];
+// What each peer ran on (binary and kernel, BLAS core, runtime threads), once per peer.
+const details = new Map();
+for (const r of rows) if (r.detail && !details.has(r.peer)) details.set(r.peer, r.detail);
+if (details.size) lines.push('What ran:', '', ...[...details].map(([peer, detail]) => `- ${peer}: ${detail}`), '');
 for (const w of workloads) {
-  lines.push(`## ${w}`, '', '| mode | peer | threads | median | ratio | samples |', '|---|---|---|---|---|---|');
+  lines.push(`## ${w}`, '', '| mode | peer | threads | median | ratio | peak RSS | samples |', '|---|---|---|---|---|---|---|');
   for (const mode of MODES) {
     const ours = best(w, mode, 'rnn-node');
     for (const r of rows.filter((x) => x.workload === w && x.mode === mode)) {
       const theirs = best(w, mode, r.peer);
       const ratio = r.peer.startsWith('rnn-node') || ours === null || theirs === null ? '' : (mode === 'latency' ? theirs / ours : ours / theirs).toFixed(2) + 'x';
       const value = r.median === null ? `cannot run: ${r.reason}` : `${r.median.toFixed(mode === 'latency' ? 3 : 0)} ${unit[mode]}`;
-      lines.push(`| ${mode} | ${r.peer}${r.version ? ` ${r.version}` : ''} | ${r.threads} | ${value} | ${ratio} | ${r.samples.map((s) => s.toFixed(mode === 'latency' ? 3 : 0)).join(', ')} |`);
+      const rss = r.rssMB === null ? '' : `${Math.round(r.rssMB)} MB`;
+      lines.push(`| ${mode} | ${r.peer}${r.version ? ` ${r.version}` : ''} | ${r.threads} | ${value} | ${ratio} | ${rss} | ${r.samples.map((s) => s.toFixed(mode === 'latency' ? 3 : 0)).join(', ')} |`);
     }
   }
   // The quantized models against their own float32 and against onnxruntime (float32, the
@@ -141,14 +165,37 @@ for (const w of workloads) {
   if (summary.length) lines.push('', ...summary);
   lines.push('');
 }
+// Share of the GEMM peak: float32 rnn-node rows of the dense workloads, FLOPs of their GEMMs
+// (forward 2·T·G·H·(F+H) + 2·H·C per sequence; training 3x forward).
+const gates = { lstm: 4, gru: 3, rnn: 1 };
+const peakRows = rows.filter((r) => r.peer === 'rnn-node' && r.mode !== 'latency' && r.median !== null && !WORKLOADS[r.workload].vocab && peak[r.threads]?.best);
+if (peakRows.length) {
+  const say = (r) => (r.ok ? `${r.value.toFixed(1)}` : `not measured (${r.reason})`);
+  lines.push(
+    '## Share of the GEMM peak',
+    '',
+    `fp32 GEMM peak in this run (GFLOP/s; the better of the two is the peak): ${Object.entries(peak).map(([t, p]) => `${t} thread${t === '1' ? '' : 's'}: rnn-node's packed micro-kernels ${say(p.packed)}, torch.mm 2048³ ${say(p.blas)}`).join('; ')}.`,
+    'GFLOP/s count the recurrent layer\'s and the head\'s GEMMs: forward 2·T·G·H·(F+H) + 2·H·C per sequence (G = 4 for LSTM, 3 for GRU), training 3x forward. Everything else a step does (gate activations, the loss, the optimizer, packing) is time without GEMM FLOPs.',
+    '',
+    '| workload | mode | threads | seq/s | GFLOP/s | % of GEMM peak |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const r of peakRows) {
+    const w = WORKLOADS[r.workload];
+    const forward = 2 * w.steps * gates[w.cell] * w.units * (w.features + w.units) + 2 * w.units * w.classes;
+    const gflops = (r.median * (r.mode === 'train' ? 3 * forward : forward)) / 1e9;
+    lines.push(`| ${r.workload} | ${r.mode} | ${r.threads} | ${r.median.toFixed(0)} | ${gflops.toFixed(1)} | ${((100 * gflops) / peak[r.threads].best).toFixed(0)}% |`);
+  }
+  lines.push('');
+}
 lines.push(`Total benchmark time: ${Math.round((Date.now() - started) / 1000)} s.`, '');
 mkdirSync(opt.out, { recursive: true });
-writeFileSync(join(opt.out, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), cpus: all, cpu: cpus()[0]?.model, rows }, null, 1));
+writeFileSync(join(opt.out, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), cpus: all, cpu: cpus()[0]?.model, peak, rows }, null, 1));
 process.stdout.write(lines.join('\n'));
 // Every workload and mode needs a measured rnn-node row (any variant), or the report stays as it was.
 const missing = [];
 for (const w of workloads)
-  for (const mode of MODES)
+  for (const mode of MODES.filter((m) => !WORKLOADS[w].modes || WORKLOADS[w].modes.includes(m)))
     if (!rows.some((r) => r.workload === w && r.mode === mode && r.peer.startsWith('rnn-node') && r.median !== null)) missing.push(`${w} ${mode} (rnn-node)`);
 if (rows.length === 0) missing.push('every workload');
 writeReportIfComplete('bench/run.mjs', opt.report, lines.join('\n'), missing);

@@ -140,4 +140,5 @@ console.warn = () => {}; // tfjs prints backend advice on stdout/stderr; keep th
 console.log = ((log) => (...args) => (typeof args[0] === 'string' && args[0].startsWith('{') ? log(...args) : undefined))(console.log);
 const result = await run();
 console.warn = originalWarn;
-console.log(JSON.stringify({ peer: o.peer, mode: o.mode, threads, ...result }));
+// Peak resident set of this process (resourceUsage reports kilobytes).
+console.log(JSON.stringify({ peer: o.peer, mode: o.mode, threads, ...result, maxRssMB: process.resourceUsage().maxRSS / 1024 }));

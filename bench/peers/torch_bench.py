@@ -10,6 +10,7 @@ Same model as rnn-node's: recurrent layer -> last state -> Linear -> cross-entro
 """
 import argparse
 import json
+import resource
 import time
 
 import torch
@@ -97,4 +98,23 @@ else:
     x, lengths, _ = batch(1)
     with torch.no_grad():
         value = 1000.0 / rate(lambda: model(x, lengths), a.seconds)
-print(json.dumps({"peer": "pytorch-padded" if a.padded else "pytorch", "torch": torch.__version__, "mode": a.mode, "value": value, "threads": a.threads}))
+def blas_kernel():
+    """Which BLAS library and kernel this process runs on (OpenBLAS names its core)."""
+    import ctypes
+    with open("/proc/self/maps") as maps:
+        libs = sorted({line.split()[-1] for line in maps if "blas" in line.lower() and ".so" in line})
+    for lib in libs:
+        try:
+            handle = ctypes.CDLL(lib)
+            if hasattr(handle, "openblas_get_corename"):
+                handle.openblas_get_corename.restype = ctypes.c_char_p
+                handle.openblas_get_config.restype = ctypes.c_char_p
+                return f"{handle.openblas_get_config().decode()} (core {handle.openblas_get_corename().decode()})"
+        except OSError:
+            continue
+    return ", ".join(libs) or "BLAS unknown"
+
+
+# Peak resident set of this process (Linux reports kilobytes).
+max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"peer": "pytorch-padded" if a.padded else "pytorch", "torch": torch.__version__, "mode": a.mode, "value": value, "threads": a.threads, "maxRssMB": max_rss_mb, "detail": blas_kernel()}))

@@ -27,6 +27,22 @@ inline Packet activation(const Packet& x) {
   return ei::pmax(x, ei::pset1<Packet>(0.0f));
 }
 
+// d * dy/dx expressed through y = rec_act(x): sigmoid y(1 - y); hardSigmoid 0.2 strictly
+// inside the clip, else 0 (as activations.h).
+template <RecurrentActivation R>
+inline Packet mul_recurrent_slope(const Packet& y, const Packet& d) {
+  if (R == RecurrentActivation::kSigmoid) return ei::pmul(ei::pmul(d, y), ei::psub(ei::pset1<Packet>(1.0f), y));
+  const Packet inside = ei::pand(ei::pcmp_lt(ei::pset1<Packet>(0.0f), y), ei::pcmp_lt(y, ei::pset1<Packet>(1.0f)));
+  return ei::pand(inside, ei::pmul(d, ei::pset1<Packet>(0.2f)));
+}
+
+// d * dy/dx through y = act(x): tanh 1 - y^2; relu 1 where y > 0, else 0.
+template <Activation A>
+inline Packet mul_activation_slope(const Packet& y, const Packet& d) {
+  if (A == Activation::kTanh) return ei::pmul(d, ei::psub(ei::pset1<Packet>(1.0f), ei::pmul(y, y)));
+  return ei::pand(ei::pcmp_lt(ei::pset1<Packet>(0.0f), y), d);
+}
+
 // Pointers to one packet of each operand of a row (outputs that are not wanted are null).
 struct LstmLanes {
   float* gate[4];  // i f g o
@@ -88,6 +104,59 @@ void lstm_rows(const LstmForwardRows& r) {
     if (r.c_act) std::copy(buffer[6], buffer[6] + rest, r.c_act + s + full);
     std::copy(buffer[7], buffer[7] + rest, r.h + s + full);
     if (r.h_copy) std::copy(buffer[8], buffer[8] + rest, r.h_copy + s + full);
+  }
+}
+
+// One packet of one LSTM row, backward: gates/d at the packet's columns of the i block.
+struct LstmBackLanes {
+  const float* g;
+  float* d;
+  Index stride;
+  const float* c_prev;
+  const float* c_act;
+  const float* dh;
+  const float* dh_above;
+  float* dc;
+};
+
+template <Activation A, RecurrentActivation R>
+inline void lstm_back_lanes(const LstmBackLanes& p) {
+  const Index s = p.stride;
+  const Packet i = ei::ploadu<Packet>(p.g), f = ei::ploadu<Packet>(p.g + s);
+  const Packet g = ei::ploadu<Packet>(p.g + 2 * s), o = ei::ploadu<Packet>(p.g + 3 * s);
+  const Packet c_act = ei::ploadu<Packet>(p.c_act);
+  const Packet dh = ei::padd(ei::ploadu<Packet>(p.dh), ei::ploadu<Packet>(p.dh_above));
+  // do = dh * act(c_t) * rec'(o);  dc += dh * o * act'(c_t)
+  ei::pstoreu(p.d + 3 * s, mul_recurrent_slope<R>(o, ei::pmul(dh, c_act)));
+  const Packet dc = ei::padd(ei::ploadu<Packet>(p.dc), mul_activation_slope<A>(c_act, ei::pmul(dh, o)));
+  ei::pstoreu(p.d, mul_recurrent_slope<R>(i, ei::pmul(dc, g)));
+  ei::pstoreu(p.d + s, mul_recurrent_slope<R>(f, ei::pmul(dc, ei::ploadu<Packet>(p.c_prev))));
+  ei::pstoreu(p.d + 2 * s, mul_activation_slope<A>(g, ei::pmul(dc, i)));
+  ei::pstoreu(p.dc, ei::pmul(dc, f));
+}
+
+template <Activation A, RecurrentActivation R>
+void lstm_back_rows(const LstmBackwardRows& r) {
+  const Index u = r.units, full = u / kLanes * kLanes, rest = u - full;
+  for (Index row = 0; row < r.rows; ++row) {
+    const float* g = r.gates + row * 4 * u;
+    float* d = r.d + row * 4 * u;
+    const Index s = row * u;
+    for (Index j = 0; j < full; j += kLanes)
+      lstm_back_lanes<A, R>({g + j, d + j, u, r.c_prev + s + j, r.c_act + s + j, r.dh + s + j, r.dh_above + s + j, r.dc + s + j});
+    if (rest == 0) continue;
+    // The last partial packet: through zero-padded copies (blocks kLanes apart).
+    alignas(64) float gb[4 * kLanes] = {}, db[4 * kLanes] = {}, cpb[kLanes] = {}, cab[kLanes] = {}, dhb[kLanes] = {},
+                      dab[kLanes] = {}, dcb[kLanes] = {};
+    for (int k = 0; k < 4; ++k) std::copy(g + k * u + full, g + (k + 1) * u, gb + k * kLanes);
+    std::copy(r.c_prev + s + full, r.c_prev + s + u, cpb);
+    std::copy(r.c_act + s + full, r.c_act + s + u, cab);
+    std::copy(r.dh + s + full, r.dh + s + u, dhb);
+    std::copy(r.dh_above + s + full, r.dh_above + s + u, dab);
+    std::copy(r.dc + s + full, r.dc + s + u, dcb);
+    lstm_back_lanes<A, R>({gb, db, kLanes, cpb, cab, dhb, dab, dcb});
+    for (int k = 0; k < 4; ++k) std::copy(db + k * kLanes, db + k * kLanes + rest, d + k * u + full);
+    std::copy(dcb, dcb + rest, r.dc + s + full);
   }
 }
 
@@ -160,6 +229,14 @@ void lstm_forward_rows(Activation act, RecurrentActivation rec, const LstmForwar
   else if (tanh) lstm_rows<Activation::kTanh, RecurrentActivation::kHardSigmoid>(rows);
   else if (sigmoid) lstm_rows<Activation::kRelu, RecurrentActivation::kSigmoid>(rows);
   else lstm_rows<Activation::kRelu, RecurrentActivation::kHardSigmoid>(rows);
+}
+
+void lstm_backward_rows(Activation act, RecurrentActivation rec, const LstmBackwardRows& rows) {
+  const bool tanh = act == Activation::kTanh, sigmoid = rec == RecurrentActivation::kSigmoid;
+  if (tanh && sigmoid) lstm_back_rows<Activation::kTanh, RecurrentActivation::kSigmoid>(rows);
+  else if (tanh) lstm_back_rows<Activation::kTanh, RecurrentActivation::kHardSigmoid>(rows);
+  else if (sigmoid) lstm_back_rows<Activation::kRelu, RecurrentActivation::kSigmoid>(rows);
+  else lstm_back_rows<Activation::kRelu, RecurrentActivation::kHardSigmoid>(rows);
 }
 
 void gru_forward_after_rows(Activation act, RecurrentActivation rec, const GruForwardRows& rows) {

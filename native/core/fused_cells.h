@@ -29,6 +29,22 @@ struct LstmForwardRows {
 //   i, f, o = rec_act(.)   g = act(.)   c_t = f * c_{t-1} + i * g   h_t = o * act(c_t)
 void lstm_forward_rows(Activation act, RecurrentActivation rec, const LstmForwardRows& rows);
 
+struct LstmBackwardRows {
+  Index rows = 0, units = 0;
+  const float* gates = nullptr;   // [rows, 4*units]: the activations forward kept
+  const float* c_prev = nullptr;  // [rows, units]: c_{t-1}
+  const float* c_act = nullptr;   // [rows, units]: act(c_t)
+  const float* dh = nullptr;      // [rows, units]: dL/dh_t carried from step t+1
+  const float* dh_above = nullptr;  // [rows, units]: dL/dh_t from the layer above (added)
+  float* dc = nullptr;            // [rows, units]: dL/dc_t from step t+1 in, dL/dc_{t-1} out
+  float* d = nullptr;             // [rows, 4*units]: dL/d(pre-activations) out
+};
+
+// lstm_backward_step (lstm_cell.h) in one pass, with dh = carried + from above:
+//   do = dh * act(c_t) * rec'(o)      dc += dh * o * act'(c_t)
+//   di = dc * g * rec'(i)   df = dc * c_{t-1} * rec'(f)   dg = dc * i * act'(g)   dc_{t-1} = dc * f
+void lstm_backward_rows(Activation act, RecurrentActivation rec, const LstmBackwardRows& rows);
+
 struct GruForwardRows {
   Index rows = 0, units = 0;
   float* gates = nullptr;         // [rows, 3*units]: x W + b_in in; z, r, hh out when keep_gates

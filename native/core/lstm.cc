@@ -97,10 +97,24 @@ void LstmDirection<T>::backward(const PackedLayout& L, const T* X, const Directi
       auto dCg = dC.middleRows(begin, n);
       parallel_rows(n, gu, [&](Index b, Index e) {
         const Index m = e - b;
-        auto dh = dSg.middleRows(b, m);
-        dh += dHt.middleRows(b, m);  // dL/dh_t: from above and from step t+1
-        lstm_backward_step(act, rec, G.middleRows(b, m), Cp.middleRows(b, m), Ca.middleRows(b, m),
-                           dh, dCg.middleRows(b, m), dG.middleRows(b, m));
+        if constexpr (std::is_same<T, float>::value) {
+          LstmBackwardRows step;
+          step.rows = m;
+          step.units = u;
+          step.gates = G.middleRows(b, m).data();
+          step.c_prev = Cp.middleRows(b, m).data();
+          step.c_act = Ca.middleRows(b, m).data();
+          step.dh = dSg.middleRows(b, m).data();
+          step.dh_above = dHt.middleRows(b, m).data();
+          step.dc = dCg.middleRows(b, m).data();
+          step.d = dG.middleRows(b, m).data();
+          lstm_backward_rows(act, rec, step);
+        } else {
+          auto dh = dSg.middleRows(b, m);
+          dh += dHt.middleRows(b, m);  // dL/dh_t: from above and from step t+1
+          lstm_backward_step(act, rec, G.middleRows(b, m), Cp.middleRows(b, m), Ca.middleRows(b, m),
+                             dh, dCg.middleRows(b, m), dG.middleRows(b, m));
+        }
       });
       Ut.multiply(dG.data(), gu, n, dSg.data(), u, true);  // dh_{t-1} = dG U^T
     });

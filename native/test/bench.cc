@@ -3,6 +3,7 @@
 //
 //   bench [--cell lstm|gru|rnn] [--units 128] [--steps 28] [--features 28] [--classes 10]
 //         [--batch 128] [--infer-batch 1024] [--threads N] [--seconds 3] [--json]
+//         [--only train|infer]   (profiling one phase; the others report 0)
 //   bench --gemm-peak [--threads N] [--seconds 3] [--json]
 //
 // --gemm-peak measures the fp32 GEMM rate of the packed micro-kernels themselves (the best
@@ -34,6 +35,7 @@ struct Options {
   double seconds = 3;
   bool json = false;
   bool gemm_peak = false;
+  std::string only;  // "train" or "infer": run that phase alone (profiling)
 };
 
 Options parse(int argc, char** argv) {
@@ -58,6 +60,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--seconds") o.seconds = std::atof(next());
     else if (a == "--json") o.json = true;
     else if (a == "--gemm-peak") o.gemm_peak = true;
+    else if (a == "--only") o.only = next();
     else {
       std::fprintf(stderr, "bench: unknown option %s\n", a.c_str());
       std::exit(2);
@@ -156,16 +159,17 @@ int main(int argc, char** argv) {
   uint64_t seed = 0;
   // Each call gathers its batch into packed form first, as the addon does.
   PackedInput<float> packed;
-  const double train_steps = rate(o.seconds, [&] {
+  const bool train_phase = o.only != "infer", infer_phase = o.only != "train";
+  const double train_steps = !train_phase ? 0 : rate(o.seconds, [&] {
     pack_batch(train.view(o.batch, o.steps), config, packed);
     model.train_step(packed, train.labels.data(), nullptr, 1e-3, ++seed, &result);
   });
   std::vector<float> probs(size_t(o.infer_batch) * o.classes);
-  const double infer_calls = rate(o.seconds, [&] {
+  const double infer_calls = !infer_phase ? 0 : rate(o.seconds, [&] {
     pack_batch(infer.view(o.infer_batch, o.steps), config, packed);
     model.predict(packed, probs.data());
   });
-  const double single_calls = rate(o.seconds / 2, [&] {
+  const double single_calls = !infer_phase ? 0 : rate(o.seconds / 2, [&] {
     pack_batch(one.view(1, o.steps), config, packed);
     model.predict(packed, probs.data());
   });
