@@ -8,6 +8,7 @@ import type { TypedSequences } from '../data';
 import type { DataFormatError } from '../errors';
 import type { Preprocessor } from '../preprocessing';
 import type { DataSource } from '../sources';
+import { lineFormatter } from './prediction-lines';
 import type { Sink } from './sinks';
 
 export interface PredictionJob {
@@ -47,23 +48,7 @@ export async function runPrediction(job: PredictionJob): Promise<PredictionStats
       }
     : undefined;
 
-  const lineFor = (probs: Float32Array, row: number, where: Record<string, number | string>) => {
-    const p = probs.subarray(row * names.length, (row + 1) * names.length);
-    let best = 0;
-    const probabilities: Record<string, number> = {};
-    for (let c = 0; c < names.length; c++) {
-      probabilities[names[c]] = Number(p[c].toPrecision(6));
-      if (p[c] > p[best]) best = c;
-    }
-    const out: Record<string, unknown> = { ...where, label: model.labels ? names[best] : best, probabilities };
-    if (topK !== undefined) {
-      out.top = Array.from(p, (q, c) => [c, q] as const)
-        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-        .slice(0, topK)
-        .map(([c, q]) => ({ label: model.labels ? names[c] : c, p: Number(q.toPrecision(6)) }));
-    }
-    return JSON.stringify(out) + '\n';
-  };
+  const lineFor = lineFormatter(names, Boolean(model.labels), topK);
 
   // Two batches in flight at most: batch k computes while batch k+1 is read and encoded.
   let inflight: Promise<void> = Promise.resolve();

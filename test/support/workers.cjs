@@ -97,7 +97,8 @@ async function main() {
   }
   if (scenario === 'terminate') {
     // terminate() while native training runs; then a fresh Worker still works.
-    const worker = start('long', { sequences: 2000, epochs: 50, threads: 2 });
+    // Far more epochs than the test waits for: it must still be training when terminated.
+    const worker = start('long', { sequences: 2000, epochs: 100000, threads: 2 });
     await new Promise((resolve) => worker.once('message', resolve));
     await new Promise((resolve) => setTimeout(resolve, 300));
     const code = await worker.terminate();
@@ -117,7 +118,7 @@ async function main() {
   }
   if (scenario === 'exit') {
     // process.exit() with a Worker in the middle of native training.
-    const worker = start('long', { sequences: 2000, epochs: 50, threads: 2 });
+    const worker = start('long', { sequences: 2000, epochs: 100000, threads: 2 });
     await new Promise((resolve) => worker.once('message', resolve));
     await new Promise((resolve) => setTimeout(resolve, 300));
     process.stdout.write(JSON.stringify({ exiting: true }) + '\n');
@@ -127,7 +128,7 @@ async function main() {
     // process.exit() while the main thread's own training job runs on the thread pool.
     const model = new SequenceClassifier(config);
     const { x, y } = data(2000);
-    model.fit({ x, y }, { epochs: 50, batchSize: 32, threads: 2 }).catch(() => {});
+    model.fit({ x, y }, { epochs: 100000, batchSize: 32, threads: 2 }).catch(() => {});
     await new Promise((resolve) => setTimeout(resolve, 300));
     process.stdout.write(JSON.stringify({ exiting: true }) + '\n');
     process.exit(0);

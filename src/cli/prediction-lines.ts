@@ -1,0 +1,45 @@
+/**
+ * The JSONL line `predict` writes for one record:
+ *   {...where, "label": L, "probabilities": {"name": p, ...}, "top": [...]?}
+ * with each probability rounded to 6 significant digits. It is the same text as
+ * JSON.stringify of that object (tested against it), built from strings prepared once per
+ * job: a million records otherwise spend most of the JavaScript thread's time creating and
+ * serialising objects, time the native threads wait for on a small machine.
+ */
+export type LineFormatter = (probs: Float32Array, row: number, where: Record<string, number | string>) => string;
+
+/** A probability as JSON.stringify writes Number(p.toPrecision(6)) (non-finite: null). */
+function probabilityText(p: number): string {
+  const rounded = Number(p.toPrecision(6));
+  return Number.isFinite(rounded) ? String(rounded) : 'null';
+}
+
+export function lineFormatter(names: readonly string[], labelled: boolean, topK?: number): LineFormatter {
+  const classes = names.length;
+  // The order JSON.stringify gives the keys of an object built from the names in order
+  // (integer-like names first, ascending; then insertion order), and each key's text.
+  const order = Object.keys(Object.fromEntries(names.map((n, c) => [n, c]))).map((n) => names.indexOf(n));
+  const keyText = names.map((n) => `${JSON.stringify(n)}:`);
+  const labelText = names.map((n, c) => (labelled ? JSON.stringify(n) : String(c)));
+  return (probs, row, where) => {
+    const base = row * classes;
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (probs[base + c] > probs[base + best]) best = c;
+    const head = JSON.stringify(where);
+    let line = head.length > 2 ? `${head.slice(0, -1)},"label":` : '{"label":';
+    line += `${labelText[best]},"probabilities":{`;
+    for (let k = 0; k < order.length; k++) {
+      const c = order[k];
+      line += `${k ? ',' : ''}${keyText[c]}${probabilityText(probs[base + c])}`;
+    }
+    line += '}';
+    if (topK !== undefined) {
+      const top = Array.from(probs.subarray(base, base + classes), (q, c) => [c, q] as const)
+        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+        .slice(0, topK)
+        .map(([c, q]) => `{"label":${labelText[c]},"p":${probabilityText(q)}}`);
+      line += `,"top":[${top.join(',')}]`;
+    }
+    return `${line}}\n`;
+  };
+}
