@@ -34,14 +34,26 @@ describe('prediction lines', () => {
     const probs = new Float32Array(rows * names.length);
     let s = 7;
     for (let i = 0; i < probs.length; i++) probs[i] = ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) ** 3;
-    probs[0] = 1e-9; // exponent notation
+    // Exponent notation, the 1e-6 boundary where both notations switch, round numbers that
+    // lose their trailing zeros, exact 0 and 1, negative zero.
+    const edges = [1e-9, 9.999999e-7, 1e-6, 1.0000001e-6, 0.1, 0.5, 0, 1, 0.999999, 0.9999999, 1.5e-5, -0];
+    probs.set(edges.slice(0, Math.min(edges.length, probs.length - 1)));
     probs[probs.length - 1] = NaN; // a broken model: null, as JSON writes it
-    if (probs.length > 2) probs[1] = probs[2]; // ties
+    if (probs.length > 14) probs[13] = probs[14]; // ties
     for (const topK of [undefined, 1, names.length]) {
       const format = lineFormatter(names, labelled, topK);
       for (let row = 0; row < rows; row++)
         for (const where of wheres) expect(format(probs, row, where)).toBe(reference(names, labelled, topK, probs, row, where));
     }
+  });
+
+  it('writes every magnitude of probability as JSON.stringify would (50,000 float32 values)', () => {
+    const probs = new Float32Array(50_000);
+    let s = 11;
+    const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (let i = 0; i < probs.length; i++) probs[i] = next() * 10 ** -Math.floor(next() * 12);
+    const format = lineFormatter(['p'], true);
+    for (let row = 0; row < probs.length; row++) expect(format(probs, row, {})).toBe(reference(['p'], true, undefined, probs, row, {}));
   });
 
   it('keeps a label named __proto__ (an object would drop it)', () => {

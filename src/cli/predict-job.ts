@@ -1,7 +1,7 @@
 /**
  * One prediction job: records from a source, through a model, to a sink as JSONL lines in
- * input order, with bounded memory (at most two batches in flight: one computing while the
- * next is read and encoded). `predict`, its shards and the queue workers all run this.
+ * input order, with bounded memory (at most two batches held: one computing while the
+ * next is read and encoded, or the last one formatted). `predict`, its shards and the queue workers all run this.
  */
 import type { SequenceClassifier } from '../classifier';
 import type { TypedSequences } from '../data';
@@ -50,27 +50,31 @@ export async function runPrediction(job: PredictionJob): Promise<PredictionStats
 
   const lineFor = lineFormatter(names, Boolean(model.labels), topK);
 
-  // Two batches in flight at most: batch k computes while batch k+1 is read and encoded.
-  let inflight: Promise<void> = Promise.resolve();
+  // One native call at a time, overlapped with the JavaScript thread's work: batch k+1 is
+  // read and encoded while batch k computes, then batch k+1 starts as soon as k is done and
+  // k is formatted and written while k+1 computes. (Starting k+1 before k is done would run
+  // two calls' thread teams on the same cores, each slowing the other.)
+  type Pending = { probs: Promise<Float32Array>; count: number; whereOf: (row: number) => Record<string, number | string> };
+  let pending: Pending | null = null;
+  const finish = async (batch: Pending) => {
+    const p = await batch.probs;
+    const t1 = performance.now();
+    let text = '';
+    for (let row = 0; row < batch.count; row++) text += lineFor(p, row, batch.whereOf(row));
+    await sink.write(text);
+    timed('formatWrite', t1, undefined);
+    written += batch.count;
+  };
   const pipeline = async (encoded: { x: TypedSequences; count: number }, whereOf: (row: number) => Record<string, number | string>) => {
+    const previous = pending;
+    if (previous) await previous.probs; // a failed batch stops the job here
     const t0 = performance.now();
     const probs = encoded.count
       ? (model.predictProba(encoded.x, { batchSize }) as Promise<Float32Array>).then((p) => timed('inference', t0, p))
       : Promise.resolve(new Float32Array(0));
-    probs.catch(() => undefined); // surfaced through `inflight`
-    const previous = inflight;
-    inflight = (async () => {
-      const p = await probs;
-      await previous;
-      const t1 = performance.now();
-      let text = '';
-      for (let row = 0; row < encoded.count; row++) text += lineFor(p, row, whereOf(row));
-      await sink.write(text);
-      timed('formatWrite', t1, undefined);
-      written += encoded.count;
-    })();
-    inflight.catch(() => undefined);
-    await previous;
+    probs.catch(() => undefined); // surfaced by finish() or the next pipeline()
+    pending = { probs, count: encoded.count, whereOf };
+    if (previous) await finish(previous);
   };
   // With several files, each line says which one, numbered within it.
   const fileOf = (file: string | undefined): Record<string, string> => (job.files > 1 && file !== undefined ? { file } : {});
@@ -89,6 +93,6 @@ export async function runPrediction(job: PredictionJob): Promise<PredictionStats
     }
     t0 = performance.now();
   }
-  await inflight;
+  if (pending) await finish(pending);
   return { records: written, skipped, stages };
 }

@@ -8,10 +8,23 @@
  */
 export type LineFormatter = (probs: Float32Array, row: number, where: Record<string, number | string>) => string;
 
-/** A probability as JSON.stringify writes Number(p.toPrecision(6)) (non-finite: null). */
+/**
+ * A probability as JSON.stringify writes Number(p.toPrecision(6)) (non-finite: null).
+ * For a plain decimal (no sign, no exponent) that is toPrecision's own text without its
+ * trailing zeros: the nearest double to a 6-digit decimal prints back as that decimal, and
+ * both switch to exponent notation below 1e-6. Parsing and printing every number again
+ * would cost the JavaScript thread twice what the rounding does.
+ */
 function probabilityText(p: number): string {
-  const rounded = Number(p.toPrecision(6));
-  return Number.isFinite(rounded) ? String(rounded) : 'null';
+  const text = p.toPrecision(6);
+  if (text.charCodeAt(0) === 45 /* - */ || text.includes('e') || !text.includes('.')) {
+    const rounded = Number(text);
+    return Number.isFinite(rounded) ? String(rounded) : 'null';
+  }
+  let end = text.length;
+  while (text.charCodeAt(end - 1) === 48 /* 0 */) end--;
+  if (text.charCodeAt(end - 1) === 46 /* . */) end--;
+  return text.slice(0, end);
 }
 
 export function lineFormatter(names: readonly string[], labelled: boolean, topK?: number): LineFormatter {
