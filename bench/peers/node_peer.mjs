@@ -2,7 +2,7 @@
 // onnxruntime-node (inference only, on the graph `model.toOnnx` writes for the same model) and,
 // when installed, @tensorflow/tfjs-node. One measurement per process, printed as JSON.
 //
-//   node bench/peers/node_peer.mjs --peer rnn-node|tfjs-cpu|tfjs-wasm|tfjs-node|onnxruntime --mode train|infer|latency
+//   node bench/peers/node_peer.mjs --peer rnn-node|tfjs-cpu|tfjs-wasm|tfjs-node|onnxruntime --mode train|infer|latency|concurrent
 //        --cell lstm --units 128 --steps 28 --features 28 --classes 10 --batch 128
 //        --infer-batch 1024 --threads 2 --seconds 3 [--vocab V --min-length L] [--precision float32|int8|bf16]
 import { createRequire } from 'node:module';
@@ -30,7 +30,10 @@ const { values: o } = parseArgs({
 });
 const n = (k) => Number(o[k]);
 const [units, steps, features, classes, threads, seconds, vocab] = ['units', 'steps', 'features', 'classes', 'threads', 'seconds', 'vocab'].map(n);
-const batchSize = o.mode === 'train' ? n('batch') : o.mode === 'infer' ? n('infer-batch') : 1;
+// concurrent: CONCURRENT_CALLS single-sequence calls issued at once (a server's load); the
+// value is sequences/s over all of them, with the 99th percentile of the calls' latencies.
+const CONCURRENT_CALLS = 2000;
+const batchSize = o.mode === 'train' ? n('batch') : o.mode === 'infer' ? n('infer-batch') : o.mode === 'concurrent' ? CONCURRENT_CALLS : 1;
 
 let seed = 12345;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -50,6 +53,34 @@ function makeBatch(count) {
 
 const rate = (step) => callsPerSecond(step, seconds);
 
+/** Sequence i of a makeBatch() batch, as a batch of one. */
+function single(x, i) {
+  const per = x.values.length / x.shape[0];
+  const values = x.values.subarray(i * per, (i + 1) * per);
+  return x.lengths ? { values, shape: [1, ...x.shape.slice(1)], lengths: x.lengths.subarray(i, i + 1) } : { values, shape: [1, ...x.shape.slice(1)] };
+}
+
+/**
+ * Sequences/s of `call` run on every sequence at once (all calls in flight together), and
+ * the 99th percentile latency of the calls in the last round.
+ */
+async function concurrently(count, call) {
+  let latencies = new Float64Array(count);
+  const round = async () => {
+    latencies = new Float64Array(count);
+    await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const started = performance.now();
+        await call(i);
+        latencies[i] = performance.now() - started;
+      }),
+    );
+  };
+  const value = (await rate(round)) * count;
+  const sorted = Array.from(latencies).sort((a, b) => a - b);
+  return { value, p99Ms: sorted[Math.min(count - 1, Math.floor(0.99 * count))] };
+}
+
 async function rnnNode() {
   const { SequenceClassifier, setNumThreads, backendInfo } = require('../../dist/index.js');
   setNumThreads(threads);
@@ -65,7 +96,14 @@ async function rnnNode() {
   let value;
   if (o.mode === 'train') value = (await rate(() => model.fit({ x, y: labels }, { epochs: 1, batchSize, shuffle: false }))) * batchSize;
   else if (o.mode === 'infer') value = (await rate(() => model.predictProba(x, { batchSize }))) * batchSize;
-  else value = 1000 / (await rate(() => model.predictProbaSync(x)));
+  else if (o.mode === 'concurrent') {
+    // Dynamic batching, as a server would turn it on (bench/BATCHING.md has the full study).
+    if (o.precision !== 'float32') throw new Error('concurrent mode is measured for float32 only');
+    model.setBatching({ maxDelayMs: 2, maxBatchSize: 256 });
+    const singles = Array.from({ length: batchSize }, (_, i) => single(x, i));
+    const r = await concurrently(batchSize, (i) => model.predictProba(singles[i]));
+    return { version: require('../../package.json').version, detail: `${info.variant} binary, ${info.simd.split(',')[0]}, OpenMP ${info.openmp}`, value: r.value, p99Ms: r.p99Ms };
+  } else value = 1000 / (await rate(() => model.predictProbaSync(x)));
   return { version: require('../../package.json').version, detail: `${info.variant} binary, ${info.simd.split(',')[0]}, OpenMP ${info.openmp}${o.precision === 'int8' ? `, int8 kernel ${info.int8Kernel}` : o.precision === 'bf16' ? `, bf16 kernel ${info.bf16Kernel}` : ''}`, value };
 }
 
@@ -125,9 +163,21 @@ async function onnxruntime() {
     x: vocab ? new ort.Tensor('int64', BigInt64Array.from(x.values, (v) => BigInt(v)), x.shape) : new ort.Tensor('float32', x.values, x.shape),
     lengths: new ort.Tensor('int32', lengths, [count]),
   };
-  const value = o.mode === 'infer' ? (await rate(() => session.run(feeds))) * batchSize : 1000 / (await rate(() => session.run(feeds)));
+  let value, p99Ms;
+  if (o.mode === 'concurrent') {
+    // Every call a batch of one, all in flight at once (onnxruntime has no request batching).
+    const feedsOf = (i) => {
+      const one = single({ ...x, lengths }, i);
+      return {
+        x: vocab ? new ort.Tensor('int64', BigInt64Array.from(one.values, (v) => BigInt(v)), one.shape) : new ort.Tensor('float32', one.values, one.shape),
+        lengths: new ort.Tensor('int32', one.lengths, [1]),
+      };
+    };
+    const singles = Array.from({ length: count }, (_, i) => feedsOf(i));
+    ({ value, p99Ms } = await concurrently(count, (i) => session.run(singles[i])));
+  } else value = o.mode === 'infer' ? (await rate(() => session.run(feeds))) * batchSize : 1000 / (await rate(() => session.run(feeds)));
   await session.release();
-  return { version: require('onnxruntime-node/package.json').version, detail: `${threads} intra-op thread(s), the graph model.toOnnx writes`, value };
+  return { version: require('onnxruntime-node/package.json').version, detail: `${threads} intra-op thread(s), the graph model.toOnnx writes`, value, p99Ms };
 }
 
 const run = { 'rnn-node': rnnNode, 'tfjs-cpu': () => tfjs('cpu'), 'tfjs-wasm': () => tfjs('wasm'), 'tfjs-node': () => tfjs('tensorflow'), onnxruntime }[o.peer];
