@@ -177,7 +177,7 @@ async function onnxruntime() {
     ({ value, p99Ms } = await concurrently(count, (i) => session.run(singles[i])));
   } else value = o.mode === 'infer' ? (await rate(() => session.run(feeds))) * batchSize : 1000 / (await rate(() => session.run(feeds)));
   await session.release();
-  return { version: require('onnxruntime-node/package.json').version, detail: `${threads} intra-op thread(s), the graph model.toOnnx writes`, value, p99Ms };
+  return { version: require('onnxruntime-node/package.json').version, detail: `the graph model.toOnnx writes, intra-op threads as each row says, interOp 1, sequential`, value, p99Ms };
 }
 
 const run = { 'rnn-node': rnnNode, 'tfjs-cpu': () => tfjs('cpu'), 'tfjs-wasm': () => tfjs('wasm'), 'tfjs-node': () => tfjs('tensorflow'), onnxruntime }[o.peer];

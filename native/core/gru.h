@@ -28,7 +28,8 @@ class GruDirection final : public RecurrentDirection<T> {
   // The shared buffers (RecurrentDirection::allocate_common) and these:
   void allocate(const PackedLayout& layout, bool keep_for_backward);
   void allocate_backward(const PackedLayout& layout);
-  Buffer<T> Aux_;   // [step rows, units]: r * h_{t-1} (legacy) or qh (reset_after)
+  Buffer<T> Aux_;   // [step rows, units]: r * h_{t-1} (legacy) or qh (reset_after; float:
+                    // written only when backward follows)
   Buffer<T> Q_;     // [batch, 3u]: h U + b_rec of one step (reset_after)
   Buffer<T> dGh_;   // [rows, 3u]: gradients of the recurrent pre-activations (reset_after, backward)
   Buffer<T> dAux_;  // [batch, units]: d(r * h_{t-1}) of one step (legacy, backward)

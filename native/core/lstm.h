@@ -23,6 +23,7 @@ class LstmDirection final : public RecurrentDirection<T> {
   void allocate(const PackedLayout& layout, bool keep_for_backward);
   void allocate_backward(const PackedLayout& layout);
   Buffer<T> C_;      // [batch, units]: running cell state
+  // Backward's copies (float: written only when backward follows; see fused_cells.h).
   Buffer<T> Cprev_;  // [step rows, units]: c_{t-1} of each step
   Buffer<T> Cact_;   // [step rows, units]: act(c_t)
   Buffer<T> dC_;     // [batch, units]: dL/dc carried to the previous step (backward)

@@ -150,10 +150,12 @@ class RecurrentDirection {
   // The workspace, in one place per pass: every buffer forward writes is sized here, from
   // the layout and whether backward will follow. Each cell's allocate() calls this for the
   // buffers all cells share, then sizes its own; allocate_backward() likewise for backward.
-  //   G_      [step rows, G*units]  gate pre-activations, then activations
+  //   G_      [step rows, G*units]  gate pre-activations, then (float: only when backward
+  //                                 follows) activations
   //           ([rows, G*units] while every packed row fits in 256 KiB: see prepare_gates)
   //   H_      [rows, units]         outputs h_t of every packed row
-  //   Hprev_  [step rows, units]    h_{t-1} of each step (the left operand of dU)
+  //   Hprev_  [step rows, units]    h_{t-1} of each step (the left operand of dU; float
+  //                                 LSTM and reset_after GRU write it only for backward)
   //   S_      [batch, units]        running state h
   //   dG_     [rows, G*units]       pre-activation gradients (backward)
   //   dS_     [batch, units]        dL/dh carried to the previous step (backward)

@@ -148,7 +148,8 @@ TEST(fused_lstm_rows_match_the_equations) {
       for (RecurrentActivation r : kRecs)
         for (bool keep : {false, true}) {
           const int m = 4;
-          const Mat pre = random_mat(m, 4 * u, rng, 4), c_prev = random_mat(m, u, rng);
+          // Pre-activations up to +-12: the sigmoid's x < -9 branch (exp) is taken too.
+          const Mat pre = random_mat(m, 4 * u, rng, 12), c_prev = random_mat(m, u, rng);
           MatF gates = pre.cast<float>(), c = c_prev.cast<float>(), cp(m, u), ca(m, u), h(m, u), h2(m, u);
           LstmForwardRows rows;
           rows.rows = m;
@@ -179,13 +180,7 @@ TEST(fused_lstm_rows_match_the_equations) {
           }
           // Row 2 alone: the same bits.
           MatF g1 = pre.row(2).cast<float>(), c1 = c_prev.row(2).cast<float>(), h1(1, u);
-          LstmForwardRows one;
-          one.rows = 1;
-          one.units = u;
-          one.gates = g1.data();
-          one.c = c1.data();
-          one.h = h1.data();
-          lstm_forward_rows(a, r, one);
+          lstm_forward_rows(a, r, LstmForwardRows{1, u, g1.data(), false, c1.data(), nullptr, nullptr, h1.data(), nullptr});
           CHECK(h1 == h.row(2) && c1 == c.row(2), "u=%d: a row alone gives other bits", u);
         }
 }
@@ -232,7 +227,7 @@ TEST(fused_gru_rows_match_the_equations) {
       for (RecurrentActivation r : kRecs)
         for (bool keep : {false, true}) {
           const int m = 4;
-          const Mat pre = random_mat(m, 3 * u, rng, 4), q = random_mat(m, 3 * u, rng, 4), h_prev = random_mat(m, u, rng);
+          const Mat pre = random_mat(m, 3 * u, rng, 6), q = random_mat(m, 3 * u, rng, 6), h_prev = random_mat(m, u, rng);
           MatF gates = pre.cast<float>(), qf = q.cast<float>(), state = h_prev.cast<float>(), qh(m, u), h(m, u);
           GruForwardRows rows;
           rows.rows = m;
@@ -261,6 +256,10 @@ TEST(fused_gru_rows_match_the_equations) {
               }
             CHECK(max_abs_diff(gates.cast<double>(), act_ref) < 2e-6, "u=%d: gate activations differ", u);
           }
+          // Row 1 alone: the same bits.
+          MatF g1 = pre.row(1).cast<float>(), q1 = q.row(1).cast<float>(), s1 = h_prev.row(1).cast<float>(), h1(1, u);
+          gru_forward_after_rows(a, r, GruForwardRows{1, u, g1.data(), false, q1.data(), nullptr, s1.data(), h1.data(), nullptr});
+          CHECK(h1 == h.row(1), "u=%d: a row alone gives other bits", u);
         }
 }
 

@@ -212,4 +212,55 @@ TEST(group_parallel_lstm_gru_rnn_bidirectional) {
   use_threads(1);
 }
 
+// The float path has its own elementwise code (fused_cells.cc: LSTM forward and backward, the
+// reset_after GRU's forward) where double, checked above, runs lstm_cell.h / gru_cell.h: the
+// float gradients of the same model on the same batch must equal the double ones to float
+// precision. Widths 20 and 37 leave partial packets at every SIMD width; 40 ragged sequences
+// on 2 threads take the group-parallel loops; saturating weights reach the sigmoid's x < -9
+// branch.
+TEST(float_gradients_match_double) {
+  LayerConfig hard = layer(CellType::kLstm, 20);
+  hard.recurrent_activation = RecurrentActivation::kHardSigmoid;
+  LayerConfig relu = layer(CellType::kLstm, 37);
+  relu.activation = Activation::kRelu;
+  relu.bidirectional = true;
+  LayerConfig gru_legacy = layer(CellType::kGru, 20);
+  gru_legacy.reset_after = false;
+  const ModelConfig configs[] = {dense_model({layer(CellType::kLstm, 20)}, 5, 4), dense_model({hard, relu}, 5, 4),
+                                 dense_model({layer(CellType::kGru, 37), gru_legacy}, 5, 4)};
+  for (int threads : {1, 2}) {
+    use_threads(threads);
+    for (const ModelConfig& c : configs) {
+      Network<double> nd(c);
+      Network<float> nf(c);
+      std::vector<double> pd(nd.param_count());
+      nd.initialize(pd.data(), 3);
+      Rng rng(5);
+      for (double& p : pd) p = 3 * p + 0.5 * (2 * rng.uniform() - 1);  // large: saturated gates too
+      std::vector<float> pf(pd.begin(), pd.end());
+      const std::vector<int32_t> lengths = large_ragged_batch();
+      RandomBatch<double> bd(c, lengths, 8);
+      RandomBatch<float> bf(c, lengths, 8);
+      Workspace<double> wd;
+      Workspace<float> wf;
+      CHECK(nd.forward(wd, pd.data(), bd.input(), true, 1).empty() && nf.forward(wf, pf.data(), bf.input(), true, 1).empty(), "forward failed");
+      const double ld = nd.loss(wd, bd.labels.data(), nullptr, nullptr), lf = nf.loss(wf, bf.labels.data(), nullptr, nullptr);
+      CHECK(std::fabs(ld - lf) < 1e-4 * std::max(1.0, std::fabs(ld)), "loss: double %g, float %g", ld, lf);
+      std::vector<double> gd(pd.size(), 0.0), xd(bd.dense.size(), 0.0);
+      std::vector<float> gf(pf.size(), 0.0f), xf(bf.dense.size(), 0.0f);
+      nd.backward(wd, pd.data(), gd.data(), xd.data());
+      nf.backward(wf, pf.data(), gf.data(), xf.data());
+      for (const TensorSlot& t : nd.layout().tensors) {
+        const std::vector<double> a(gd.begin() + t.offset, gd.begin() + t.offset + t.size);
+        const std::vector<double> b(gf.begin() + t.offset, gf.begin() + t.offset + t.size);
+        const double err = relative_error(a, b);
+        CHECK(err < 1e-4, "%d thread(s), %s: float gradient differs from double by %.3g (relative)", threads, t.name.c_str(), err);
+      }
+      const std::vector<double> xfd(xf.begin(), xf.end());
+      CHECK(relative_error(xd, xfd) < 1e-4, "%d thread(s): input gradient differs by %.3g", threads, relative_error(xd, xfd));
+    }
+  }
+  use_threads(1);
+}
+
 TEST_MAIN()
