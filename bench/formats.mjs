@@ -5,7 +5,7 @@
 // records/s and the job's peak RSS, in one run. Writes
 // bench/FORMATS.md (only when every format was measured).
 //
-//   node bench/formats.mjs [--records 1000000] [--units 128] [--cell gru] [--batch-size 512]
+//   node bench/formats.mjs [--records 1000000] [--units 128] [--cell gru] [--batch-size 2048]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';

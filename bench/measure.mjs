@@ -111,7 +111,7 @@ export function parsePredictJobOptions(script, report) {
     records: { type: 'string', default: '1000000' },
     units: { type: 'string', default: '128' },
     cell: { type: 'string', default: 'gru' },
-    'batch-size': { type: 'string', default: '512' },
+    'batch-size': { type: 'string', default: '2048' },
     report: { type: 'string', default: report },
   });
   const [records] = positiveIntegers(script, 'records', opt.records);

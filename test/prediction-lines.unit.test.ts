@@ -43,7 +43,7 @@ describe('prediction lines', () => {
     for (const topK of [undefined, 1, names.length]) {
       const format = lineFormatter(names, labelled, topK);
       for (let row = 0; row < rows; row++)
-        for (const where of wheres) expect(format(probs, row, where)).toBe(reference(names, labelled, topK, probs, row, where));
+        for (const where of wheres) expect(format(probs, row, JSON.stringify(where).slice(0, -1))).toBe(reference(names, labelled, topK, probs, row, where));
     }
   });
 
@@ -53,11 +53,11 @@ describe('prediction lines', () => {
     const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
     for (let i = 0; i < probs.length; i++) probs[i] = next() * 10 ** -Math.floor(next() * 12);
     const format = lineFormatter(['p'], true);
-    for (let row = 0; row < probs.length; row++) expect(format(probs, row, {})).toBe(reference(['p'], true, undefined, probs, row, {}));
+    for (let row = 0; row < probs.length; row++) expect(format(probs, row, '{')).toBe(reference(['p'], true, undefined, probs, row, {}));
   });
 
   it('keeps a label named __proto__ (an object would drop it)', () => {
-    const line = JSON.parse(lineFormatter(['__proto__', 'b'], true)(Float32Array.of(0.75, 0.25), 0, { line: 1 }));
+    const line = JSON.parse(lineFormatter(['__proto__', 'b'], true)(Float32Array.of(0.75, 0.25), 0, '{"line":1'));
     expect(line.label).toBe('__proto__');
     expect(Object.keys(line.probabilities)).toEqual(['__proto__', 'b']);
   });

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -222,8 +223,13 @@ void RecurrentDirection<T>::for_each_group(const PackedLayout& L, Loop&& loop) {
     done += L.lengths[r];
     if (done * groups >= L.rows * g) bounds[g++] = r + 1;
   }
-  parallel_groups(threads, [&](int id, int count) {
-    for (int k = id; k < groups; k += count)
+  // Each thread takes the next group not yet taken (not a fixed share): a thread that loses
+  // its core for a while (to the JavaScript thread, say, on a machine with as many cores as
+  // threads) leaves its groups to the others instead of making them wait. Which thread runs a
+  // group does not change what it computes.
+  std::atomic<int> next{0};
+  parallel_groups(threads, [&](int, int) {
+    for (int k = next++; k < groups; k = next++)
       if (bounds[k + 1] > bounds[k]) loop(bounds[k], bounds[k + 1]);
   });
 }

@@ -54,18 +54,19 @@ export async function runPrediction(job: PredictionJob): Promise<PredictionStats
   // read and encoded while batch k computes, then batch k+1 starts as soon as k is done and
   // k is formatted and written while k+1 computes. (Starting k+1 before k is done would run
   // two calls' thread teams on the same cores, each slowing the other.)
-  type Pending = { probs: Promise<Float32Array>; count: number; whereOf: (row: number) => Record<string, number | string> };
+  // headOf(row): the line's where-fields as JSON text without the closing brace (lineFormatter).
+  type Pending = { probs: Promise<Float32Array>; count: number; headOf: (row: number) => string };
   let pending: Pending | null = null;
   const finish = async (batch: Pending) => {
     const p = await batch.probs;
     const t1 = performance.now();
     let text = '';
-    for (let row = 0; row < batch.count; row++) text += lineFor(p, row, batch.whereOf(row));
+    for (let row = 0; row < batch.count; row++) text += lineFor(p, row, batch.headOf(row));
     await sink.write(text);
     timed('formatWrite', t1, undefined);
     written += batch.count;
   };
-  const pipeline = async (encoded: { x: TypedSequences; count: number }, whereOf: (row: number) => Record<string, number | string>) => {
+  const pipeline = async (encoded: { x: TypedSequences; count: number }, headOf: (row: number) => string) => {
     const previous = pending;
     if (previous) await previous.probs; // a failed batch stops the job here
     const t0 = performance.now();
@@ -73,22 +74,25 @@ export async function runPrediction(job: PredictionJob): Promise<PredictionStats
       ? (model.predictProba(encoded.x, { batchSize }) as Promise<Float32Array>).then((p) => timed('inference', t0, p))
       : Promise.resolve(new Float32Array(0));
     probs.catch(() => undefined); // surfaced by finish() or the next pipeline()
-    pending = { probs, count: encoded.count, whereOf };
+    pending = { probs, count: encoded.count, headOf };
     if (previous) await finish(previous);
   };
-  // With several files, each line says which one, numbered within it.
-  const fileOf = (file: string | undefined): Record<string, string> => (job.files > 1 && file !== undefined ? { file } : {});
+  // With several files, each line says which one, numbered within it. The fields are written
+  // as JSON.stringify writes them in this order: id, file, then line/row (or index).
+  const fileField = (file: string | undefined): string => (job.files > 1 && file !== undefined ? `"file":${JSON.stringify(file)},` : '');
   let t0 = performance.now();
   for await (const chunk of source.chunks(batchSize, report)) {
     timed('readParse', t0, undefined);
     if (chunk.kind === 'typed') {
       // Numeric already (IDX): each row is written with its index in the source.
-      await pipeline({ x: chunk.x, count: chunk.y.length }, (row) => ({ ...fileOf(chunk.file), index: chunk.firstIndex + row }));
+      const head = `{${fileField(chunk.file)}"index":`;
+      await pipeline({ x: chunk.x, count: chunk.y.length }, (row) => `${head}${chunk.firstIndex + row}`);
     } else {
       const encoded = timed('encode', performance.now(), pre.encode(chunk.records, report ? (_r, e) => report(e) : undefined));
-      await pipeline({ x: encoded.x, count: encoded.kept.length }, (row): Record<string, number | string> => {
+      await pipeline({ x: encoded.x, count: encoded.kept.length }, (row) => {
         const record = chunk.records[encoded.kept[row]];
-        return { ...(record.id === undefined ? {} : { id: record.id }), ...fileOf(record.file), [record.unit ?? 'line']: record.line };
+        const id = record.id === undefined ? '' : `"id":${JSON.stringify(record.id)},`;
+        return `{${id}${fileField(record.file)}"${record.unit ?? 'line'}":${record.line}`;
       });
     }
     t0 = performance.now();

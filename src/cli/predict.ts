@@ -31,7 +31,7 @@ export const PREDICT_FLAGS: Flag[] = [
   idxPrefixFlag('t10k'),
   ...RECORD_FLAGS,
   ...ID_FLAGS,
-  { name: 'batch-size', kind: 'int', min: 1, max: 1 << 20, help: 'records per batch', default: 512 },
+  { name: 'batch-size', kind: 'int', min: 1, max: 1 << 20, help: 'records per native call (two batches are held at a time)', default: 2048 },
   { name: 'top-k', kind: 'int', min: 1, help: "add the K most probable labels as 'top'", shown: 'off' },
   { name: 'on-error', kind: { choices: ['fail', 'skip'] }, help: 'a bad record stops the job (fail) or is reported on stderr and skipped', default: 'fail' },
   THREADS_FLAG,

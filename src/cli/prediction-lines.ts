@@ -1,12 +1,17 @@
 /**
  * The JSONL line `predict` writes for one record:
  *   {...where, "label": L, "probabilities": {"name": p, ...}, "top": [...]?}
+ * where `where` says which record it is (id, file, line or row, or index).
  * with each probability rounded to 6 significant digits. It is the same text as
  * JSON.stringify of that object (tested against it), built from strings prepared once per
  * job: a million records otherwise spend most of the JavaScript thread's time creating and
  * serialising objects, time the native threads wait for on a small machine.
  */
-export type LineFormatter = (probs: Float32Array, row: number, where: Record<string, number | string>) => string;
+/**
+ * `head`: the line's opening brace and its where-fields as JSON text, without the closing
+ * brace (`{"id":"a1","line":3`, or just `{`).
+ */
+export type LineFormatter = (probs: Float32Array, row: number, head: string) => string;
 
 /**
  * A probability as JSON.stringify writes Number(p.toPrecision(6)) (non-finite: null).
@@ -34,12 +39,11 @@ export function lineFormatter(names: readonly string[], labelled: boolean, topK?
   const order = Object.keys(Object.fromEntries(names.map((n, c) => [n, c]))).map((n) => names.indexOf(n));
   const keyText = names.map((n) => `${JSON.stringify(n)}:`);
   const labelText = names.map((n, c) => (labelled ? JSON.stringify(n) : String(c)));
-  return (probs, row, where) => {
+  return (probs, row, head) => {
     const base = row * classes;
     let best = 0;
     for (let c = 1; c < classes; c++) if (probs[base + c] > probs[base + best]) best = c;
-    const head = JSON.stringify(where);
-    let line = head.length > 2 ? `${head.slice(0, -1)},"label":` : '{"label":';
+    let line = head.length > 1 ? `${head},"label":` : '{"label":';
     line += `${labelText[best]},"probabilities":{`;
     for (let k = 0; k < order.length; k++) {
       const c = order[k];

@@ -35,7 +35,7 @@ export const QUEUE_SUBMIT_FLAGS: Flag[] = [
   { name: 'on-error', kind: { choices: ['fail', 'skip'] }, help: 'a bad record fails its chunk (fail) or is logged by the worker and skipped', default: 'fail' },
   { name: 'attempts', kind: 'int', min: 1, max: 100, help: 'tries per chunk before it counts as failed (exponential backoff from 1 s)', default: 5 },
   { name: 'compress', kind: { choices: ['none', 'gzip'] }, help: 'gzip the part files', default: 'none' },
-  { name: 'batch-size', kind: 'int', min: 1, max: 1 << 20, help: 'records per batch in the workers', default: 512 },
+  { name: 'batch-size', kind: 'int', min: 1, max: 1 << 20, help: 'records per native call in the workers', default: 2048 },
   { name: 'top-k', kind: 'int', min: 1, help: "add the K most probable labels as 'top'", shown: 'off' },
   FORMAT_FLAG,
   idxPrefixFlag('t10k'),
