@@ -7,6 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { SequenceClassifier } from '../src/index';
 import { randomFloats } from './helpers';
 
+/** Runs `call` again and again until at least `seconds` have passed: long enough to mean
+ * something however fast the native code gets. */
+async function repeatFor(seconds: number, call: () => Promise<unknown>) {
+  const started = performance.now();
+  do await call();
+  while (performance.now() - started < seconds * 1000);
+}
+
 async function measure<T>(work: () => Promise<T>) {
   const histogram = monitorEventLoopDelay({ resolution: 5 });
   let ticks = 0;
@@ -27,20 +35,17 @@ describe('the event loop keeps ticking', () => {
   const y = Int32Array.from({ length: N }, (_, i) => i % 10);
 
   it('during fit', async () => {
-    const m = await measure(() => model.fit({ x, y }, { epochs: 2, batchSize: 128 }));
+    const m = await measure(() => repeatFor(0.8, () => model.fit({ x, y }, { epochs: 2, batchSize: 128 })));
     console.log(`fit: ${m.seconds.toFixed(2)} s, ${m.ticks} timer ticks, event-loop delay max ${m.maxMs.toFixed(1)} ms, mean ${m.meanMs.toFixed(1)} ms`);
-    expect(m.seconds).toBeGreaterThan(0.5); // long enough to mean something
     expect(m.ticks).toBeGreaterThan((m.seconds * 100) / 4);
     expect(m.maxMs).toBeLessThan(200);
     expect(m.meanMs).toBeLessThan(30);
   });
 
   it('during a large predict', async () => {
-    // Large enough to take a while however fast inference gets here (0.3 s at 24k sequences).
-    const big = { values: randomFloats(8 * N * 28 * 28, 2), shape: [8 * N, 28, 28] };
-    const m = await measure(() => model.predictProba(big));
+    const big = { values: randomFloats(4 * N * 28 * 28, 2), shape: [4 * N, 28, 28] };
+    const m = await measure(() => repeatFor(0.8, () => model.predictProba(big)));
     console.log(`predict: ${m.seconds.toFixed(2)} s, ${m.ticks} timer ticks, event-loop delay max ${m.maxMs.toFixed(1)} ms, mean ${m.meanMs.toFixed(1)} ms`);
-    expect(m.seconds).toBeGreaterThan(0.3);
     expect(m.ticks).toBeGreaterThan((m.seconds * 100) / 4);
     expect(m.maxMs).toBeLessThan(200);
     expect(m.meanMs).toBeLessThan(30);

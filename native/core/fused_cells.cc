@@ -221,6 +221,64 @@ void gru_after_rows(const GruForwardRows& r) {
   }
 }
 
+// One packet of one GRU row, backward; g, d, dq at the packet's columns of the z block.
+struct GruBackLanes {
+  const float* g;
+  float* d;
+  float* dq;
+  Index stride;
+  const float* q_candidate;
+  const float* h_prev;
+  float* dh;
+  const float* dh_above;
+};
+
+template <Activation A, RecurrentActivation R>
+inline void gru_back_lanes(const GruBackLanes& p) {
+  const Index s = p.stride;
+  const Packet z = ei::ploadu<Packet>(p.g), r = ei::ploadu<Packet>(p.g + s), hh = ei::ploadu<Packet>(p.g + 2 * s);
+  const Packet dh = ei::padd(ei::ploadu<Packet>(p.dh), ei::ploadu<Packet>(p.dh_above));
+  // dz = dh * (h_{t-1} - hh) * rec'(z);  dhh = dh * (1 - z) * act'(hh);  dr = dhh * qh * rec'(r)
+  const Packet dz = mul_recurrent_slope<R>(z, ei::pmul(dh, ei::psub(ei::ploadu<Packet>(p.h_prev), hh)));
+  const Packet dhh = mul_activation_slope<A>(hh, ei::pmul(dh, ei::psub(ei::pset1<Packet>(1.0f), z)));
+  const Packet dr = mul_recurrent_slope<R>(r, ei::pmul(dhh, ei::ploadu<Packet>(p.q_candidate)));
+  ei::pstoreu(p.d, dz);
+  ei::pstoreu(p.d + s, dr);
+  ei::pstoreu(p.d + 2 * s, dhh);
+  ei::pstoreu(p.dq, dz);
+  ei::pstoreu(p.dq + s, dr);
+  ei::pstoreu(p.dq + 2 * s, ei::pmul(dhh, r));
+  ei::pstoreu(p.dh, ei::pmul(dh, z));
+}
+
+template <Activation A, RecurrentActivation R>
+void gru_back_rows(const GruBackwardRows& r) {
+  const Index u = r.units, full = u / kLanes * kLanes, rest = u - full;
+  for (Index row = 0; row < r.rows; ++row) {
+    const float* g = r.gates + row * 3 * u;
+    float* d = r.d + row * 3 * u;
+    float* dq = r.dq + row * 3 * u;
+    const Index s = row * u;
+    for (Index j = 0; j < full; j += kLanes)
+      gru_back_lanes<A, R>({g + j, d + j, dq + j, u, r.q_candidate + s + j, r.h_prev + s + j, r.dh + s + j, r.dh_above + s + j});
+    if (rest == 0) continue;
+    // The last partial packet: through zero-padded copies (blocks kLanes apart).
+    alignas(64) float gb[3 * kLanes] = {}, db[3 * kLanes] = {}, dqb[3 * kLanes] = {}, qhb[kLanes] = {}, hpb[kLanes] = {},
+                      dhb[kLanes] = {}, dab[kLanes] = {};
+    for (int k = 0; k < 3; ++k) std::copy(g + k * u + full, g + (k + 1) * u, gb + k * kLanes);
+    std::copy(r.q_candidate + s + full, r.q_candidate + s + u, qhb);
+    std::copy(r.h_prev + s + full, r.h_prev + s + u, hpb);
+    std::copy(r.dh + s + full, r.dh + s + u, dhb);
+    std::copy(r.dh_above + s + full, r.dh_above + s + u, dab);
+    gru_back_lanes<A, R>({gb, db, dqb, kLanes, qhb, hpb, dhb, dab});
+    for (int k = 0; k < 3; ++k) {
+      std::copy(db + k * kLanes, db + k * kLanes + rest, d + k * u + full);
+      std::copy(dqb + k * kLanes, dqb + k * kLanes + rest, dq + k * u + full);
+    }
+    std::copy(dhb, dhb + rest, r.dh + s + full);
+  }
+}
+
 }  // namespace
 
 void lstm_forward_rows(Activation act, RecurrentActivation rec, const LstmForwardRows& rows) {
@@ -237,6 +295,14 @@ void lstm_backward_rows(Activation act, RecurrentActivation rec, const LstmBackw
   else if (tanh) lstm_back_rows<Activation::kTanh, RecurrentActivation::kHardSigmoid>(rows);
   else if (sigmoid) lstm_back_rows<Activation::kRelu, RecurrentActivation::kSigmoid>(rows);
   else lstm_back_rows<Activation::kRelu, RecurrentActivation::kHardSigmoid>(rows);
+}
+
+void gru_backward_after_rows(Activation act, RecurrentActivation rec, const GruBackwardRows& rows) {
+  const bool tanh = act == Activation::kTanh, sigmoid = rec == RecurrentActivation::kSigmoid;
+  if (tanh && sigmoid) gru_back_rows<Activation::kTanh, RecurrentActivation::kSigmoid>(rows);
+  else if (tanh) gru_back_rows<Activation::kTanh, RecurrentActivation::kHardSigmoid>(rows);
+  else if (sigmoid) gru_back_rows<Activation::kRelu, RecurrentActivation::kSigmoid>(rows);
+  else gru_back_rows<Activation::kRelu, RecurrentActivation::kHardSigmoid>(rows);
 }
 
 void gru_forward_after_rows(Activation act, RecurrentActivation rec, const GruForwardRows& rows) {

@@ -56,6 +56,22 @@ struct GruForwardRows {
   float* h_copy = nullptr;        // [rows, units] or null: h_t again
 };
 
+struct GruBackwardRows {
+  Index rows = 0, units = 0;
+  const float* gates = nullptr;     // [rows, 3*units]: z, r, hh as forward kept them
+  const float* q_candidate = nullptr;  // [rows, units]: qh as forward kept it
+  const float* h_prev = nullptr;    // [rows, units]: h_{t-1}
+  float* dh = nullptr;              // [rows, units]: dL/dh_t carried in; dh * z out
+  const float* dh_above = nullptr;  // [rows, units]: dL/dh_t from the layer above (added)
+  float* d = nullptr;               // [rows, 3*units]: dz, dr, dhh (pre-activation) out
+  float* dq = nullptr;              // [rows, 3*units]: dL/dq out: dz, dr, dhh * r
+};
+
+// gru_backward_output + gru_backward_after (gru_cell.h) in one pass, dh = carried + above:
+//   dz = dh * (h_{t-1} - hh) * rec'(z)   dhh = dh * (1 - z) * act'(hh)   dr = dhh * qh * rec'(r)
+//   dq = [dz, dr, dhh * r]   dh_{t-1} (direct part) = dh * z
+void gru_backward_after_rows(Activation act, RecurrentActivation rec, const GruBackwardRows& rows);
+
 // The reset_after GRU (gru_cell.h):
 //   z = rec_act(gz + qz)   r = rec_act(gr + qr)   hh = act(gh + r * qh)
 //   h_t = hh + z * (h_{t-1} - hh)

@@ -122,6 +122,27 @@ void GruDirection<T>::backward(const PackedLayout& L, const T* X, const Directio
       auto A = this->rows(Aux_, r0, n, u);
       auto dHt = this->rows(dH, r0, n, u);
       auto dSg = dS.middleRows(begin, n);
+      if constexpr (std::is_same<T, float>::value) {
+        if (after) {
+          // One fused pass (fused_cells.h) for the elementwise part of the step.
+          auto dGh = this->rows(dGh_, r0, n, gu);
+          parallel_rows(n, gu, [&](Index b, Index e) {
+            GruBackwardRows step;
+            step.rows = e - b;
+            step.units = u;
+            step.gates = G.middleRows(b, e - b).data();
+            step.q_candidate = A.middleRows(b, e - b).data();
+            step.h_prev = Hp.middleRows(b, e - b).data();
+            step.dh = dSg.middleRows(b, e - b).data();
+            step.dh_above = dHt.middleRows(b, e - b).data();
+            step.d = dG.middleRows(b, e - b).data();
+            step.dq = dGh.middleRows(b, e - b).data();
+            gru_backward_after_rows(act, rec, step);
+          });
+          Ut->multiply(dGh.data(), gu, n, dSg.data(), u, false);  // += dGh U^T
+          return;
+        }
+      }
       parallel_rows(n, gu, [&](Index b, Index e) {
         const Index m = e - b;
         auto dh = dSg.middleRows(b, m);

@@ -217,6 +217,30 @@ TEST(fused_lstm_backward_rows_match_the_step) {
       }
 }
 
+// The fused reset_after GRU backward pass against gru_backward_output + gru_backward_after.
+TEST(fused_gru_backward_rows_match_the_steps) {
+  using MatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Rng rng(6);
+  for (int u : {1, 5, 16, 37, 128})
+    for (Activation a : kActs)
+      for (RecurrentActivation r : kRecs) {
+        const int m = 3;
+        Mat g = random_mat(m, 3 * u, rng, 3), q = random_mat(m, 3 * u, rng, 3), h_prev = random_mat(m, u, rng);
+        Mat qh(m, u), h(m, u);
+        gru_forward_after(a, r, g, q, qh, h_prev, h);  // g: activations now
+        const Mat carried = random_mat(m, u, rng), above = random_mat(m, u, rng);
+        Mat d_ref(m, 3 * u), dq_ref(m, 3 * u), dh_ref = carried + above;
+        gru_backward_output(a, r, g, h_prev, dh_ref, d_ref);
+        gru_backward_after(r, g, qh, d_ref, dq_ref, dh_ref);
+        MatF gf = g.cast<float>(), qhf = qh.cast<float>(), hpf = h_prev.cast<float>(), dhf = carried.cast<float>(),
+             daf = above.cast<float>(), df(m, 3 * u), dqf(m, 3 * u);
+        gru_backward_after_rows(a, r, GruBackwardRows{m, u, gf.data(), qhf.data(), hpf.data(), dhf.data(), daf.data(), df.data(), dqf.data()});
+        const double dd = max_abs_diff(df.cast<double>(), d_ref), ddq = max_abs_diff(dqf.cast<double>(), dq_ref),
+                     ddh = max_abs_diff(dhf.cast<double>(), dh_ref);
+        CHECK(dd < 1e-5 && ddq < 1e-5 && ddh < 1e-5, "u=%d: d differs by %g, dq by %g, dh by %g", u, dd, ddq, ddh);
+      }
+}
+
 // The fused reset_after GRU pass, likewise; h_t written over h_{t-1} (the running state).
 TEST(fused_gru_rows_match_the_equations) {
   using MatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
