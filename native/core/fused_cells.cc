@@ -1,6 +1,7 @@
 #include "fused_cells.h"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace rnn {
 namespace {
@@ -279,38 +280,35 @@ void gru_back_rows(const GruBackwardRows& r) {
   }
 }
 
+// Calls call(A, R) with the activation pair as compile-time constants (std::integral_constant),
+// so each pass is compiled once per pair with no switch inside its loops.
+template <typename Call>
+void with_activations(Activation act, RecurrentActivation rec, Call&& call) {
+  using Tanh = std::integral_constant<Activation, Activation::kTanh>;
+  using Relu = std::integral_constant<Activation, Activation::kRelu>;
+  using Sigmoid = std::integral_constant<RecurrentActivation, RecurrentActivation::kSigmoid>;
+  using Hard = std::integral_constant<RecurrentActivation, RecurrentActivation::kHardSigmoid>;
+  const bool sigmoid = rec == RecurrentActivation::kSigmoid;
+  if (act == Activation::kTanh) sigmoid ? call(Tanh{}, Sigmoid{}) : call(Tanh{}, Hard{});
+  else sigmoid ? call(Relu{}, Sigmoid{}) : call(Relu{}, Hard{});
+}
+
 }  // namespace
 
 void lstm_forward_rows(Activation act, RecurrentActivation rec, const LstmForwardRows& rows) {
-  const bool tanh = act == Activation::kTanh, sigmoid = rec == RecurrentActivation::kSigmoid;
-  if (tanh && sigmoid) lstm_rows<Activation::kTanh, RecurrentActivation::kSigmoid>(rows);
-  else if (tanh) lstm_rows<Activation::kTanh, RecurrentActivation::kHardSigmoid>(rows);
-  else if (sigmoid) lstm_rows<Activation::kRelu, RecurrentActivation::kSigmoid>(rows);
-  else lstm_rows<Activation::kRelu, RecurrentActivation::kHardSigmoid>(rows);
+  with_activations(act, rec, [&](auto a, auto r) { lstm_rows<decltype(a)::value, decltype(r)::value>(rows); });
 }
 
 void lstm_backward_rows(Activation act, RecurrentActivation rec, const LstmBackwardRows& rows) {
-  const bool tanh = act == Activation::kTanh, sigmoid = rec == RecurrentActivation::kSigmoid;
-  if (tanh && sigmoid) lstm_back_rows<Activation::kTanh, RecurrentActivation::kSigmoid>(rows);
-  else if (tanh) lstm_back_rows<Activation::kTanh, RecurrentActivation::kHardSigmoid>(rows);
-  else if (sigmoid) lstm_back_rows<Activation::kRelu, RecurrentActivation::kSigmoid>(rows);
-  else lstm_back_rows<Activation::kRelu, RecurrentActivation::kHardSigmoid>(rows);
-}
-
-void gru_backward_after_rows(Activation act, RecurrentActivation rec, const GruBackwardRows& rows) {
-  const bool tanh = act == Activation::kTanh, sigmoid = rec == RecurrentActivation::kSigmoid;
-  if (tanh && sigmoid) gru_back_rows<Activation::kTanh, RecurrentActivation::kSigmoid>(rows);
-  else if (tanh) gru_back_rows<Activation::kTanh, RecurrentActivation::kHardSigmoid>(rows);
-  else if (sigmoid) gru_back_rows<Activation::kRelu, RecurrentActivation::kSigmoid>(rows);
-  else gru_back_rows<Activation::kRelu, RecurrentActivation::kHardSigmoid>(rows);
+  with_activations(act, rec, [&](auto a, auto r) { lstm_back_rows<decltype(a)::value, decltype(r)::value>(rows); });
 }
 
 void gru_forward_after_rows(Activation act, RecurrentActivation rec, const GruForwardRows& rows) {
-  const bool tanh = act == Activation::kTanh, sigmoid = rec == RecurrentActivation::kSigmoid;
-  if (tanh && sigmoid) gru_after_rows<Activation::kTanh, RecurrentActivation::kSigmoid>(rows);
-  else if (tanh) gru_after_rows<Activation::kTanh, RecurrentActivation::kHardSigmoid>(rows);
-  else if (sigmoid) gru_after_rows<Activation::kRelu, RecurrentActivation::kSigmoid>(rows);
-  else gru_after_rows<Activation::kRelu, RecurrentActivation::kHardSigmoid>(rows);
+  with_activations(act, rec, [&](auto a, auto r) { gru_after_rows<decltype(a)::value, decltype(r)::value>(rows); });
+}
+
+void gru_backward_after_rows(Activation act, RecurrentActivation rec, const GruBackwardRows& rows) {
+  with_activations(act, rec, [&](auto a, auto r) { gru_back_rows<decltype(a)::value, decltype(r)::value>(rows); });
 }
 
 }  // namespace rnn

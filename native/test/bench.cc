@@ -60,7 +60,13 @@ Options parse(int argc, char** argv) {
     else if (a == "--seconds") o.seconds = std::atof(next());
     else if (a == "--json") o.json = true;
     else if (a == "--gemm-peak") o.gemm_peak = true;
-    else if (a == "--only") o.only = next();
+    else if (a == "--only") {
+      o.only = next();
+      if (o.only != "train" && o.only != "infer") {
+        std::fprintf(stderr, "bench: --only must be train or infer, got %s\n", o.only.c_str());
+        std::exit(2);
+      }
+    }
     else {
       std::fprintf(stderr, "bench: unknown option %s\n", a.c_str());
       std::exit(2);

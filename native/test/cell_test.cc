@@ -151,17 +151,8 @@ TEST(fused_lstm_rows_match_the_equations) {
           // Pre-activations up to +-12: the sigmoid's x < -9 branch (exp) is taken too.
           const Mat pre = random_mat(m, 4 * u, rng, 12), c_prev = random_mat(m, u, rng);
           MatF gates = pre.cast<float>(), c = c_prev.cast<float>(), cp(m, u), ca(m, u), h(m, u), h2(m, u);
-          LstmForwardRows rows;
-          rows.rows = m;
-          rows.units = u;
-          rows.gates = gates.data();
-          rows.keep_gates = keep;
-          rows.c = c.data();
-          rows.c_prev = keep ? cp.data() : nullptr;
-          rows.c_act = keep ? ca.data() : nullptr;
-          rows.h = h.data();
-          rows.h_copy = h2.data();
-          lstm_forward_rows(a, r, rows);
+          lstm_forward_rows(a, r, LstmForwardRows{m, u, gates.data(), keep, c.data(), keep ? cp.data() : nullptr,
+                                                  keep ? ca.data() : nullptr, h.data(), h2.data()});
           Mat c_ref(m, u), h_ref(m, u);
           for (int row = 0; row < m; ++row) naive_lstm(a, r, &pre(row, 0), &c_prev(row, 0), u, &c_ref(row, 0), &h_ref(row, 0));
           const double dc = max_abs_diff(c.cast<double>(), c_ref), dh = max_abs_diff(h.cast<double>(), h_ref);
@@ -201,17 +192,7 @@ TEST(fused_lstm_backward_rows_match_the_step) {
         lstm_backward_step(a, r, g, c_prev, c_act, dh, dc_ref, d_ref);
         MatF gf = g.cast<float>(), cpf = c_prev.cast<float>(), caf = c_act.cast<float>(), dhf = carried.cast<float>(),
              daf = above.cast<float>(), dcf = dc0.cast<float>(), df(m, 4 * u);
-        LstmBackwardRows rows;
-        rows.rows = m;
-        rows.units = u;
-        rows.gates = gf.data();
-        rows.c_prev = cpf.data();
-        rows.c_act = caf.data();
-        rows.dh = dhf.data();
-        rows.dh_above = daf.data();
-        rows.dc = dcf.data();
-        rows.d = df.data();
-        lstm_backward_rows(a, r, rows);
+        lstm_backward_rows(a, r, LstmBackwardRows{m, u, gf.data(), cpf.data(), caf.data(), dhf.data(), daf.data(), dcf.data(), df.data()});
         const double dd = max_abs_diff(df.cast<double>(), d_ref), ddc = max_abs_diff(dcf.cast<double>(), dc_ref);
         CHECK(dd < 1e-5 && ddc < 1e-5, "u=%d: dL/dpre differs by %g, dL/dc_prev by %g", u, dd, ddc);
       }
@@ -253,17 +234,9 @@ TEST(fused_gru_rows_match_the_equations) {
           const int m = 4;
           const Mat pre = random_mat(m, 3 * u, rng, 6), q = random_mat(m, 3 * u, rng, 6), h_prev = random_mat(m, u, rng);
           MatF gates = pre.cast<float>(), qf = q.cast<float>(), state = h_prev.cast<float>(), qh(m, u), h(m, u);
-          GruForwardRows rows;
-          rows.rows = m;
-          rows.units = u;
-          rows.gates = gates.data();
-          rows.keep_gates = keep;
-          rows.q = qf.data();
-          rows.q_candidate = keep ? qh.data() : nullptr;
-          rows.h_prev = state.data();
-          rows.h = h.data();
-          rows.h_copy = state.data();
-          gru_forward_after_rows(a, r, rows);
+          // h_t written over h_{t-1}, as the running state is.
+          gru_forward_after_rows(a, r, GruForwardRows{m, u, gates.data(), keep, qf.data(), keep ? qh.data() : nullptr,
+                                                      state.data(), h.data(), state.data()});
           Mat h_ref(m, u);
           for (int row = 0; row < m; ++row) naive_gru(a, r, true, &pre(row, 0), &q(row, 0), no_uh, &h_prev(row, 0), u, &h_ref(row, 0));
           const double dh = max_abs_diff(h.cast<double>(), h_ref);
