@@ -12,11 +12,16 @@
  * Y_h; mean and max: masked by lengths), then Gemm and Softmax. Labels, preprocessing and the
  * config travel in `metadata_props` ("rnn-node", JSON).
  *
+ * A masking model (tokens with maskZero, dense input with maskValue) skips its padding steps
+ * wherever they are, as rnn-node and Keras do (a masked step leaves the state as it was). The
+ * graph does the same before the first recurrent node: each row's valid steps (before its
+ * length and not padding) are moved to the front in order, and their count becomes the row's
+ * length (see `compactValidSteps`).
+ *
  * The ONNX schema's messages are written with onnx-proto (the ONNX .proto compiled for
  * protobufjs): a maintained encoding of the real schema rather than hand-rolled varints.
  */
 import type { SequenceClassifier, WeightTensor } from '../classifier';
-import { UnsupportedModelError } from '../errors';
 import { onnxGateOrder, toOnnxMatrix, toOnnxVector } from './onnx-gates';
 
 type Onnx = typeof import('onnx-proto').onnx;
@@ -75,33 +80,71 @@ class GraphBuilder {
   }
 }
 
+/**
+ * The masking step as graph nodes. For row n and step t of x ([N, T] ids or [N, T, F]):
+ *   valid[n, t] = t < lengths[n]  and  x[n, t] is not padding
+ *   (ids: x[n, t] != 0; dense: some feature of x[n, t] != maskValue);
+ *   key[n, t]   = t + T * (1 - valid[n, t])
+ * Sorting each row's keys ascending (TopK, smallest first) lists its valid steps in order, then
+ * the rest; gathering x by that order front-aligns the valid steps, and
+ *   length[n]   = sum_t valid[n, t]
+ * tells the recurrent nodes where each row ends. Keys are float32, exact for T < 2^23.
+ */
+function compactValidSteps(b: GraphBuilder, type: 'dense' | 'tokens', padding: number, one: () => string): { steps: string; lengths: string } {
+  const shape = b.node('Shape', ['x']);
+  const T = b.node('Gather', [shape, one()], { axis: 0 });
+  const time = b.node('Range', [b.scalarInt(b.name('zero'), 0), T, one()]); // [T]
+  const before = b.node('Less', [b.node('Unsqueeze', [time, b.ints(b.name('mask_axis'), [0])]), b.node('Unsqueeze', [b.node('Cast', ['lengths'], { to: INT64 }), b.ints(b.name('mask_axis'), [1])])]); // [N, T]
+  let real: string;
+  if (type === 'tokens') {
+    real = b.node('Not', [b.node('Equal', ['x', b.scalarInt(b.name('padding_id'), padding)])]);
+  } else {
+    const differs = b.node('Cast', [b.node('Not', [b.node('Equal', ['x', b.scalarFloat(b.name('mask_value'), padding)])])], { to: FLOAT }); // [N, T, F]
+    real = b.node('Greater', [b.node('ReduceSum', [differs, b.ints(b.name('mask_axis'), [2])], { keepdims: 0 }), b.scalarFloat(b.name('none'), 0)]);
+  }
+  const valid = b.node('Cast', [b.node('And', [before, real])], { to: FLOAT }); // [N, T] of 0/1
+  const stepsF = b.node('Cast', [T], { to: FLOAT });
+  const key = b.node('Add', [b.node('Cast', [time], { to: FLOAT }), b.node('Mul', [b.node('Sub', [b.scalarFloat(b.name('one_f'), 1), valid]), stepsF])]);
+  const order = b.name('order');
+  b.node('TopK', [key, b.node('Reshape', [T, b.ints(b.name('shape_1'), [1])])], { axis: 1, largest: 0, sorted: 1 }, [b.name('sorted_keys'), order]);
+  const gathered = type === 'tokens'
+    ? b.node('GatherElements', ['x', order], { axis: 1 })
+    : b.node('GatherElements', ['x', b.node('Expand', [b.node('Unsqueeze', [order, b.ints(b.name('mask_axis'), [2])]), shape])], { axis: 1 });
+  const lengths = b.node('Cast', [b.node('ReduceSum', [valid, b.ints(b.name('mask_axis'), [1])], { keepdims: 0 })], { to: INT32 });
+  return { steps: gathered, lengths };
+}
+
 export async function exportOnnx(model: SequenceClassifier, version: string): Promise<Uint8Array> {
   const { onnx } = require('onnx-proto') as typeof import('onnx-proto');
   const c = model.config;
-  if (c.input.type === 'dense' && c.input.maskValue !== null)
-    throw new UnsupportedModelError("input.maskValue: the ONNX graph takes each sequence's length in `lengths` instead of masked steps (export without maskValue)");
   const b = new GraphBuilder(onnx);
   const weights = model.getWeights();
   let w = 0;
   const next = (): WeightTensor => weights[w++];
+  const zero = b.scalarInt('zero', 0);
+  let oneIndex = '';
+  const one = () => (oneIndex ||= b.scalarInt('one', 1)); // only graphs that use it carry it
+
+  // Masking models see each row's valid steps, front-aligned, and their count as its length.
+  let steps = 'x';
+  let lengths = 'lengths';
+  const padding = c.input.type === 'tokens' ? (c.input.maskZero ? 0 : null) : c.input.maskValue;
+  if (padding !== null) ({ steps, lengths } = compactValidSteps(b, c.input.type, padding, one));
 
   // Batch-major at the boundary, time-major inside (layout 0).
   let x: string;
   if (c.input.type === 'tokens') {
     const table = next();
-    const embedded = b.node('Gather', [b.floats('embedding', table.shape, table.values), 'x'], { axis: 0 });
+    const embedded = b.node('Gather', [b.floats('embedding', table.shape, table.values), steps], { axis: 0 });
     x = b.node('Transpose', [embedded], { perm: [1, 0, 2] });
   } else {
-    x = b.node('Transpose', ['x'], { perm: [1, 0, 2] });
+    x = b.node('Transpose', [steps], { perm: [1, 0, 2] });
   }
   const act = (a: string) => (a === 'relu' ? 'Relu' : 'Tanh');
   const recAct = (a: string) => (a === 'hardSigmoid' ? 'HardSigmoid' : 'Sigmoid');
   let input = c.input.type === 'tokens' ? c.input.embeddingDim : c.input.features;
   let sequence = x;
   let lastState = '';
-  const zero = b.scalarInt('zero', 0);
-  let oneIndex = '';
-  const one = () => (oneIndex ||= b.scalarInt('one', 1)); // only graphs that use it carry it
   const join = (mode: string, forward: string, backward: string, axis: number) => {
     if (mode === 'concat') return b.node('Concat', [forward, backward], { axis });
     if (mode === 'sum') return b.node('Add', [forward, backward]);
@@ -142,7 +185,7 @@ export async function exportOnnx(model: SequenceClassifier, version: string): Pr
     const prefix = `layer${l}`;
     const Y = `${prefix}_Y`;
     const Yh = `${prefix}_Y_h`;
-    b.node(op, [sequence, b.floats(`${prefix}_W`, [dirs, G * u, input], W), b.floats(`${prefix}_R`, [dirs, G * u, u], R), b.floats(`${prefix}_B`, [dirs, 2 * G * u], B), 'lengths'], attributes, layer.cell === 'lstm' ? [Y, Yh, `${prefix}_Y_c`] : [Y, Yh]);
+    b.node(op, [sequence, b.floats(`${prefix}_W`, [dirs, G * u, input], W), b.floats(`${prefix}_R`, [dirs, G * u, u], R), b.floats(`${prefix}_B`, [dirs, 2 * G * u], B), lengths], attributes, layer.cell === 'lstm' ? [Y, Yh, `${prefix}_Y_c`] : [Y, Yh]);
     // Y [T, dirs, N, u] → [T, N, D]; Y_h [dirs, N, u] → [N, D].
     const forwardSeq = b.node('Gather', [Y, zero], { axis: 1 });
     const forwardLast = b.node('Gather', [Yh, zero], { axis: 0 });
@@ -163,13 +206,13 @@ export async function exportOnnx(model: SequenceClassifier, version: string): Pr
   } else {
     const steps = b.node('Gather', [b.node('Shape', ['x']), one()], { axis: 0 });
     const time = b.node('Range', [zero, steps, one()]);
-    const lengths64 = b.node('Cast', ['lengths'], { to: INT64 });
+    const lengths64 = b.node('Cast', [lengths], { to: INT64 });
     const mask = b.node('Less', [b.node('Unsqueeze', [time, b.ints('axis_1', [1])]), b.node('Unsqueeze', [lengths64, b.ints('axis_0', [0])])]); // [T, N]
     const mask3 = b.node('Unsqueeze', [mask, b.ints('axis_2', [2])]); // [T, N, 1]
     if (c.pooling === 'mean') {
       const kept = b.node('Mul', [sequence, b.node('Cast', [mask3], { to: FLOAT })]);
       const total = b.node('ReduceSum', [kept, b.ints('axis_time', [0])], { keepdims: 0 });
-      pooled = b.node('Div', [total, b.node('Unsqueeze', [b.node('Cast', ['lengths'], { to: FLOAT }), b.ints('axis_1b', [1])])]);
+      pooled = b.node('Div', [total, b.node('Unsqueeze', [b.node('Cast', [lengths], { to: FLOAT }), b.ints('axis_1b', [1])])]);
     } else {
       const masked = b.node('Where', [mask3, sequence, b.scalarFloat('lowest', -3.4e38)]);
       pooled = b.node('ReduceMax', [masked], { axes: [0], keepdims: 0 });
