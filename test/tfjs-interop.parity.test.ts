@@ -288,6 +288,161 @@ describe('formats tfjs cannot write here (documented transforms of a tfjs-writte
   });
 });
 
+/**
+ * Keras 3 topologies. Nothing here writes them (tfjs-layers cannot even read them), so each
+ * test is a documented transform: the weights are a real writer's (tfjs's save, or the PyTorch
+ * fixture), the topology is Keras 3's own form, taken from public files:
+ *   - danielhyuncoder/PolitiSenseAPI, main.py: a Keras 3 `model.to_json()` of Sequential
+ *     [InputLayer(batch_shape), Embedding, LSTM(relu), Dense, Dense(sigmoid)], every layer with
+ *     `module`/`registered_name`/`build_config`, initialisers as objects;
+ *   - the tfjs converter's Keras 3 output (`keras_version` 3.x, `model_config` nesting,
+ *     DTypePolicy objects as dtypes), e.g. a converted model.json embedded in public code;
+ *   - keras/src/layers/rnn/bidirectional.py `get_config`: Keras 3 always writes the
+ *     Bidirectional's `backward_layer` (the forward layer's copy with go_backwards=true);
+ *   - keras/src/saving/serialization_lib.py: Functional inbound nodes as
+ *     `{args: [{class_name: "__keras_tensor__", config: {keras_history: [layer, 0, 0]}}]}`.
+ * Sizes are shrunk to the test's, and the source's second Dense (sigmoid) is left out (a
+ * one-unit sigmoid head is refused, as any non-softmax activation).
+ */
+describe('Keras 3 topologies (documented transforms)', () => {
+  const policy = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null };
+  const init = (class_name: string, config: Record<string, unknown> = { seed: null }) => ({ module: 'keras.initializers', class_name, config, registered_name: null });
+  const layer = (class_name: string, config: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    module: 'keras.layers', class_name, config: { trainable: true, dtype: policy, ...config }, registered_name: null, ...extra,
+  });
+  const rnn = (class_name: string, name: string, units: number, more: Record<string, unknown> = {}) => ({
+    name, units, activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true, return_sequences: false, return_state: false, go_backwards: false, stateful: false, unroll: false,
+    kernel_initializer: init('GlorotUniform'), recurrent_initializer: init('OrthogonalInitializer', { gain: 1.0, seed: null }), bias_initializer: init('Zeros', {}),
+    dropout: 0.0, recurrent_dropout: 0.0, seed: null, ...(class_name === 'LSTM' ? { unit_forget_bias: true } : {}), ...more,
+  });
+  /** Bidirectional as Keras 3 writes it: the forward layer and its mirror. */
+  const bidirectional = (name: string, inner: string, config: Record<string, unknown>, merge_mode: string, extra: Record<string, unknown> = {}) =>
+    layer('Bidirectional', {
+      name, merge_mode,
+      layer: layer(inner, { ...config, name: `forward_${config.name}` }),
+      backward_layer: layer(inner, { ...config, name: `backward_${config.name}`, go_backwards: true }),
+    }, extra);
+  /** A converter-style model.json (Keras 3.10 → TensorFlow.js Converter 4.22). */
+  const modelJson = (modelConfig: Record<string, unknown>, weights: { name: string; shape: number[] }[]) => ({
+    format: 'layers-model', generatedBy: 'keras v3.10.0', convertedBy: 'TensorFlow.js Converter v4.22.0',
+    modelTopology: { keras_version: '3.10.0', backend: 'tensorflow', model_config: modelConfig },
+    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: weights.map((w) => ({ ...w, dtype: 'float32' })) }],
+  });
+  /** Writes model.json and one shard; returns the model.json path. */
+  function write(name: string, json: unknown, shard: Buffer): string {
+    const out = join(dir, name);
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'model.json'), JSON.stringify(json));
+    writeFileSync(join(out, 'group1-shard1of1.bin'), shard);
+    return join(out, 'model.json');
+  }
+  /** The weights tfjs saved for `theirs`, under Keras 3's names. */
+  async function tfjsWeights(theirs: tf.LayersModel, name: string, names: string[]) {
+    const saved = JSON.parse(readFileSync(await saveWithTfjs(theirs, name), 'utf8'));
+    const specs = saved.weightsManifest[0].weights as { shape: number[] }[];
+    expect(specs.length).toBe(names.length);
+    return { shard: readFileSync(join(dir, name, 'model.weights.bin')), weights: specs.map((w, i) => ({ name: names[i], shape: w.shape })) };
+  }
+  const keras3Tensor = (history: string, shape: (number | null)[]) => ({ class_name: '__keras_tensor__', config: { shape, dtype: 'float32', keras_history: [history, 0, 0] } });
+
+  it('Sequential (after PolitiSenseAPI): InputLayer batch_shape, Embedding, LSTM relu, Dense logits; within 1e-5 of tfjs', async () => {
+    const theirs = seq([tf.layers.embedding({ inputDim: V, outputDim: 4, inputLength: T }), tf.layers.lstm({ units: 5, activation: 'relu', recurrentActivation: 'sigmoid' }), tf.layers.dense({ units: C })]);
+    randomize(theirs, 301);
+    const { shard, weights } = await tfjsWeights(theirs, 'keras3-seq-source', ['sequential/embedding/embeddings', 'sequential/lstm/lstm_cell/kernel', 'sequential/lstm/lstm_cell/recurrent_kernel', 'sequential/lstm/lstm_cell/bias', 'sequential/dense/kernel', 'sequential/dense/bias']);
+    const topology = {
+      module: 'keras', class_name: 'Sequential', registered_name: null, build_config: { input_shape: [null, T] },
+      config: {
+        name: 'sequential', trainable: true, dtype: policy, build_input_shape: [null, T],
+        layers: [
+          { module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: [null, T], dtype: 'float32', sparse: false, name: 'input_layer' }, registered_name: null },
+          layer('Embedding', { name: 'embedding', input_dim: V, output_dim: 4, embeddings_initializer: init('RandomUniform', { minval: -0.05, maxval: 0.05, seed: null }), embeddings_regularizer: null, activity_regularizer: null, embeddings_constraint: null, mask_zero: false }, { build_config: { input_shape: [null, T] } }),
+          layer('LSTM', rnn('LSTM', 'lstm', 5, { activation: 'relu', zero_output_for_mask: false }), { build_config: { input_shape: [null, T, 4] } }),
+          layer('Dense', { name: 'dense', units: C, activation: 'linear', use_bias: true, kernel_initializer: init('GlorotUniform'), bias_initializer: init('Zeros', {}) }, { build_config: { input_shape: [null, 5] } }),
+        ],
+      },
+    };
+    const ours = await SequenceClassifier.fromTfjs(write('keras3-seq', modelJson(topology, weights), shard));
+    expect(ours.config).toMatchObject({ input: { type: 'tokens', vocabSize: V, embeddingDim: 4, maskZero: false }, layers: [{ cell: 'lstm', units: 5, activation: 'relu', recurrentActivation: 'sigmoid' }] });
+    const ids = Int32Array.from({ length: B * T }, (_, k) => (k * 5) % V);
+    const expected = tf.tidy(() => tf.softmax(theirs.predict(tf.tensor2d(ids, [B, T], 'float32')) as tf.Tensor2D).dataSync());
+    const diff = maxAbsDiff(ours.predictProbaSync({ values: ids, shape: [B, T] }) as Float32Array, expected);
+    console.log(`parity import | Keras 3 Sequential: Embedding + LSTM relu, logits | ${diff.toExponential(1)}`);
+    expect(diff).toBeLessThan(1e-5);
+    ours.dispose();
+    theirs.dispose();
+  });
+
+  it('Functional with __keras_tensor__ inbound nodes and a Bidirectional(LSTM, sum) that has its backward_layer; within 1e-5 of tfjs', async () => {
+    const theirs = seq([tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 5, recurrentActivation: 'sigmoid' }) as never, mergeMode: 'sum', inputShape: [null, F] }), tf.layers.dense({ units: C, activation: 'softmax' })]);
+    randomize(theirs, 302);
+    const names = ['kernel', 'recurrent_kernel', 'bias'];
+    const { shard, weights } = await tfjsWeights(theirs, 'keras3-fn-source', [
+      ...names.map((n) => `bidirectional/forward_lstm/lstm_cell/${n}`), ...names.map((n) => `bidirectional/backward_lstm/lstm_cell/${n}`), 'dense/kernel', 'dense/bias']);
+    const topology = {
+      module: 'keras.src.models.functional', class_name: 'Functional', registered_name: 'Functional',
+      config: {
+        name: 'functional', trainable: true,
+        layers: [
+          { module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: [null, null, F], dtype: 'float32', sparse: false, name: 'input_layer' }, registered_name: null, name: 'input_layer', inbound_nodes: [] },
+          { ...bidirectional('bidirectional', 'LSTM', rnn('LSTM', 'lstm', 5), 'sum', { build_config: { input_shape: [null, null, F] } }), name: 'bidirectional', inbound_nodes: [{ args: [keras3Tensor('input_layer', [null, null, F])], kwargs: { mask: null } }] },
+          { ...layer('Dense', { name: 'dense', units: C, activation: 'softmax', use_bias: true }), name: 'dense', inbound_nodes: [{ args: [keras3Tensor('bidirectional', [null, 5])], kwargs: {} }] },
+        ],
+        input_layers: [['input_layer', 0, 0]],
+        output_layers: [['dense', 0, 0]],
+      },
+    };
+    const path = write('keras3-fn', modelJson(topology, weights), shard);
+    const ours = await SequenceClassifier.fromTfjs(path);
+    expect(ours.config.layers).toMatchObject([{ cell: 'lstm', bidirectional: true, mergeMode: 'sum' }]);
+    const x = denseInput(303);
+    const expected = tf.tidy(() => (theirs.predict(x.theirs) as tf.Tensor).dataSync());
+    const diff = maxAbsDiff(ours.predictProbaSync(x.ours as never) as Float32Array, expected);
+    console.log(`parity import | Keras 3 Functional: bidirectional LSTM sum with backward_layer | ${diff.toExponential(1)}`);
+    expect(diff).toBeLessThan(1e-5);
+    ours.dispose();
+    theirs.dispose();
+
+    // A backward_layer that is not the forward layer's mirror is refused, naming what differs.
+    const edited = (edit: (backward: Record<string, unknown>) => void) => {
+      const json = JSON.parse(readFileSync(path, 'utf8'));
+      edit(json.modelTopology.model_config.config.layers[1].config.backward_layer);
+      return write(`keras3-fn-${Math.random().toString(36).slice(2)}`, json, shard);
+    };
+    await expect(SequenceClassifier.fromTfjs(edited((b) => ((b.config as Record<string, unknown>).units = 6)))).rejects.toThrow(/layer "bidirectional" \(Bidirectional\): backward_layer's units 6 differs from the forward layer's 5/);
+    await expect(SequenceClassifier.fromTfjs(edited((b) => ((b.config as Record<string, unknown>).go_backwards = false)))).rejects.toThrow(/backward_layer does not have go_backwards=true/);
+    await expect(SequenceClassifier.fromTfjs(edited((b) => (b.class_name = 'GRU')))).rejects.toThrow(UnsupportedModelError);
+  });
+
+  it("Keras 3's default reset-after GRU, stacked Bidirectional with backward_layers, ragged: matches PyTorch", async () => {
+    // Weights and expected probabilities: the PyTorch fixture (Keras layout, bias [2, 3u]).
+    const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'gru-reset-after.json'), 'utf8')).cases[2];
+    const features = fixture.config.input.features;
+    const units = fixture.config.layers[0].units;
+    const gru = (name: string, returnSequences: boolean) => rnn('GRU', name, units, { reset_after: true, return_sequences: returnSequences });
+    const topology = {
+      module: 'keras', class_name: 'Sequential', registered_name: null,
+      config: {
+        name: 'sequential', trainable: true, dtype: policy,
+        layers: [
+          { module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: [null, null, features], dtype: 'float32', sparse: false, ragged: false, name: 'input_layer' }, registered_name: null },
+          bidirectional('bidirectional', 'GRU', gru('gru', true), 'concat'),
+          bidirectional('bidirectional_1', 'GRU', gru('gru_1', false), 'concat'),
+          layer('Dense', { name: 'dense', units: fixture.config.classes, activation: 'linear', use_bias: true }),
+        ],
+      },
+    };
+    const weights = (fixture.weights as { shape: number[] }[]).map((w, i) => ({ name: `w${i}`, shape: w.shape }));
+    const shard = Buffer.concat(fixture.weights.map((w: { values: number[] }) => Buffer.from(Float32Array.from(w.values).buffer)));
+    const ours = await SequenceClassifier.fromTfjs(write('keras3-gru', modelJson(topology, weights), shard));
+    expect(ours.config.layers).toMatchObject([{ cell: 'gru', resetAfter: true, bidirectional: true }, { cell: 'gru', resetAfter: true, bidirectional: true }]);
+    const x = { values: Float32Array.from(fixture.x.values), shape: fixture.x.shape, lengths: Int32Array.from(fixture.x.lengths) };
+    const diff = maxAbsDiff(ours.predictProbaSync(x) as Float32Array, fixture.probabilities);
+    console.log(`parity import | Keras 3 stacked bidirectional reset-after GRU vs PyTorch | ${diff.toExponential(1)}`);
+    expect(diff).toBeLessThan(1e-5);
+    ours.dispose();
+  });
+});
+
 describe('float16 and uint16 shards (documented transforms of a tfjs-written file)', () => {
   /** Half-precision bits of a float (round to nearest even), as the converter writes them. */
   function toHalf(value: number): number {

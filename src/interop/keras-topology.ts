@@ -101,6 +101,25 @@ function recurrentLayer(layer: KerasLayer, inner: KerasLayer, bidirectional: boo
   return { layer: out, returnSequences: c.return_sequences === true };
 }
 
+// What a recurrent layer computes, from its config (names, initialisers and seeds aside).
+const COMPUTES = ['units', 'activation', 'recurrent_activation', 'use_bias', 'return_sequences', 'return_state', 'stateful', 'unroll', 'reset_after', 'time_major'];
+
+/**
+ * Keras 3 writes every Bidirectional's `backward_layer` (Keras 2 only one the user gave): the
+ * forward layer's copy with `go_backwards=true`. That is what rnn-node's backward direction
+ * computes; any other backward layer (another class, size or activation) is refused.
+ */
+function checkMirror(layer: KerasLayer, forward: Json, backward: unknown) {
+  if (!isObject(backward) || !isObject(backward.config)) refuse(layer, 'backward_layer is not {class_name, config}');
+  if (backward.class_name !== forward.class_name) refuse(layer, `backward_layer is a ${String(backward.class_name)}, the forward layer a ${String(forward.class_name)} (only the forward layer's mirror is supported)`);
+  const f = forward.config as Json;
+  const b = backward.config as Json;
+  if (b.go_backwards !== true) refuse(layer, 'backward_layer does not have go_backwards=true');
+  for (const key of COMPUTES)
+    if (JSON.stringify(f[key] ?? null) !== JSON.stringify(b[key] ?? null))
+      refuse(layer, `backward_layer's ${key} ${JSON.stringify(b[key] ?? null)} differs from the forward layer's ${JSON.stringify(f[key] ?? null)} (only the forward layer's mirror is supported)`);
+}
+
 /** The rnn-node config of a topology, and the layers whose weights the manifest holds. */
 export function importTopology(topology: unknown): ImportedTopology {
   if (!isObject(topology)) refuse(null, 'model.json has no modelTopology object (a graph model? only layers models are imported)');
@@ -158,7 +177,7 @@ export function importTopology(topology: unknown): ImportedTopology {
           if (!RNN_CLASSES[inner.className]) refuse(layer, `wraps a ${inner.className} (SimpleRNN, LSTM or GRU)`);
           const merge = c.merge_mode ?? 'concat';
           if (!['concat', 'sum', 'ave', 'mul'].includes(String(merge))) refuse(layer, `merge_mode ${JSON.stringify(merge)} (concat, sum, ave or mul)`);
-          if (isObject(c.backward_layer)) refuse(layer, 'a separate backward_layer is not supported');
+          if (c.backward_layer !== undefined && c.backward_layer !== null) checkMirror(layer, wrapped, c.backward_layer);
         }
         if (features === null && !tokens) {
           const innerShape = declaredShape(inner.config);
