@@ -512,6 +512,11 @@ describe('bad files and unsupported models', () => {
     await expect(SequenceClassifier.fromTfjs(shape)).rejects.toThrow(/has shape \[2, 8\]; dense\/kernel needs \[4, 4\]/);
     const escape = variant('escape', (j) => ((j.weightsManifest as { paths: string[] }[])[0].paths = ['../../etc/passwd']));
     await expect(SequenceClassifier.fromTfjs(escape)).rejects.toThrow(/leaves the model's folder/);
+    // A sibling folder whose name starts like this one's is outside it too.
+    mkdirSync(join(dir, 'sibling x'), { recursive: true });
+    writeFileSync(join(dir, 'sibling x', 'w.bin'), readFileSync(join(dir, 'good', 'model.weights.bin')));
+    const prefix = variant('sibling', (j) => ((j.weightsManifest as { paths: string[] }[])[0].paths = ['../sibling x/w.bin']));
+    await expect(SequenceClassifier.fromTfjs(prefix)).rejects.toThrow(/leaves the model's folder/);
     await expect(SequenceClassifier.fromTfjs(join(dir, 'nothing.json'))).rejects.toThrow(/cannot read \(ENOENT\)/);
   });
 
@@ -531,6 +536,56 @@ describe('bad files and unsupported models', () => {
     const maskedPath = await saveWithTfjs(masked, 'masked-pooling');
     await expect(SequenceClassifier.fromTfjs(maskedPath)).rejects.toThrow(/global pooling ignores the mask/);
     masked.dispose();
+    type Topology = { keras_version?: string; config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
+    const layersOf = (j: Record<string, unknown>) => (j.modelTopology as Topology).config.layers;
+    const rnn = variant('stateful', (j) => (layersOf(j)[0].config.stateful = true));
+    await expect(SequenceClassifier.fromTfjs(rnn)).rejects.toThrow(/\(LSTM\): stateful=true is not supported/);
+    const timeMajor = variant('time-major', (j) => (layersOf(j)[0].config.time_major = true));
+    await expect(SequenceClassifier.fromTfjs(timeMajor)).rejects.toThrow(/\(LSTM\): time_major=true is not supported/);
+    // Softmax twice (a softmax Dense, then Activation('softmax')) is not what rnn-node computes.
+    const twice = variant('softmax-twice', (j) => layersOf(j).push({ class_name: 'Activation', config: { name: 'activation', activation: 'softmax' } }));
+    await expect(SequenceClassifier.fromTfjs(twice)).rejects.toThrow(/\(Activation\): Activation\("softmax"\) after a Dense that already applies softmax/);
+  });
+
+  it('what Keras computes differently is refused too: masked GlobalMaxPooling1D, merge_mode None, a graph read out before its last layer, a non-linear graph', async () => {
+    // Keras's GlobalMaxPooling1D (2 and 3) has no mask argument: it pools the padded steps.
+    const pooled = seq([tf.layers.embedding({ inputDim: V, outputDim: 3, maskZero: true, inputLength: T }), tf.layers.lstm({ units: 3, returnSequences: true }), tf.layers.globalMaxPooling1d({}), tf.layers.dense({ units: 2, activation: 'softmax' })]);
+    const json = JSON.parse(readFileSync(await saveWithTfjs(pooled, 'keras-max-pool'), 'utf8'));
+    pooled.dispose();
+    json.modelTopology.keras_version = '2.15.0';
+    writeFileSync(join(dir, 'keras-max-pool', 'model.json'), JSON.stringify(json));
+    await expect(SequenceClassifier.fromTfjs(join(dir, 'keras-max-pool', 'model.json'))).rejects.toThrow(/\(GlobalMaxPooling1D\): GlobalMaxPooling1D ignores the mask \(in Keras and tfjs\)/);
+    // The same layers unmasked are imported.
+    json.modelTopology.config.layers[0].config.mask_zero = false;
+    writeFileSync(join(dir, 'keras-max-pool', 'model.json'), JSON.stringify(json));
+    (await SequenceClassifier.fromTfjs(join(dir, 'keras-max-pool', 'model.json'))).dispose();
+
+    const bi = seq([tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 3 }) as never, inputShape: [null, F] }), tf.layers.dense({ units: 2, activation: 'softmax' })]);
+    const biJson = JSON.parse(readFileSync(await saveWithTfjs(bi, 'merge-none'), 'utf8'));
+    bi.dispose();
+    biJson.modelTopology.config.layers[0].config.merge_mode = null;
+    writeFileSync(join(dir, 'merge-none', 'model.json'), JSON.stringify(biJson));
+    await expect(SequenceClassifier.fromTfjs(join(dir, 'merge-none', 'model.json'))).rejects.toThrow(/\(Bidirectional\): merge_mode None/);
+
+    // Functional graphs: the output must be the chain's last layer, and each layer's input the one before.
+    const input = tf.input({ shape: [null, F] });
+    const h = tf.layers.lstm({ units: 4, name: 'lstm_a' }).apply(input) as tf.SymbolicTensor;
+    const fn = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2, activation: 'softmax', name: 'head' }).apply(h) as tf.SymbolicTensor });
+    const fnJson = JSON.parse(readFileSync(await saveWithTfjs(fn, 'fn-outputs'), 'utf8'));
+    fn.dispose();
+    const write = (name: string, edit: (config: { output_layers: unknown[]; layers: { name: string; inbound_nodes: unknown[] }[] }) => void) => {
+      const copy = JSON.parse(JSON.stringify(fnJson));
+      edit(copy.modelTopology.config);
+      mkdirSync(join(dir, name), { recursive: true });
+      writeFileSync(join(dir, name, 'model.json'), JSON.stringify(copy));
+      writeFileSync(join(dir, name, 'model.weights.bin'), readFileSync(join(dir, 'fn-outputs', 'model.weights.bin')));
+      return join(dir, name, 'model.json');
+    };
+    await expect(SequenceClassifier.fromTfjs(write('fn-out-lstm', (c) => (c.output_layers = [['lstm_a', 0, 0]])))).rejects.toThrow(/the model's output is \[\["lstm_a",0,0\]\], not its last layer "head"/);
+    await expect(SequenceClassifier.fromTfjs(write('fn-two-outputs', (c) => (c.output_layers = [['lstm_a', 0, 0], ['head', 0, 0]])))).rejects.toThrow(/2 outputs/);
+    // The head reading the input and the LSTM: two inputs, not a chain.
+    await expect(SequenceClassifier.fromTfjs(write('fn-nonlinear', (c) => (c.layers[2].inbound_nodes = [[[c.layers[0].name, 0, 0, {}], ['lstm_a', 0, 0, {}]]])))).rejects.toThrow(/layer "head" \(Dense\): not a linear graph: it has several inputs/);
+    (await SequenceClassifier.fromTfjs(write('fn-ok', () => undefined))).dispose();
   });
 
   it('labels and a vocabulary given at import, checked', async () => {
@@ -539,5 +594,29 @@ describe('bad files and unsupported models', () => {
     expect(named.labels).toEqual(['w', 'x', 'y', 'z']);
     await expect(SequenceClassifier.fromTfjs(good, { vocabulary: ['<pad>', '<unk>'] })).rejects.toThrow(/no vocabulary for a model of dense input/);
     named.dispose();
+  });
+
+  it("a vocabulary's unknown token is found wherever it is; without one, tokens outside it are refused", async () => {
+    const text = seq([tf.layers.embedding({ inputDim: 5, outputDim: 3, inputLength: T }), tf.layers.lstm({ units: 3 }), tf.layers.dense({ units: 2, activation: 'softmax' })]);
+    const path = await saveWithTfjs(text, 'vocab');
+    text.dispose();
+    const { Preprocessor } = await import('../src/preprocessing');
+    const encode = (model: SequenceClassifier, words: string) => Array.from(Preprocessor.fromJSON(model.preprocessing).encode([{ kind: 'text', text: words, line: 1 } as never]).x.values);
+    // torchtext's order: <unk> at 0, <pad> at 1.
+    const torchtext = await SequenceClassifier.fromTfjs(path, { vocabulary: ['<unk>', '<pad>', 'a', 'b', 'c'] });
+    expect(encode(torchtext, 'abz')).toEqual([2, 3, 0]);
+    const keras = await SequenceClassifier.fromTfjs(path, { vocabulary: ['', '[UNK]', 'a', 'b', 'c'] });
+    expect(encode(keras, 'abz')).toEqual([2, 3, 1]);
+    // None: 'z' is not silently read as id 1 ('a').
+    const none = await SequenceClassifier.fromTfjs(path, { vocabulary: ['<pad>', 'a', 'b', 'c', 'd'] });
+    expect(encode(none, 'abd')).toEqual([1, 2, 4]);
+    expect(() => encode(none, 'abz')).toThrow(/token "z" is not in the model's vocabulary, which has no unknown token/);
+    // It survives a save and load.
+    const saved = join(dir, 'vocab-none.rnn');
+    await none.save(saved);
+    const loaded = await SequenceClassifier.load(saved);
+    expect(() => encode(loaded, 'z')).toThrow(/no unknown token/);
+    await expect(SequenceClassifier.fromTfjs(path, { vocabulary: ['<pad>', '<unk>', 'a', 'a', 'b'] })).rejects.toThrow(/Expected distinct tokens \(index = id\); "a" is there twice for options.vocabulary/);
+    for (const m of [torchtext, keras, none, loaded]) m.dispose();
   });
 });

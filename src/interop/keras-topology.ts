@@ -8,8 +8,9 @@
  * Semantics follow the tool that wrote the file: where rnn-node would compute something else,
  * the layer is refused with the reason (UnsupportedModelError), never imported to differ
  * silently:
- *   - tfjs-layers' GlobalAveragePooling1D/GlobalMaxPooling1D ignore the mask and pool padded
- *     steps (Keras masks them): with a masking Embedding, a tfjs-written model is refused;
+ *   - GlobalMaxPooling1D ignores the mask in Keras (2 and 3) and tfjs, and so does tfjs-layers'
+ *     GlobalAveragePooling1D (Keras's masks): pooled padded steps are refused, rnn-node pools
+ *     only the valid steps;
  *   - Keras 3's hard_sigmoid is x/6 + 0.5, rnn-node's (Keras 2, tfjs, ONNX) 0.2x + 0.5;
  *   - a Dense without softmax gives logits: the import predicts softmax(logits).
  */
@@ -58,6 +59,14 @@ function layersOf(className: string, config: unknown): KerasLayer[] {
   });
   if (className === 'Sequential') return layers;
   if (className === 'Model' || className === 'Functional') {
+    // The model's one output is its last layer's (a graph read out elsewhere is not this chain).
+    const outputs = isObject(config) ? config.output_layers : undefined;
+    if (Array.isArray(outputs)) {
+      const named = JSON.stringify(outputs);
+      const last = layers[layers.length - 1];
+      if (outputs.length !== 1 && !(outputs.length === 3 && typeof outputs[0] === 'string')) refuse(null, `the model has ${outputs.length} outputs (only one, the last layer's, is imported)`);
+      if (!named.includes(JSON.stringify(last.name))) refuse(null, `the model's output is ${named}, not its last layer ${JSON.stringify(last.name)} (only chains of layers are imported)`);
+    }
     // A linear graph: each layer's one input is the layer before it.
     layers.forEach((l, i) => {
       if (i === 0) return;
@@ -84,7 +93,7 @@ const RNN_CLASSES: Record<string, LayerConfig['cell']> = { SimpleRNN: 'rnn', LST
 function recurrentLayer(layer: KerasLayer, inner: KerasLayer, bidirectional: boolean, writer: string): { layer: LayerConfig; returnSequences: boolean } {
   const c = inner.config;
   const cell = RNN_CLASSES[inner.className];
-  for (const flag of ['return_state', 'stateful', 'go_backwards', 'unroll'] as const)
+  for (const flag of ['return_state', 'stateful', 'go_backwards', 'unroll', 'time_major'] as const)
     if (c[flag] === true) refuse(layer, `${flag}=true is not supported (a classifier reads the sequence once, forward)`);
   if (c.use_bias === false) refuse(layer, 'use_bias=false is not supported');
   const activation = String(c.activation ?? 'tanh');
@@ -175,6 +184,7 @@ export function importTopology(topology: unknown): ImportedTopology {
           if (!isObject(wrapped) || typeof wrapped.class_name !== 'string' || !isObject(wrapped.config)) refuse(layer, 'no wrapped layer');
           inner = { className: wrapped.class_name as string, name: String((wrapped.config as Json).name ?? layer.name), config: wrapped.config as Json };
           if (!RNN_CLASSES[inner.className]) refuse(layer, `wraps a ${inner.className} (SimpleRNN, LSTM or GRU)`);
+          if (c.merge_mode === null) refuse(layer, 'merge_mode None (the two directions as a list) is not supported');
           const merge = c.merge_mode ?? 'concat';
           if (!['concat', 'sum', 'ave', 'mul'].includes(String(merge))) refuse(layer, `merge_mode ${JSON.stringify(merge)} (concat, sum, ave or mul)`);
           if (c.backward_layer !== undefined && c.backward_layer !== null) checkMirror(layer, wrapped, c.backward_layer);
@@ -197,7 +207,10 @@ export function importTopology(topology: unknown): ImportedTopology {
       case 'GlobalAveragePooling1D':
       case 'GlobalMaxPooling1D': {
         if (stage !== 'rnn' || !lastReturnsSequences) refuse(layer, 'pooling must follow a recurrent layer with return_sequences=true');
-        if ((tokens?.maskZero || maskValue !== null) && writer.startsWith('tfjs'))
+        const masked = tokens?.maskZero || maskValue !== null;
+        if (masked && layer.className === 'GlobalMaxPooling1D')
+          refuse(layer, 'GlobalMaxPooling1D ignores the mask (in Keras and tfjs) and pools the padded steps; rnn-node pools the valid steps');
+        if (masked && writer.startsWith('tfjs'))
           refuse(layer, "tfjs-layers' global pooling ignores the mask and pools the padded steps; rnn-node pools the valid steps (as Keras does)");
         pooling = layer.className === 'GlobalAveragePooling1D' ? 'mean' : 'max';
         stage = 'pooled';
@@ -222,6 +235,7 @@ export function importTopology(topology: unknown): ImportedTopology {
       }
       case 'Activation': {
         if (stage !== 'dense' || c.activation !== 'softmax') refuse(layer, 'only Activation("softmax") right after the Dense head');
+        if (!logits) refuse(layer, 'Activation("softmax") after a Dense that already applies softmax (softmax twice is not supported)');
         logits = false;
         stage = 'done';
         break;

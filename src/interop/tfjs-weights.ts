@@ -5,7 +5,7 @@
  * Every size is checked against the specs: a missing or short shard is an error naming it.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import { ModelFileError } from '../errors';
 
@@ -68,7 +68,8 @@ export function readTfjsWeights(modelJsonPath: string, manifest: unknown): Named
     const buffers = paths.map((p: string) => {
       // Shards sit beside model.json; a path may not climb out of that folder.
       const file = join(dir, p);
-      if (!resolve(file).startsWith(dir)) throw new ModelFileError(`${modelJsonPath}: shard path ${JSON.stringify(p)} leaves the model's folder`);
+      const inside = relative(dir, resolve(file));
+      if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) throw new ModelFileError(`${modelJsonPath}: shard path ${JSON.stringify(p)} leaves the model's folder`);
       try {
         if (!statSync(file).isFile()) throw new Error('not a file');
         return readFileSync(file);
