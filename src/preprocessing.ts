@@ -9,7 +9,7 @@ import { DataFormatError, invalidType, outOfRange } from './errors';
 import type { TypedSequences } from './data';
 import type { DataRecord, SequenceRecord, TextRecord } from './readers';
 import { applyMissingPolicy, MISSING_POLICIES, type MissingPolicy } from './missing';
-import { Tokenizer, type TokenizerJSON, type TokenizerOptions } from './tokenizer';
+import { Tokenizer, UnknownTokenError, type TokenizerJSON, type TokenizerOptions } from './tokenizer';
 
 
 export interface PreprocessingJSON {
@@ -161,7 +161,13 @@ export class Preprocessor {
   private encodeOne(r: DataRecord): Int32Array | number[][] {
     if (r.kind !== this.kind) throw new DataFormatError(r.file ?? 'data', r.line, `expected a ${this.kind} record, got ${r.kind}`);
     if (r.kind === 'text') {
-      const ids = this.tokenizer!.encode(r.text);
+      let ids: Int32Array;
+      try {
+        ids = this.tokenizer!.encode(r.text);
+      } catch (e) {
+        if (e instanceof UnknownTokenError) throw new DataFormatError(r.file ?? 'data', r.line, e.message);
+        throw e;
+      }
       if (ids.length === 0) throw new DataFormatError(r.file ?? 'data', r.line, 'the text has no tokens');
       return ids;
     }

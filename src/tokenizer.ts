@@ -1,6 +1,8 @@
 /**
  * Char and word tokenizers with a vocabulary: id 0 is padding, id 1 is unknown, then tokens
  * by descending frequency (ties by code-point order, so a vocabulary is reproducible).
+ * A vocabulary given with an imported model may keep its unknown token elsewhere, or have
+ * none: then a token outside the vocabulary is an error, never some other token's id.
  */
 import { checkChoice, checkInteger } from './validate';
 import { invalidType, outOfRange } from './errors';
@@ -26,6 +28,16 @@ export interface TokenizerJSON {
   lowercase: boolean;
   maxLength: number | null;
   vocabulary: string[];
+  /** The id tokens outside the vocabulary get; null: none (they are refused). Default 1. */
+  unknownId?: number | null;
+}
+
+/** Thrown by `encode` for a token outside a vocabulary that has no unknown token. */
+export class UnknownTokenError extends RangeError {
+  constructor(readonly token: string) {
+    super(`token ${JSON.stringify(token)} is not in the model's vocabulary, which has no unknown token`);
+    this.name = 'UnknownTokenError';
+  }
 }
 
 const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu;
@@ -36,6 +48,8 @@ export class Tokenizer {
   readonly maxLength: number | null;
   /** Index = id. vocabulary[0] = '<pad>', vocabulary[1] = '<unk>'. */
   readonly vocabulary: readonly string[];
+  /** The id of tokens outside the vocabulary (UNKNOWN_ID unless an import said otherwise); null: refused. */
+  readonly unknownId: number | null;
   readonly #ids: Map<string, number>;
 
   private constructor(json: TokenizerJSON) {
@@ -43,6 +57,7 @@ export class Tokenizer {
     this.lowercase = json.lowercase;
     this.maxLength = json.maxLength;
     this.vocabulary = json.vocabulary;
+    this.unknownId = json.unknownId === undefined ? UNKNOWN_ID : json.unknownId;
     this.#ids = new Map(json.vocabulary.map((t, i) => [t, i]));
   }
 
@@ -81,16 +96,22 @@ export class Tokenizer {
     return this.maxLength !== null && tokens.length > this.maxLength ? tokens.slice(0, this.maxLength) : tokens;
   }
 
-  /** Ids of a text; tokens outside the vocabulary become UNKNOWN_ID. */
+  /** Ids of a text; tokens outside the vocabulary become `unknownId` (or, without one, an UnknownTokenError). */
   encode(text: string): Int32Array {
     const tokens = this.split(text);
     const out = new Int32Array(tokens.length);
-    for (let i = 0; i < tokens.length; i++) out[i] = this.#ids.get(tokens[i]) ?? UNKNOWN_ID;
+    for (let i = 0; i < tokens.length; i++) {
+      const id = this.#ids.get(tokens[i]) ?? this.unknownId;
+      if (id === null) throw new UnknownTokenError(tokens[i]);
+      out[i] = id;
+    }
     return out;
   }
 
   toJSON(): TokenizerJSON {
-    return { kind: this.kind, lowercase: this.lowercase, maxLength: this.maxLength, vocabulary: [...this.vocabulary] };
+    const json: TokenizerJSON = { kind: this.kind, lowercase: this.lowercase, maxLength: this.maxLength, vocabulary: [...this.vocabulary] };
+    if (this.unknownId !== UNKNOWN_ID) json.unknownId = this.unknownId; // files without it read as before
+    return json;
   }
 
   /** Restores a tokenizer saved with toJSON (e.g. from a model file); validates it. */
@@ -103,6 +124,7 @@ export class Tokenizer {
     if (!Array.isArray(j.vocabulary) || j.vocabulary.length < 2 || j.vocabulary.some((t) => typeof t !== 'string'))
       throw invalidType('tokenizer.vocabulary', 'an array of strings starting with <pad>, <unk>', j.vocabulary);
     if (new Set(j.vocabulary).size !== j.vocabulary.length) throw outOfRange('tokenizer.vocabulary', 'distinct tokens', 'duplicates');
-    return new Tokenizer({ kind, lowercase: j.lowercase, maxLength: j.maxLength, vocabulary: j.vocabulary });
+    const unknownId = j.unknownId === undefined ? UNKNOWN_ID : j.unknownId === null ? null : checkInteger('tokenizer.unknownId', j.unknownId, 0, j.vocabulary.length - 1);
+    return new Tokenizer({ kind, lowercase: j.lowercase, maxLength: j.maxLength, vocabulary: j.vocabulary, unknownId });
   }
 }

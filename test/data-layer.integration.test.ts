@@ -34,6 +34,11 @@ describe('Tokenizer', () => {
     expect(Array.from(Tokenizer.fromJSON(JSON.parse(JSON.stringify(t))).encode('low'))).toEqual(Array.from(t.encode('low')));
     expect(() => Tokenizer.fromJSON({ kind: 'bpe', lowercase: false, maxLength: null, vocabulary: ['<pad>', '<unk>'] })).toThrow(/tokenizer\.kind/);
     expect(() => Tokenizer.fromJSON({ kind: 'char', lowercase: false, maxLength: null, vocabulary: ['a', 'a'] })).toThrow(/distinct/);
+    expect(() => Tokenizer.fromJSON({ kind: 'char', lowercase: false, maxLength: null, vocabulary: ['a', 'b'], unknownId: 2 })).toThrow(/tokenizer\.unknownId/);
+    // Saved without unknownId (every file before it): id 1 is unknown, as it always was.
+    const old = Tokenizer.fromJSON({ kind: 'char', lowercase: false, maxLength: null, vocabulary: ['<pad>', '<unk>', 'a'] });
+    expect(Array.from(old.encode('az'))).toEqual([2, 1]);
+    expect(old.toJSON()).not.toHaveProperty('unknownId');
     expect(() => Tokenizer.fit(['x'], { kind: 'char', minFrequency: 0 })).toThrow(RangeError);
   });
 });

@@ -7,7 +7,12 @@
  */
 import { SequenceClassifier, type WeightTensor } from '../classifier';
 import type { ResolvedConfig, SequenceClassifierConfig } from '../config';
-import { invalidType } from '../errors';
+import { invalidType, outOfRange } from '../errors';
+import { Tokenizer } from '../tokenizer';
+
+/** What vocabularies call the token for everything outside them: <unk>, [UNK], <oov>, [OOV],
+ * <unknown> (any case), or a bare UNK / OOV (upper case: a lower-case word may be a real one). */
+const isUnknownToken = (t: string): boolean => /^(?:<(?:unk|oov|unknown)>|\[(?:unk|oov|unknown)\])$/i.test(t) || t === 'UNK' || t === 'OOV';
 
 export interface ImportOptions {
   /** Class names, when the source model has none (its metadata's, else class indices). */
@@ -87,7 +92,15 @@ function preprocessingOf(config: ResolvedConfig, meta: RnnNodeMetadata, options:
     if (v.length !== config.input.vocabSize) throw new RangeError(`Expected ${config.input.vocabSize} tokens (the embedding's rows) for options.vocabulary but received ${v.length}`);
     const kind = options.tokenize ?? 'char';
     if (kind !== 'char' && kind !== 'word') throw new RangeError(`Expected 'char' or 'word' for options.tokenize but received ${JSON.stringify(kind)}`);
-    return { kind: 'text', tokenizer: { kind, lowercase: kind === 'word', maxLength: null, vocabulary: v }, maxLength: null };
+    const duplicate = v.find((t, i) => v.indexOf(t) !== i);
+    if (duplicate !== undefined) throw outOfRange('options.vocabulary', `distinct tokens (index = id); ${JSON.stringify(duplicate)} is there twice`, v);
+    // Tokens outside the vocabulary take the id of its unknown token, wherever it is (Keras's
+    // TextVectorization has '[UNK]' at 1, torchtext often '<unk>' at 0); without one they are
+    // refused rather than read as some other token.
+    const found = v.findIndex(isUnknownToken);
+    const tokenizer = { kind, lowercase: kind === 'word', maxLength: null, vocabulary: v, unknownId: found >= 0 ? found : null };
+    Tokenizer.fromJSON(tokenizer); // what a saved model will be checked with
+    return { kind: 'text', tokenizer, maxLength: null };
   }
   if (meta.preprocessing) return meta.preprocessing;
   // What the command line needs to feed it: dense sequences as they are, or token ids.
