@@ -67,6 +67,28 @@ describe('rnn-node convert', () => {
     expect(fromText).toEqual(fromIds);
   });
 
+  it('--labels reads a file whatever its name; two .json exports in one folder keep their own shards', () => {
+    writeFileSync(join(dir, 'classes'), 'x\ny\nz\n');
+    const r = run(['convert', '--input', 'tfjs/model.json', '--output', 'named.rnn', '--labels', 'classes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Object.keys(lines(run(['predict', '--model', 'named.rnn', '--data', 'ids.jsonl']).stdout)[0].probabilities)).toEqual(['x', 'y', 'z']);
+    const missing = run(['convert', '--input', 'tfjs/model.json', '--output', 'n2.rnn', '--labels', 'no-such-file']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/cannot read the labels file no-such-file \(ENOENT\)/);
+    // Two models, one folder: each json reads its own weights back.
+    expect(run(['convert', '--input', 'ids.rnn', '--output', 'both/a.json']).code).toBe(0);
+    expect(run(['convert', '--input', 'named.rnn', '--output', 'both/b.json']).code).toBe(0);
+    expect(run(['train', '--resume', 'ids.rnn', '--data', 'ids.jsonl', '--epochs', '1', '--out', 'moved.rnn']).code).toBe(0);
+    expect(run(['convert', '--input', 'moved.rnn', '--output', 'both/model.json']).code).toBe(0);
+    expect(existsSync(join(dir, 'both', 'group1-shard1of1.bin'))).toBe(true); // tfjs's own name beside model.json
+    for (const [json, source] of [['a.json', 'ids.rnn'], ['b.json', 'named.rnn'], ['model.json', 'moved.rnn']]) {
+      const back = run(['convert', '--input', `both/${json}`, '--output', `back-${json}.rnn`]);
+      expect(back.code, back.stderr).toBe(0);
+      expect(run(['predict', '--model', `back-${json}.rnn`, '--data', 'ids.jsonl']).stdout, json).toBe(run(['predict', '--model', source, '--data', 'ids.jsonl']).stdout);
+    }
+  });
+
   it('an imported model evaluates, fine-tunes from the command line and converts back', () => {
     const e = run(['evaluate', '--model', 'ids.rnn', '--data', 'ids.jsonl', '--json']);
     expect(e.code, e.stderr).toBe(0);

@@ -3,7 +3,7 @@
  * `.json` a tfjs/Keras layers model (model.json and its shards beside it), `.rnn` rnn-node's,
  * `.onnx` (rnn-node's own exports exactly; torch.onnx.export recurrent classifiers).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname } from 'node:path';
 
 import { packageVersion } from '../backend';
@@ -13,9 +13,9 @@ import { helpText, parseFlags, UsageError, type Flag } from './flags';
 
 export const CONVERT_FLAGS: Flag[] = [
   { name: 'input', kind: 'path', help: 'the model to read: model.json (tfjs/Keras layers, weight shards beside it), .onnx (rnn-node\'s or torch.onnx.export\'s recurrent classifiers) or .rnn', required: true },
-  { name: 'output', kind: 'path', help: 'the model to write: a .json (tfjs layers: shards are written beside it), .rnn or .onnx (inputs x and lengths, output probabilities)', required: true },
+  { name: 'output', kind: 'path', help: 'the model to write: a .json (tfjs layers: shards are written beside it, named after it unless it is model.json), .rnn or .onnx (inputs x and lengths, output probabilities)', required: true },
   { name: 'labels', kind: 'string', help: 'class names when the source has none: a,b,c or a file with one per line', shown: "the source's, else class indices" },
-  { name: 'vocabulary', kind: 'path', help: 'text models: the token of each id, one per line (line N = id N, from 0: <pad>, <unk>, ...), or a .json array; the model then reads raw text', shown: 'none: the model takes token ids' },
+  { name: 'vocabulary', kind: 'path', help: 'text models: the token of each id, one per line (line N = id N, from 0), or a .json array; the model then reads raw text. Tokens outside it get the id of its unknown token (<unk>, [UNK], <oov>, UNK, ...); without one they are refused', shown: 'none: the model takes token ids' },
   { name: 'tokenize', kind: { choices: ['char', 'word'] }, help: 'with --vocabulary: how text splits into tokens', default: 'char' },
 ];
 
@@ -59,7 +59,9 @@ export async function convert(argv: string[]): Promise<number> {
   const from = formatOf(input, 'input');
   const to = formatOf(output, 'output');
   const labelsFlag = v.labels as string | undefined;
-  const labels = labelsFlag === undefined ? undefined : labelsFlag.includes(',') || !/[/\\.]/.test(labelsFlag) ? labelsFlag.split(',').map((l) => l.trim()) : readLines(labelsFlag, 'labels');
+  // A file when one is there; else a comma-separated list (a classifier has two labels or
+  // more, so a value without a comma can only name a file).
+  const labels = labelsFlag === undefined ? undefined : !existsSync(labelsFlag) && labelsFlag.includes(',') ? labelsFlag.split(',').map((l) => l.trim()) : readLines(labelsFlag, 'labels');
   const options: ImportOptions = {
     ...(labels ? { labels } : {}),
     ...(v.vocabulary !== undefined ? { vocabulary: readLines(v.vocabulary as string, 'vocabulary'), tokenize: v.tokenize as 'char' } : {}),

@@ -147,7 +147,11 @@ export async function exportTfjs(model: SequenceClassifier, dir: string, version
   // One group of float32 weights, sharded as tfjs shards (4 MB).
   const data = Buffer.concat(weights.map((w) => Buffer.from(w.values.buffer, w.values.byteOffset, w.values.byteLength)));
   const shards = Math.max(1, Math.ceil(data.length / SHARD_BYTES));
-  const paths = Array.from({ length: shards }, (_, i) => `group1-shard${i + 1}of${shards}.bin`);
+  // tfjs's shard names beside model.json; beside another .json, named after it, so that two
+  // models written into one folder (a.json, b.json) never share (and overwrite) shards.
+  const stem = fileName.replace(/\.json$/i, '');
+  const prefix = stem === 'model' ? '' : `${stem}.`;
+  const paths = Array.from({ length: shards }, (_, i) => `${prefix}group1-shard${i + 1}of${shards}.bin`);
   await mkdir(dir, { recursive: true });
   for (let i = 0; i < shards; i++) await writeFileAtomic(join(dir, paths[i]), data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES));
   const modelJson = {
