@@ -23,7 +23,6 @@
  * before it allocates anything, then the checksum, then the header against the config's
  * own parameter count; only then is a model built.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { KERAS_INITIALIZERS, resolveConfig, type ResolvedConfig } from './config';
@@ -31,6 +30,7 @@ import { CheckpointError } from './errors';
 import { FILE_GATE_ORDER } from './gates';
 import type { NativeOptimizerConfig } from './native';
 import { resolveOptimizer } from './optimizer-options';
+import { readRegularFile } from './read-file';
 
 export const FORMAT_VERSION = 3;
 /** The oldest format this version still reads. */
@@ -276,12 +276,11 @@ export function makeHeader(
 
 
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
-  let size: number;
+  let bytes: Buffer;
   try {
-    size = (await stat(path)).size;
+    bytes = await readRegularFile(path, 4 * MAX_PARAMS * 3 + 64 * 1024 * 1024, 'any model this version can hold');
   } catch (e) {
-    throw new CheckpointError(`${path}: cannot read the model file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new CheckpointError(`${path}: ${(e as Error).message.replace(/^cannot read/, 'cannot read the model file')}`);
   }
-  if (size > 4 * MAX_PARAMS * 3 + 64 * 1024 * 1024) fail(path, `${size} bytes is larger than any model this version can hold`);
-  return decodeCheckpoint(await readFile(path), path);
+  return decodeCheckpoint(bytes, path);
 }

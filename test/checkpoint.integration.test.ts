@@ -149,6 +149,20 @@ describe('checkpoints', () => {
     await expect(SequenceClassifier.load(42 as never)).rejects.toThrow(TypeError);
   });
 
+  it('refuses what is not a regular file quickly: a directory, /dev/zero (endless), a named pipe (no writer); so do the importers', async () => {
+    await expect(SequenceClassifier.load(dir)).rejects.toThrow(/is a directory, not a file/);
+    await expect(SequenceClassifier.load('/dev/zero')).rejects.toThrow(CheckpointError);
+    await expect(SequenceClassifier.load('/dev/zero')).rejects.toThrow(/\/dev\/zero: is not a regular file/);
+    const fifo = join(dir, 'pipe.rnn');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    await expect(SequenceClassifier.load(fifo)).rejects.toThrow(/pipe\.rnn: is not a regular file/);
+    await expect(SequenceClassifier.fromTfjs(fifo.replace(/rnn$/, 'json'))).rejects.toThrow(/cannot read \(ENOENT\)/);
+    expect(spawnSync('mkfifo', [join(dir, 'model.json')]).status).toBe(0);
+    await expect(SequenceClassifier.fromTfjs(join(dir, 'model.json'))).rejects.toThrow(/model\.json: is not a regular file/);
+    await expect(SequenceClassifier.fromOnnx('/dev/zero')).rejects.toThrow(/\/dev\/zero: (empty file|is not a regular file)/);
+    await expect(SequenceClassifier.fromOnnx(dir)).rejects.toThrow(/is a directory, not a file/);
+  }, 20_000);
+
   it('fuzz: 3000 mutated files loaded in child processes: no crash, no hang, none accepted', async () => {
     const good = readFileSync(await trainedFile('fuzz.rnn'));
     const rng = new SeededRandom(2024);

@@ -4,9 +4,10 @@
  * attributes by name. Everything a hostile or truncated file could get wrong ends here as a
  * ModelFileError naming the file; what the graph means is onnx-graph.ts's concern.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 
 import { ModelFileError, UnsupportedModelError } from '../errors';
+import { readRegularFileSync } from '../read-file';
 
 type Onnx = typeof import('onnx-proto').onnx;
 export type ModelProto = import('onnx-proto').onnx.ModelProto;
@@ -47,7 +48,12 @@ export function readOnnxFile(path: string): ModelProto {
   }
   if (size === 0) throw new ModelFileError(`${path}: empty file, not an ONNX model`);
   if (size > MAX_ONNX_BYTES) throw new ModelFileError(`${path}: ${size} bytes is more than one protobuf message holds (external-data ONNX files are not read)`);
-  const bytes = readFileSync(path);
+  let bytes: Buffer;
+  try {
+    bytes = readRegularFileSync(path, MAX_ONNX_BYTES, 'one protobuf message holds');
+  } catch (e) {
+    throw new ModelFileError(`${path}: ${(e as Error).message}`);
+  }
   let model: ModelProto;
   try {
     model = onnxSchema().ModelProto.decode(bytes);

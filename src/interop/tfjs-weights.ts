@@ -4,10 +4,13 @@
  * uint8/uint16 affine quantization: value = min + scale * q; float16 widened), all as float32.
  * Every size is checked against the specs: a missing or short shard is an error naming it.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import { ModelFileError } from '../errors';
+import { readRegularFileSync } from '../read-file';
+
+// One shard: tfjs writes 4 MB ones; the converter's are as large as asked, never gigabytes.
+const MAX_SHARD_BYTES = 2 ** 31 - 1;
 
 export interface WeightSpec {
   name: string;
@@ -71,10 +74,9 @@ export function readTfjsWeights(modelJsonPath: string, manifest: unknown): Named
       const inside = relative(dir, resolve(file));
       if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) throw new ModelFileError(`${modelJsonPath}: shard path ${JSON.stringify(p)} leaves the model's folder`);
       try {
-        if (!statSync(file).isFile()) throw new Error('not a file');
-        return readFileSync(file);
+        return readRegularFileSync(file, MAX_SHARD_BYTES);
       } catch (e) {
-        throw new ModelFileError(`${modelJsonPath}: weight shard ${p} is missing or unreadable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        throw new ModelFileError(`${modelJsonPath}: weight shard ${p} is missing or unreadable (${(e as Error).message})`);
       }
     });
     const data = Buffer.concat(buffers);

@@ -5,13 +5,13 @@
  * labels and preprocessing travel in `userDefinedMetadata.rnnNode`, which makes a round trip
  * exact.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { writeFileAtomic } from '../atomic-file';
 import type { SequenceClassifier, WeightTensor } from '../classifier';
 import { invalidType, ModelFileError, UnsupportedModelError } from '../errors';
+import { readRegularFileSync } from '../read-file';
 import { buildImportedModel, type ImportOptions, type RnnNodeMetadata } from './import-common';
 import { importTopology } from './keras-topology';
 import { readTfjsWeights, type NamedWeight } from './tfjs-weights';
@@ -21,16 +21,15 @@ export type { ImportOptions } from './import-common';
 const MAX_MODEL_JSON_BYTES = 64 << 20;
 
 function readModelJson(path: string): Record<string, unknown> {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (e) {
-    throw new ModelFileError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  if (size > MAX_MODEL_JSON_BYTES) throw new ModelFileError(`${path}: ${size} bytes is too large for a model.json (weights belong in the shards)`);
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    text = readRegularFileSync(path, MAX_MODEL_JSON_BYTES, 'a model.json holds (weights belong in the shards)').toString('utf8');
+  } catch (e) {
+    throw new ModelFileError(`${path}: ${(e as Error).message}`);
+  }
+  try {
+    json = JSON.parse(text);
   } catch (e) {
     throw new ModelFileError(`${path}: not valid JSON, truncated or corrupt (${(e as Error).message})`);
   }
