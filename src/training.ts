@@ -190,8 +190,11 @@ export async function runFit(
       const batch = options.augment ? augmentBatch(gatherBatch(set, order, start, end, true), options.augment, rng) : batchOf(set, order, start, end);
       const y = gatherLabels(labels, order, start, end);
       const step = await model.trainStep(batch, y, options.classWeights, handle.learningRate, rng.nextUint32(), options.threads);
+      // The native step leaves the weights as they were when the loss or the gradient is not finite.
       if (!Number.isFinite(step.loss))
-        throw new NonFiniteLossError(`Training loss became ${step.loss} at epoch ${epoch}, batch ${batchIndex}; lower the learning rate or set optimizer.clipNorm`);
+        throw new NonFiniteLossError(`Training loss became ${step.loss} at epoch ${epoch}, batch ${batchIndex}; lower the learning rate or set optimizer.clipNorm (the weights are those before this batch)`);
+      if (!Number.isFinite(step.gradNorm))
+        throw new NonFiniteLossError(`The gradient became ${step.gradNorm} at epoch ${epoch}, batch ${batchIndex}; lower the learning rate or set optimizer.clipNorm (the weights are those before this batch)`);
       lossSum += step.loss * (end - start);
       correct += step.correct;
       seen += end - start;

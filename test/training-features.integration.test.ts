@@ -176,6 +176,8 @@ describe('divergence and progress', () => {
     const positive = { x: data.x.map((seq) => seq.map((step) => step.map((v) => Math.abs(v) + 0.01))), y: data.y };
     await expect(m.fit(positive, { epochs: 1 })).rejects.toThrow(NonFiniteLossError);
     await expect(m.fit(positive, { epochs: 1 })).rejects.toThrow(/loss became (NaN|Infinity) at epoch \d+, batch 0/);
+    // The failed step took nothing: the weights are those before it, not NaN.
+    expect(m.getWeights().every((t) => t.values.every((v) => v === 3e38 || v === Math.fround(3e38)))).toBe(true);
     m.dispose();
   });
   it('the progress reporter draws a bar with rate and ETA on a TTY, plain lines otherwise', async () => {

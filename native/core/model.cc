@@ -1,6 +1,8 @@
 #include "model.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace rnn {
@@ -80,10 +82,15 @@ std::string Model::train_step(const PackedInput<float>& in, const int32_t* label
   if (err.empty()) err = network_.forward(workspace_, params_.data(), in, true, seed);
   if (!err.empty()) return err;
   result->loss = network_.loss(workspace_, labels, class_weights, &result->correct);
+  if (!std::isfinite(result->loss)) {
+    // The parameters stay as they were: the caller stops training with the model intact.
+    result->grad_norm = std::numeric_limits<double>::quiet_NaN();
+    return "";
+  }
   std::fill(grads_.begin(), grads_.end(), 0.0f);
   network_.backward(workspace_, params_.data(), grads_.data(), nullptr);
   result->grad_norm = optimizer_->step(params_.data(), grads_.data(), learning_rate);
-  ++params_version_;
+  if (std::isfinite(result->grad_norm)) ++params_version_;  // else no step was taken
   return "";
 }
 

@@ -27,6 +27,9 @@ double Optimizer<T>::step(T* p, T* g, double lr) {
   double norm2 = 0;
   for (long i = 0; i < n; ++i) norm2 += double(g[i]) * double(g[i]);
   const double norm = std::sqrt(norm2);
+  // A NaN or infinite gradient would make every parameter it touches NaN for good: the step
+  // is not taken (parameters and moments stay as they were) and the caller sees the norm.
+  if (!std::isfinite(norm)) return norm;
   const OptimizerConfig& c = config_;
   const T scale = (c.clip_norm > 0 && norm > c.clip_norm) ? T(c.clip_norm / norm) : T(1);
   ++steps_;
