@@ -403,6 +403,7 @@ export class SequenceClassifier {
         const v = w.values[k];
         if (typeof v !== 'number' || !Number.isFinite(v)) throw outOfRange(`${name}.values[${k}]`, 'a finite number', v);
         params[t.offset + k] = v;
+        if (!Number.isFinite(params[t.offset + k])) throw outOfRange(`${name}.values[${k}]`, 'a number float32 holds (|x| <= 3.4028235e38)', v);
       }
     });
     model.setParams(params);

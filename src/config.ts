@@ -161,7 +161,7 @@ export function resolveConfig(config: unknown, strict = true): ResolvedConfig {
   if (!Array.isArray(config.layers) || config.layers.length === 0)
     throw invalidType('config.layers', 'a non-empty array of layer configs', config.layers);
   if (config.layers.length > 64) throw outOfRange('config.layers', 'at most 64 layers', config.layers);
-  const layers = config.layers.map((layer: unknown, i: number): Required<LayerConfig> => {
+  const layers = Array.from(config.layers as unknown[], (layer: unknown, i: number): Required<LayerConfig> => {
     const at = `config.layers[${i}]`;
     if (!isObject(layer)) throw invalidType(at, 'a layer config object', layer);
     if (strict) checkKnownKeys(at, layer, LAYER_KEYS, { type: 'cell', returnSequences: "pooling (on the config: 'last', 'mean' or 'max')" });
@@ -201,12 +201,25 @@ export function resolveConfig(config: unknown, strict = true): ResolvedConfig {
   );
   let classes: number;
   let labels: string[] | null = null;
-  if (Array.isArray(config.classes)) {
-    labels = config.classes.map((name: unknown, i: number) => {
+  // A resolved config (model.config) carries its names in `labels` beside a class count:
+  // read back, they name the classes (never dropped), and must agree with `classes`.
+  const given = config.labels as unknown;
+  if (given !== undefined && given !== null) {
+    if (!Array.isArray(given)) throw invalidType('config.labels', 'an array of class names (or null)', given);
+    if (Array.isArray(config.classes)) {
+      if (JSON.stringify(config.classes) !== JSON.stringify(given)) throw outOfRange('config.labels', 'the same names as config.classes', given);
+    } else {
+      if (config.classes !== given.length) throw outOfRange('config.labels', `${String(config.classes)} names (config.classes)`, given);
+    }
+  }
+  const namedClasses = Array.isArray(config.classes) ? config.classes : Array.isArray(given) ? given : null;
+  if (namedClasses) {
+    // Array.from visits holes (as undefined), which .map would skip and keep.
+    labels = Array.from(namedClasses as unknown[], (name: unknown, i: number) => {
       if (typeof name !== 'string' || name === '') throw invalidType(`config.classes[${i}]`, 'a non-empty string', name);
       return name;
     });
-    if (new Set(labels).size !== labels.length) throw outOfRange('config.classes', 'distinct label names', config.classes);
+    if (new Set(labels).size !== labels.length) throw outOfRange('config.classes', 'distinct label names', namedClasses);
     classes = checkInteger('config.classes.length', labels.length, 2, 1 << 20);
   } else {
     classes = checkInteger('config.classes', config.classes, 2, 1 << 20);

@@ -6,7 +6,13 @@
 import { invalidType, outOfRange } from './errors';
 import type { ResolvedConfig } from './config';
 import type { NativeBatch } from './native';
+
 import { applyMissingPolicy, type MissingPolicy } from './missing';
+
+/** The largest float32 (|x| above it would be stored as Infinity). */
+const FLOAT32_MAX = 3.4028234663852886e38;
+/** Most values a padded nested batch may hold (8 GiB of float32). */
+const MAX_PADDED_VALUES = 2 ** 31;
 
 /** Dense sequences as nested arrays: `x[sequence][step][feature]`; ragged steps allowed. */
 export type DenseSequences = ReadonlyArray<ReadonlyArray<ArrayLike<number>>>;
@@ -131,9 +137,14 @@ function convert(x: unknown, config: ResolvedConfig, name: string, allowNaN: boo
     if ((seq as ArrayLike<unknown>).length === 0) throw outOfRange(`${name}[${s}]`, 'a non-empty sequence', seq);
     lengths[s] = (seq as ArrayLike<unknown>).length;
   }
+  const steps = maxOf(lengths);
+  // Nested sequences are padded to the longest one: a batch mixing a very long sequence with
+  // many short ones can ask for more memory than it holds.
+  const padded = count * steps * (input.type === 'dense' ? input.features : 1);
+  if (padded > MAX_PADDED_VALUES)
+    throw outOfRange(name, `sequences that padded to the longest (${steps} steps) hold at most ${MAX_PADDED_VALUES} values (split the data or shorten the longest)`, `${count} sequences, ${padded} values`);
   if (input.type === 'dense') {
     const features = input.features;
-    const steps = maxOf(lengths);
     const dense = new Float32Array(count * steps * features);
     for (let s = 0; s < count; s++) {
       const seq = x[s] as ArrayLike<ArrayLike<number>>;
@@ -147,13 +158,13 @@ function convert(x: unknown, config: ResolvedConfig, name: string, allowNaN: boo
           const v = step[f];
           if (typeof v !== 'number') throw invalidType(`${name}[${s}][${t}][${f}]`, 'a number', v);
           if (!Number.isFinite(v) && !(allowNaN && Number.isNaN(v))) throw outOfRange(`${name}[${s}][${t}][${f}]`, 'a finite number', v);
+          if (Math.abs(v) > FLOAT32_MAX) throw outOfRange(`${name}[${s}][${t}][${f}]`, 'a number float32 holds (|x| <= 3.4028235e38)', v);
           dense[base + f] = v;
         }
       }
     }
     return skipMaskedSteps(name, { count, steps, features, lengths, dense, typed: false }, input.maskValue);
   }
-  const steps = maxOf(lengths);
   const tokens = new Int32Array(count * steps);
   for (let s = 0; s < count; s++) {
     const seq = x[s] as ArrayLike<number>;
@@ -161,6 +172,7 @@ function convert(x: unknown, config: ResolvedConfig, name: string, allowNaN: boo
       const id = seq[t];
       if (typeof id !== 'number') throw invalidType(`${name}[${s}][${t}]`, 'an integer token id', id);
       if (!Number.isInteger(id)) throw outOfRange(`${name}[${s}][${t}]`, 'an integer token id', id);
+      if (id < 0 || id >= input.vocabSize) throw outOfRange(`${name}[${s}][${t}]`, `a token id in [0, ${input.vocabSize})`, id);
       tokens[s * steps + t] = id;
     }
   }

@@ -33,6 +33,11 @@ describe('constructor config', () => {
     ['bad activation', { ...denseConfig, layers: [{ cell: 'rnn', units: 2, activation: 'gelu' }] }, RangeError, /activation/],
     ['one class', { ...denseConfig, classes: 1 }, RangeError, /config\.classes/],
     ['duplicate labels', { ...denseConfig, classes: ['a', 'a'] }, RangeError, /distinct label names/],
+    // eslint-disable-next-line no-sparse-arrays
+    ['a hole in the labels', { ...denseConfig, classes: ['a', , 'b'] }, TypeError, mentions('config.classes[1]', 'non-empty string', 'undefined')],
+    // eslint-disable-next-line no-sparse-arrays
+    ['a hole in the layers', { ...denseConfig, layers: [{ cell: 'lstm', units: 2 }, , { cell: 'gru', units: 2 }] }, TypeError, /config\.layers\[1\]/],
+    ['labels that disagree with classes', { ...denseConfig, classes: 3, labels: ['a', 'b'] }, RangeError, mentions('config.labels', '3 names')],
     ['negative seed', { ...denseConfig, seed: -1 }, RangeError, /config\.seed/],
     ['bad pooling', { ...denseConfig, pooling: 'first' }, RangeError, /config\.pooling/],
     ['mergeMode without bidirectional', { ...denseConfig, layers: [{ cell: 'lstm', units: 2, mergeMode: 'sum' }] }, RangeError, mentions('config.layers[0].mergeMode', 'bidirectional: true')],
@@ -45,6 +50,14 @@ describe('constructor config', () => {
       expect(() => new SequenceClassifier(config as never)).toThrow(message);
     });
   }
+});
+
+it("a resolved config (model.config) keeps its labels when a model is built from it", () => {
+  const named = new SequenceClassifier({ ...denseConfig, classes: ['x', 'y', 'z'] });
+  const again = new SequenceClassifier(named.config);
+  expect(again.labels).toEqual(['x', 'y', 'z']);
+  named.dispose();
+  again.dispose();
 });
 
 describe('data for fit / evaluate / predict', () => {
@@ -68,6 +81,17 @@ describe('data for fit / evaluate / predict', () => {
     const values = new Float32Array(2 * 4 * 3);
     values[13] = Infinity;
     await expect(m.predictProba({ values, shape: [2, 4, 3] })).rejects.toThrow(mentions('x[1][0][1]', 'finite', 'Infinity'));
+    // Finite in JavaScript but Infinity in float32: refused, not stored as Infinity.
+    const big = randomDense([2], 3, 2);
+    big[0][1][0] = -1e39;
+    await expect(m.predictProba(big)).rejects.toThrow(mentions('x[0][1][0]', 'float32 holds', '-1e+39'));
+  });
+
+  it('refuses a ragged batch whose padding would not fit in memory, before allocating it', async () => {
+    const one = [[0, 0, 0]];
+    const x = Array.from({ length: 40_000 }, () => one);
+    x.push(Array.from({ length: 60_000 }, () => [0, 0, 0])); // 40,001 x 60,000 x 3 > 2^31
+    await expect(m.predictProba(x)).rejects.toThrow(mentions('x', 'padded to the longest (60000 steps)'));
   });
   it('ignores non-finite values in padding beyond a sequence length', async () => {
     const values = new Float32Array(2 * 4 * 3);
@@ -121,6 +145,8 @@ describe('token input', () => {
     await expect(m.predict([[1, 2, 3], [4, 10]])).rejects.toThrow(mentions('x[1][1]', '[0, 10)', 'received 10'));
     await expect(m.predict([[1, -2]])).rejects.toThrow(RangeError);
     await expect(m.predict([[1, 2.5]])).rejects.toThrow(mentions('x[0][1]', 'integer'));
+    // Past int32: refused as given, not wrapped around (2^32 + 3 would read as 3).
+    await expect(m.predict([[2 ** 32 + 3, 1]])).rejects.toThrow(mentions('x[0][0]', '[0, 10)', String(2 ** 32 + 3)));
   });
   it('skips padding id 0 wherever it is (as Keras masks it), rejects it within given lengths, and rejects all-padding rows', async () => {
     const plain = (await m.predictProba([[1, 3]])) as number[][];
@@ -181,6 +207,8 @@ describe('weights', () => {
     const nan = w.map((t) => ({ ...t, values: t.values.slice() }));
     nan[3].values[5] = NaN;
     expect(() => m.setWeights(nan)).toThrow(mentions('weights[3] (dense/kernel).values[5]', 'finite'));
+    const huge = w.map((t, i) => ({ ...t, values: i === 1 ? Array.from(t.values, (v, k) => (k === 2 ? 1e39 : v)) : t.values }));
+    expect(() => m.setWeights(huge)).toThrow(mentions('weights[1] (lstm_0/recurrent_kernel).values[2]', 'float32 holds'));
     expect(() => m.setWeights('weights' as never)).toThrow(TypeError);
     expect(m.getWeights()).toEqual(w); // nothing was half-applied
   });
