@@ -235,6 +235,12 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'model file'): Check
     kept = new Float32Array(expected);
     Buffer.from(kept.buffer).set(buf.subarray(keptStart, keptStart + 4 * expected));
   }
+  // A model with a NaN or infinite weight predicts NaN: such a file (crafted, or written by
+  // another tool) is refused rather than loaded.
+  for (const [section, values] of [['weights', params], ['optimizer state', moments], ['kept weights', kept]] as const) {
+    const bad = values ? values.findIndex((v) => !Number.isFinite(v)) : -1;
+    if (bad >= 0) fail(where, `${section} value ${bad} is ${values![bad]}, not a finite number`);
+  }
   return { header: { ...header, config }, params, moments, kept };
 }
 

@@ -258,6 +258,25 @@ describe('lifetime and concurrency', () => {
     await expect(fit).rejects.toThrow(DisposedError);
   });
 
+  it('a trained model saves while its predictions run (they never touch the optimizer state)', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const m = dense();
+    const x = randomDense(Array(64).fill(10), 3, 5);
+    await m.fit({ x, y: Array(64).fill(1) }, { epochs: 1, batchSize: 16 });
+    const big = randomDense(Array(4000).fill(30), 3, 6);
+    const running = m.predictProba(big, { batchSize: 256 });
+    const dir = mkdtempSync(join(tmpdir(), 'rnn-node-save-'));
+    await m.save(join(dir, 'm.rnn'));
+    const loaded = await SequenceClassifier.load(join(dir, 'm.rnn'));
+    expect(loaded.getWeights()).toEqual(m.getWeights());
+    expect(((await running) as number[][]).length).toBe(4000);
+    loaded.dispose();
+    m.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('concurrent predictions on one model all resolve, with the same answers as one at a time', async () => {
     const m = dense();
     const inputs = Array.from({ length: 8 }, (_, i) => randomDense([5, 9, 2, 7], 3, 100 + i));

@@ -111,6 +111,12 @@ describe('checkpoints', () => {
     const params = Buffer.from(good);
     params.writeBigUInt64LE(2n ** 62n, 16 + headerLength);
     await expectRejected(withValidCrc(params), /weights section of \d+ bytes exceeds the file/);
+    // A NaN or infinite weight with a valid checksum (another tool's file, or a crafted one).
+    for (const value of [NaN, Infinity]) {
+      const poisoned = Buffer.from(good);
+      poisoned.writeFloatLE(value, 16 + headerLength + 8 + 4 * 3);
+      await expectRejected(withValidCrc(poisoned), new RegExp(`weights value 3 is ${value}, not a finite number`));
+    }
     // A consistent file whose header claims a gigantic model: refused by arithmetic, not by running out of memory.
     const header = JSON.parse(good.subarray(16, 16 + headerLength).toString());
     header.config.layers = Array(64).fill({ ...header.config.layers[0], units: 16384 });
