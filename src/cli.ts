@@ -59,22 +59,33 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(version() + '\n');
     return 0;
   }
-  const entry = COMMANDS[command];
+  // Own keys only: 'constructor' or '__proto__' are not commands.
+  const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!entry) {
-    process.stderr.write(`rnn-node: unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')})\n`);
+    process.stderr.write(`rnn-node: unknown command '${oneLine(command)}' (commands: ${Object.keys(COMMANDS).join(', ')})\n`);
     return 2;
   }
   try {
     return await entry.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`${e.message} (see rnn-node ${command} --help)\n`);
+      process.stderr.write(`${oneLine(e.message)} (see rnn-node ${command} --help)\n`);
       return 2;
     }
     const message = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`rnn-node ${command}: ${message}\n`);
+    process.stderr.write(`rnn-node ${command}: ${oneLine(message)}\n`);
     return 1;
   }
+}
+
+/**
+ * An error as one stderr line: line breaks and other control characters (from a file name,
+ * a label or a quoted bit of a file) escaped, and a very long message cut in the middle.
+ */
+export function oneLine(message: string, limit = 2000): string {
+  // eslint-disable-next-line no-control-regex
+  const escaped = message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return escaped.length <= limit ? escaped : `${escaped.slice(0, limit / 2)} … ${escaped.slice(-limit / 2)}`;
 }
 
 if (require.main === module) {

@@ -61,11 +61,11 @@ describe('rnn-node reports', () => {
   it('usage errors exit 2 before any work; a bad or missing log exits 1; one line on stderr', () => {
     const badFolder = run(['train', '--data', 'train.jsonl', '--out', 'x.rnn', '--report', 'nope/r.html']);
     expect(badFolder.code).toBe(2);
-    expect(badFolder.stderr).toMatch(/existing folder .*for --report/);
+    expect(badFolder.stderr).toMatch(/--report "nope\/r.html" is not in an existing folder/);
     expect(existsSync(join(dir, 'x.rnn'))).toBe(false);
     const badLog = run(['evaluate', '--model', 'm.rnn', '--data', 'val.jsonl', '--metrics-log', 'nope/m.jsonl']);
     expect(badLog.code).toBe(2);
-    expect(badLog.stderr).toMatch(/for --metrics-log/);
+    expect(badLog.stderr).toMatch(/--metrics-log "nope\/m.jsonl" is not in an existing folder/);
     const noInput = run(['report', '--output', 'r.html']);
     expect(noInput.code).toBe(2);
     const missing = run(['report', '--input', 'missing.jsonl', '--output', 'r.html']);

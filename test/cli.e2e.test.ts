@@ -38,6 +38,24 @@ beforeAll(() => {
 });
 
 describe('rnn-node CLI', () => {
+  it('Ctrl-C or SIGTERM during predict: exit 130 / 143, one line, no output or temp file left', async () => {
+    const { spawn } = await import('node:child_process');
+    expect(run(['train', '--data', 'train.jsonl', '--out', 'sig.rnn', '--epochs', '1', '--units', '8']).code).toBe(0);
+    writeFileSync(join(dir, 'many.jsonl'), textData(300_000, 5));
+    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const child = spawn(process.execPath, [CLI, 'predict', '--model', 'sig.rnn', '--data', 'many.jsonl', '--output', 'sig.jsonl'], { cwd: dir });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      // Signal once the job has started writing (its temp file is there).
+      for (let i = 0; i < 400 && !readdirSync(dir).some((f) => f.startsWith('.sig.jsonl.')); i++) await new Promise((r) => setTimeout(r, 10));
+      child.kill(signal);
+      const exit = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      expect(exit, stderr).toBe(code);
+      expect(stderr.trim().split('\n')).toEqual([`rnn-node predict: interrupted (${signal}); no output written`]);
+      expect(readdirSync(dir).filter((f) => f.includes('sig.jsonl'))).toEqual([]);
+    }
+  }, 60_000);
+
   it('initialiser flags reach the model file, and bad names are usage errors', () => {
     const r = run(['train', '--data', 'train.jsonl', '--out', 'init.rnn', '--epochs', '1', '--units', '8', '--embedding-init', 'uniform', '--kernel-init', 'torchUniform', '--recurrent-init', 'torchUniform', '--bias-init', 'torchUniform', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -74,6 +92,19 @@ describe('rnn-node CLI', () => {
       [['train', '--data', 'x', '--out', 'm', '--validation', 'v', '--validation-split', '0.2'], /either --validation or --validation-split/],
       [['predict', '--model', 'm', '--input', 'x', '--on-error', 'ignore'], /--on-error expects one of fail, skip/],
       [['info'], /expected one MODEL file/],
+      [['__proto__'], /unknown command '__proto__'/],
+      [['constructor'], /unknown command 'constructor'/],
+      [['train', '--data', 'train.jsonl', '--out', 'm', '--epochs', '-1'], /--epochs expects an integer in 1\.\.1000000, got '-1'/],
+      [['train', '--data', 'train.jsonl', '--out', 'm', '--seed', '-3'], /--seed expects an integer in 0\.\./],
+      [['train', '--data', 'train.jsonl', '--out', 'm', '--epochs', '0x10'], /--epochs expects an integer/],
+      [['train', '--data', 'train.jsonl', '--out', 'm', '--epochs', '2', '--epochs', '3'], /--epochs is given 2 times; give it once/],
+      [['train', '--data', 'train.jsonl', '--out', 'm', '--batch-size', '2000000'], /--batch-size expects an integer in 1\.\.1048576/],
+      // An output that is an input would be overwritten by the run's own result.
+      [['train', '--data', 'train.jsonl', '--out', 'train.jsonl'], /--out is the same file as --data \("train\.jsonl"\)/],
+      [['predict', '--model', 'm.rnn', '--data', 'train.jsonl', '--output', './train.jsonl'], /--output is the same file as --data/],
+      [['train', '--data', 'train.jsonl', '--out', 'nope/m.rnn'], /--out "nope\/m\.rnn" is not in an existing folder/],
+      [['predict', '--model', 'm.rnn', '--data', 'train.jsonl', '--output', '.'], /--output "\." is a folder/],
+      [['train', '--data', 'train.jsonl', '--out', 'r.html', '--report', 'r.html'], /--out and --report name the same file/],
     ];
     for (const [args, message] of cases) {
       const r = run(args);

@@ -58,7 +58,7 @@ export function schemaFromFlags(v: FlagValues): RecordSchema {
 
 /** `train` and `evaluate`: the HTML report and the metrics log it can be rebuilt from. */
 export const REPORT_FLAGS: Flag[] = [
-  { name: 'report', kind: 'path', help: 'write a self-contained HTML report here (train: rewritten after every epoch)', shown: 'none' },
-  { name: 'metrics-log', kind: 'path', help: "write one JSON line per epoch and a final line with the evaluation here ('rnn-node report' rebuilds the HTML from it)", shown: 'none' },
+  { name: 'report', kind: 'path', output: 'file', help: 'write a self-contained HTML report here (train: rewritten after every epoch)', shown: 'none' },
+  { name: 'metrics-log', kind: 'path', output: 'file', help: "write one JSON line per epoch and a final line with the evaluation here ('rnn-node report' rebuilds the HTML from it)", shown: 'none' },
   { name: 'report-title', kind: 'string', help: 'title of the report', shown: 'a summary of the model and data' },
 ];

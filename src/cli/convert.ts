@@ -13,7 +13,7 @@ import { helpText, parseFlags, UsageError, type Flag } from './flags';
 
 export const CONVERT_FLAGS: Flag[] = [
   { name: 'input', kind: 'path', help: 'the model to read: model.json (tfjs/Keras layers, weight shards beside it), .onnx (rnn-node\'s or torch.onnx.export\'s recurrent classifiers) or .rnn', required: true },
-  { name: 'output', kind: 'path', help: 'the model to write: a .json (tfjs layers: shards are written beside it, named after it unless it is model.json), .rnn or .onnx (inputs x and lengths, output probabilities)', required: true },
+  { name: 'output', kind: 'path', output: 'any', help: 'the model to write: a .json (tfjs layers: shards are written beside it, named after it unless it is model.json), .rnn or .onnx (inputs x and lengths, output probabilities)', required: true },
   { name: 'labels', kind: 'string', help: 'class names when the source has none: a,b,c or a file with one per line', shown: "the source's, else class indices" },
   { name: 'vocabulary', kind: 'path', help: 'text models: the token of each id, one per line (line N = id N, from 0), or a .json array; the model then reads raw text. Tokens outside it get the id of its unknown token (<unk>, [UNK], <oov>, UNK, ...); without one they are refused', shown: 'none: the model takes token ids' },
   { name: 'tokenize', kind: { choices: ['char', 'word'] }, help: 'with --vocabulary: how text splits into tokens', default: 'char' },

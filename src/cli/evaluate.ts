@@ -12,7 +12,7 @@ export const EVALUATE_FLAGS: Flag[] = [
   FORMAT_FLAG,
   idxPrefixFlag('t10k'),
   ...RECORD_FLAGS,
-  { name: 'batch-size', kind: 'int', min: 1, help: 'sequences per native call', default: 1024 },
+  { name: 'batch-size', kind: 'int', min: 1, max: 1 << 20, help: 'sequences per native call', default: 1024 },
   { name: 'top-k', kind: 'int', min: 1, help: 'k of the top-k accuracy', default: 3 },
   THREADS_FLAG,
   ...REPORT_FLAGS,

@@ -6,7 +6,7 @@ import { helpText, parseFlags, UsageError, type Flag } from './flags';
 
 export const MERGE_FLAGS: Flag[] = [
   { name: 'input', kind: 'path', help: 'the directory of part-KKKKK-of-NNNNN.jsonl[.gz] files and their .done.json', required: true },
-  { name: 'output', kind: 'path', help: "the merged JSONL file, gzip'd when it ends in .gz (written atomically), or '-' for stdout", required: true },
+  { name: 'output', kind: 'path', output: 'file', help: "the merged JSONL file, gzip'd when it ends in .gz (written atomically), or '-' for stdout", required: true },
 ];
 
 export const MERGE_HELP = helpText('merge', 'Check that every part of a sharded predict is present and whole, then write them as one file in the original record order.', MERGE_FLAGS);

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import { fileSink, stdoutSink, type Sink } from './sinks';
 import { SequenceClassifier } from '../classifier';
@@ -26,7 +26,7 @@ import { preprocessorOf, schemaOf } from './shared';
 export const PREDICT_FLAGS: Flag[] = [
   MODEL_FLAG,
   { name: 'data', kind: 'path', aliases: ['input'], multiple: true, help: "records: JSONL, CSV/TSV (optionally .gz), an IDX directory, or '-' for stdin (JSONL). Repeat it, or quote a glob, or name a directory of such files: each output line then says its 'file'", required: true },
-  { name: 'output', kind: 'path', help: "JSONL output file, gzip'd when it ends in .gz (written atomically), or '-' for stdout; with --shard, a directory for the part files", default: '-' },
+  { name: 'output', kind: 'path', output: 'any', help: "JSONL output file, gzip'd when it ends in .gz (written atomically), or '-' for stdout; with --shard, a directory for the part files", default: '-' },
   FORMAT_FLAG,
   idxPrefixFlag('t10k'),
   ...RECORD_FLAGS,
@@ -73,6 +73,17 @@ export async function predict(argv: string[]): Promise<number> {
     if (!isDir) throw new UsageError(`rnn-node predict: with --shard, --output must be an existing directory, got ${JSON.stringify(v.output)}`);
   } else if (v.shards !== undefined || v.compress !== 'none') {
     throw new UsageError('rnn-node predict: --shards and --compress go with --shard');
+  } else if (v.output !== '-') {
+    let folder = false;
+    let isDirectory = false;
+    try {
+      folder = statSync(dirname(resolve(v.output as string))).isDirectory();
+      isDirectory = statSync(v.output as string).isDirectory();
+    } catch {
+      // a file not there yet
+    }
+    if (!folder) throw new UsageError(`rnn-node predict: --output ${JSON.stringify(v.output)} is not in an existing folder`);
+    if (isDirectory) throw new UsageError(`rnn-node predict: --output ${JSON.stringify(v.output)} is a folder (a folder takes part files with --shard); give a file path`);
   }
   const model = await SequenceClassifier.load(v.model as string);
   const skip = v['on-error'] === 'skip';
@@ -91,7 +102,7 @@ export async function predict(argv: string[]): Promise<number> {
       const dir = v.output as string;
       const compression = v.compress as Compression;
       const sink = countingSink(await fileSink(join(dir, partName(shard.k, shard.n, compression))));
-      stats = await runTo(sink, () => runPrediction({ ...job, source, files: units.length, sink }));
+      stats = await removedOnInterrupt(sink, () => runTo(sink, () => runPrediction({ ...job, source, files: units.length, sink })));
       await writeSidecar(dir, {
         format: 'rnn-node-part', version: 1, part: partName(shard.k, shard.n, compression), index: shard.k, of: shard.n,
         records: sink.records(), sha256: sink.sha256(), inputs: units.map((u) => resolve(u.path)), model: fileSha256(v.model as string),
@@ -100,7 +111,7 @@ export async function predict(argv: string[]): Promise<number> {
     } else {
       const { source, files } = sourcesOf(inputs, format, 't10k', v['idx-prefix'] as string | undefined, schema);
       const sink = v.output === '-' ? stdoutSink() : await fileSink(v.output as string);
-      stats = await runTo(sink, () => runPrediction({ ...job, source, files, sink }));
+      stats = await removedOnInterrupt(sink, () => runTo(sink, () => runPrediction({ ...job, source, files, sink })));
     }
   } finally {
     model.dispose();
@@ -121,6 +132,28 @@ export async function predict(argv: string[]): Promise<number> {
     );
   }
   return 0;
+}
+
+/**
+ * Ctrl-C or SIGTERM while `predict` writes: the unfinished output (its temp file) is removed
+ * and the process exits 130 / 143 with one line, instead of dying with the temp file left.
+ * (Queue workers finish their chunk on SIGTERM instead: src/scale/queue/work.ts.)
+ */
+async function removedOnInterrupt<T>(sink: Sink, job: () => Promise<T>): Promise<T> {
+  const stop = (signal: NodeJS.Signals) => {
+    void sink.abort().finally(() => {
+      process.stderr.write(`rnn-node predict: interrupted (${signal}); no output written\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    return await job();
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }
 
 /** Runs a job into a sink: committed when it succeeds, removed when it fails. */

@@ -4,7 +4,7 @@ import { helpText, parseFlags, UsageError, type Flag } from './flags';
 
 export const QUANTIZE_FLAGS: Flag[] = [
   { name: 'model', kind: 'path', help: 'the trained float32 model (.rnn)', required: true },
-  { name: 'output', kind: 'path', help: 'the quantized model to write (.rnn, atomically); predict and evaluate take it as it is', required: true },
+  { name: 'output', kind: 'path', output: 'file', help: 'the quantized model to write (.rnn, atomically); predict and evaluate take it as it is', required: true },
   { name: 'type', kind: { choices: ['int8', 'bf16'] }, help: 'int8: per-channel int8 weights, per-row dynamic int8 activations (VNNI where the CPU has it); bf16: bfloat16 operands, float sums', default: 'int8' },
 ];
 

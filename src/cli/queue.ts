@@ -28,7 +28,7 @@ export const QUEUE_SUBMIT_FLAGS: Flag[] = [
   REDIS_FLAG,
   MODEL_FLAG,
   { name: 'input', kind: 'path', aliases: ['data'], multiple: true, help: 'records on storage every worker sees: files, quoted globs or directories, as predict --data', required: true },
-  { name: 'output', kind: 'path', help: 'directory for the part files (created; every worker writes there)', required: true },
+  { name: 'output', kind: 'path', output: 'any', help: 'directory for the part files (created; every worker writes there)', required: true },
   { name: 'chunk-size', kind: 'int', min: 1, help: 'records per chunk (submit reads the input once to count them)', shown: 'none' },
   { name: 'chunk-bytes', kind: 'int', min: 1, help: 'bytes of input per chunk (no scan)', shown: '64 MiB' },
   { name: 'name', kind: 'string', help: 'job name (letters, digits, . _ -)', shown: 'job-<time>-<random>' },
@@ -65,7 +65,7 @@ export const QUEUE_STATUS_FLAGS: Flag[] = [
 export const QUEUE_COLLECT_FLAGS: Flag[] = [
   REDIS_FLAG,
   NAME_FLAG,
-  { name: 'output', kind: 'path', help: "the merged JSONL file, gzip'd when it ends in .gz (written atomically)", required: true },
+  { name: 'output', kind: 'path', output: 'file', help: "the merged JSONL file, gzip'd when it ends in .gz (written atomically)", required: true },
   { name: 'wait', kind: 'bool', help: 'wait until every chunk is done or failed first', default: false },
   PREFIX_FLAG,
 ];

@@ -7,7 +7,7 @@ import { helpText, parseFlags, UsageError, type Flag } from './flags';
 
 export const REPORT_COMMAND_FLAGS: Flag[] = [
   { name: 'input', kind: 'path', help: 'metrics log written by train or evaluate --metrics-log', required: true },
-  { name: 'output', kind: 'path', aliases: ['out'], help: 'HTML report to write (atomically)', required: true },
+  { name: 'output', kind: 'path', output: 'file', aliases: ['out'], help: 'HTML report to write (atomically)', required: true },
   { name: 'title', kind: 'string', help: "the report's title", shown: "the log's" },
 ];
 

@@ -17,7 +17,7 @@ import { checkReportFlags, datasetFor, describeRecords, preprocessorOf, reportOp
 
 export const TRAIN_FLAGS: Flag[] = [
   { name: 'data', kind: 'path', multiple: true, help: "training data: JSONL, CSV/TSV (optionally .gz), or an IDX directory. Repeat it, or quote a glob ('data/*.jsonl.gz'), or name a directory of such files.", required: true },
-  { name: 'out', kind: 'path', aliases: ['output'], help: 'where to write the model (atomically)', required: true },
+  { name: 'out', kind: 'path', output: 'file', replaces: ['resume'], aliases: ['output'], help: 'where to write the model (atomically)', required: true },
   { name: 'validation', kind: 'path', help: 'validation data, evaluated after every epoch', shown: 'none' },
   { name: 'validation-split', kind: 'float', min: 0, below: 1, help: 'hold out this fraction of --data for validation', shown: 'none' },
   { name: 'stratify', kind: 'bool', help: 'with --validation-split: split each class in proportion', default: false },
@@ -42,8 +42,8 @@ export const TRAIN_FLAGS: Flag[] = [
   { name: 'bias-init', kind: { choices: ['zeros', 'torchUniform'] }, help: 'bias initialiser (the LSTM forget-gate bias starts at 1 either way)', default: DEFAULT_INITIALIZERS.bias },
   { name: 'pooling', kind: { choices: ['last', 'mean', 'max'] }, help: 'sequence pooling before the classifier head', default: 'last' },
   { name: 'dropout', kind: 'float', min: 0, below: 1, help: 'dropout on each layer output (training only)', default: 0 },
-  { name: 'epochs', kind: 'int', min: 1, help: 'training epochs', default: 10 },
-  { name: 'batch-size', kind: 'int', min: 1, help: 'sequences per step', default: 32 },
+  { name: 'epochs', kind: 'int', min: 1, max: 1e6, help: 'training epochs', default: 10 },
+  { name: 'batch-size', kind: 'int', min: 1, max: 1 << 20, help: 'sequences per step', default: 32 },
   { name: 'optimizer', kind: { choices: ['adam', 'adamw', 'sgd', 'rmsprop'] }, help: 'optimizer', default: 'adam' },
   { name: 'lr', kind: 'float', min: 0, help: 'learning rate', shown: '0.001 (sgd: 0.01)' },
   { name: 'weight-decay', kind: 'float', min: 0, help: 'weight decay (decoupled for adamw, L2 otherwise)', shown: '0 (adamw: 0.01)' },
@@ -59,7 +59,7 @@ export const TRAIN_FLAGS: Flag[] = [
   { name: 'augment-shift', kind: 'int', min: 0, help: 'training augmentation: rotate sequences by up to N steps', default: 0 },
   { name: 'token-dropout', kind: 'float', min: 0, below: 1, help: 'training augmentation: replace tokens by <unk> with this probability', default: 0 },
   { name: 'bucketing', kind: 'bool', help: 'batch sequences of similar length together', default: false },
-  { name: 'seed', kind: 'int', min: 0, help: 'seed for weights, shuffling, dropout and splits', default: 0 },
+  { name: 'seed', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, help: 'seed for weights, shuffling, dropout and splits', default: 0 },
   THREADS_FLAG,
   { name: 'resume', kind: 'path', help: 'continue training this model (its architecture and preprocessing are kept)', shown: 'none' },
   ...REPORT_FLAGS,
