@@ -9,7 +9,7 @@ import { DataFormatError, invalidType, outOfRange } from './errors';
 import type { TypedSequences } from './data';
 import type { DataRecord, SequenceRecord, TextRecord } from './readers';
 import { applyMissingPolicy, MISSING_POLICIES, type MissingPolicy } from './missing';
-import { Tokenizer, UnknownTokenError, type TokenizerJSON, type TokenizerOptions } from './tokenizer';
+import { reserve, Tokenizer, UnknownTokenError, type TokenizerJSON, type TokenizerOptions } from './tokenizer';
 
 
 export interface PreprocessingJSON {
@@ -33,6 +33,9 @@ export interface PreprocessorOptions {
   maxLength?: number;
 }
 
+/** The most steps one sequence may have (the native batch's limit). */
+const MAX_STEPS = 1 << 24;
+
 export class Preprocessor {
   readonly kind: 'text' | 'sequence' | 'ids';
   /** 'ids': the largest id + 1. */
@@ -42,6 +45,8 @@ export class Preprocessor {
   readonly normalization: { mean: number[]; std: number[] } | null;
   readonly missing: MissingPolicy;
   readonly maxLength: number | null;
+  /** Token ids of the batch being encoded, end to end (reused: encode copies them out). */
+  readonly #scratch = { ids: new Int32Array(0) };
 
   private constructor(json: PreprocessingJSON, tokenizer: Tokenizer | null) {
     this.kind = json.kind;
@@ -120,37 +125,35 @@ export class Preprocessor {
       steps = Array.from({ length: kept }, (_, t) => Array.from(flat.subarray(t * F, (t + 1) * F)));
     }
     if (steps.length === 0) throw new DataFormatError(r.file ?? 'data', r.line, 'the sequence is empty (after removing missing steps)');
+    if (steps.length > MAX_STEPS) throw new DataFormatError(r.file ?? 'data', r.line, `${steps.length} steps; a sequence has at most ${MAX_STEPS}`);
     return steps;
   }
 
   /** Encodes records as typed model input. With `onError`, a record that cannot be encoded
    * is reported and left out (`kept` lists the records that made it). */
   encode(records: readonly DataRecord[], onError?: (record: DataRecord, error: DataFormatError) => void): { x: TypedSequences; kept: number[] } {
-    const rows: (Int32Array | number[][])[] = [];
+    if (this.tokenizer || this.kind === 'ids') return this.#encodeTokens(records, onError);
+    const rows: number[][][] = [];
     const kept: number[] = [];
     records.forEach((r, i) => {
       try {
-        rows.push(this.encodeOne(r));
+        if (r.kind !== 'sequence') throw new DataFormatError(r.file ?? 'data', r.line, `expected a ${this.kind} record, got ${r.kind}`);
+        rows.push(this.clean(r));
         kept.push(i);
       } catch (e) {
         if (onError && e instanceof DataFormatError) onError(r, e);
         else throw e;
       }
     });
-    if (rows.length === 0) return { x: { values: this.tokenizer ? new Int32Array(0) : new Float32Array(0), shape: [0, 1, this.features] }, kept };
+    if (rows.length === 0) return { x: { values: new Float32Array(0), shape: [0, 1, this.features] }, kept };
     let steps = 0;
     for (const row of rows) steps = Math.max(steps, row.length);
     const lengths = Int32Array.from(rows, (row) => row.length);
-    if (this.tokenizer || this.kind === 'ids') {
-      const values = new Int32Array(rows.length * steps);
-      rows.forEach((row, s) => values.set(row as Int32Array, s * steps));
-      return { x: { values, shape: [rows.length, steps], lengths }, kept };
-    }
     const F = this.features;
     const values = new Float32Array(rows.length * steps * F);
     const norm = this.normalization;
     rows.forEach((row, s) => {
-      (row as number[][]).forEach((step, t) => {
+      row.forEach((step, t) => {
         const base = (s * steps + t) * F;
         for (let f = 0; f < F; f++) values[base + f] = norm ? (step[f] - norm.mean[f]) / norm.std[f] : step[f];
       });
@@ -158,27 +161,56 @@ export class Preprocessor {
     return { x: { values, shape: [rows.length, steps, F], lengths }, kept };
   }
 
-  private encodeOne(r: DataRecord): Int32Array | number[][] {
+  /** Token records: each one's ids into the scratch buffer, then one [rows, steps] copy. */
+  #encodeTokens(records: readonly DataRecord[], onError?: (record: DataRecord, error: DataFormatError) => void): { x: TypedSequences; kept: number[] } {
+    const kept: number[] = [];
+    const starts: number[] = [];
+    const lengths: number[] = [];
+    let used = 0;
+    let steps = 0;
+    records.forEach((r, i) => {
+      try {
+        const n = this.#idsInto(r, used);
+        kept.push(i);
+        starts.push(used);
+        lengths.push(n);
+        used += n;
+        if (n > steps) steps = n;
+      } catch (e) {
+        if (onError && e instanceof DataFormatError) onError(r, e);
+        else throw e;
+      }
+    });
+    if (kept.length === 0) return { x: { values: new Int32Array(0), shape: [0, 1, this.features] }, kept };
+    const ids = this.#scratch.ids;
+    const values = new Int32Array(kept.length * steps);
+    for (let s = 0; s < kept.length; s++) values.set(ids.subarray(starts[s], starts[s] + lengths[s]), s * steps);
+    return { x: { values, shape: [kept.length, steps], lengths: Int32Array.from(lengths) }, kept };
+  }
+
+  /** A token record's ids into the scratch buffer from `at`; returns how many. */
+  #idsInto(r: DataRecord, at: number): number {
     if (r.kind !== this.kind) throw new DataFormatError(r.file ?? 'data', r.line, `expected a ${this.kind} record, got ${r.kind}`);
     if (r.kind === 'text') {
-      let ids: Int32Array;
+      let n: number;
       try {
-        ids = this.tokenizer!.encode(r.text);
+        n = this.tokenizer!.encodeInto(r.text, this.#scratch, at);
       } catch (e) {
         if (e instanceof UnknownTokenError) throw new DataFormatError(r.file ?? 'data', r.line, e.message);
         throw e;
       }
-      if (ids.length === 0) throw new DataFormatError(r.file ?? 'data', r.line, 'the text has no tokens');
-      return ids;
+      if (n === 0) throw new DataFormatError(r.file ?? 'data', r.line, 'the text has no tokens');
+      if (n > MAX_STEPS) throw new DataFormatError(r.file ?? 'data', r.line, `the text has ${n} tokens; a sequence has at most ${MAX_STEPS} steps (set a maximum length)`);
+      return n;
     }
-    if (r.kind === 'ids') {
-      const ids = this.maxLength !== null ? r.ids.slice(0, this.maxLength) : r.ids;
-      const bad = ids.findIndex((id) => id >= this.vocabSize);
-      if (bad >= 0) throw new DataFormatError(r.file ?? 'data', r.line, `ids[${bad}] is ${ids[bad]}, outside the vocabulary [0, ${this.vocabSize})`);
-      if (ids.length === 0) throw new DataFormatError(r.file ?? 'data', r.line, 'the ids list is empty');
-      return Int32Array.from(ids);
-    }
-    return this.clean(r);
+    if (r.kind !== 'ids') throw new DataFormatError(r.file ?? 'data', r.line, `expected a ${this.kind} record, got ${r.kind}`);
+    const ids = this.maxLength !== null ? r.ids.slice(0, this.maxLength) : r.ids;
+    const bad = ids.findIndex((id) => id >= this.vocabSize);
+    if (bad >= 0) throw new DataFormatError(r.file ?? 'data', r.line, `ids[${bad}] is ${ids[bad]}, outside the vocabulary [0, ${this.vocabSize})`);
+    if (ids.length === 0) throw new DataFormatError(r.file ?? 'data', r.line, 'the ids list is empty');
+    if (ids.length > MAX_STEPS) throw new DataFormatError(r.file ?? 'data', r.line, `${ids.length} ids; a sequence has at most ${MAX_STEPS} steps`);
+    reserve(this.#scratch, at + ids.length).set(ids, at);
+    return ids.length;
   }
 
   toJSON(): PreprocessingJSON {

@@ -14,7 +14,7 @@ import type { TypedSequences } from './data';
 import { DataFormatError } from './errors';
 import { readIdxDataset } from './idx';
 import { ParquetSource } from './parquet-source';
-import { readRecords, type ByteRange, type DataRecord } from './readers';
+import { readRecordBatches, type ByteRange, type DataRecord } from './readers';
 import type { RecordSchema } from './record-schema';
 
 /** The formats a source can have. */
@@ -70,15 +70,7 @@ class RecordSource implements DataSource {
   ) {}
 
   async *chunks(size: number, onError?: (error: DataFormatError) => void): AsyncIterable<SourceChunk> {
-    let records: DataRecord[] = [];
-    for await (const record of readRecords(this.path, this.format, onError, this.schema, this.range, this.name)) {
-      records.push(record);
-      if (records.length === size) {
-        yield { kind: 'records', records };
-        records = [];
-      }
-    }
-    if (records.length > 0) yield { kind: 'records', records };
+    for await (const records of readRecordBatches(this.path, this.format, size, onError, this.schema, this.range, this.name)) yield { kind: 'records', records };
   }
 }
 

@@ -51,6 +51,10 @@ export class Tokenizer {
   /** The id of tokens outside the vocabulary (UNKNOWN_ID unless an import said otherwise); null: refused. */
   readonly unknownId: number | null;
   readonly #ids: Map<string, number>;
+  // Char tokenizers look a code point up without making it a string: ASCII in a table
+  // (-1: not in the vocabulary), the rest in a map.
+  readonly #ascii = new Int32Array(128).fill(-1);
+  readonly #codePoints = new Map<number, number>();
 
   private constructor(json: TokenizerJSON) {
     this.kind = json.kind;
@@ -59,6 +63,12 @@ export class Tokenizer {
     this.vocabulary = json.vocabulary;
     this.unknownId = json.unknownId === undefined ? UNKNOWN_ID : json.unknownId;
     this.#ids = new Map(json.vocabulary.map((t, i) => [t, i]));
+    for (const [token, id] of this.#ids) {
+      const c = token.codePointAt(0);
+      if (c === undefined || token.length !== (c > 0xffff ? 2 : 1)) continue; // not one code point
+      if (c < 128) this.#ascii[c] = id;
+      else this.#codePoints.set(c, id);
+    }
   }
 
   /** Number of ids (the model's `vocabSize`). */
@@ -108,6 +118,46 @@ export class Tokenizer {
     return out;
   }
 
+  /**
+   * Writes the ids `encode(text)` gives into `into.ids` from `at` (replacing it with a larger
+   * array when it is too short) and returns how many: a batch is encoded into one buffer,
+   * without an array per text, or a string per character for char tokenizers.
+   */
+  encodeInto(text: string, into: { ids: Int32Array }, at: number): number {
+    if (typeof text !== 'string') throw invalidType('text', 'a string', text);
+    if (this.kind !== 'char') {
+      const ids = this.encode(text);
+      reserve(into, at + ids.length).set(ids, at);
+      return ids.length;
+    }
+    const t = this.lowercase ? text.toLowerCase() : text;
+    const limit = this.maxLength ?? t.length;
+    const out = reserve(into, at + Math.min(t.length, limit)); // code points <= UTF-16 units
+    let count = 0;
+    for (let i = 0; i < t.length && count < limit; i++) {
+      let c = t.charCodeAt(i);
+      let id: number | undefined;
+      if (c < 128) {
+        id = this.#ascii[c];
+      } else {
+        if (c >= 0xd800 && c <= 0xdbff && i + 1 < t.length) {
+          const low = t.charCodeAt(i + 1);
+          if (low >= 0xdc00 && low <= 0xdfff) {
+            c = (c - 0xd800) * 0x400 + (low - 0xdc00) + 0x10000; // a surrogate pair is one code point
+            i++;
+          }
+        }
+        id = this.#codePoints.get(c);
+      }
+      if (id === undefined || id < 0) {
+        if (this.unknownId === null) throw new UnknownTokenError(String.fromCodePoint(c));
+        id = this.unknownId;
+      }
+      out[at + count++] = id;
+    }
+    return count;
+  }
+
   toJSON(): TokenizerJSON {
     const json: TokenizerJSON = { kind: this.kind, lowercase: this.lowercase, maxLength: this.maxLength, vocabulary: [...this.vocabulary] };
     if (this.unknownId !== UNKNOWN_ID) json.unknownId = this.unknownId; // files without it read as before
@@ -127,4 +177,14 @@ export class Tokenizer {
     const unknownId = j.unknownId === undefined ? UNKNOWN_ID : j.unknownId === null ? null : checkInteger('tokenizer.unknownId', j.unknownId, 0, j.vocabulary.length - 1);
     return new Tokenizer({ kind, lowercase: j.lowercase, maxLength: j.maxLength, vocabulary: j.vocabulary, unknownId });
   }
+}
+
+/** `into.ids`, replaced by a copy at least `size` long (doubling) when it is shorter. */
+export function reserve(into: { ids: Int32Array }, size: number): Int32Array {
+  if (into.ids.length < size) {
+    const grown = new Int32Array(Math.max(size, 2 * into.ids.length));
+    grown.set(into.ids);
+    into.ids = grown;
+  }
+  return into.ids;
 }

@@ -70,7 +70,10 @@ describe('rnn-node reports', () => {
     expect(noInput.code).toBe(2);
     const missing = run(['report', '--input', 'missing.jsonl', '--output', 'r.html']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^rnn-node report: ENOENT.*missing\.jsonl'\n$/);
+    expect(missing.stderr).toMatch(/^rnn-node report: missing\.jsonl: cannot read \(ENOENT\)\n$/);
+    const device = run(['report', '--input', '/dev/zero', '--output', 'r.html']);
+    expect(device.code).toBe(1);
+    expect(device.stderr).toMatch(/^rnn-node report: \/dev\/zero: is not a regular file/);
     writeFileSync(join(dir, 'corrupt.jsonl'), '{"type":"epoch","epoch":0,"loss":1,"accuracy":1,"learningRate":1,"seconds":1,"sequencesPerSecond":1}\n{not json\n');
     const corrupt = run(['report', '--input', 'corrupt.jsonl', '--output', 'r.html']);
     expect(corrupt.code).toBe(1);

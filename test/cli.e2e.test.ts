@@ -81,6 +81,15 @@ describe('rnn-node CLI', () => {
     for (const cmd of ['evaluate', 'predict', 'info']) expect(run([cmd, '--help']).code).toBe(0);
   });
 
+  it('training data of one class is refused, class indices included (exit 1, one line)', () => {
+    writeFileSync(join(dir, 'one-class.jsonl'), Array.from({ length: 20 }, (_, i) => JSON.stringify({ text: `t${i}`, label: 1 })).join('\n') + '\n');
+    const r = run(['train', '--data', 'one-class.jsonl', '--out', 'one.rnn', '--epochs', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/training data has only one label \(1\)/);
+    expect(existsSync(join(dir, 'one.rnn'))).toBe(false);
+  });
+
   it('usage errors exit 2 with one clear line', () => {
     const cases: [string[], RegExp][] = [
       [['fly'], /unknown command 'fly'/],

@@ -29,6 +29,26 @@ describe('Tokenizer', () => {
     expect(Tokenizer.fit(['a b c d', 'a b'], { kind: 'word', maxSize: 4 }).vocabulary).toEqual(['<pad>', '<unk>', 'a', 'b']);
     expect(Tokenizer.fit(['abcdef'], { kind: 'char', maxLength: 3 }).encode('abcdef').length).toBe(3);
   });
+  it('encodeInto writes what encode gives: code points, surrogate pairs and lone halves, case, maxLength, unknown ids', () => {
+    const alphabet = ['a', 'B', 'é', '😀', '\ud800', '\udc00', ' ', '中', 'ß', 'İ', 'z'];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const texts = Array.from({ length: 300 }, () => Array.from({ length: Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''));
+    for (const options of [{ kind: 'char' as const }, { kind: 'char' as const, lowercase: true }, { kind: 'char' as const, maxLength: 4, maxSize: 6 }, { kind: 'word' as const }]) {
+      const t = Tokenizer.fit(texts.slice(0, 100), options);
+      const into = { ids: new Int32Array(2) };
+      let at = 3;
+      for (const text of texts) {
+        const n = t.encodeInto(text, into, at);
+        expect(Array.from(into.ids.subarray(at, at + n)), JSON.stringify(text)).toEqual(Array.from(t.encode(text)));
+        at += n;
+      }
+    }
+    const strict = Tokenizer.fromJSON({ kind: 'char', lowercase: false, maxLength: null, vocabulary: ['<pad>', 'a', '😀'], unknownId: null });
+    expect(strict.encodeInto('a😀a', { ids: new Int32Array(0) }, 0)).toBe(3);
+    expect(() => strict.encodeInto('a😁', { ids: new Int32Array(0) }, 0)).toThrow(/token "😁" is not in the model's vocabulary/);
+  });
+
   it('round-trips through JSON and rejects bad JSON', () => {
     const t = Tokenizer.fit(['hello world'], { kind: 'char' });
     expect(Array.from(Tokenizer.fromJSON(JSON.parse(JSON.stringify(t))).encode('low'))).toEqual(Array.from(t.encode('low')));
@@ -52,6 +72,42 @@ describe('readers', () => {
     expect(records[1]).toMatchObject({ kind: 'sequence', label: 2, line: 3 });
     expect(Number.isNaN((records[1] as { sequence: number[][] }).sequence[1][1])).toBe(true);
   });
+  it('splits lines at \\n, \\r\\n and a lone \\r, across chunk boundaries, numbered as in the file; a BOM is dropped', async () => {
+    const { readRecordBatches } = await import('../src/readers');
+    // 20,000 records (many stream chunks), line ends of every kind, blank lines between.
+    const ends = ['\n', '\r\n', '\r', '\n\n', '\r\n\r\n'];
+    let text = '\ufeff';
+    const expected: { text: string; line: number }[] = [];
+    let line = 1;
+    for (let i = 0; i < 20000; i++) {
+      const t = `r${i} ${'é😀'.repeat(i % 7)}`;
+      text += JSON.stringify({ text: t }) + ends[i % ends.length];
+      expected.push({ text: t, line });
+      line += ends[i % ends.length] === '\n\n' || ends[i % ends.length] === '\r\n\r\n' ? 2 : 1;
+    }
+    text += '{"text":"last, no line end"}';
+    expected.push({ text: 'last, no line end', line });
+    const p = file('lines.jsonl', text);
+    const records = await readAllRecords(p, 'jsonl');
+    expect(records.map((r) => ({ text: (r as { text: string }).text, line: r.line }))).toEqual(expected);
+    const sizes: number[] = [];
+    for await (const batch of readRecordBatches(p, 'jsonl', 3000)) sizes.push(batch.length);
+    expect(sizes).toEqual([3000, 3000, 3000, 3000, 3000, 3000, 2001]);
+    // A \r\n split by the stream's 64 KiB chunks: the \r ends the first chunk.
+    let ascii = '';
+    while (ascii.length < 65535 - 40) ascii += '{"text":"x"}\n';
+    ascii += `{"text":"${'y'.repeat(65535 - ascii.length - 11)}"}`;
+    expect(ascii.length).toBe(65535);
+    const split = await readAllRecords(file('split.jsonl', `${ascii}\r\n{"text":"after"}\n`), 'jsonl');
+    expect(split.slice(-2).map((r) => r.line)).toEqual([split.length - 1, split.length]);
+    expect((split[split.length - 1] as { text: string }).text).toBe('after');
+    // A file ending in \r, and a lone line.
+    expect((await readAllRecords(file('cr.jsonl', '{"text":"a"}\r'), 'jsonl')).map((r) => r.line)).toEqual([1]);
+    expect(await readAllRecords(file('empty.jsonl', ''), 'jsonl')).toEqual([]);
+    // No line end at all (/dev/zero): refused at a bound, not read until memory runs out.
+    await expect(readAllRecords('/dev/zero', 'jsonl')).rejects.toThrow(/\/dev\/zero:1: the line is longer than 268435456 characters/);
+  }, 30_000);
+
   it('names the file and line of malformed records', async () => {
     const cases: [string, RegExp][] = [
       ['{"text":"ok","label":"a"}\n{"text": broken\n', /b\.jsonl:2: not valid JSON/],
@@ -67,6 +123,11 @@ describe('readers', () => {
     }
     await expect(readAllRecords(join(dir, 'nope.jsonl'), 'jsonl')).rejects.toThrow(/nope\.jsonl:0: cannot read \(ENOENT\)/);
   });
+  it("names the line of csv-parse's own errors (a stray quote on line 5)", async () => {
+    const p = file('quote.csv', 'text,label\nsalut,fr\nhello,en\nhola,es\nsa"lut,fr\n');
+    await expect(readAllRecords(p, 'csv', { textColumn: 'text', labelColumn: 'label' })).rejects.toThrow(/quote\.csv:5: /);
+  });
+
   it('reads UCR-style CSV (comma or tab), missing values as NaN, names bad lines', async () => {
     const records = await readAllRecords(file('u.csv', '1,0.5,0.25,NaN\n2\t1\t?\t3\n'), 'csv');
     expect(records.map((r) => r.label)).toEqual([1, 2]);

@@ -3,7 +3,8 @@
  * `.json` a tfjs/Keras layers model (model.json and its shards beside it), `.rnn` rnn-node's,
  * `.onnx` (rnn-node's own exports exactly; torch.onnx.export recurrent classifiers).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFileSync } from '../read-file';
 import { basename, dirname, extname } from 'node:path';
 
 import { packageVersion } from '../backend';
@@ -34,9 +35,9 @@ function formatOf(path: string, flag: string): Format {
 function readLines(path: string, what: string): string[] {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFileSync(path, 256 << 20, 'a list file holds (256 MiB)').toString('utf8');
   } catch (e) {
-    throw new Error(`cannot read the ${what} file ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(`cannot read the ${what} file ${path} (${(e as Error).message.replace(/^cannot read \((.*)\)$/, '$1')})`);
   }
   if (/\.json$/i.test(path)) {
     const list = JSON.parse(text) as unknown;

@@ -1,5 +1,5 @@
 /** `rnn-node report`: rebuild the HTML report from a metrics log (train/evaluate --metrics-log). */
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../read-file';
 
 import { parseMetricsLog } from '../report/report-data';
 import { checkOutputPath, writeReportFiles } from '../report/report-writer';
@@ -26,7 +26,13 @@ export async function report(argv: string[]): Promise<number> {
     throw new UsageError(`rnn-node report: ${(error as Error).message}`);
   }
   const input = v.input as string;
-  const data = parseMetricsLog(await readFile(input, 'utf8'), input);
+  let text: string;
+  try {
+    text = (await readRegularFile(input, 1 << 30, 'a metrics log holds (1 GiB)')).toString('utf8');
+  } catch (e) {
+    throw new Error(`${input}: ${(e as Error).message}`);
+  }
+  const data = parseMetricsLog(text, input);
   if (v.title !== undefined) data.run.title = v.title as string;
   await writeReportFiles({ report: output }, data);
   const what = data.evaluation ? `, evaluation on ${data.evaluation.count} records` : data.complete ? '' : ' (the log has no final line: the run did not finish)';

@@ -212,6 +212,9 @@ function buildModel(v: FlagValues, data: Awaited<ReturnType<typeof loadData>>) {
     classes = labelSpace(data.records).classes;
   }
   if (Array.isArray(classes) && classes.length < 2) throw new DataFormatError((v.data as string[]).join(', '), 0, `training data has only one label (${classes[0]})`);
+  // Class indices too: a model of one class seen learns nothing.
+  const seen = new Set<number | string>(data.kind === 'typed' ? data.y : data.records.map((r) => r.label as number | string));
+  if (seen.size < 2) throw new DataFormatError((v.data as string[]).join(', '), 0, `training data has only one label (${[...seen][0]})`);
   const layer: LayerConfig = {
     cell: v.cell as 'lstm',
     units: v.units as number,
