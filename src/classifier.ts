@@ -156,7 +156,7 @@ export class SequenceClassifier {
       throw new InferenceOnlyError(`Cannot quantize a model that is already ${this.config.precision}: quantize the float32 model`);
     const quantized = new SequenceClassifier({ ...this.config, classes: this.config.labels ?? this.config.classes, precision: type });
     try {
-      quantized.setWeights(quantizeWeights(this.getWeights(), type));
+      quantized.#setWeightsOn(quantized.#idle('set weights'), quantizeWeights(this.getWeights(), type));
       quantized.preprocessing = this.preprocessing === null ? null : structuredClone(this.preprocessing);
     } catch (e) {
       quantized.dispose();
@@ -382,7 +382,12 @@ export class SequenceClassifier {
 
   /** Sets weights from a list in `getWeights()` order and shapes (Float32Array or number[] values). */
   setWeights(weights: ReadonlyArray<{ shape?: readonly number[]; values: ArrayLike<number> }>): void {
-    this.#setWeightsOn(this.#idle('set weights'), weights);
+    const model = this.#idle('set weights');
+    this.#setWeightsOn(model, weights);
+    // A quantized model holds its recurrent matrices on its grid (what it computes with, and
+    // what getWeights shows): other values are moved onto it, as quantize() does.
+    const precision = this.config.precision;
+    if (precision !== 'float32') this.#setWeightsOn(model, quantizeWeights(this.getWeights(), precision));
   }
 
   #setWeightsOn(model: NativeModel, weights: ReadonlyArray<{ shape?: readonly number[]; values: ArrayLike<number> }>): void {

@@ -87,6 +87,13 @@ describe('data for fit / evaluate / predict', () => {
     await expect(m.predictProba(big)).rejects.toThrow(mentions('x[0][1][0]', 'float32 holds', '-1e+39'));
   });
 
+  it('a typed buffer changed while its call runs: the native copy is checked, so NaN rejects instead of predicting NaN', async () => {
+    const values = new Float32Array(2 * 1 * 3).fill(0.5);
+    const running = m.predictProba({ values, shape: [2, 1, 3] }, { batchSize: 1 });
+    values[4] = NaN; // the second batch is gathered after this
+    await expect(running).rejects.toThrow(/Invalid batch: value nan at sequence 0, step 0, feature 1 is not finite/);
+  });
+
   it('refuses a ragged batch whose padding would not fit in memory, before allocating it', async () => {
     const one = [[0, 0, 0]];
     const x = Array.from({ length: 40_000 }, () => one);

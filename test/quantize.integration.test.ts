@@ -171,6 +171,24 @@ describe('quantized weights, files and the contract', () => {
     model.dispose();
   });
 
+  it('setWeights on a quantized model moves the values onto its grid: getWeights shows what it computes with', async () => {
+    const model = randomModel(config, 12);
+    const x = inputFor(config, 3);
+    for (const type of ['int8', 'bf16'] as const) {
+      const q = await model.quantize({ type });
+      const before = q.predictProbaSync(x) as Float32Array;
+      q.setWeights(model.getWeights()); // float32 values, off the grid
+      const shown = q.getWeights();
+      // The same as quantize() made: the grid, and the same predictions.
+      const fresh = await model.quantize({ type });
+      shown.forEach((w, k) => expect(Array.from(w.values)).toEqual(Array.from(fresh.getWeights()[k].values)));
+      expect(Buffer.from((q.predictProbaSync(x) as Float32Array).buffer).equals(Buffer.from(before.buffer))).toBe(true);
+      q.dispose();
+      fresh.dispose();
+    }
+    model.dispose();
+  });
+
   it('saves and loads: the same precision, the same predictions; info and evaluate take it as it is', async () => {
     const model = randomModel(config, 4);
     const x = inputFor(config, 3);

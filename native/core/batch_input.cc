@@ -1,5 +1,6 @@
 #include "batch_input.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace rnn {
@@ -31,7 +32,14 @@ std::string pack_batch(const BatchInput<T>& in, const ModelConfig& c, PackedInpu
       const size_t source = size_t(members[entry]) * in.steps + t;
       const long row = layout.row(t, r);
       if (c.input == InputType::kDense) {
-        std::memcpy(out.dense.data() + row * width, in.dense + source * width, sizeof(T) * width);
+        T* copy = out.dense.data() + row * width;
+        std::memcpy(copy, in.dense + source * width, sizeof(T) * width);
+        // The copy is checked (what the kernels will read): NaN or infinite input would make
+        // NaN probabilities, e.g. from a buffer changed after the caller's own checks.
+        for (long f = 0; f < width; ++f)
+          if (!std::isfinite(copy[f]))
+            return "value " + std::to_string(copy[f]) + " at sequence " + std::to_string(entry) +
+                   ", step " + std::to_string(t) + ", feature " + std::to_string(f) + " is not finite";
       } else {
         const int32_t id = in.tokens[source];  // read once: checked and stored as read
         if (id < 0 || id >= c.vocab_size)
