@@ -2,6 +2,8 @@
  * Classification metrics from predicted probabilities: loss, accuracy, top-k accuracy,
  * per-class precision/recall/F1, macro averages and the confusion matrix.
  */
+import { invalidType, outOfRange } from './errors';
+import { checkInteger } from './validate';
 
 export interface ClassMetrics {
   label: string;
@@ -34,6 +36,15 @@ export interface Metrics {
  * predicted has precision 0; a class with no instances has recall 0 (and is left out of
  * the macro averages unless it was predicted). */
 export function computeMetrics(probs: Float32Array, truth: Int32Array, classes: number, labels: string[] | null, topK = 3): Metrics {
+  // Exported: checked like the rest of the API (a short probs array gave wrong metrics silently).
+  checkInteger('classes', classes, 2, 1 << 20);
+  if (!(truth instanceof Int32Array)) throw invalidType('truth', 'an Int32Array of class indices', truth);
+  if (!(probs instanceof Float32Array)) throw invalidType('probs', 'a Float32Array [truth.length x classes]', probs);
+  if (probs.length !== truth.length * classes) throw outOfRange('probs', `${truth.length * classes} values (truth.length x classes)`, probs);
+  const outside = truth.findIndex((y) => y < 0 || y >= classes);
+  if (outside >= 0) throw outOfRange(`truth[${outside}]`, `a class index in [0, ${classes})`, truth[outside]);
+  if (labels !== null && (!Array.isArray(labels) || labels.length !== classes)) throw invalidType('labels', `null or ${classes} class names`, labels);
+  checkInteger('topK', topK, 1, 1 << 20);
   const n = truth.length;
   const k = Math.min(Math.max(1, topK), classes);
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));

@@ -138,6 +138,9 @@ describe('data for fit / evaluate / predict', () => {
     await expect(m.fit({ x, y }, { classWeight: [1, 2] })).rejects.toThrow(mentions('options.classWeight', '3 weights'));
     await expect(m.fit({ x, y }, { threads: 0 })).rejects.toThrow(/options\.threads/);
     await expect(m.fit({ x, y }, { validationData: { x: [[[1, 2]]], y: [0] } })).rejects.toThrow(mentions('options.validationData.x[0][0]'));
+    // A report path that is a folder is refused before training, not after an epoch.
+    const { tmpdir } = await import('node:os');
+    await expect(m.fit({ x, y }, { report: tmpdir() })).rejects.toThrow(mentions('options.report', 'not a folder'));
   });
   it('still works after all those rejections', async () => {
     const history = await m.fit({ x, y }, { epochs: 2 });

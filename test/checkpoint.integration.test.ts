@@ -155,6 +155,17 @@ describe('checkpoints', () => {
     await expect(SequenceClassifier.load(42 as never)).rejects.toThrow(TypeError);
   });
 
+  it('save() names the path it was given: a folder, a missing folder; a name near the 255-character limit still saves', async () => {
+    const m = new SequenceClassifier(config);
+    await expect(m.save(dir)).rejects.toThrow(new RegExp(`${dir.replace(/[/.]/g, '\\$&')}: is a folder; give a file path`));
+    await expect(m.save(join(dir, 'no', 'such', 'm.rnn'))).rejects.toThrow(/no\/such\/m\.rnn: cannot be written \(ENOENT\)/);
+    const long = join(dir, `${'x'.repeat(250)}.rnn`);
+    await m.save(long);
+    expect((await SequenceClassifier.load(long)).config).toEqual(m.config);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    m.dispose();
+  });
+
   it('refuses what is not a regular file quickly: a directory, /dev/zero (endless), a named pipe (no writer); so do the importers', async () => {
     await expect(SequenceClassifier.load(dir)).rejects.toThrow(/is a directory, not a file/);
     await expect(SequenceClassifier.load('/dev/zero')).rejects.toThrow(CheckpointError);

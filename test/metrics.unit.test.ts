@@ -58,3 +58,14 @@ describe('computeMetrics against hand-computed values', () => {
     expect(r.perClass[2]).toEqual({ label: '2', precision: 0, recall: 0, f1: 0, support: 0 });
   });
 });
+
+describe('computeMetrics checks its arguments (it is exported)', () => {
+  it('refuses probabilities of the wrong length, class indices out of range and bad labels', () => {
+    const probs = Float32Array.from([0.9, 0.1, 0.2, 0.8]);
+    expect(() => computeMetrics(probs.subarray(0, 3), Int32Array.from([0, 1]), 2, null)).toThrow(/Expected 4 values \(truth.length x classes\) for probs/);
+    expect(() => computeMetrics(probs, Int32Array.from([0, 2]), 2, null)).toThrow(/Expected a class index in \[0, 2\) for truth\[1\] but received 2/);
+    expect(() => computeMetrics(probs, Int32Array.from([0, 1]), 2, ['a'])).toThrow(/labels/);
+    expect(() => computeMetrics(probs, [0, 1] as never, 2, null)).toThrow(TypeError);
+    expect(computeMetrics(probs, Int32Array.from([0, 1]), 2, ['a', 'b']).accuracy).toBe(1);
+  });
+});

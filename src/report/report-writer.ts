@@ -29,6 +29,13 @@ export function checkOutputPath(name: string, value: unknown): string | undefine
     // reported below
   }
   if (!isFolder) throw invalidType(name, `a file path in an existing folder (${folder} is not one)`, value);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(resolve(value)).isDirectory();
+  } catch {
+    // not there yet: written then
+  }
+  if (isDirectory) throw invalidType(name, 'a file path, not a folder', value);
   return value;
 }
 
