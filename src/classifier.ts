@@ -148,8 +148,7 @@ export class SequenceClassifier {
    */
   async quantize(options: { type?: 'int8' | 'bf16' } = {}): Promise<SequenceClassifier> {
     this.#idle('quantize');
-    if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
-    checkKnownKeys('options', options as Record<string, unknown>, ['type']);
+    checkOptions(options, ['type']);
     const type = options.type ?? 'int8';
     if (type !== 'int8' && type !== 'bf16') throw outOfRange('options.type', "'int8' or 'bf16'", type);
     if (this.config.precision !== 'float32')
@@ -341,6 +340,7 @@ export class SequenceClassifier {
    * low-latency path. Blocks the event loop while it runs. */
   predictProbaSync(x: SequenceInput, options: Pick<PredictOptions, 'threads'> = {}): Float32Array | number[][] {
     const model = this.#idle('predict');
+    checkOptions(options, ['threads']);
     const set = toSequenceSet(x, this.config, 'x');
     if (set.count > PREDICT_SYNC_MAX_SEQUENCES)
       throw outOfRange('x', `at most ${PREDICT_SYNC_MAX_SEQUENCES} sequences for a synchronous prediction (use predictProba)`, set.count);
@@ -401,6 +401,7 @@ export class SequenceClassifier {
       const name = `weights[${i}] (${t.name})`;
       if (!w || typeof w !== 'object' || !w.values || typeof w.values.length !== 'number')
         throw invalidType(name, '{ values: Float32Array | number[], shape? }', w);
+      if (w.shape !== undefined && !Array.isArray(w.shape)) throw invalidType(`${name}.shape`, `an array like [${t.shape.join(', ')}] (or no shape)`, w.shape);
       if (w.shape !== undefined && (w.shape.length !== t.shape.length || w.shape.some((d, k) => d !== t.shape[k])))
         throw outOfRange(`${name}.shape`, `[${t.shape.join(', ')}]`, `[${w.shape.join(', ')}]`);
       if (w.values.length !== t.size) throw outOfRange(`${name}.values`, `${t.size} values for shape [${t.shape.join(', ')}]`, w.values);
@@ -419,6 +420,7 @@ export class SequenceClassifier {
   computeGradients(data: Dataset, options: { classWeight?: FitOptions['classWeight']; threads?: number } = {}): { loss: number; gradients: WeightTensor[] } {
     const model = this.#idle('compute gradients');
     this.#trainable('compute gradients');
+    checkOptions(options, ['classWeight', 'threads']);
     const { set, labels } = this.#dataset(data, 'data');
     const weights = resolveClassWeights(options.classWeight, this.config.classes, this.config.labels);
     const result = model.gradients(batchOf(set, null, 0, set.count), labels, weights, threadsOption(options.threads));
@@ -473,7 +475,10 @@ export class SequenceClassifier {
   async save(path: string, options: { includeTrainingState?: boolean } = {}): Promise<void> {
     const model = this.#idle('save');
     if (typeof path !== 'string' || path === '') throw invalidType('path', 'a file path', path);
-    await this.#saveWith(model, path, options.includeTrainingState ?? true);
+    checkOptions(options, ['includeTrainingState']);
+    const training = options.includeTrainingState ?? true;
+    if (typeof training !== 'boolean') throw invalidType('options.includeTrainingState', 'a boolean', training);
+    await this.#saveWith(model, path, training);
   }
 
   async #saveWith(model: NativeModel, path: string, includeTrainingState: boolean): Promise<void> {
@@ -554,3 +559,9 @@ function argmax(row: Float32Array): number {
 }
 
 export type { Labels };
+
+/** An options argument: a plain object (not null or an array) with only the keys named. */
+function checkOptions(options: unknown, known: readonly string[]): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidType('options', 'an object', options);
+  checkKnownKeys('options', options as Record<string, unknown>, known);
+}

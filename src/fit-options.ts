@@ -126,10 +126,11 @@ export function resolveFitOptions(options: unknown, model: FitContext): Resolved
     schedule: makeSchedule(o.schedule, learningRate, model.epochsTrained + epochs),
     classWeights: resolveClassWeights(o.classWeight, model.classes, model.labels),
     validationData: o.validationData,
+    // 0 holds nothing out (as Keras's validation_split=0.0), not the one sequence a split keeps.
     validationSplit:
-      o.validationSplit === undefined
+      o.validationSplit === undefined || checkNumber('options.validationSplit', o.validationSplit, 0, 1, true) === 0
         ? undefined
-        : { fraction: checkNumber('options.validationSplit', o.validationSplit, 0, 1, true), seed: seed ?? model.seed, stratify },
+        : { fraction: o.validationSplit, seed: seed ?? model.seed, stratify },
     shuffle: optionalBoolean('options.shuffle', o.shuffle, true),
     bucketing: optionalBoolean('options.bucketing', o.bucketing, false),
     augment: resolveAugment(o.augment),

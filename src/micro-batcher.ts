@@ -8,7 +8,7 @@
  */
 import type { SequenceSet } from './data';
 import { invalidType, outOfRange } from './errors';
-import { checkInteger, checkNumber } from './validate';
+import { checkInteger, checkNumber, checkKnownKeys } from './validate';
 
 export interface BatchingOptions {
   /** Longest a call waits for others before its batch runs. */
@@ -19,7 +19,8 @@ export interface BatchingOptions {
 
 export function resolveBatching(value: unknown): BatchingOptions | null {
   if (value === null || value === false) return null;
-  if (typeof value !== 'object' || value === undefined) throw invalidType('options', "{ maxDelayMs, maxBatchSize }, or null to turn batching off", value);
+  if (typeof value !== 'object' || value === undefined || Array.isArray(value)) throw invalidType('options', "{ maxDelayMs, maxBatchSize }, or null to turn batching off", value);
+  checkKnownKeys('options', value as Record<string, unknown>, ['maxDelayMs', 'maxBatchSize']);
   const o = value as Partial<BatchingOptions>;
   return {
     maxDelayMs: o.maxDelayMs === undefined ? 2 : checkNumber('options.maxDelayMs', o.maxDelayMs, 0, 1000),

@@ -184,6 +184,15 @@ describe('unknown options are refused, not ignored', () => {
     await expect(m.predictProba(x, { batchsize: 8 } as never)).rejects.toThrow(/options\.batchsize is not an option \(did you mean batchSize\?\)/);
     await expect(m.evaluate({ x, y: [0, 1, 2, 0] }, { topk: 2 } as never)).rejects.toThrow(/did you mean topK/);
     await expect(m.predictProba(x, { topK: 2 } as never)).rejects.toThrow(/options\.topK is not an option/);
+    // The other methods' options too (a typo silently gave unweighted gradients).
+    expect(() => m.computeGradients({ x, y: [0, 1, 2, 0] }, { classweight: [1, 1, 1] } as never)).toThrow(/options\.classweight is not an option \(did you mean classWeight\?\)/);
+    expect(() => m.predictProbaSync(x, { batchSize: 2 } as never)).toThrow(/options\.batchSize is not an option/);
+    expect(() => m.predictProbaSync(x, null as never)).toThrow(TypeError);
+    expect(() => m.setBatching({ maxbatchsize: 4 } as never)).toThrow(/options\.maxbatchsize is not an option/);
+    expect(() => m.setBatching([] as never)).toThrow(TypeError);
+    await expect(m.save('/tmp/never.rnn', { includeTrainingState: 'no' } as never)).rejects.toThrow(/options\.includeTrainingState/);
+    await expect(m.save('/tmp/never.rnn', null as never)).rejects.toThrow(TypeError);
+    await expect(m.quantize([] as never)).rejects.toThrow(TypeError);
     expect(m.epochsTrained).toBe(0);
   });
   it('in a config: top level, input and layers', () => {
@@ -220,6 +229,8 @@ describe('weights', () => {
     const huge = w.map((t, i) => ({ ...t, values: i === 1 ? Array.from(t.values, (v, k) => (k === 2 ? 1e39 : v)) : t.values }));
     expect(() => m.setWeights(huge)).toThrow(mentions('weights[1] (lstm_0/recurrent_kernel).values[2]', 'float32 holds'));
     expect(() => m.setWeights('weights' as never)).toThrow(TypeError);
+    expect(() => m.setWeights(w.map((t, i) => (i === 0 ? { ...t, shape: 'abc' as never } : t)))).toThrow(mentions('weights[0] (lstm_0/kernel).shape', 'an array'));
+    expect(() => m.setWeights(w.map((t, i) => (i === 0 ? { ...t, shape: null as never } : t)))).toThrow(TypeError);
     expect(m.getWeights()).toEqual(w); // nothing was half-applied
   });
 });
