@@ -153,7 +153,14 @@ export class SequenceClassifier {
     if (type !== 'int8' && type !== 'bf16') throw outOfRange('options.type', "'int8' or 'bf16'", type);
     if (this.config.precision !== 'float32')
       throw new InferenceOnlyError(`Cannot quantize a model that is already ${this.config.precision}: quantize the float32 model`);
-    const quantized = new SequenceClassifier({ ...this.config, classes: this.config.labels ?? this.config.classes, precision: type });
+    let quantized: SequenceClassifier;
+    try {
+      quantized = new SequenceClassifier({ ...this.config, classes: this.config.labels ?? this.config.classes, precision: type });
+    } catch (e) {
+      // The config's limits for this precision, said of the option that asked for it.
+      if (e instanceof RangeError && e.message.includes('config.precision')) throw outOfRange('options.type', `a precision this model supports (${e.message.replace(/^Expected (.*) for config\.precision.*$/s, '$1')})`, type);
+      throw e;
+    }
     try {
       quantized.#setWeightsOn(quantized.#idle('set weights'), quantizeWeights(this.getWeights(), type));
       quantized.preprocessing = this.preprocessing === null ? null : structuredClone(this.preprocessing);

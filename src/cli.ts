@@ -4,6 +4,7 @@
  * progress and errors to stderr. Exit codes: 0 success, 1 runtime error (unreadable file,
  * corrupt model, bad record), 2 usage error (unknown flag, missing or invalid value).
  */
+import { oneLine } from './cli/terminal-text';
 import { bench, BENCH_HELP } from './cli/bench';
 import { convert, CONVERT_HELP } from './cli/convert';
 import { evaluate, EVALUATE_HELP } from './cli/evaluate';
@@ -78,15 +79,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/**
- * An error as one stderr line: line breaks and other control characters (from a file name,
- * a label or a quoted bit of a file) escaped, and a very long message cut in the middle.
- */
-export function oneLine(message: string, limit = 2000): string {
-  // eslint-disable-next-line no-control-regex
-  const escaped = message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
-  return escaped.length <= limit ? escaped : `${escaped.slice(0, limit / 2)} … ${escaped.slice(-limit / 2)}`;
-}
 
 if (require.main === module) {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {

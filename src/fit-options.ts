@@ -155,7 +155,8 @@ export function resolveClassWeights(value: unknown, classes: number, labels: str
   if (typeof value !== 'object') throw invalidType('options.classWeight', 'an array of weights or a { class: weight } object', value);
   for (const [key, w] of Object.entries(value as Record<string, unknown>)) {
     const index = labels?.indexOf(key) ?? -1;
-    const k = index >= 0 ? index : Number(key);
+    // A class index written as a plain decimal ('2'): Number() would also read '', ' 1' and '0x1'.
+    const k = index >= 0 ? index : /^(0|[1-9]\d*)$/.test(key) ? Number(key) : NaN;
     if (!Number.isInteger(k) || k < 0 || k >= classes) throw outOfRange('options.classWeight', `class names or indices in [0, ${classes})`, key);
     out[k] = checkNumber(`options.classWeight.${key}`, w, 0, 1e12);
   }

@@ -247,7 +247,7 @@ export function labelSpace(records: readonly DataRecord[]): { classes: number | 
   if (strings.length === records.length) {
     return { classes: [...new Set(strings.map((r) => r.label as string))].sort() };
   }
-  if (strings.length > 0) throw new DataFormatError('data', strings[0].line, 'labels mix names and integers');
+  if (strings.length > 0) throw new DataFormatError(strings[0].file ?? 'data', strings[0].line, 'labels mix names and integers');
   let max = 0;
   for (const r of records) max = Math.max(max, r.label as number);
   return { classes: Math.max(2, max + 1) };

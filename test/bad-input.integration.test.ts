@@ -136,6 +136,8 @@ describe('data for fit / evaluate / predict', () => {
     await expect(m.fit({ x, y }, { optimizer: { learningRate: NaN } })).rejects.toThrow(/options\.optimizer\.learningRate/);
     await expect(m.fit({ x, y }, { optimizer: { type: 'adam', beta2: 1 } })).rejects.toThrow(/beta2/);
     await expect(m.fit({ x, y }, { classWeight: [1, 2] })).rejects.toThrow(mentions('options.classWeight', '3 weights'));
+    for (const key of ['', ' 1', '0x1', '1.0'])
+      await expect(m.fit({ x, y }, { classWeight: { [key]: 2 } })).rejects.toThrow(mentions('options.classWeight', 'class names or indices'));
     await expect(m.fit({ x, y }, { threads: 0 })).rejects.toThrow(/options\.threads/);
     await expect(m.fit({ x, y }, { validationData: { x: [[[1, 2]]], y: [0] } })).rejects.toThrow(mentions('options.validationData.x[0][0]'));
     // A report path that is a folder is refused before training, not after an epoch.

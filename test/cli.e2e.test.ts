@@ -114,6 +114,8 @@ describe('rnn-node CLI', () => {
       [['train', '--data', 'train.jsonl', '--out', 'nope/m.rnn'], /--out "nope\/m\.rnn" is not in an existing folder/],
       [['predict', '--model', 'm.rnn', '--data', 'train.jsonl', '--output', '.'], /--output "\." is a folder/],
       [['train', '--data', 'train.jsonl', '--out', 'r.html', '--report', 'r.html'], /--out and --report name the same file/],
+      [['predict', '--model', 'm.rnn', '--data', '-', '--data', '-'], /stdin\) is given more than once/],
+      [['predict', '--model', 'm.rnn', '--data', '-', '--shard', '0/2', '--output', '.'], /stdin \(--data -\) cannot be split/],
     ];
     for (const [args, message] of cases) {
       const r = run(args);

@@ -1,4 +1,5 @@
 /** `rnn-node evaluate`: metrics of a saved model on labelled data. */
+import { oneLine } from './terminal-text';
 import { SequenceClassifier } from '../classifier';
 import { setNumThreads } from '../threads';
 import { helpText, parseFlags, type Flag } from './flags';
@@ -43,15 +44,22 @@ export async function evaluate(argv: string[]): Promise<number> {
       '',
       `${'label'.padEnd(16)} precision  recall      f1  support`,
       ...m.perClass.map(
-        (c) => `${c.label.slice(0, 16).padEnd(16)} ${c.precision.toFixed(4).padStart(9)} ${c.recall.toFixed(4).padStart(7)} ${c.f1.toFixed(4).padStart(7)} ${String(c.support).padStart(8)}`,
+        (c) => `${tableLabel(c.label)} ${c.precision.toFixed(4).padStart(9)} ${c.recall.toFixed(4).padStart(7)} ${c.f1.toFixed(4).padStart(7)} ${String(c.support).padStart(8)}`,
       ),
       '',
       'confusion matrix (rows: actual, columns: predicted)',
-      ...m.confusionMatrix.map((row, i) => `${m.labels[i].slice(0, 16).padEnd(16)} ${row.map((n) => String(n).padStart(6)).join('')}`),
+      ...m.confusionMatrix.map((row, i) => `${tableLabel(m.labels[i])} ${row.map((n) => String(n).padStart(6)).join('')}`),
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
   } finally {
     model.dispose();
   }
+}
+
+/** A label in a 16-character table column: control characters escaped (a label holding a
+ * line break would break the table), then cut. */
+function tableLabel(label: string): string {
+  const shown = oneLine(label);
+  return (shown.length > 16 ? `${shown.slice(0, 15)}…` : shown).padEnd(16);
 }

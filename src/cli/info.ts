@@ -1,4 +1,5 @@
 /** `rnn-node info MODEL`: what a model file holds. */
+import { oneLine } from './terminal-text';
 import { statSync } from 'node:fs';
 import { readCheckpoint } from '../checkpoint';
 import { helpText, parseFlags, UsageError, type Flag } from './flags';
@@ -50,7 +51,7 @@ export async function info(argv: string[]): Promise<number> {
     `${path}: rnn-node model, format ${header.format}, ${summary.bytes} bytes (${header.library})`,
     `input:    ${input}`,
     `layers:   ${layers}; pooling ${header.config.pooling}`,
-    `classes:  ${header.config.labels ? header.config.labels.join(', ') : header.config.classes}`,
+    `classes:  ${header.config.labels ? oneLine(header.config.labels.map((l) => (/^[\w .-]+$/.test(l) ? l : JSON.stringify(l))).join(', ')) : header.config.classes}`,
     `init:     ${init}`,
     ...(source ? [`source:   ${source}`] : []),
     `params:   ${header.paramCount}${header.config.precision === 'float32' ? '' : ` (${header.config.precision}: inference-only)`}`,

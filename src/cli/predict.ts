@@ -55,6 +55,9 @@ export async function predict(argv: string[]): Promise<number> {
     return 0;
   }
   if (v.threads !== undefined) setNumThreads(v.threads as number);
+  const stdin = (v.data as string[]).filter((p) => p === '-').length;
+  if (stdin > 1) throw new UsageError("rnn-node predict: --data - (stdin) is given more than once; it can be read only once");
+  if (stdin > 0 && v.shard !== undefined) throw new UsageError('rnn-node predict: --shard splits files; stdin (--data -) cannot be split, give a file');
   let shard: ReturnType<typeof parseShard> | null = null;
   if (v.shard !== undefined) {
     try {
