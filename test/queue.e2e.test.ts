@@ -158,6 +158,13 @@ describe('rnn-node queue', () => {
     // The rest is still queued for others.
     const status = JSON.parse(run(['queue', 'status', '--redis', url, '--name', 'term', '--json']).stdout);
     expect(status).toMatchObject({ total: 4, done: 1 });
+    // No worker running: --wait gives up after --timeout, one line, exit 1.
+    const t0 = Date.now();
+    const waited = run(['queue', 'status', '--redis', url, '--name', 'term', '--wait', '--timeout', '1']);
+    expect(waited.code).toBe(1);
+    expect(waited.stderr.trim().split('\n').pop()).toMatch(/^rnn-node queue: status: term: still 3 of 4 chunks to go after --timeout 1 s/);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(run(['queue', 'status', '--redis', url, '--name', 'term', '--timeout', '1']).code).toBe(2);
     const collect = run(['queue', 'collect', '--redis', url, '--name', 'term', '--output', 'term.out']);
     expect(collect.code).toBe(1);
     expect(collect.stderr).toMatch(/3 of 4 chunks not done yet/);

@@ -58,6 +58,7 @@ export const QUEUE_STATUS_FLAGS: Flag[] = [
   REDIS_FLAG,
   NAME_FLAG,
   { name: 'wait', kind: 'bool', help: 'keep reporting until every chunk is done or failed', default: false },
+  { name: 'timeout', kind: 'float', min: 0, help: 'with --wait: give up (exit 1) after this many seconds', shown: 'none: wait for the job' },
   jsonFlag('print one JSON object: name, total, done, failed, active, records, recordsPerSecond, etaSeconds'),
   PREFIX_FLAG,
 ];
@@ -67,6 +68,7 @@ export const QUEUE_COLLECT_FLAGS: Flag[] = [
   NAME_FLAG,
   { name: 'output', kind: 'path', output: 'file', help: "the merged JSONL file, gzip'd when it ends in .gz (written atomically)", required: true },
   { name: 'wait', kind: 'bool', help: 'wait until every chunk is done or failed first', default: false },
+  { name: 'timeout', kind: 'float', min: 0, help: 'with --wait: give up (exit 1) after this many seconds', shown: 'none: wait for the job' },
   PREFIX_FLAG,
 ];
 
@@ -163,7 +165,8 @@ async function status(argv: string[]): Promise<number> {
   const show = (s: JobStatus) => {
     if (tty) process.stderr.write(`\r${bar(s)}`);
   };
-  const s = v.wait ? await waitForJob(t, prefix, name, show) : await jobStatus(t, prefix, name);
+  if (v.timeout !== undefined && !v.wait) throw new QueueUsageError('--timeout goes with --wait');
+  const s = v.wait ? await waitForJob(t, prefix, name, show, 500, v.timeout as number | undefined) : await jobStatus(t, prefix, name);
   if (tty) process.stderr.write('\n');
   if (v.json) {
     const { failures, output, ...summary } = s;
@@ -179,7 +182,8 @@ async function collect(argv: string[]): Promise<number> {
   const { values: v, help } = parseFlags('queue collect', argv, QUEUE_COLLECT_FLAGS);
   if (help) return printHelp();
   const { t, prefix, name } = await jobOf(v);
-  const s = v.wait ? await waitForJob(t, prefix, name, () => undefined) : await jobStatus(t, prefix, name);
+  if (v.timeout !== undefined && !v.wait) throw new QueueUsageError('--timeout goes with --wait');
+  const s = v.wait ? await waitForJob(t, prefix, name, () => undefined, 500, v.timeout as number | undefined) : await jobStatus(t, prefix, name);
   if (s.failed > 0) throw new QueueRuntimeError(`${name}: ${s.failed} chunk${s.failed === 1 ? '' : 's'} failed: ${s.failures.slice(0, 5).map((f) => `chunk ${f.chunk}: ${f.error}`).join('; ')}`);
   if (s.done < s.total) throw new QueueRuntimeError(`${name}: ${s.total - s.done} of ${s.total} chunks not done yet (use --wait)`);
   try {

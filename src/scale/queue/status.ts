@@ -76,12 +76,19 @@ export async function jobStatus(target: RedisTarget, prefix: string, name: strin
 }
 
 /** Polls until every chunk is done or failed; `onProgress` sees each status. */
-export async function waitForJob(target: RedisTarget, prefix: string, name: string, onProgress: (s: JobStatus) => void, pollMs = 500): Promise<JobStatus> {
+/** Polls until every chunk is done or failed; with `timeoutSeconds`, gives up after that long
+ * (a job whose workers are gone would otherwise be waited for forever). */
+export async function waitForJob(target: RedisTarget, prefix: string, name: string, onProgress: (s: JobStatus) => void, pollMs = 500, timeoutSeconds?: number): Promise<JobStatus> {
   await checkReachable(target);
+  const deadline = timeoutSeconds === undefined ? Infinity : performance.now() + 1000 * timeoutSeconds;
   for (;;) {
     const status = await jobStatus(target, prefix, name);
     onProgress(status);
     if (status.done + status.failed >= status.total) return status;
-    await new Promise((r) => setTimeout(r, pollMs));
+    if (performance.now() >= deadline)
+      throw new QueueTimeoutError(`${name}: still ${status.total - status.done - status.failed} of ${status.total} chunks to go after --timeout ${timeoutSeconds} s (${status.active} active; are workers running?)`);
+    await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(1, deadline - performance.now()))));
   }
 }
+
+export class QueueTimeoutError extends QueueRuntimeError {}
