@@ -25,6 +25,9 @@ export interface ResolvedAugment {
   crop: number;
   shift: number;
   tokenDropout: number;
+  /** The id dropped tokens become: the vocabulary's unknown token (UNKNOWN_ID unless the
+   * model's tokenizer keeps it elsewhere). */
+  unknownId: number;
 }
 
 export function resolveAugment(value: unknown): ResolvedAugment | null {
@@ -36,6 +39,7 @@ export function resolveAugment(value: unknown): ResolvedAugment | null {
     crop: o.crop === undefined ? 1 : checkNumber('options.augment.crop', o.crop, 1e-9, 1),
     shift: o.shift === undefined ? 0 : checkInteger('options.augment.shift', o.shift, 0, 1e9),
     tokenDropout: o.tokenDropout === undefined ? 0 : checkNumber('options.augment.tokenDropout', o.tokenDropout, 0, 1, true),
+    unknownId: UNKNOWN_ID,
   };
   return a.noise || a.crop < 1 || a.shift || a.tokenDropout ? a : null;
 }
@@ -72,7 +76,7 @@ export function augmentBatch(batch: NativeBatch, a: ResolvedAugment, rng: Seeded
       for (let i = base; i < base + len * width; i++) values[i] += a.noise * gaussian(rng);
     }
     if (batch.tokens && a.tokenDropout > 0) {
-      for (let i = base; i < base + len; i++) if (rng.next() < a.tokenDropout) values[i] = UNKNOWN_ID;
+      for (let i = base; i < base + len; i++) if (rng.next() < a.tokenDropout) values[i] = a.unknownId;
     }
   }
   return batch;

@@ -176,6 +176,12 @@ export class SequenceClassifier {
     const model = this.#idle('start fit()');
     this.#trainable('fit');
     const o = resolveFitOptions(options, { classes: this.config.classes, labels: this.config.labels, seed: this.config.seed, epochsTrained: this.#epochs });
+    if (o.augment && o.augment.tokenDropout > 0) {
+      // Dropped tokens become the vocabulary's unknown token, wherever an imported one keeps it.
+      const tokenizer = (this.preprocessing as { tokenizer?: { unknownId?: number | null } } | null)?.tokenizer;
+      if (tokenizer?.unknownId === null) throw outOfRange('options.augment.tokenDropout', "0 for this model: its vocabulary has no unknown token to drop tokens to", o.augment.tokenDropout);
+      if (typeof tokenizer?.unknownId === 'number') o.augment.unknownId = tokenizer.unknownId;
+    }
     let train: EvaluatedSet = { ...this.#dataset(data, 'data', o.missing), indexInData: null };
     let validation: EvaluatedSet | null = o.validationData === undefined ? null : { ...this.#dataset(o.validationData, 'options.validationData', o.missing), indexInData: null };
     if (o.validationSplit) {

@@ -201,18 +201,12 @@ export function resolveConfig(config: unknown, strict = true): ResolvedConfig {
   );
   let classes: number;
   let labels: string[] | null = null;
-  // A resolved config (model.config) carries its names in `labels` beside a class count:
-  // read back, they name the classes (never dropped), and must agree with `classes`.
+  // A resolved config (model.config) carries its names in `labels` beside a class count: read
+  // back as it is, they name the classes. A copy given other classes ({ ...model.config,
+  // classes: [...] or 4 }) means those: names of another class count are not these classes'.
   const given = config.labels as unknown;
-  if (given !== undefined && given !== null) {
-    if (!Array.isArray(given)) throw invalidType('config.labels', 'an array of class names (or null)', given);
-    if (Array.isArray(config.classes)) {
-      if (JSON.stringify(config.classes) !== JSON.stringify(given)) throw outOfRange('config.labels', 'the same names as config.classes', given);
-    } else {
-      if (config.classes !== given.length) throw outOfRange('config.labels', `${String(config.classes)} names (config.classes)`, given);
-    }
-  }
-  const namedClasses = Array.isArray(config.classes) ? config.classes : Array.isArray(given) ? given : null;
+  if (given !== undefined && given !== null && !Array.isArray(given)) throw invalidType('config.labels', 'an array of class names (or null)', given);
+  const namedClasses = Array.isArray(config.classes) ? config.classes : Array.isArray(given) && given.length === config.classes ? given : null;
   if (namedClasses) {
     // Array.from visits holes (as undefined), which .map would skip and keep.
     labels = Array.from(namedClasses as unknown[], (name: unknown, i: number) => {

@@ -187,7 +187,7 @@ export async function* readRecords(
   /** How records name their file (default: the path). */
   displayName?: string,
 ): AsyncGenerator<DataRecord> {
-  for await (const batch of readRecordBatches(path, format, 1024, onError, schema, range, displayName)) yield* batch;
+  for await (const batch of readRecordBatches(path, format, 1024, onError, schema, range, displayName, true)) yield* batch;
 }
 
 /**
@@ -209,6 +209,8 @@ export async function* readRecordBatches(
   schema: RecordSchema = {},
   range?: ByteRange,
   displayName?: string,
+  /** Hand on each stream chunk's records as soon as they are read (smaller batches). */
+  flushEachChunk = false,
 ): AsyncGenerator<DataRecord[]> {
   const name = path === '-' ? 'stdin' : displayName ?? path;
   const stream = openText(path, range);
@@ -239,11 +241,35 @@ export async function* readRecordBatches(
       else throw e;
     }
   };
+  // Takes every line `text` ends; returns the unfinished rest. A \r at the very end may be
+  // the first half of a \r\n split between chunks: it stays in the rest.
+  const takeLines = (text: string): string => {
+    let start = 0;
+    if (text.indexOf('\r') < 0) {
+      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+        take(text.slice(start, end));
+        start = end + 1;
+      }
+      return text.slice(start);
+    }
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      if (c === 13 && i + 1 === text.length) break;
+      take(text.slice(start, i));
+      if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
+      start = i + 1;
+    }
+    return text.slice(start);
+  };
   // The unfinished line: chunks kept as they came until a line end arrives (joining them at
   // every chunk would copy a long line over and over).
   let pending: string[] = [];
   let pendingLength = 0;
   let first = true;
+  // A record that cannot be read (without onError) ends the reading, but the records before
+  // it are handed on first, as a line-by-line reader would have.
+  let failure: unknown = null;
   try {
     for await (const chunk of stream as AsyncIterable<string>) {
       let text = chunk;
@@ -251,30 +277,21 @@ export async function* readRecordBatches(
         if (pending.length === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
         first = false;
       }
-      if (text.indexOf('\n') < 0 && text.indexOf('\r') < 0) {
+      const endsInCr = pendingLength > 0 && pending[pending.length - 1].endsWith('\r');
+      if (!endsInCr && text.indexOf('\n') < 0 && text.indexOf('\r') < 0) {
         pending.push(text);
         pendingLength += text.length;
         if (pendingLength > MAX_LINE_CHARS) throw new DataFormatError(name, line + 1, `the line is longer than ${MAX_LINE_CHARS} characters (is this a text file of records?)`);
         continue;
       }
       if (pending.length > 0) text = pending.join('') + text;
-      let start = 0;
-      if (text.indexOf('\r') < 0) {
-        for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
-          take(text.slice(start, end));
-          start = end + 1;
-        }
-      } else {
-        for (let i = 0; i < text.length; i++) {
-          const c = text.charCodeAt(i);
-          if (c !== 10 && c !== 13) continue;
-          if (c === 13 && i + 1 === text.length) break; // \r\n may be split between chunks
-          take(text.slice(start, i));
-          if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
-          start = i + 1;
-        }
+      let rest: string;
+      try {
+        rest = takeLines(text);
+      } catch (e) {
+        failure = e;
+        break;
       }
-      const rest = text.slice(start);
       pending = rest === '' ? [] : [rest];
       pendingLength = rest.length;
       while (batch.length >= size) {
@@ -282,15 +299,28 @@ export async function* readRecordBatches(
         batch = batch.length === size ? [] : batch.slice(size);
         yield full;
       }
+      if (flushEachChunk && batch.length > 0) {
+        // Records as they arrive (readRecords): a slow pipe's first line is not held back.
+        const ready = batch;
+        batch = [];
+        yield ready;
+      }
     }
-    const rest = pending.join('');
-    if (rest !== '') take(rest.charCodeAt(rest.length - 1) === 13 ? rest.slice(0, -1) : rest);
+    // The last line, with or without its line end (and a lone \r inside it split, too).
+    if (failure === null && pendingLength > 0) {
+      try {
+        takeLines(`${pending.join('')}\n`);
+      } catch (e) {
+        failure = e;
+      }
+    }
   } catch (e) {
     throw readError(name, line, e);
   } finally {
     if (stream !== process.stdin) stream.destroy();
   }
   if (batch.length > 0) yield batch;
+  if (failure !== null) throw readError(name, line, failure);
 }
 
 /** Records of a CSV/TSV file read by named columns (RecordSchema). */

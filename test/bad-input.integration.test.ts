@@ -37,7 +37,7 @@ describe('constructor config', () => {
     ['a hole in the labels', { ...denseConfig, classes: ['a', , 'b'] }, TypeError, mentions('config.classes[1]', 'non-empty string', 'undefined')],
     // eslint-disable-next-line no-sparse-arrays
     ['a hole in the layers', { ...denseConfig, layers: [{ cell: 'lstm', units: 2 }, , { cell: 'gru', units: 2 }] }, TypeError, /config\.layers\[1\]/],
-    ['labels that disagree with classes', { ...denseConfig, classes: 3, labels: ['a', 'b'] }, RangeError, mentions('config.labels', '3 names')],
+    ['labels that are not a list', { ...denseConfig, labels: 'abc' }, TypeError, mentions('config.labels', 'an array of class names')],
     ['negative seed', { ...denseConfig, seed: -1 }, RangeError, /config\.seed/],
     ['bad pooling', { ...denseConfig, pooling: 'first' }, RangeError, /config\.pooling/],
     ['mergeMode without bidirectional', { ...denseConfig, layers: [{ cell: 'lstm', units: 2, mergeMode: 'sum' }] }, RangeError, mentions('config.layers[0].mergeMode', 'bidirectional: true')],
@@ -56,8 +56,12 @@ it("a resolved config (model.config) keeps its labels when a model is built from
   const named = new SequenceClassifier({ ...denseConfig, classes: ['x', 'y', 'z'] });
   const again = new SequenceClassifier(named.config);
   expect(again.labels).toEqual(['x', 'y', 'z']);
-  named.dispose();
-  again.dispose();
+  // A copy with other classes means those.
+  const renamed = new SequenceClassifier({ ...named.config, classes: ['p', 'q'] });
+  expect(renamed.labels).toEqual(['p', 'q']);
+  const counted = new SequenceClassifier({ ...named.config, classes: 4 });
+  expect([counted.labels, counted.config.classes]).toEqual([null, 4]);
+  for (const m of [named, again, renamed, counted]) m.dispose();
 });
 
 describe('data for fit / evaluate / predict', () => {

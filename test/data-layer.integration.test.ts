@@ -101,12 +101,25 @@ describe('readers', () => {
     const split = await readAllRecords(file('split.jsonl', `${ascii}\r\n{"text":"after"}\n`), 'jsonl');
     expect(split.slice(-2).map((r) => r.line)).toEqual([split.length - 1, split.length]);
     expect((split[split.length - 1] as { text: string }).text).toBe('after');
+    // A lone \r ending the first chunk, and no line end after it: two lines, not one.
+    const lone = await readAllRecords(file('lone-cr.jsonl', `${ascii}\r{"text":"last"}`), 'jsonl');
+    expect((lone[lone.length - 1] as { text: string }).text).toBe('last');
+    expect(lone[lone.length - 1].line).toBe(lone.length);
     // A file ending in \r, and a lone line.
     expect((await readAllRecords(file('cr.jsonl', '{"text":"a"}\r'), 'jsonl')).map((r) => r.line)).toEqual([1]);
     expect(await readAllRecords(file('empty.jsonl', ''), 'jsonl')).toEqual([]);
     // No line end at all (/dev/zero): refused at a bound, not read until memory runs out.
     await expect(readAllRecords('/dev/zero', 'jsonl')).rejects.toThrow(/\/dev\/zero:1: the line is longer than 268435456 characters/);
   }, 30_000);
+
+  it('readRecords hands on the records before a bad one, then throws', async () => {
+    const p = file('good-then-bad.jsonl', '{"text":"a"}\n{"text":"b"}\n{"text": broken\n{"text":"c"}\n');
+    const seen: string[] = [];
+    await expect((async () => {
+      for await (const r of readRecords(p, 'jsonl')) seen.push((r as { text: string }).text);
+    })()).rejects.toThrow(/good-then-bad\.jsonl:3: not valid JSON/);
+    expect(seen).toEqual(['a', 'b']);
+  });
 
   it('names the file and line of malformed records', async () => {
     const cases: [string, RegExp][] = [

@@ -611,6 +611,8 @@ describe('bad files and unsupported models', () => {
     const none = await SequenceClassifier.fromTfjs(path, { vocabulary: ['<pad>', 'a', 'b', 'c', 'd'] });
     expect(encode(none, 'abd')).toEqual([1, 2, 4]);
     expect(() => encode(none, 'abz')).toThrow(/token "z" is not in the model's vocabulary, which has no unknown token/);
+    // Fine-tuning with token dropout needs an unknown token to drop tokens to.
+    await expect(none.fit({ x: [[1, 2, 3]], y: [0] }, { augment: { tokenDropout: 0.2 } })).rejects.toThrow(/no unknown token to drop tokens to for options\.augment\.tokenDropout/);
     // It survives a save and load.
     const saved = join(dir, 'vocab-none.rnn');
     await none.save(saved);

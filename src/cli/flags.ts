@@ -78,7 +78,7 @@ export function parseFlags(command: string, argv: string[], flags: Flag[], posit
   try {
     parsed = parseArgs({ args: joined, options, strict: true, allowPositionals: positionals > 0 });
   } catch (e) {
-    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown option').split('\n')[0];
+    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown option').replace(/\s*\n\s*/g, ' ');
     throw new UsageError(`rnn-node ${command}: ${msg}`);
   }
   if (parsed.values.help) return { values: {}, positionals: [], help: true };

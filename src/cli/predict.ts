@@ -105,7 +105,7 @@ export async function predict(argv: string[]): Promise<number> {
       const dir = v.output as string;
       const compression = v.compress as Compression;
       const sink = countingSink(await fileSink(join(dir, partName(shard.k, shard.n, compression))));
-      stats = await removedOnInterrupt(sink, () => runTo(sink, () => runPrediction({ ...job, source, files: units.length, sink })));
+      stats = await removedOnInterrupt(sink, () => runTo(sink, () => runPrediction({ ...job, source, files: units.length, sink })), false);
       await writeSidecar(dir, {
         format: 'rnn-node-part', version: 1, part: partName(shard.k, shard.n, compression), index: shard.k, of: shard.n,
         records: sink.records(), sha256: sink.sha256(), inputs: units.map((u) => resolve(u.path)), model: fileSha256(v.model as string),
@@ -114,7 +114,7 @@ export async function predict(argv: string[]): Promise<number> {
     } else {
       const { source, files } = sourcesOf(inputs, format, 't10k', v['idx-prefix'] as string | undefined, schema);
       const sink = v.output === '-' ? stdoutSink() : await fileSink(v.output as string);
-      stats = await removedOnInterrupt(sink, () => runTo(sink, () => runPrediction({ ...job, source, files, sink })));
+      stats = await removedOnInterrupt(sink, () => runTo(sink, () => runPrediction({ ...job, source, files, sink })), v.output === '-');
     }
   } finally {
     model.dispose();
@@ -142,10 +142,12 @@ export async function predict(argv: string[]): Promise<number> {
  * and the process exits 130 / 143 with one line, instead of dying with the temp file left.
  * (Queue workers finish their chunk on SIGTERM instead: src/scale/queue/work.ts.)
  */
-async function removedOnInterrupt<T>(sink: Sink, job: () => Promise<T>): Promise<T> {
+async function removedOnInterrupt<T>(sink: Sink, job: () => Promise<T>, toStdout: boolean): Promise<T> {
+  let interrupted = false;
   const stop = (signal: NodeJS.Signals) => {
+    interrupted = true;
     void sink.abort().finally(() => {
-      process.stderr.write(`rnn-node predict: interrupted (${signal}); no output written\n`);
+      process.stderr.write(`rnn-node predict: interrupted (${signal}); ${toStdout ? 'the output on stdout is incomplete' : 'no output written'}\n`);
       process.exit(signal === 'SIGINT' ? 130 : 143);
     });
   };
@@ -153,6 +155,10 @@ async function removedOnInterrupt<T>(sink: Sink, job: () => Promise<T>): Promise
   process.once('SIGTERM', stop);
   try {
     return await job();
+  } catch (e) {
+    // The job fails because its sink was taken away: the exit above says why, alone.
+    if (interrupted) return new Promise<T>(() => undefined);
+    throw e;
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

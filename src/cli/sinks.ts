@@ -18,7 +18,9 @@ export interface Sink {
 }
 
 export async function fileSink(path: string): Promise<Sink> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  // At most 40 characters of the target's name: a name near the 255-character limit must not
+  // fail for its temp file's sake (as writeFileAtomic).
+  const temp = join(dirname(path), `.${basename(path).slice(0, 40)}.${process.pid}.${Date.now().toString(36)}.tmp`);
   const file = createWriteStream(temp, { mode: 0o644 });
   const gzip = path.endsWith('.gz') ? createGzip() : null;
   if (gzip) gzip.pipe(file);

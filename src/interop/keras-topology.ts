@@ -59,6 +59,7 @@ function layersOf(className: string, config: unknown): KerasLayer[] {
   });
   if (className === 'Sequential') return layers;
   if (className === 'Model' || className === 'Functional') {
+    if (layers.length === 0) refuse(null, `the ${className} topology has no layers`);
     // The model's one output is its last layer's (a graph read out elsewhere is not this chain).
     const outputs = isObject(config) ? config.output_layers : undefined;
     if (Array.isArray(outputs)) {
