@@ -194,7 +194,7 @@ export async function runFit(
       if (!Number.isFinite(step.loss))
         throw new NonFiniteLossError(`Training loss became ${step.loss} at epoch ${epoch}, batch ${batchIndex}; lower the learning rate or set optimizer.clipNorm (the weights are those before this batch)`);
       if (!Number.isFinite(step.gradNorm))
-        throw new NonFiniteLossError(`The gradient became ${step.gradNorm} at epoch ${epoch}, batch ${batchIndex}; lower the learning rate or set optimizer.clipNorm (the weights are those before this batch)`);
+        throw new NonFiniteLossError(`Training diverged at epoch ${epoch}, batch ${batchIndex}: the gradient or the update it makes is not finite in float32; lower the learning rate or set optimizer.clipNorm (the weights are those before this batch)`);
       lossSum += step.loss * (end - start);
       correct += step.correct;
       seen += end - start;

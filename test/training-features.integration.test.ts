@@ -180,6 +180,22 @@ describe('divergence and progress', () => {
     expect(m.getWeights().every((t) => t.values.every((v) => v === 3e38 || v === Math.fround(3e38)))).toBe(true);
     m.dispose();
   });
+  it('an update that overflows float32 with a finite loss and gradient norm is not taken either (Adam at lr 1e5)', async () => {
+    const { NonFiniteLossError } = await import('../src/index');
+    const m = new SequenceClassifier({ input: { type: 'dense', features: 3 }, layers: [{ cell: 'rnn', units: 4, activation: 'relu' }], classes: 3, seed: 7 });
+    const x = Array.from({ length: 20 }, (_, i) => Array.from({ length: 2 + (i % 5) }, (_, t) => [((i + t) % 3) - 1, 0.5 * (i % 2), (t % 2) - 0.5]));
+    const y = x.map((_, i) => i % 3);
+    await expect(m.fit({ x, y }, { epochs: 1, batchSize: 2, shuffle: false, optimizer: { type: 'adam', learningRate: 1e5 } })).rejects.toThrow(NonFiniteLossError);
+    expect(m.getWeights().every((t) => t.values.every(Number.isFinite))).toBe(true);
+    // What it saves loads again.
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const path = join(mkdtempSync(join(tmpdir(), 'rnn-node-diverge-')), 'm.rnn');
+    await m.save(path);
+    (await SequenceClassifier.load(path)).dispose();
+    m.dispose();
+  });
   it('the progress reporter draws a bar with rate and ETA on a TTY, plain lines otherwise', async () => {
     const { progressReporter } = await import('../src/cli/progress');
     const capture = (isTTY: boolean) => {

@@ -1,6 +1,8 @@
 #include "optimizer.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "parallel.h"
 
@@ -19,7 +21,7 @@ std::string validate_optimizer(const OptimizerConfig& c) {
 
 template <typename T>
 Optimizer<T>::Optimizer(const OptimizerConfig& config, long size)
-    : config_(config), size_(size), state_(size_t(2) * size, T(0)) {}
+    : config_(config), size_(size), state_(size_t(2) * size, T(0)), backup_(size_t(3) * size, T(0)) {}
 
 template <typename T>
 double Optimizer<T>::step(T* p, T* g, double lr) {
@@ -30,6 +32,8 @@ double Optimizer<T>::step(T* p, T* g, double lr) {
   // A NaN or infinite gradient would make every parameter it touches NaN for good: the step
   // is not taken (parameters and moments stay as they were) and the caller sees the norm.
   if (!std::isfinite(norm)) return norm;
+  std::copy(p, p + n, backup_.begin());
+  std::copy(state_.begin(), state_.end(), backup_.begin() + n);
   const OptimizerConfig& c = config_;
   const T scale = (c.clip_norm > 0 && norm > c.clip_norm) ? T(c.clip_norm / norm) : T(1);
   ++steps_;
@@ -95,6 +99,17 @@ double Optimizer<T>::step(T* p, T* g, double lr) {
       });
       break;
     }
+  }
+  // x * 0 is 0 for every finite x and NaN for an infinite or NaN one: one vectorizable sum
+  // says whether the step left everything finite.
+  T check = 0;
+  for (long i = 0; i < n; ++i) check += p[i] * T(0);
+  for (const T x : state_) check += x * T(0);
+  if (check != T(0)) {
+    std::copy(backup_.begin(), backup_.begin() + n, p);
+    std::copy(backup_.begin() + n, backup_.end(), state_.begin());
+    --steps_;
+    return std::numeric_limits<double>::quiet_NaN();
   }
   return norm;
 }

@@ -34,7 +34,10 @@ class Optimizer {
   Optimizer(const OptimizerConfig& config, long size);
 
   // Clips grads by global norm (if configured), then updates params in place.
-  // Returns the gradient norm before clipping.
+  // Returns the gradient norm before clipping, or NaN when the step was not taken: a
+  // non-finite gradient, or an update that would leave a parameter or moment non-finite
+  // (float32 overflow, e.g. g^2 past 3.4e38 at a huge learning rate). Then the parameters,
+  // moments and step count are as they were.
   double step(T* params, T* grads, double learning_rate);
 
   long steps() const { return steps_; }
@@ -49,6 +52,7 @@ class Optimizer {
   long size_;
   long steps_ = 0;
   Buffer<T> state_;  // first moments (or momentum buffer), then second moments
+  Buffer<T> backup_;  // parameters and moments before the step being taken (preallocated)
 };
 
 }  // namespace rnn
