@@ -1,4 +1,5 @@
 /** Seeded train/validation splits, optionally stratified by class. */
+import { outOfRange } from './errors';
 import { checkNumber } from './validate';
 import { SeededRandom } from './random';
 
@@ -7,6 +8,9 @@ import { SeededRandom } from './random';
 export function splitIndices(labels: Int32Array, fraction: number, seed: number, stratify = false): { train: Int32Array; validation: Int32Array } {
   checkNumber('validationSplit', fraction, 0, 1, true);
   const n = labels.length;
+  // One sequence cannot be split: one side would be empty (training on nothing, or a
+  // validation score of nothing).
+  if (n < 2) throw outOfRange('validationSplit', 'data of at least 2 sequences to split', `${n} sequence${n === 1 ? '' : 's'}`);
   const rng = new SeededRandom(seed ^ 0x5eed);
   const validation: number[] = [];
   const train: number[] = [];

@@ -147,6 +147,10 @@ describe('data for fit / evaluate / predict', () => {
     // A report path that is a folder is refused before training, not after an epoch.
     const { tmpdir } = await import('node:os');
     await expect(m.fit({ x, y }, { report: tmpdir() })).rejects.toThrow(mentions('options.report', 'not a folder'));
+    const same = `${tmpdir()}/rnn-node-same-${process.pid}.out`;
+    await expect(m.fit({ x, y }, { report: same, metricsLog: same })).rejects.toThrow(mentions('options.metricsLog', 'other than options.report'));
+    // One sequence cannot be split into training and validation.
+    await expect(m.fit({ x: x.slice(0, 1), y: y.slice(0, 1) }, { validationSplit: 0.5 })).rejects.toThrow(mentions('validationSplit', 'at least 2 sequences'));
   });
   it('still works after all those rejections', async () => {
     const history = await m.fit({ x, y }, { epochs: 2 });

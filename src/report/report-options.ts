@@ -3,6 +3,7 @@
  */
 import { invalidType } from '../errors';
 import type { DescribeRecord } from './evaluation';
+import { resolve } from 'node:path';
 import { checkOutputPath } from './report-writer';
 
 export interface ReportOptions {
@@ -29,6 +30,14 @@ export interface ResolvedReportOptions {
 
 /** Null when neither a report nor a metrics log is asked for. */
 export function resolveReportOptions(report: unknown, metricsLog: unknown): ResolvedReportOptions | null {
+  const resolved = resolveTargets(report, metricsLog);
+  // One file cannot be both: the HTML would overwrite the log every epoch.
+  if (resolved?.report && resolved.metricsLog && resolve(resolved.report) === resolve(resolved.metricsLog))
+    throw invalidType('options.metricsLog', 'a file other than options.report', metricsLog);
+  return resolved;
+}
+
+function resolveTargets(report: unknown, metricsLog: unknown): ResolvedReportOptions | null {
   const log = checkOutputPath('options.metricsLog', metricsLog);
   if (report === undefined) return log ? { metricsLog: log } : null;
   if (typeof report === 'string') return { report: checkOutputPath('options.report', report), metricsLog: log };
