@@ -160,7 +160,7 @@ function openText(path: string, range?: ByteRange): Readable {
     return joined;
   }
   const file = createReadStream(path);
-  if (!path.endsWith('.gz')) return file;
+  if (!/\.gz$/i.test(path)) return file; // A.JSONL.GZ too
   const gunzip = createGunzip();
   file.on('error', (e) => gunzip.destroy(e));
   return file.pipe(gunzip);

@@ -27,7 +27,7 @@ export function detectFormat(path: string): RecordFormat {
   } catch {
     // fall through: the reader reports a missing file
   }
-  const ext = extname(path.replace(/\.gz$/, '')).toLowerCase();
+  const ext = extname(path.replace(/\.gz$/i, '')).toLowerCase();
   if (ext === '.parquet') return 'parquet';
   return ext === '.csv' || ext === '.tsv' ? 'csv' : 'jsonl';
 }

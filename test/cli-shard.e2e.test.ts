@@ -101,6 +101,7 @@ describe('predict --shard and merge', () => {
     writeFileSync(sidecar, saved);
     const part = join(parts, 'part-00005-of-00007.jsonl');
     const savedPart = readFileSync(part);
+    const savedSidecar5 = readFileSync(join(parts, 'part-00005-of-00007.done.json'));
     unlinkSync(part);
     r = run(['merge', '--input', parts, '--output', output]);
     expect(r.code).toBe(1);
@@ -109,12 +110,43 @@ describe('predict --shard and merge', () => {
     r = run(['merge', '--input', parts, '--output', output]);
     expect(r.stderr).toMatch(/missing part 5 of 7/);
     writeFileSync(part, savedPart.subarray(0, savedPart.length - 40));
+    // Another part's sidecar copied over this one's: it says which part it describes.
     writeFileSync(join(parts, 'part-00005-of-00007.done.json'), readFileSync(join(dir, 'parts-7', 'part-00004-of-00007.done.json')));
+    r = run(['merge', '--input', parts, '--output', output]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/part-00005-of-00007\.done\.json: it says it is part 4 of 7/);
+    writeFileSync(join(parts, 'part-00005-of-00007.done.json'), savedSidecar5);
     r = run(['merge', '--input', parts, '--output', output]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/part-00005-of-00007\.jsonl: \d+ records, SHA-256 .*cut short or changed since/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(existsSync(output)).toBe(false);
+  });
+
+  it('merge: to stdout (checked first), never onto one of its parts; parts of two runs (another model) are refused', () => {
+    const parts = join(dir, 'parts-1');
+    const toStdout = run(['merge', '--input', parts, '--output', '-']);
+    expect(toStdout.code, toStdout.stderr).toBe(0);
+    expect(toStdout.stdout).toBe(readFileSync(join(dir, 'single.jsonl'), 'utf8'));
+    expect(existsSync(join(dir, '-'))).toBe(false);
+    const onto = run(['merge', '--input', parts, '--output', join(parts, 'part-00000-of-00001.jsonl')]);
+    expect(onto.code).toBe(2);
+    expect(onto.stderr).toMatch(/is one of the part files it reads/);
+    // Shard 1 of 2 rerun with another model: the parts are of two jobs.
+    const mixed = join(dir, 'parts-mixed');
+    mkdirSync(mixed);
+    for (const k of [0, 1]) expect(run([...common, '--shard', `${k}/2`, '--output', mixed]).code).toBe(0);
+    const model = common[common.indexOf('--model') + 1];
+    const other = join(dir, 'other-model.rnn');
+    writeFileSync(other, readFileSync(join(dir, model)));
+    const trained = run(['train', '--resume', other, '--data', join(dir, 'a.jsonl'), '--epochs', '1', '--out', other]);
+    expect(trained.code, trained.stderr).toBe(0);
+    const rerun = [...common];
+    rerun[rerun.indexOf('--model') + 1] = other;
+    expect(run([...rerun, '--shard', '1/2', '--output', mixed]).code).toBe(0);
+    const refused = run(['merge', '--input', mixed, '--output', 'mixed.jsonl']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/part 1 was made with another model than part 0/);
   });
 
   it('usage errors: a bad --shard, no output directory, --shards without --shard', () => {

@@ -112,6 +112,13 @@ describe('readers', () => {
     await expect(readAllRecords('/dev/zero', 'jsonl')).rejects.toThrow(/\/dev\/zero:1: the line is longer than 268435456 characters/);
   }, 30_000);
 
+  it('an upper-case .GZ is gzip too', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const p = join(dir, 'UPPER.JSONL.GZ');
+    writeFileSync(p, gzipSync('{"text":"a","label":"x"}\n{"text":"b","label":"y"}\n'));
+    expect((await readAllRecords(p, 'jsonl')).map((r) => (r as { text: string }).text)).toEqual(['a', 'b']);
+  });
+
   it('readRecords hands on the records before a bad one, then throws', async () => {
     const p = file('good-then-bad.jsonl', '{"text":"a"}\n{"text":"b"}\n{"text": broken\n{"text":"c"}\n');
     const seen: string[] = [];

@@ -1,5 +1,6 @@
 /** `rnn-node merge`: one output file from the parts of a sharded `predict` (or a queue job). */
 import { statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 
 import { mergeParts } from '../scale/merge-parts';
 import { helpText, parseFlags, UsageError, type Flag } from './flags';
@@ -25,6 +26,9 @@ export async function merge(argv: string[]): Promise<number> {
     // reported below
   }
   if (!isDir) throw new UsageError(`rnn-node merge: --input must be a directory of part files, got ${JSON.stringify(dir)}`);
+  const output = v.output as string;
+  if (output !== '-' && resolve(dirname(output)) === resolve(dir) && /^part-\d{5}-of-\d{5}\./.test(basename(output)))
+    throw new UsageError(`rnn-node merge: --output ${JSON.stringify(output)} is one of the part files it reads; write elsewhere`);
   const { parts, records } = await mergeParts(dir, v.output as string);
   process.stderr.write(`rnn-node merge: ${parts} parts, ${records} records → ${v.output}\n`);
   return 0;

@@ -5,6 +5,7 @@
  * of N of the input (src/scale/plan.ts) into DIR/part-KKKKK-of-NNNNN.jsonl plus a sidecar,
  * for `rnn-node merge`.
  */
+import { oneLine } from './terminal-text';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -14,7 +15,8 @@ import { SequenceClassifier } from '../classifier';
 import { setNumThreads } from '../threads';
 import type { DataFormatError } from '../errors';
 import { chunkSource } from '../scale/chunk-source';
-import { countingSink, partName, writeSidecar, type Compression } from '../scale/parts';
+import { countingSink, partName, sidecarName, writeSidecar, type Compression } from '../scale/parts';
+import { rm } from 'node:fs/promises';
 import { describeInputs, shardPieces } from '../scale/plan';
 import { parseShard, ShardSpecError } from '../scale/shard-spec';
 import { helpText, parseFlags, UsageError, type Flag } from './flags';
@@ -90,7 +92,7 @@ export async function predict(argv: string[]): Promise<number> {
   }
   const model = await SequenceClassifier.load(v.model as string);
   const skip = v['on-error'] === 'skip';
-  const onSkip = skip ? (e: DataFormatError) => process.stderr.write(`rnn-node predict: skipped ${e.message}\n`) : undefined;
+  const onSkip = skip ? (e: DataFormatError) => process.stderr.write(`rnn-node predict: skipped ${oneLine(e.message)}\n`) : undefined;
   const started = performance.now();
   let stats: PredictionStats;
   try {
@@ -104,6 +106,9 @@ export async function predict(argv: string[]): Promise<number> {
       const source = chunkSource(shardPieces(units, shard.k, shard.n), { schema, idxPrefix: v['idx-prefix'] as string | undefined, preferredPrefix: 't10k' });
       const dir = v.output as string;
       const compression = v.compress as Compression;
+      // A rerun first removes this shard's old sidecar: if it fails, the shard shows as unfinished
+      // instead of its previous run's part being merged with the new ones.
+      await rm(join(dir, sidecarName(shard.k, shard.n)), { force: true });
       const sink = countingSink(await fileSink(join(dir, partName(shard.k, shard.n, compression))));
       stats = await removedOnInterrupt(sink, () => runTo(sink, () => runPrediction({ ...job, source, files: units.length, sink })), false);
       await writeSidecar(dir, {

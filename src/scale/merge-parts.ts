@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
-import { fileSink } from '../cli/sinks';
+import { fileSink, stdoutSink } from '../cli/sinks';
 import { listParts, readPart } from './parts';
 
 export class MissingPartsError extends Error {}
@@ -43,14 +43,28 @@ export async function partProblems(dir: string, expected?: number): Promise<{ pr
   return { problem: problems.length ? problems.join('; ') : null, of };
 }
 
-/** Writes `output` (atomically; gzip'd when it ends in .gz) from the parts of `dir`, in order. */
+/**
+ * Writes `output` (atomically; gzip'd when it ends in .gz; '-' is stdout) from the parts of
+ * `dir`, in order. For stdout, which cannot be taken back, every part is checked first.
+ */
 export async function mergeParts(dir: string, output: string, expected?: number): Promise<MergeResult> {
   const { problem, of } = await partProblems(dir, expected);
   if (problem) throw new MissingPartsError(`${dir}: ${problem}`);
   const listing = await listParts(dir);
-  const sink = await fileSink(output);
-  let records = 0;
-  try {
+  // Parts of one job: the same model and inputs (a rerun with another model or data that
+  // failed part-way would otherwise be merged with the old run's parts).
+  const first = listing.parts.get(0)!.sidecar!;
+  for (let k = 1; k < of; k++) {
+    const s = listing.parts.get(k)!.sidecar!;
+    if (s.model !== first.model) throw new MissingPartsError(`${dir}: part ${k} was made with another model than part 0 (SHA-256 ${String(s.model).slice(0, 12)}… vs ${String(first.model).slice(0, 12)}…); rerun the shards of one job`);
+    if (JSON.stringify(s.inputs) !== JSON.stringify(first.inputs)) throw new MissingPartsError(`${dir}: part ${k} was made from other inputs than part 0; rerun the shards of one job`);
+  }
+  for (let k = 0; k < of; k++) {
+    const { file, sidecar } = listing.parts.get(k)!;
+    if (sidecar!.part !== file) throw new MissingPartsError(`${join(dir, file!)}: its .done.json describes ${JSON.stringify(sidecar!.part)}`);
+  }
+  const copy = async (write: ((buffer: Buffer) => Promise<void>) | null): Promise<number> => {
+    let records = 0;
     for (let k = 0; k < of; k++) {
       const { file, sidecar } = listing.parts.get(k)!;
       const hash = createHash('sha256');
@@ -59,13 +73,24 @@ export async function mergeParts(dir: string, output: string, expected?: number)
         const buffer = chunk as Buffer;
         hash.update(buffer);
         for (let at = buffer.indexOf(0x0a); at >= 0; at = buffer.indexOf(0x0a, at + 1)) lines++;
-        await sink.write(buffer);
+        if (write) await write(buffer);
       }
       const sha = hash.digest('hex');
       if (lines !== sidecar!.records || sha !== sidecar!.sha256)
         throw new MissingPartsError(`${join(dir, file!)}: ${lines} records, SHA-256 ${sha.slice(0, 12)}…; its .done.json says ${sidecar!.records} records, ${sidecar!.sha256.slice(0, 12)}… (cut short or changed since)`);
       records += lines;
     }
+    return records;
+  };
+  if (output === '-') {
+    await copy(null);
+    const sink = stdoutSink();
+    return { parts: of, records: await copy((buffer) => sink.write(buffer)) };
+  }
+  const sink = await fileSink(output);
+  let records: number;
+  try {
+    records = await copy((buffer) => sink.write(buffer));
     await sink.commit();
   } catch (e) {
     await sink.abort();

@@ -105,7 +105,9 @@ export async function listParts(dir: string): Promise<PartListing> {
     if (kind === 'done.json') {
       try {
         const sidecar = JSON.parse(await readFile(join(dir, n), 'utf8')) as PartSidecar;
-        if (sidecar.format !== PART_FORMAT || typeof sidecar.records !== 'number' || typeof sidecar.sha256 !== 'string') throw new Error('not a part sidecar');
+        if (sidecar === null || typeof sidecar !== 'object' || sidecar.format !== PART_FORMAT || typeof sidecar.records !== 'number' || typeof sidecar.sha256 !== 'string') throw new Error('not a part sidecar');
+        // A sidecar copied from another part (or count) describes other records.
+        if (sidecar.index !== Number(k) || sidecar.of !== Number(count)) throw new Error(`it says it is part ${String(sidecar.index)} of ${String(sidecar.of)}`);
         entry.sidecar = sidecar;
       } catch (e) {
         entry.sidecarError = `${n}: ${(e as Error).message}`;

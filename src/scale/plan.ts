@@ -101,7 +101,7 @@ export async function describeInputs(args: readonly string[], format: RecordForm
     } catch {
       throw new DataFormatError(path, 0, 'no such file');
     }
-    if (f === 'idx' || path.endsWith('.gz')) {
+    if (f === 'idx' || /\.gz$/i.test(path)) {
       units.push({ path, format: f, size: stat.isDirectory() ? 1 : stat.size, split: 'whole' });
     } else if (f === 'parquet') {
       const groups = await parquetRowGroups(path);
