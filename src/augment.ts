@@ -3,7 +3,7 @@
  * Gaussian noise on dense values, random crops and circular shifts of sequences, and token
  * dropout (ids replaced by the unknown id) for text.
  */
-import { checkInteger, checkNumber } from './validate';
+import { checkInteger, checkNumber, checkKnownKeys } from './validate';
 import { invalidType } from './errors';
 import type { NativeBatch } from './native';
 import type { SeededRandom } from './random';
@@ -34,6 +34,7 @@ export function resolveAugment(value: unknown): ResolvedAugment | null {
   if (value === undefined) return null;
   if (value === null || typeof value !== 'object') throw invalidType('options.augment', 'an augmentation options object', value);
   const o = value as Record<string, unknown>;
+  checkKnownKeys('options.augment', o, ['noise', 'crop', 'shift', 'tokenDropout']);
   const a = {
     noise: o.noise === undefined ? 0 : checkNumber('options.augment.noise', o.noise, 0, 1e6),
     crop: o.crop === undefined ? 1 : checkNumber('options.augment.crop', o.crop, 1e-9, 1),

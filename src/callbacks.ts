@@ -2,7 +2,7 @@
  * Built-in callbacks in the tfjs/Keras style: earlyStopping, modelCheckpoint and
  * reduceLROnPlateau. Each gets a handle on the model being trained through setModel.
  */
-import { checkChoice, checkInteger, checkNumber } from './validate';
+import { checkChoice, checkInteger, checkNumber, checkKnownKeys } from './validate';
 import { invalidType } from './errors';
 import type { EpochLogs, FitCallbacks, History, TrainingHandle } from './training';
 
@@ -49,9 +49,10 @@ class Best {
   }
 }
 
-function options(value: unknown, name: string): Record<string, unknown> {
+function options(value: unknown, name: string, known: readonly string[]): Record<string, unknown> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object') throw invalidType(name, 'an options object', value);
+  checkKnownKeys(name.replace(' options', ''), value, [...known, 'monitor', 'minDelta', 'mode']);
   return value as Record<string, unknown>;
 }
 
@@ -75,10 +76,11 @@ export interface EarlyStopping extends FitCallbacks {
 
 /** Stops training when the monitored value stops improving. */
 export function earlyStopping(opts: EarlyStoppingOptions = {}): EarlyStopping {
-  const o = options(opts, 'earlyStopping options') as EarlyStoppingOptions;
+  const o = options(opts, 'earlyStopping options', ['patience', 'restoreBestWeights']) as EarlyStoppingOptions;
   const best = new Best(o, 'earlyStopping', 0);
   const patience = o.patience === undefined ? 0 : checkInteger('earlyStopping.patience', o.patience, 0, 1e9);
   const restore = o.restoreBestWeights ?? false;
+  if (typeof restore !== 'boolean') throw invalidType('earlyStopping.restoreBestWeights', 'a boolean', restore);
   let model: TrainingHandle;
   let wait = 0;
   let restored = false;
@@ -156,7 +158,7 @@ export interface ModelCheckpointOptions extends MonitorOptions {
 
 /** Saves the model (atomically, with training state) after epochs. */
 export function modelCheckpoint(opts: ModelCheckpointOptions): FitCallbacks {
-  const o = options(opts, 'modelCheckpoint options') as unknown as ModelCheckpointOptions;
+  const o = options(opts, 'modelCheckpoint options', ['path', 'saveBestOnly']) as unknown as ModelCheckpointOptions;
   if (typeof o.path !== 'string' || o.path === '') throw invalidType('modelCheckpoint.path', 'a file path', o.path);
   const best = new Best(o, 'modelCheckpoint', 0);
   const saveBestOnly = o.saveBestOnly ?? false;
@@ -185,7 +187,7 @@ export interface ReduceLROnPlateauOptions extends MonitorOptions {
 
 /** Lowers the learning rate when the monitored value stops improving. */
 export function reduceLROnPlateau(opts: ReduceLROnPlateauOptions = {}): FitCallbacks {
-  const o = options(opts, 'reduceLROnPlateau options') as ReduceLROnPlateauOptions;
+  const o = options(opts, 'reduceLROnPlateau options', ['factor', 'patience', 'cooldown', 'minLearningRate']) as ReduceLROnPlateauOptions;
   const best = new Best(o, 'reduceLROnPlateau', 1e-4);
   const factor = o.factor === undefined ? 0.1 : checkNumber('reduceLROnPlateau.factor', o.factor, 0, 1, true);
   const patience = o.patience === undefined ? 10 : checkInteger('reduceLROnPlateau.patience', o.patience, 0, 1e9);

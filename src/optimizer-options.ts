@@ -4,7 +4,7 @@
  */
 import type { NativeOptimizerConfig } from './native';
 import { invalidType } from './errors';
-import { checkChoice, checkNumber } from './validate';
+import { checkChoice, checkNumber, checkKnownKeys } from './validate';
 
 export interface OptimizerOptions {
   /** Default 'adam'. */
@@ -31,6 +31,7 @@ export interface OptimizerOptions {
 export function resolveOptimizer(value: unknown): { config: NativeOptimizerConfig; learningRate: number } {
   const o = (typeof value === 'string' ? { type: value } : value ?? {}) as Record<string, unknown>;
   if (typeof o !== 'object' || Array.isArray(o)) throw invalidType('options.optimizer', 'an optimizer name or { type, learningRate, ... }', value);
+  checkKnownKeys('options.optimizer', o, ['type', 'learningRate', 'momentum', 'nesterov', 'beta1', 'beta2', 'rho', 'epsilon', 'weightDecay', 'clipNorm'], { lr: 'learningRate', learning_rate: 'learningRate', weight_decay: 'weightDecay', clipnorm: 'clipNorm' });
   const type = o.type === undefined ? 'adam' : checkChoice('options.optimizer.type', o.type, ['adam', 'adamw', 'sgd', 'rmsprop'] as const);
   const num = (key: string, min: number, max: number, fallback: number, exclusive = false) =>
     o[key] === undefined ? fallback : checkNumber(`options.optimizer.${key}`, o[key], min, max, exclusive);

@@ -1,6 +1,6 @@
 /** Learning-rate schedules: the rate of an epoch as a pure function of the epoch number,
  * so a resumed run continues the same curve. */
-import { checkChoice, checkInteger, checkNumber } from './validate';
+import { checkChoice, checkInteger, checkNumber, checkKnownKeys } from './validate';
 import { invalidType } from './errors';
 
 export type ScheduleOptions =
@@ -19,6 +19,7 @@ export function makeSchedule(options: unknown, baseRate: number, fitEpochs: numb
   if (options === null || typeof options !== 'object') throw invalidType('options.schedule', "a schedule like { type: 'cosine' }", options);
   const o = options as Record<string, unknown>;
   const type = checkChoice('options.schedule.type', o.type, ['step', 'exponential', 'cosine'] as const);
+  checkKnownKeys('options.schedule', o, { step: ['type', 'stepSize', 'gamma'], exponential: ['type', 'gamma'], cosine: ['type', 'warmupEpochs', 'minLearningRate', 'totalEpochs'] }[type]);
   if (type === 'step') {
     const stepSize = checkInteger('options.schedule.stepSize', o.stepSize, 1, 1e9);
     const gamma = o.gamma === undefined ? 0.1 : checkNumber('options.schedule.gamma', o.gamma, 0, 1e6);

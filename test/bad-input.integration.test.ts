@@ -194,6 +194,15 @@ describe('unknown options are refused, not ignored', () => {
     await expect(m.predictProba(x, { batchsize: 8 } as never)).rejects.toThrow(/options\.batchsize is not an option \(did you mean batchSize\?\)/);
     await expect(m.evaluate({ x, y: [0, 1, 2, 0] }, { topk: 2 } as never)).rejects.toThrow(/did you mean topK/);
     await expect(m.predictProba(x, { topK: 2 } as never)).rejects.toThrow(/options\.topK is not an option/);
+    // Nested options too (a typo trained at the default rate).
+    await expect(m.fit({ x, y: [0, 1, 2, 0] }, { optimizer: { type: 'sgd', lr: 0.5 } as never })).rejects.toThrow(/options\.optimizer\.lr is not an option \(did you mean learningRate\?\)/);
+    await expect(m.fit({ x, y: [0, 1, 2, 0] }, { schedule: { type: 'exponential', gamma: 0.9, stepSize: 2 } as never })).rejects.toThrow(/options\.schedule\.stepSize is not an option/);
+    await expect(m.fit({ x, y: [0, 1, 2, 0] }, { augment: { nosie: 0.5 } as never })).rejects.toThrow(/options\.augment\.nosie is not an option \(did you mean noise\?\)/);
+    await expect(m.fit({ x, y: [0, 1, 2, 0] }, { report: { path: '/tmp/r.html', titel: 'x' } as never })).rejects.toThrow(/options\.report\.titel is not an option/);
+    const { earlyStopping, reduceLROnPlateau } = await import('../src/index');
+    expect(() => earlyStopping({ patiance: 3 } as never)).toThrow(/earlyStopping\.patiance is not an option \(did you mean patience\?\)/);
+    expect(() => earlyStopping({ restoreBestWeights: 'yes' } as never)).toThrow(/earlyStopping\.restoreBestWeights/);
+    expect(() => reduceLROnPlateau({ factr: 0.5 } as never)).toThrow(/reduceLROnPlateau\.factr is not an option/);
     // The other methods' options too (a typo silently gave unweighted gradients).
     expect(() => m.computeGradients({ x, y: [0, 1, 2, 0] }, { classweight: [1, 1, 1] } as never)).toThrow(/options\.classweight is not an option \(did you mean classWeight\?\)/);
     expect(() => m.predictProbaSync(x, { batchSize: 2 } as never)).toThrow(/options\.batchSize is not an option/);

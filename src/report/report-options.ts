@@ -2,6 +2,7 @@
  * The `report` and `metricsLog` options of fit() and evaluate(), checked before any work.
  */
 import { invalidType } from '../errors';
+import { checkKnownKeys } from '../validate';
 import type { DescribeRecord } from './evaluation';
 import { resolve } from 'node:path';
 import { checkOutputPath } from './report-writer';
@@ -43,6 +44,7 @@ function resolveTargets(report: unknown, metricsLog: unknown): ResolvedReportOpt
   if (typeof report === 'string') return { report: checkOutputPath('options.report', report), metricsLog: log };
   if (report === null || typeof report !== 'object') throw invalidType('options.report', "a file path or { path, title?, describeRecord? }", report);
   const r = report as Partial<ReportOptions>;
+  checkKnownKeys('options.report', r, ['path', 'title', 'describeRecord']);
   const title = r.title;
   if (title !== undefined && typeof title !== 'string') throw invalidType('options.report.title', 'a string', title);
   if (r.describeRecord !== undefined && typeof r.describeRecord !== 'function') throw invalidType('options.report.describeRecord', 'a function (index) => string', r.describeRecord);
