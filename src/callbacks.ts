@@ -163,12 +163,19 @@ export function modelCheckpoint(opts: ModelCheckpointOptions): FitCallbacks {
   const best = new Best(o, 'modelCheckpoint', 0);
   const saveBestOnly = o.saveBestOnly ?? false;
   let model: TrainingHandle;
+  let due = false;
   return {
     setModel(m: TrainingHandle) {
       model = m;
     },
-    async onEpochEnd(epoch: number, logs: EpochLogs) {
-      if (saveBestOnly && !best.improves(best.read(logs))) return;
+    onEpochEnd(_epoch: number, logs: EpochLogs) {
+      due = !saveBestOnly || best.improves(best.read(logs));
+    },
+    // Written once every callback has seen the epoch: the checkpoint's callback states are
+    // those after it, whichever order the callbacks were given in.
+    async afterEpochEnd(epoch: number) {
+      if (!due) return;
+      due = false;
       await model.save(o.path.replace('{epoch}', String(epoch + 1)));
     },
   };
@@ -196,9 +203,25 @@ export function reduceLROnPlateau(opts: ReduceLROnPlateauOptions = {}): FitCallb
   let model: TrainingHandle;
   let wait = 0;
   let cooling = 0;
+  // The rate after the last reduction: a later fit (with this callback, or resumed from a
+  // checkpoint) goes on from it instead of the base rate, as an uninterrupted run would.
+  let reduced: number | null = null;
   return {
+    stateKey: 'reduceLROnPlateau',
+    getState: () => ({ wait, cooling, best: best.value, reduced }),
+    setState(s: unknown) {
+      const v = s as { wait: number; cooling: number; best: number | null; reduced: number | null };
+      if (!v || typeof v.wait !== 'number') return;
+      wait = v.wait;
+      cooling = v.cooling;
+      best.value = v.best === null ? Infinity : v.best;
+      reduced = v.reduced;
+    },
     setModel(m: TrainingHandle) {
       model = m;
+    },
+    onTrainBegin() {
+      if (reduced !== null) model.learningRate = reduced;
     },
     onEpochEnd(_epoch: number, logs: EpochLogs) {
       const improved = best.improves(best.read(logs));
@@ -212,6 +235,7 @@ export function reduceLROnPlateau(opts: ReduceLROnPlateauOptions = {}): FitCallb
       }
       if (cooling === 0 && ++wait >= Math.max(1, patience)) {
         model.learningRate = Math.max(floor, model.learningRate * factor);
+        reduced = model.learningRate;
         cooling = cooldown;
         wait = 0;
       }

@@ -90,6 +90,10 @@ export interface FitCallbacks {
   onTrainEnd?: (history: History) => void | Promise<void>;
   onEpochBegin?: (epoch: number) => void | Promise<void>;
   onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+  /** After every callback's onEpochEnd: for callbacks that save what the others update
+   * (a checkpoint written here holds early stopping's state after this epoch, whatever the
+   * order of the callbacks). */
+  afterEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
   onBatchEnd?: (batch: number, logs: BatchLogs) => void | Promise<void>;
 }
 
@@ -223,6 +227,7 @@ export async function runFit(
       );
     }
     await each((cb) => cb.onEpochEnd?.(epoch, logs));
+    await each((cb) => cb.afterEpochEnd?.(epoch, logs));
     if (handle.stopTraining) break;
   }
   await each((cb) => cb.onTrainEnd?.(history));

@@ -102,7 +102,11 @@ describe('modelCheckpoint and reduceLROnPlateau', () => {
     const cb = modelCheckpoint({ path: join(dir, 'best.rnn'), saveBestOnly: true });
     const handle = { stopTraining: false, learningRate: 1, getWeights: () => [], setWeights: () => undefined, save: async () => void saved.push(saved.length) };
     cb.setModel!(handle);
-    for (const [e, v] of [0.5, 0.6, 0.4, 0.45].entries()) await cb.onEpochEnd!(e, { loss: 0, accuracy: 0, learningRate: 1, seconds: 0, valLoss: v });
+    for (const [e, v] of [0.5, 0.6, 0.4, 0.45].entries()) {
+      const logs = { loss: 0, accuracy: 0, learningRate: 1, seconds: 0, valLoss: v };
+      await cb.onEpochEnd!(e, logs);
+      await cb.afterEpochEnd!(e, logs); // where fit has it write, after every callback's onEpochEnd
+    }
     expect(saved.length).toBe(2); // epochs 0 and 2
     expect((await SequenceClassifier.load(join(dir, 'every-2.rnn'))).epochsTrained).toBe(2);
     m.dispose();
@@ -163,6 +167,42 @@ describe('validation split, bucketing and augmentation', () => {
     expect(x.values).toEqual(copy);
     expect((await m.evaluate({ x, y: data.y })).loss).toBe(before.loss); // lr 0: weights and evaluation unchanged
     m.dispose();
+  });
+});
+
+describe('resuming with callbacks is the same run', () => {
+  const val = { x: randomDense(Array.from({ length: 12 }, (_, i) => 3 + (i % 4)), 2, 19), y: Array.from({ length: 12 }, (_, i) => i % 2) };
+  const base = { batchSize: 5, validationData: val, optimizer: { type: 'sgd' as const, learningRate: 3 } };
+  const flat = (m: SequenceClassifier) => Buffer.concat(m.getWeights().map((w) => Buffer.from(w.values.buffer, w.values.byteOffset, w.values.byteLength)));
+
+  it('reduceLROnPlateau: 4 epochs, save, load, 4 more = 8 straight (its reduced rate and counters travel in the checkpoint)', async () => {
+    const straight = small();
+    const all = await straight.fit(data, { ...base, epochs: 8, callbacks: [reduceLROnPlateau({ patience: 1, factor: 0.5 })] });
+    expect(new Set(all.history.learningRate).size).toBeGreaterThan(1); // it did reduce
+    const first = small();
+    await first.fit(data, { ...base, epochs: 4, callbacks: [reduceLROnPlateau({ patience: 1, factor: 0.5 })] });
+    await first.save(join(dir, 'rlr.rnn'));
+    const resumed = await SequenceClassifier.load(join(dir, 'rlr.rnn'));
+    const rest = await resumed.fit(data, { ...base, epochs: 4, callbacks: [reduceLROnPlateau({ patience: 1, factor: 0.5 })] });
+    expect(rest.history.learningRate).toEqual(all.history.learningRate.slice(4));
+    expect(flat(resumed).equals(flat(straight))).toBe(true);
+    for (const m of [straight, first, resumed]) m.dispose();
+  });
+
+  it('a modelCheckpoint listed before earlyStopping saves the early-stopping state after the epoch', async () => {
+    const run = async (m: SequenceClassifier, epochs: number, checkpoint: boolean) =>
+      m.fit(data, { ...base, epochs, callbacks: [...(checkpoint ? [modelCheckpoint({ path: join(dir, 'ck{epoch}.rnn') })] : []), earlyStopping({ patience: 2 })] });
+    const straight = small();
+    const all = await run(straight, 12, true);
+    const stopped = all.epoch[all.epoch.length - 1];
+    expect(stopped).toBeLessThan(11); // early stopping ended it
+    // Resume from the checkpoint of the epoch before the stop: it stops at the same epoch.
+    const resumed = await SequenceClassifier.load(join(dir, `ck${stopped}.rnn`));
+    const rest = await run(resumed, 12, false);
+    expect(rest.epoch[rest.epoch.length - 1]).toBe(stopped);
+    expect(flat(resumed).equals(flat(straight))).toBe(true);
+    straight.dispose();
+    resumed.dispose();
   });
 });
 
