@@ -312,6 +312,12 @@ export class SequenceClassifier {
     return this.#labelsOf(await this.#probabilities(set, options));
   }
 
+  /** The optimizer settings the model last trained with, or was loaded with (null before any
+   * training): the moments of this optimizer go on in a fit given the same settings. */
+  get optimizer(): Readonly<NativeOptimizerConfig> | null {
+    return this.#optimizer === null ? null : { ...this.#optimizer };
+  }
+
   /** Probabilities of a checked set: through the micro-batcher when batching is on. */
   async #probabilities(set: SequenceSet, options: PredictOptions): Promise<Float32Array> {
     const model = this.#idle('predict');

@@ -81,6 +81,15 @@ describe('rnn-node CLI', () => {
     for (const cmd of ['evaluate', 'predict', 'info']) expect(run([cmd, '--help']).code).toBe(0);
   });
 
+  it('train --resume without --optimizer goes on with the saved optimizer and its moments: 2 + 1 epochs = 3 straight', () => {
+    const args = ['--data', 'train.jsonl', '--units', '6', '--seed', '4'];
+    expect(run(['train', ...args, '--optimizer', 'sgd', '--epochs', '3', '--out', 'sgd3.rnn']).code).toBe(0);
+    expect(run(['train', ...args, '--optimizer', 'sgd', '--epochs', '2', '--out', 'sgd2.rnn']).code).toBe(0);
+    const resumed = run(['train', '--data', 'train.jsonl', '--resume', 'sgd2.rnn', '--epochs', '1', '--out', 'sgd2+1.rnn']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'sgd2+1.rnn')).equals(readFileSync(join(dir, 'sgd3.rnn')))).toBe(true);
+  });
+
   it('training data of one class is refused, class indices included (exit 1, one line)', () => {
     writeFileSync(join(dir, 'one-class.jsonl'), Array.from({ length: 20 }, (_, i) => JSON.stringify({ text: `t${i}`, label: 1 })).join('\n') + '\n');
     const r = run(['train', '--data', 'one-class.jsonl', '--out', 'one.rnn', '--epochs', '1']);

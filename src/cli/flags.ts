@@ -57,7 +57,7 @@ export function helpText(command: string, summary: string, flags: Flag[], positi
 }
 
 /** Parses argv against the table. Throws UsageError with one clear line on any problem. */
-export function parseFlags(command: string, argv: string[], flags: Flag[], positionals = 0): { values: FlagValues; positionals: string[]; help: boolean } {
+export function parseFlags(command: string, argv: string[], flags: Flag[], positionals = 0): { values: FlagValues; positionals: string[]; help: boolean; given: Set<string> } {
   // Every option is parsed as repeatable, so that one given twice is refused (below) rather
   // than its last value silently winning.
   const options: Record<string, { type: 'string' | 'boolean'; multiple: true }> = { help: { type: 'boolean', multiple: true } };
@@ -81,10 +81,12 @@ export function parseFlags(command: string, argv: string[], flags: Flag[], posit
     const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown option').replace(/\s*\n\s*/g, ' ');
     throw new UsageError(`rnn-node ${command}: ${msg}`);
   }
-  if (parsed.values.help) return { values: {}, positionals: [], help: true };
+  if (parsed.values.help) return { values: {}, positionals: [], help: true, given: new Set() };
   if (parsed.positionals.length > positionals)
     throw new UsageError(`rnn-node ${command}: unexpected argument '${parsed.positionals[positionals]}'`);
   const values: FlagValues = {};
+  // The flags the user gave (not their defaults).
+  const givenFlags = new Set<string>();
   for (const f of flags) {
     const given = [f.name, ...(f.aliases ?? [])].filter((name) => parsed.values[name] !== undefined);
     if (given.length > 1) throw new UsageError(`rnn-node ${command}: ${given.map((n) => `--${n}`).join(' and ')} name the same option; give one`);
@@ -95,10 +97,11 @@ export function parseFlags(command: string, argv: string[], flags: Flag[], posit
       continue;
     }
     if (!f.multiple && raw.length > 1) throw new UsageError(`rnn-node ${command}: --${given[0]} is given ${raw.length} times; give it once`);
+    givenFlags.add(f.name);
     values[f.name] = f.multiple ? raw.map((one) => convert(command, f, one) as string) : convert(command, f, raw[0]);
   }
   checkOutputs(command, flags, values);
-  return { values, positionals: parsed.positionals, help: false };
+  return { values, positionals: parsed.positionals, help: false, given: givenFlags };
 }
 
 /** The files a path names, for comparing: its resolved path, and its inode when it exists. */

@@ -61,7 +61,7 @@ export const TRAIN_FLAGS: Flag[] = [
   { name: 'bucketing', kind: 'bool', help: 'batch sequences of similar length together', default: false },
   { name: 'seed', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, help: 'seed for weights, shuffling, dropout and splits', default: 0 },
   THREADS_FLAG,
-  { name: 'resume', kind: 'path', help: 'continue training this model (its architecture and preprocessing are kept)', shown: 'none' },
+  { name: 'resume', kind: 'path', help: 'continue training this model (its architecture and preprocessing are kept, and without --optimizer its optimizer and moments)', shown: 'none' },
   ...REPORT_FLAGS,
   jsonFlag('print one JSON object with the results'),
 ];
@@ -88,7 +88,7 @@ function classWeights(spec: string | undefined, labels: Int32Array, classes: num
 }
 
 export async function train(argv: string[]): Promise<number> {
-  const { values: v, help } = parseFlags('train', argv, TRAIN_FLAGS);
+  const { values: v, help, given } = parseFlags('train', argv, TRAIN_FLAGS);
   if (help) {
     process.stdout.write(TRAIN_HELP + '\n');
     return 0;
@@ -132,12 +132,21 @@ export async function train(argv: string[]): Promise<number> {
     validationData,
     validationSplit: v['validation-split'] as number | undefined,
     stratify: v.stratify as boolean,
-    optimizer: {
-      type: v.optimizer as 'adam',
-      ...(v.lr !== undefined ? { learningRate: v.lr as number } : {}),
-      ...(v['weight-decay'] !== undefined ? { weightDecay: v['weight-decay'] as number } : {}),
-      clipNorm: v['clip-norm'] as number,
-    },
+    // A resumed run without --optimizer goes on with the optimizer it was trained with (and its
+    // moments); --lr, --weight-decay and --clip-norm still apply.
+    optimizer: resumed && !given.has('optimizer') && model.optimizer
+      ? {
+          ...model.optimizer,
+          ...(v.lr !== undefined ? { learningRate: v.lr as number } : {}),
+          ...(v['weight-decay'] !== undefined ? { weightDecay: v['weight-decay'] as number } : {}),
+          ...(given.has('clip-norm') ? { clipNorm: v['clip-norm'] as number } : {}),
+        }
+      : {
+          type: v.optimizer as 'adam',
+          ...(v.lr !== undefined ? { learningRate: v.lr as number } : {}),
+          ...(v['weight-decay'] !== undefined ? { weightDecay: v['weight-decay'] as number } : {}),
+          clipNorm: v['clip-norm'] as number,
+        },
     classWeight: classWeights(v['class-weights'] as string | undefined, train.y, model.config.classes, model.labels),
     schedule,
     bucketing: v.bucketing as boolean,
