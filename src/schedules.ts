@@ -9,7 +9,8 @@ export type ScheduleOptions =
   /** base * gamma^epoch */
   | { type: 'exponential'; gamma: number }
   /** Linear warmup over `warmupEpochs` (default 0), then cosine decay from the base rate to
-   * `minLearningRate` (default 0) at `totalEpochs` (default: the epochs of the fit call). */
+   * `minLearningRate` (default 0) at `totalEpochs` (default: the last epoch of the fit call,
+   * epochsTrained + epochs; epochs count from the model's first). */
   | { type: 'cosine'; warmupEpochs?: number; minLearningRate?: number; totalEpochs?: number };
 
 export type Schedule = (epoch: number) => number;
