@@ -123,6 +123,22 @@ describe('predict --shard and merge', () => {
     expect(existsSync(output)).toBe(false);
   });
 
+  it('a lone carriage return and a CSV starting with a blank line: the parts still equal one predict', () => {
+    const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ text: text(i) }));
+    writeFileSync(join(dir, 'cr.jsonl'), lines.map((l, i) => l + (i === 40 ? '\r\r\n' : i % 7 === 0 ? '\r\n' : '\n')).join(''));
+    writeFileSync(join(dir, 'blank-first.csv'), '\n' + ['text,label', ...Array.from({ length: 300 }, (_, j) => `${text(j)},${LABELS[j % 3]}`)].join('\n') + '\n');
+    for (const [file, extra] of [['cr.jsonl', []], ['blank-first.csv', ['--text-column', 'text', '--label-column', 'label']]] as const) {
+      const args = ['predict', '--model', 'm.rnn', '--data', file, ...extra];
+      const single = run([...args, '--output', `${file}.single`]);
+      expect(single.code, single.stderr).toBe(0);
+      const parts = join(dir, `parts-${file}`);
+      mkdirSync(parts);
+      for (let k = 0; k < 3; k++) expect(run([...args, '--shard', `${k}/3`, '--output', parts]).code).toBe(0);
+      expect(run(['merge', '--input', parts, '--output', `${file}.merged`]).code).toBe(0);
+      expect(readFileSync(join(dir, `${file}.merged`), 'utf8')).toBe(readFileSync(join(dir, `${file}.single`), 'utf8'));
+    }
+  });
+
   it('merge: to stdout (checked first), never onto one of its parts; parts of two runs (another model) are refused', () => {
     const parts = join(dir, 'parts-1');
     const toStdout = run(['merge', '--input', parts, '--output', '-']);

@@ -65,6 +65,38 @@ async function hasQuotedNewline(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether a file has a carriage return not followed by a line feed. The readers end a line
+ * there (as readline does); the byte ranges count line feeds only, so such a file is split by
+ * whole files, where both agree.
+ */
+async function hasLoneCarriageReturn(path: string): Promise<boolean> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    let position = 0;
+    for (;;) {
+      // One byte of overlap, so a \r\n across two reads is seen whole.
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) return false;
+      const view = buffer.subarray(0, bytesRead);
+      for (let at = view.indexOf(0x0d); at >= 0; at = view.indexOf(0x0d, at + 1)) {
+        if (at + 1 < bytesRead) {
+          if (view[at + 1] !== 0x0a) return true;
+        } else if (position + bytesRead < (await file.stat()).size) {
+          break; // decided by the next read, which starts at this byte
+        } else {
+          return true; // the file's last byte
+        }
+      }
+      if (bytesRead < buffer.length) return false;
+      position += bytesRead - 1;
+    }
+  } finally {
+    await file.close();
+  }
+}
+
 /** The first line of a file, newline included. */
 function firstLine(path: string): string {
   const fd = openSync(path, 'r');
@@ -106,11 +138,14 @@ export async function describeInputs(args: readonly string[], format: RecordForm
     } else if (f === 'parquet') {
       const groups = await parquetRowGroups(path);
       units.push({ path, format: f, size: stat.size, split: 'rowGroups', rowGroupBytes: groups.map((g) => g.bytes), rowGroupRows: groups.map((g) => g.rows) });
-    } else if (f === 'csv' && (await hasQuotedNewline(path))) {
+    } else if ((f === 'csv' && (await hasQuotedNewline(path))) || (await hasLoneCarriageReturn(path))) {
       units.push({ path, format: f, size: stat.size, split: 'whole' });
     } else {
       const header = f === 'csv' && usesColumns(schema) && schema.header !== false ? firstLine(path) : undefined;
-      units.push({ path, format: f, size: stat.size, split: 'bytes', ...(header !== undefined ? { header } : {}) });
+      // The CSV parser skips blank lines, so a blank first line is not the header: such a file
+      // is read whole rather than given the wrong header in front of its later parts.
+      if (header !== undefined && header.replace(/^\ufeff/, '').trim() === '') units.push({ path, format: f, size: stat.size, split: 'whole' });
+      else units.push({ path, format: f, size: stat.size, split: 'bytes', ...(header !== undefined ? { header } : {}) });
     }
   }
   return units;
