@@ -165,6 +165,7 @@ export function modelCheckpoint(opts: ModelCheckpointOptions): FitCallbacks {
   let model: TrainingHandle;
   let due = false;
   return {
+    monitor: best.monitor,
     setModel(m: TrainingHandle) {
       model = m;
     },
@@ -207,6 +208,7 @@ export function reduceLROnPlateau(opts: ReduceLROnPlateauOptions = {}): FitCallb
   // checkpoint) goes on from it instead of the base rate, as an uninterrupted run would.
   let reduced: number | null = null;
   return {
+    monitor: best.monitor,
     stateKey: 'reduceLROnPlateau',
     getState: () => ({ wait, cooling, best: best.value, reduced }),
     setState(s: unknown) {

@@ -189,6 +189,11 @@ export class SequenceClassifier {
       validation = { set: subsetSet(train.set, split.validation), labels: gatherLabels(train.labels, split.validation, 0, split.validation.length), indexInData: split.validation };
       train = { set: subsetSet(train.set, split.train), labels: gatherLabels(train.labels, split.train, 0, split.train.length), indexInData: split.train };
     }
+    // A callback watching a validation metric needs validation data: said before any training
+    // (the first epoch's end would find no such value).
+    const watcher = o.callbacks.find((cb) => typeof (cb as { monitor?: unknown }).monitor === 'string' && String((cb as { monitor: string }).monitor).startsWith('val'));
+    if (watcher && !validation)
+      throw outOfRange('options.callbacks', `validationData or validationSplit for a callback that monitors '${(watcher as { monitor: string }).monitor}' (or monitor: 'loss')`, 'no validation data');
     this.#restoreCallbackStates(o.callbacks);
     // Optimizer state carries over between fit() calls that use the same optimizer.
     const key = JSON.stringify(o.optimizer);

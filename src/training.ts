@@ -75,6 +75,9 @@ export class ClassifierTrainingHandle implements TrainingHandle {
 }
 
 export interface FitCallbacks {
+  /** The logged value the callback watches ('valLoss', ...): a validation one needs
+   * validation data, which fit checks before training. */
+  readonly monitor?: string;
   /** Called once before training with a handle on the model. */
   setModel?: (model: TrainingHandle) => void;
   /** With getState/setState: the callback's state is saved in checkpoints under this key

@@ -86,9 +86,12 @@ describe('earlyStopping', () => {
     expect(m.getWeights()[0].values).toEqual(weightsAtBest);
     m.dispose();
   });
-  it('says what is wrong when the monitored value is not logged', async () => {
+  it('says what is wrong when the monitored value is not logged, before training', async () => {
     const m = small();
-    await expect(m.fit(data, { epochs: 2, callbacks: earlyStopping() })).rejects.toThrow(/'valLoss' is not in the epoch logs.*validationData or validationSplit/);
+    for (const cb of [earlyStopping(), reduceLROnPlateau({ monitor: 'valAccuracy' }), modelCheckpoint({ path: join(dir, 'never.rnn'), saveBestOnly: true })])
+      await expect(m.fit(data, { epochs: 2, callbacks: cb })).rejects.toThrow(/validationData or validationSplit for a callback that monitors 'val(Loss|Accuracy)'.*options\.callbacks/);
+    expect(m.epochsTrained).toBe(0); // nothing was trained
+    expect((await m.fit(data, { epochs: 1, callbacks: earlyStopping({ monitor: 'loss' }) })).epoch).toEqual([0]);
     m.dispose();
   });
 });

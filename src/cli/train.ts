@@ -52,7 +52,7 @@ export const TRAIN_FLAGS: Flag[] = [
   { name: 'schedule-step', kind: 'int', min: 1, help: 'step schedule: epochs between decays', default: 10 },
   { name: 'schedule-gamma', kind: 'float', min: 0, help: 'step/exponential schedule: decay factor', default: 0.1 },
   { name: 'warmup', kind: 'int', min: 0, help: 'cosine schedule: linear warmup epochs', default: 0 },
-  { name: 'patience', kind: 'int', min: 0, help: 'early stopping on validation loss after N epochs without improvement (restores the best weights)', shown: 'off' },
+  { name: 'patience', kind: 'int', min: 0, help: 'early stopping after N epochs without improvement of the validation loss (of the training loss without validation data); when it stops, the best epoch\'s weights are kept', shown: 'off' },
   { name: 'class-weights', kind: 'string', help: "loss weights: 'balanced' or label=weight,...", shown: 'all 1' },
   { name: 'augment-noise', kind: 'float', min: 0, help: 'training augmentation: Gaussian noise std on dense values', default: 0 },
   { name: 'augment-crop', kind: 'float', min: 1e-9, max: 1, help: 'training augmentation: keep a random window of at least this fraction', default: 1 },
