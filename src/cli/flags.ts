@@ -104,6 +104,20 @@ export function parseFlags(command: string, argv: string[], flags: Flag[], posit
   return { values, positionals: parsed.positionals, help: false, given: givenFlags };
 }
 
+/** An output file path: in an existing folder, and not a folder itself (`folderHint` says more). */
+export function checkOutputFile(command: string, flag: string, path: string, folderHint = ''): void {
+  let folder = false;
+  let isDirectory = false;
+  try {
+    folder = statSync(dirname(resolve(path))).isDirectory();
+    isDirectory = statSync(resolve(path)).isDirectory();
+  } catch {
+    // a file not there yet
+  }
+  if (!folder) throw new UsageError(`rnn-node ${command}: --${flag} ${JSON.stringify(path)} is not in an existing folder`);
+  if (isDirectory) throw new UsageError(`rnn-node ${command}: --${flag} ${JSON.stringify(path)} is a folder${folderHint}; give a file path`);
+}
+
 /** The files a path names, for comparing: its resolved path, and its inode when it exists. */
 function identity(path: string): { resolved: string; inode: string | null } {
   const resolved = resolve(path);
@@ -129,18 +143,7 @@ function checkOutputs(command: string, flags: Flag[], values: FlagValues): void 
   const seen: { flag: string; replaces: string[]; id: ReturnType<typeof identity> }[] = [];
   for (const f of outputs)
     for (const path of paths(f)) {
-      if (f.output === 'file') {
-        let folder = false;
-        let isDirectory = false;
-        try {
-          folder = statSync(dirname(resolve(path))).isDirectory();
-          isDirectory = statSync(resolve(path)).isDirectory();
-        } catch {
-          // a file not there yet
-        }
-        if (!folder) throw new UsageError(`rnn-node ${command}: --${f.name} ${JSON.stringify(path)} is not in an existing folder`);
-        if (isDirectory) throw new UsageError(`rnn-node ${command}: --${f.name} ${JSON.stringify(path)} is a folder; give a file path`);
-      }
+      if (f.output === 'file') checkOutputFile(command, f.name, path);
       seen.push({ flag: f.name, replaces: f.replaces ?? [], id: identity(path) });
     }
   if (seen.length === 0) return;

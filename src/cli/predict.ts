@@ -8,7 +8,7 @@
 import { oneLine } from './terminal-text';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { fileSink, stdoutSink, type Sink } from './sinks';
 import { SequenceClassifier } from '../classifier';
@@ -19,7 +19,7 @@ import { countingSink, partName, sidecarName, writeSidecar, type Compression } f
 import { rm } from 'node:fs/promises';
 import { describeInputs, shardPieces } from '../scale/plan';
 import { parseShard, ShardSpecError } from '../scale/shard-spec';
-import { helpText, parseFlags, UsageError, type Flag } from './flags';
+import { checkOutputFile, helpText, parseFlags, UsageError, type Flag } from './flags';
 import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { sourcesOf } from './inputs';
 import { runPrediction, type PredictionStats } from './predict-job';
@@ -79,16 +79,7 @@ export async function predict(argv: string[]): Promise<number> {
   } else if (v.shards !== undefined || v.compress !== 'none') {
     throw new UsageError('rnn-node predict: --shards and --compress go with --shard');
   } else if (v.output !== '-') {
-    let folder = false;
-    let isDirectory = false;
-    try {
-      folder = statSync(dirname(resolve(v.output as string))).isDirectory();
-      isDirectory = statSync(v.output as string).isDirectory();
-    } catch {
-      // a file not there yet
-    }
-    if (!folder) throw new UsageError(`rnn-node predict: --output ${JSON.stringify(v.output)} is not in an existing folder`);
-    if (isDirectory) throw new UsageError(`rnn-node predict: --output ${JSON.stringify(v.output)} is a folder (a folder takes part files with --shard); give a file path`);
+    checkOutputFile('predict', 'output', v.output as string, ' (a folder takes part files with --shard)');
   }
   const model = await SequenceClassifier.load(v.model as string);
   const skip = v['on-error'] === 'skip';
