@@ -52,10 +52,22 @@ function randomModel(config: SequenceClassifierConfig, seed: number): SequenceCl
   return model;
 }
 
-async function withPortableKernels<T>(run: () => Promise<T>): Promise<T> {
-  process.env.RNN_NODE_LOW_PRECISION_KERNEL = 'portable';
+/** Runs `run` with RNN_NODE_LOW_PRECISION_KERNEL set (read by the addon at each quantize). */
+async function withKernel<T>(kernel: 'portable' | 'avx-vnni', run: () => Promise<T>): Promise<T> {
+  process.env.RNN_NODE_LOW_PRECISION_KERNEL = kernel;
   try {
     return await run();
+  } finally {
+    delete process.env.RNN_NODE_LOW_PRECISION_KERNEL;
+  }
+}
+const withPortableKernels = <T>(run: () => Promise<T>) => withKernel('portable', run);
+
+/** Whether this CPU can run the AVX-VNNI int8 kernel (the addon reports it when asked for it). */
+function hasAvxVnni(): boolean {
+  process.env.RNN_NODE_LOW_PRECISION_KERNEL = 'avx-vnni';
+  try {
+    return backendInfo().int8Kernel === 'avx-vnni';
   } finally {
     delete process.env.RNN_NODE_LOW_PRECISION_KERNEL;
   }
@@ -104,6 +116,30 @@ describe('quantize(): int8 and bf16 against float32', () => {
       expect(Buffer.from((model.predictProbaSync(x) as Float32Array).buffer).equals(Buffer.from(reference.buffer))).toBe(true);
       model.dispose();
     });
+  });
+});
+
+// On a CPU with AVX-512 VNNI the VEX-encoded AVX-VNNI kernel (Alder Lake, Zen 5 without
+// AVX-512 use) is not picked by default; asked for, it must give the portable path's bits too.
+describe.runIf(hasAvxVnni())('quantize(): the AVX-VNNI int8 kernel', () => {
+  it('= portable bit for bit on every case, ragged, and on 2 threads', async () => {
+    for (const [i, [name, config]] of CASES.entries()) {
+      const model = randomModel(config, i + 1);
+      const x = inputFor(config, i);
+      const run = (kernel: 'portable' | 'avx-vnni', threads: number) =>
+        withKernel(kernel, async () => {
+          const q = await model.quantize({ type: 'int8' });
+          const out = (await q.predictProba(x, { threads })) as Float32Array;
+          q.dispose();
+          return out;
+        });
+      const portable = await run('portable', 1);
+      for (const threads of [1, 2]) {
+        const ours = await run('avx-vnni', threads);
+        expect(Buffer.from(ours.buffer).equals(Buffer.from(portable.buffer)), `${name}, ${threads} threads`).toBe(true);
+      }
+      model.dispose();
+    }
   });
 });
 

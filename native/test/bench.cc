@@ -3,7 +3,8 @@
 //
 //   bench [--cell lstm|gru|rnn] [--units 128] [--steps 28] [--features 28] [--classes 10]
 //         [--batch 128] [--infer-batch 1024] [--threads N] [--seconds 3] [--json]
-//         [--only train|infer]   (profiling one phase; the others report 0)
+//         [--only train|infer|throughput]   (profiling one phase; the others report 0)
+//         [--precision float32|int8|bf16]   (int8/bf16: inference only, as quantize() makes)
 //   bench --gemm-peak [--threads N] [--seconds 3] [--json]
 //
 // --gemm-peak measures the fp32 GEMM rate of the packed micro-kernels themselves (the best
@@ -35,7 +36,8 @@ struct Options {
   double seconds = 3;
   bool json = false;
   bool gemm_peak = false;
-  std::string only;  // "train" or "infer": run that phase alone (profiling)
+  std::string only;  // "train", "infer" or "throughput" (infer without latency): profiling
+  Precision precision = Precision::kFloat32;
 };
 
 Options parse(int argc, char** argv) {
@@ -62,8 +64,18 @@ Options parse(int argc, char** argv) {
     else if (a == "--gemm-peak") o.gemm_peak = true;
     else if (a == "--only") {
       o.only = next();
-      if (o.only != "train" && o.only != "infer") {
-        std::fprintf(stderr, "bench: --only must be train or infer, got %s\n", o.only.c_str());
+      if (o.only != "train" && o.only != "infer" && o.only != "throughput") {
+        std::fprintf(stderr, "bench: --only must be train, infer or throughput, got %s\n", o.only.c_str());
+        std::exit(2);
+      }
+    }
+    else if (a == "--precision") {
+      const std::string p = next();
+      if (p == "float32") o.precision = Precision::kFloat32;
+      else if (p == "int8") o.precision = Precision::kInt8;
+      else if (p == "bf16") o.precision = Precision::kBf16;
+      else {
+        std::fprintf(stderr, "bench: --precision must be float32, int8 or bf16, got %s\n", p.c_str());
         std::exit(2);
       }
     }
@@ -157,6 +169,7 @@ int main(int argc, char** argv) {
   layer.units = o.units;
   config.layers = {layer};
   config.classes = o.classes;
+  config.precision = o.precision;
   Model model(config);
   model.initialize(1);
   model.set_optimizer(OptimizerConfig{});
@@ -165,7 +178,9 @@ int main(int argc, char** argv) {
   uint64_t seed = 0;
   // Each call gathers its batch into packed form first, as the addon does.
   PackedInput<float> packed;
-  const bool train_phase = o.only != "infer", infer_phase = o.only != "train";
+  // Low-precision models are inference-only (train_step refuses them).
+  const bool train_phase = (o.only.empty() || o.only == "train") && o.precision == Precision::kFloat32;
+  const bool infer_phase = o.only != "train", latency_phase = infer_phase && o.only != "throughput";
   const double train_steps = !train_phase ? 0 : rate(o.seconds, [&] {
     pack_batch(train.view(o.batch, o.steps), config, packed);
     model.train_step(packed, train.labels.data(), nullptr, 1e-3, ++seed, &result);
@@ -175,7 +190,7 @@ int main(int argc, char** argv) {
     pack_batch(infer.view(o.infer_batch, o.steps), config, packed);
     model.predict(packed, probs.data());
   });
-  const double single_calls = !infer_phase ? 0 : rate(o.seconds / 2, [&] {
+  const double single_calls = !latency_phase ? 0 : rate(o.seconds / 2, [&] {
     pack_batch(one.view(1, o.steps), config, packed);
     model.predict(packed, probs.data());
   });
@@ -188,11 +203,11 @@ int main(int argc, char** argv) {
         "{\"cell\":\"%s\",\"units\":%d,\"steps\":%d,\"features\":%d,\"batch\":%d,\"threads\":%d,"
         "\"trainSeqPerSec\":%.1f,\"inferSeqPerSec\":%.1f,\"latencyMs\":%.4f,\"trainGflops\":%.2f}\n",
         o.cell.c_str(), o.units, o.steps, o.features, o.batch, threads, train_seq, infer_calls * o.infer_batch,
-        1000.0 / single_calls, train_seq * flops_per_seq / 1e9);
+        (single_calls > 0 ? 1000.0 / single_calls : 0.0), train_seq * flops_per_seq / 1e9);
   } else {
     std::printf("%s(%d) T=%d F=%d, %d threads: train %.0f seq/s (batch %d, %.1f GFLOP/s), infer %.0f seq/s (batch %d), latency %.3f ms\n",
                 o.cell.c_str(), o.units, o.steps, o.features, threads, train_seq, o.batch, train_seq * flops_per_seq / 1e9,
-                infer_calls * o.infer_batch, o.infer_batch, 1000.0 / single_calls);
+                infer_calls * o.infer_batch, o.infer_batch, (single_calls > 0 ? 1000.0 / single_calls : 0.0));
   }
   return 0;
 }
