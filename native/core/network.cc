@@ -82,6 +82,25 @@ void permute_rows(const PackedLayout& L, const T* src, T* dst, long width, bool 
   }
 }
 
+// The dense head's logits for R rows (row stride D in x) of a model with at most kHeadWidth
+// classes, with W [D, kHeadWidth] and the bias zero-padded to kHeadWidth columns:
+//   logits[i, c] = bias[c] + sum_j x[i, j] * W[j, c]   (j in order)
+// R rows at a time keep R * kHeadWidth sums in registers across j: summing in memory made
+// each step wait on the last one's store (~2% of an fp32 inference step, ~5% of an int8
+// one). A row gets the same operations in the same order alone (R = 1) as in a block.
+constexpr int kHeadWidth = 16, kHeadRows = 8;
+template <typename T, int R>
+inline void head_rows(const T* x, long D, const T* W, const T* bias, T* logits, long C) {
+  using Row = Eigen::Array<T, kHeadWidth, 1>;  // whole vectors (a plain loop got permutes)
+  Row acc[R];
+  for (int i = 0; i < R; ++i) acc[i] = Eigen::Map<const Row>(bias);
+  for (long j = 0; j < D; ++j) {
+    const Eigen::Map<const Row> w(W + j * kHeadWidth);
+    for (int i = 0; i < R; ++i) acc[i] += x[i * D + j] * w;
+  }
+  for (int i = 0; i < R; ++i) std::copy(acc[i].data(), acc[i].data() + C, logits + i * C);
+}
+
 }  // namespace
 
 template <typename T>
@@ -181,15 +200,31 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<
   //   probs[r, c] = exp(logits[r, c] - max_c logits[r, c]) / sum_c (...)
   const T* W = P + params_.dense_kernel;
   const T* bias = P + params_.dense_bias;
+  const bool narrow = C <= kHeadWidth;
+  if (narrow) {  // W and the bias padded to kHeadWidth columns (head_rows)
+    ws.head_kernel.assign(size_t(Dtop) * kHeadWidth, T(0));
+    ws.head_bias.assign(kHeadWidth, T(0));
+    for (long j = 0; j < Dtop; ++j) std::copy(W + j * C, W + (j + 1) * C, ws.head_kernel.data() + j * kHeadWidth);
+    std::copy(bias, bias + C, ws.head_bias.data());
+  }
   parallel_rows(L.batch, Dtop * C, [&](Index b, Index e) {
+    if (narrow) {
+      const T *Wp = ws.head_kernel.data(), *bp = ws.head_bias.data();
+      Index r = b;
+      for (; r + kHeadRows <= e; r += kHeadRows)
+        head_rows<T, kHeadRows>(ws.pooled.data() + r * Dtop, Dtop, Wp, bp, ws.logits.data() + r * C, C);
+      for (; r < e; ++r) head_rows<T, 1>(ws.pooled.data() + r * Dtop, Dtop, Wp, bp, ws.logits.data() + r * C, C);
+    }
     for (Index r = b; r < e; ++r) {
       T* z = ws.logits.data() + r * C;
-      const T* x = ws.pooled.data() + r * Dtop;
-      std::copy(bias, bias + C, z);
-      for (long j = 0; j < Dtop; ++j) {
-        const T xj = x[j];
-        const T* w = W + j * C;
-        for (long c = 0; c < C; ++c) z[c] += xj * w[c];
+      if (!narrow) {
+        const T* x = ws.pooled.data() + r * Dtop;
+        std::copy(bias, bias + C, z);
+        for (long j = 0; j < Dtop; ++j) {
+          const T xj = x[j];
+          const T* w = W + j * C;
+          for (long c = 0; c < C; ++c) z[c] += xj * w[c];
+        }
       }
       T top = z[0];
       for (long c = 1; c < C; ++c) top = std::max(top, z[c]);

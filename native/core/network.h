@@ -34,6 +34,7 @@ struct Workspace {
   std::vector<Buffer<T>> dropout_masks;                      // per layer [rows, D]
   Buffer<T> pooled;                                          // [batch, D]
   std::vector<long> argmax;                                       // [batch, D] (max pooling)
+  Buffer<T> head_kernel, head_bias;                          // the head padded to 16 classes
   Buffer<T> logits;                                          // [batch, C], sorted order
   Buffer<T> log_norm;                                        // [batch]: log sum exp
   Buffer<T> probs;                                           // [batch, C], sorted order
