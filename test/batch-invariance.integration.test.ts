@@ -18,7 +18,7 @@ const CASES: [string, SequenceClassifierConfig][] = [
   ['LSTM(128), last step', { input: { type: 'dense', features: 28 }, layers: [{ cell: 'lstm', units: 128 }], classes: 10 }],
   ['bidirectional GRU(37) + RNN(19), mean', { input: { type: 'dense', features: 5 }, layers: [{ cell: 'gru', units: 37, bidirectional: true }, { cell: 'rnn', units: 19 }], classes: 4, pooling: 'mean' }],
   ['tokens, GRU(24) reset before, max', { input: { type: 'tokens', vocabSize: 60, embeddingDim: 12 }, layers: [{ cell: 'gru', units: 24, resetAfter: false }], classes: 3, pooling: 'max' }],
-  // The head keeps up to 16 classes' sums in registers, 8 rows at a time; wider heads sum in memory.
+  // The head keeps up to 16 classes' sums in registers, a few rows at a time; wider heads sum in memory.
   ['LSTM(20), 16 classes', { input: { type: 'dense', features: 3 }, layers: [{ cell: 'lstm', units: 20 }], classes: 16 }],
   ['RNN(12), 23 classes', { input: { type: 'dense', features: 3 }, layers: [{ cell: 'rnn', units: 12 }], classes: 23 }],
 ];

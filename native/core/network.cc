@@ -82,23 +82,31 @@ void permute_rows(const PackedLayout& L, const T* src, T* dst, long width, bool 
   }
 }
 
-// The dense head's logits for R rows (row stride D in x) of a model with at most kHeadWidth
-// classes, with W [D, kHeadWidth] and the bias zero-padded to kHeadWidth columns:
+// The dense head's logits for n <= R rows (row stride D in x) of a model with at most
+// kHeadWidth classes, with W [D, kHeadWidth] and the bias zero-padded to kHeadWidth columns:
 //   logits[i, c] = bias[c] + sum_j x[i, j] * W[j, c]   (j in order)
 // R rows at a time keep R * kHeadWidth sums in registers across j: summing in memory made
 // each step wait on the last one's store (~2% of an fp32 inference step, ~5% of an int8
-// one). A row gets the same operations in the same order alone (R = 1) as in a block.
-constexpr int kHeadWidth = 16, kHeadRows = 8;
+// one). Every row goes through this one instantiation, a short block repeating its last
+// row (computed, not stored): a second instantiation for the remainder could contract
+// other multiply-adds into FMAs and give a row other bits alone than in a block.
+constexpr int kHeadWidth = 16;
+// About 8 vector accumulators: 8 rows of 16 floats with AVX-512, 4 with AVX2, 2 with SSE/NEON.
+template <typename T>
+constexpr int kHeadRows = std::max(1, 8 * Eigen::internal::packet_traits<T>::size / kHeadWidth);
+
 template <typename T, int R>
-inline void head_rows(const T* x, long D, const T* W, const T* bias, T* logits, long C) {
+inline void head_rows(const T* x, long D, Index n, const T* W, const T* bias, T* logits, long C) {
   using Row = Eigen::Array<T, kHeadWidth, 1>;  // whole vectors (a plain loop got permutes)
+  const T* row[R];
+  for (int i = 0; i < R; ++i) row[i] = x + std::min<Index>(i, n - 1) * D;
   Row acc[R];
   for (int i = 0; i < R; ++i) acc[i] = Eigen::Map<const Row>(bias);
   for (long j = 0; j < D; ++j) {
     const Eigen::Map<const Row> w(W + j * kHeadWidth);
-    for (int i = 0; i < R; ++i) acc[i] += x[i * D + j] * w;
+    for (int i = 0; i < R; ++i) acc[i] += row[i][j] * w;
   }
-  for (int i = 0; i < R; ++i) std::copy(acc[i].data(), acc[i].data() + C, logits + i * C);
+  for (Index i = 0; i < n; ++i) std::copy(acc[i].data(), acc[i].data() + C, logits + i * C);
 }
 
 }  // namespace
@@ -209,11 +217,10 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<
   }
   parallel_rows(L.batch, Dtop * C, [&](Index b, Index e) {
     if (narrow) {
-      const T *Wp = ws.head_kernel.data(), *bp = ws.head_bias.data();
-      Index r = b;
-      for (; r + kHeadRows <= e; r += kHeadRows)
-        head_rows<T, kHeadRows>(ws.pooled.data() + r * Dtop, Dtop, Wp, bp, ws.logits.data() + r * C, C);
-      for (; r < e; ++r) head_rows<T, 1>(ws.pooled.data() + r * Dtop, Dtop, Wp, bp, ws.logits.data() + r * C, C);
+      constexpr int R = kHeadRows<T>;
+      for (Index r = b; r < e; r += R)
+        head_rows<T, R>(ws.pooled.data() + r * Dtop, Dtop, std::min<Index>(R, e - r), ws.head_kernel.data(),
+                        ws.head_bias.data(), ws.logits.data() + r * C, C);
     }
     for (Index r = b; r < e; ++r) {
       T* z = ws.logits.data() + r * C;
