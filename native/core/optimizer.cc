@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "parallel.h"
 
@@ -18,6 +21,27 @@ std::string validate_optimizer(const OptimizerConfig& c) {
   if (!(c.clip_norm >= 0 && std::isfinite(c.clip_norm))) return "clipNorm must be >= 0";
   return "";
 }
+
+namespace {
+
+// Whether every value is finite: an exponent field of all ones is an infinity or a NaN.
+// An integer OR over the bits, which the compiler vectorizes; a float sum of x * 0 (NaN for
+// a non-finite x) has to run in order, one dependent add per value: it was 1.3% of a
+// 1-thread LSTM(128) training step (perf), now under 0.1%.
+template <typename T>
+bool all_finite(const T* x, long n) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  constexpr Bits kExponent = sizeof(T) == 4 ? Bits(0x7F800000u) : Bits(0x7FF0000000000000ull);
+  Bits bad = 0;
+  for (long i = 0; i < n; ++i) {
+    Bits b;
+    std::memcpy(&b, x + i, sizeof(T));
+    bad |= Bits((b & kExponent) == kExponent);
+  }
+  return bad == 0;
+}
+
+}  // namespace
 
 template <typename T>
 Optimizer<T>::Optimizer(const OptimizerConfig& config, long size)
@@ -100,12 +124,7 @@ double Optimizer<T>::step(T* p, T* g, double lr) {
       break;
     }
   }
-  // x * 0 is 0 for every finite x and NaN for an infinite or NaN one: one vectorizable sum
-  // says whether the step left everything finite.
-  T check = 0;
-  for (long i = 0; i < n; ++i) check += p[i] * T(0);
-  for (const T x : state_) check += x * T(0);
-  if (check != T(0)) {
+  if (!all_finite(p, n) || !all_finite(state_.data(), long(state_.size()))) {
     std::copy(backup_.begin(), backup_.begin() + n, p);
     std::copy(backup_.begin() + n, backup_.end(), state_.begin());
     --steps_;
