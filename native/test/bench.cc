@@ -84,6 +84,10 @@ Options parse(int argc, char** argv) {
       std::exit(2);
     }
   }
+  if (o.only == "train" && o.precision != Precision::kFloat32) {
+    std::fprintf(stderr, "bench: --only train needs --precision float32 (int8 and bf16 models are inference-only)\n");
+    std::exit(2);
+  }
   return o;
 }
 
