@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BusyError, DisposedError, SequenceClassifier } from '../src/index';
-import { native } from '../src/native';
+import { native } from '../src/native/addon';
 import { randomDense } from './helpers';
 
 const denseConfig = { input: { type: 'dense' as const, features: 3 }, layers: [{ cell: 'lstm' as const, units: 4 }], classes: 3 };

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { VARIANTS } from '../src/variants';
+import { VARIANTS } from '../src/native/variants';
 
 const root = join(__dirname, '..');
 // binding.gyp is JSON with '#' comments and single-quoted strings inside conditions.

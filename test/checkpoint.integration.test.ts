@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointError, SequenceClassifier } from '../src/index';
-import { SeededRandom } from '../src/random';
+import { SeededRandom } from '../src/util/random';
 import { randomDense } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnn-node-checkpoint-'));
@@ -138,8 +138,8 @@ describe('checkpoints', () => {
   });
 
   it('records the kernels\' own gate order, and refuses a file that records another', async () => {
-    const { native } = await import('../src/native');
-    const { GATE_ORDER } = await import('../src/gates');
+    const { native } = await import('../src/native/addon');
+    const { GATE_ORDER } = await import('../src/model/gates');
     expect(native().buildInfo().gateOrder).toEqual(GATE_ORDER);
     const good = readFileSync(await trainedFile('gates.rnn'));
     const headerLength = good.readUInt32LE(12);

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SeededRandom } from '../src/random';
+import { SeededRandom } from '../src/util/random';
 
 const CLI = join(__dirname, '..', 'dist', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'rnn-node-cli-'));

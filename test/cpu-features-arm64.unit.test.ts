@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { ARM64_HWCAP_BITS, AT_HWCAP, AT_HWCAP2, cpuinfoArmFeatures, detectCpu, featuresFromHwcap, parseAuxv } from '../src/cpu-features';
-import { supportedVariants } from '../src/variants';
+import { ARM64_HWCAP_BITS, AT_HWCAP, AT_HWCAP2, cpuinfoArmFeatures, detectCpu, featuresFromHwcap, parseAuxv } from '../src/native/cpu-features';
+import { supportedVariants } from '../src/native/variants';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnn-node-arm64-features-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

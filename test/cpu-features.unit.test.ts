@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { type CpuidDump, type CpuidRegisters, cpuinfoFlags, featuresFromCpuid } from '../src/cpu-features';
-import { supportedVariants } from '../src/variants';
+import { type CpuidDump, type CpuidRegisters, cpuinfoFlags, featuresFromCpuid } from '../src/native/cpu-features';
+import { supportedVariants } from '../src/native/variants';
 
 interface Fixture {
   name: string;

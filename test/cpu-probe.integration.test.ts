@@ -6,8 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { cpuinfoFlags, detectCpu, probePaths, readCpuid } from '../src/cpu-features';
-import { chooseBinary, supportedVariants, variantsFor } from '../src/variants';
+import { cpuinfoFlags, detectCpu, probePaths, readCpuid } from '../src/native/cpu-features';
+import { chooseBinary, supportedVariants, variantsFor } from '../src/native/variants';
 
 describe.runIf(process.platform === 'linux' && process.arch === 'x64')('this machine', () => {
   const root = join(__dirname, '..');

@@ -73,7 +73,7 @@ describe('readers', () => {
     expect(Number.isNaN((records[1] as { sequence: number[][] }).sequence[1][1])).toBe(true);
   });
   it('splits lines at \\n, \\r\\n and a lone \\r, across chunk boundaries, numbered as in the file; a BOM is dropped', async () => {
-    const { readRecordBatches } = await import('../src/readers');
+    const { readRecordBatches } = await import('../src/data/readers');
     // 20,000 records (many stream chunks), line ends of every kind, blank lines between.
     const ends = ['\n', '\r\n', '\r', '\n\n', '\r\n\r\n'];
     let text = '\ufeff';
@@ -254,9 +254,9 @@ describe('data sources', () => {
 
 describe('one missing-value implementation', () => {
   it('the API (typed input) and the preprocessing (records) apply each policy the same way', async () => {
-    const { applyMissingPolicy } = await import('../src/missing');
-    const { toSequenceSet } = await import('../src/data');
-    const { resolveConfig } = await import('../src/config');
+    const { applyMissingPolicy } = await import('../src/data/missing');
+    const { toSequenceSet } = await import('../src/data/sequence-set');
+    const { resolveConfig } = await import('../src/model/config');
     const steps = [[NaN, 1], [2, NaN], [NaN, NaN], [5, 6]];
     const config = resolveConfig({ input: { type: 'dense', features: 2 }, layers: [{ cell: 'gru', units: 2 }], classes: 2 });
     for (const policy of ['zero', 'ffill', 'mask'] as const) {

@@ -1,5 +1,5 @@
 /** Shared helpers for the vitest suites. */
-import { SeededRandom } from '../src/random';
+import { SeededRandom } from '../src/util/random';
 
 /** Deterministic random floats in [-scale, scale]. */
 export function randomFloats(n: number, seed: number, scale = 1): Float32Array {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { BusyError, DisposedError, SequenceClassifier } from '../src/index';
-import { callNative } from '../src/native';
+import { callNative } from '../src/native/addon';
 
 function nativeError(code: string, message: string): Error {
   return Object.assign(new RangeError(message), { code });

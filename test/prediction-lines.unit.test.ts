@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lineFormatter } from '../src/cli/prediction-lines';
+import { lineFormatter } from '../src/inference/prediction-lines';
 
 /** The object `predict` describes, serialised by JSON.stringify: what each line must equal. */
 function reference(names: string[], labelled: boolean, topK: number | undefined, probs: Float32Array, row: number, where: Record<string, number | string>) {

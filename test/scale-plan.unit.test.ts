@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { readRecords } from '../src/readers';
+import { readRecords } from '../src/data/readers';
 import { chunkPieces, describeInputs, shardPieces, type Piece } from '../src/scale/plan';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnn-node-plan-'));

@@ -600,7 +600,7 @@ describe('bad files and unsupported models', () => {
     const text = seq([tf.layers.embedding({ inputDim: 5, outputDim: 3, inputLength: T }), tf.layers.lstm({ units: 3 }), tf.layers.dense({ units: 2, activation: 'softmax' })]);
     const path = await saveWithTfjs(text, 'vocab');
     text.dispose();
-    const { Preprocessor } = await import('../src/preprocessing');
+    const { Preprocessor } = await import('../src/data/preprocessing');
     const encode = (model: SequenceClassifier, words: string) => Array.from(Preprocessor.fromJSON(model.preprocessing).encode([{ kind: 'text', text: words, line: 1 } as never]).x.values);
     // torchtext's order: <unk> at 0, <pad> at 1.
     const torchtext = await SequenceClassifier.fromTfjs(path, { vocabulary: ['<unk>', '<pad>', 'a', 'b', 'c'] });

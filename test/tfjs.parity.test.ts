@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SequenceClassifier, type LayerConfig, type SequenceClassifierConfig } from '../src/index';
-import { SeededRandom } from '../src/random';
+import { SeededRandom } from '../src/util/random';
 import { maxAbsDiff, randomFloats, relativeError } from './helpers';
 
 const BATCH = 6;

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backendInfo, getNumThreads, parseIdx, setNumThreads } from '../src/index';
-import { defaultThreadCount } from '../src/threads';
+import { defaultThreadCount } from '../src/native/threads';
 
 describe('thread count', () => {
   it('RNN_NODE_THREADS, then OMP_NUM_THREADS, then the CPUs available', () => {

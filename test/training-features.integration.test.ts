@@ -4,10 +4,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { augmentBatch, resolveAugment } from '../src/augment';
+import { augmentBatch, resolveAugment } from '../src/training/augment';
 import { earlyStopping, modelCheckpoint, reduceLROnPlateau, SequenceClassifier, type EpochLogs, type FitCallbacks } from '../src/index';
-import { SeededRandom } from '../src/random';
-import { makeSchedule } from '../src/schedules';
+import { SeededRandom } from '../src/util/random';
+import { makeSchedule } from '../src/training/schedules';
 import { randomDense } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnn-node-train-'));

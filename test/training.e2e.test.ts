@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SequenceClassifier, type Dataset, type EpochLogs } from '../src/index';
-import { SeededRandom } from '../src/random';
+import { SeededRandom } from '../src/util/random';
 
 /** Label = the first token's class; ragged lengths 3..30, tokens 1..19. */
 function firstTokenTask(n: number, seed: number): Dataset & { x: number[][]; y: number[] } {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { type CpuDetection, cpuinfoFlags } from '../src/cpu-features';
-import { chooseBinary, choosePrebuilt, missingFlags, platformTag, supportedVariants, variantsFor, VARIANTS } from '../src/variants';
+import { type CpuDetection, cpuinfoFlags } from '../src/native/cpu-features';
+import { chooseBinary, choosePrebuilt, missingFlags, platformTag, supportedVariants, variantsFor, VARIANTS } from '../src/native/variants';
 
 const V2 = ['cx16', 'lahf_lm', 'popcnt', 'pni', 'sse4_1', 'sse4_2', 'ssse3'];
 const V3 = [...V2, 'avx', 'avx2', 'bmi1', 'bmi2', 'f16c', 'fma', 'abm', 'movbe', 'xsave'];

@@ -2,7 +2,7 @@
  * Flags several commands share, defined once so that their names, kinds, limits and help
  * read the same everywhere (and in docs/CLI.md, which is generated from the help).
  */
-import type { RecordSchema } from '../record-schema';
+import type { RecordSchema } from '../data/record-schema';
 import type { Flag, FlagValues } from './flags';
 
 export const MODEL_FLAG: Flag = { name: 'model', kind: 'path', help: 'model file', required: true };

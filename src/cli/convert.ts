@@ -4,12 +4,12 @@
  * `.onnx` (rnn-node's own exports exactly; torch.onnx.export recurrent classifiers).
  */
 import { existsSync } from 'node:fs';
-import { readRegularFileSync } from '../read-file';
+import { readRegularFileSync } from '../util/read-file';
 import { basename, dirname, extname } from 'node:path';
 
-import { packageVersion } from '../backend';
-import { SequenceClassifier } from '../classifier';
-import { exportTfjs, type ImportOptions } from '../interop/tfjs';
+import { packageVersion } from '../native/backend';
+import { SequenceClassifier } from '../model/classifier';
+import { exportTfjs, type ImportOptions } from '../interop/tfjs/tfjs';
 import { helpText, parseFlags, UsageError, type Flag } from './flags';
 
 export const CONVERT_FLAGS: Flag[] = [

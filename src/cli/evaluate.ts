@@ -1,7 +1,7 @@
 /** `rnn-node evaluate`: metrics of a saved model on labelled data. */
 import { oneLine } from './terminal-text';
-import { SequenceClassifier } from '../classifier';
-import { setNumThreads } from '../threads';
+import { SequenceClassifier } from '../model/classifier';
+import { setNumThreads } from '../native/threads';
 import { helpText, parseFlags, type Flag } from './flags';
 import { FORMAT_FLAG, idxPrefixFlag, jsonFlag, MODEL_FLAG, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';

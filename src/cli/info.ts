@@ -1,7 +1,7 @@
 /** `rnn-node info MODEL`: what a model file holds. */
 import { oneLine } from './terminal-text';
 import { statSync } from 'node:fs';
-import { readCheckpoint } from '../checkpoint';
+import { readCheckpoint } from '../model/checkpoint';
 import { helpText, parseFlags, UsageError, type Flag } from './flags';
 import { jsonFlag } from './common-flags';
 

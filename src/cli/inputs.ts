@@ -1,8 +1,8 @@
 /** Reading a CLI data argument: the command's flags turned into a data source (src/sources.ts). */
-import type { RecordSchema } from '../record-schema';
-import { openSources, readAll, type DataSource, type LoadedData, type RecordFormat } from '../sources';
+import type { RecordSchema } from '../data/record-schema';
+import { openSources, readAll, type DataSource, type LoadedData, type RecordFormat } from '../data/sources';
 
-export type { LoadedData } from '../sources';
+export type { LoadedData } from '../data/sources';
 
 /** The source the `--data` values and `--format`/`--idx-prefix` name (files, directories,
  * globs: openSources); `preferredPrefix` is the IDX set a command uses when a directory holds

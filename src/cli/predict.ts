@@ -10,10 +10,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { fileSink, stdoutSink, type Sink } from './sinks';
-import { SequenceClassifier } from '../classifier';
-import { setNumThreads } from '../threads';
-import type { DataFormatError } from '../errors';
+import { fileSink, stdoutSink, type Sink } from '../inference/sinks';
+import { SequenceClassifier } from '../model/classifier';
+import { setNumThreads } from '../native/threads';
+import type { DataFormatError } from '../util/errors';
 import { chunkSource } from '../scale/chunk-source';
 import { countingSink, partName, sidecarName, writeSidecar, type Compression } from '../scale/parts';
 import { rm } from 'node:fs/promises';
@@ -22,7 +22,7 @@ import { parseShard, ShardSpecError } from '../scale/shard-spec';
 import { checkOutputFile, helpText, parseFlags, UsageError, type Flag } from './flags';
 import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { sourcesOf } from './inputs';
-import { runPrediction, type PredictionStats } from './predict-job';
+import { runPrediction, type PredictionStats } from '../inference/predict-job';
 import { preprocessorOf, schemaOf } from './shared';
 
 export const PREDICT_FLAGS: Flag[] = [

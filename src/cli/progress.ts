@@ -1,5 +1,5 @@
 /** Training progress on stderr: a bar with rate and ETA on a TTY, one line per epoch otherwise. */
-import type { EpochLogs, FitCallbacks } from '../training';
+import type { EpochLogs, FitCallbacks } from '../training/fit';
 
 function clock(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';

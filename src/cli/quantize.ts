@@ -1,5 +1,5 @@
 /** `rnn-node quantize`: an inference-only int8 or bf16 copy of a trained model file. */
-import { SequenceClassifier } from '../classifier';
+import { SequenceClassifier } from '../model/classifier';
 import { helpText, parseFlags, UsageError, type Flag } from './flags';
 
 export const QUANTIZE_FLAGS: Flag[] = [

@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 
-import { SequenceClassifier } from '../classifier';
-import { setNumThreads } from '../threads';
+import { SequenceClassifier } from '../model/classifier';
+import { setNumThreads } from '../native/threads';
 import { checkReachable, DEFAULT_PREFIX, parseRedisUrl, QueueRuntimeError, QueueUsageError } from '../scale/queue/connection';
 import { JOB_NAME } from '../scale/queue/job';
 import { submitJob } from '../scale/queue/submit';

@@ -1,5 +1,5 @@
 /** `rnn-node report`: rebuild the HTML report from a metrics log (train/evaluate --metrics-log). */
-import { readRegularFile } from '../read-file';
+import { readRegularFile } from '../util/read-file';
 
 import { parseMetricsLog } from '../report/report-data';
 import { checkOutputPath, writeReportFiles } from '../report/report-writer';

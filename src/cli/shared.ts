@@ -1,10 +1,10 @@
 /** Glue between CLI data and a model: preprocessing, labels, typed datasets. */
-import type { SequenceClassifier } from '../classifier';
-import type { TypedSequences } from '../data';
-import { DataFormatError } from '../errors';
-import { Preprocessor } from '../preprocessing';
-import { checkRecordSchema, mergeSchemas, type RecordSchema } from '../record-schema';
-import type { DataRecord } from '../readers';
+import type { SequenceClassifier } from '../model/classifier';
+import type { TypedSequences } from '../data/sequence-set';
+import { DataFormatError } from '../util/errors';
+import { Preprocessor } from '../data/preprocessing';
+import { checkRecordSchema, mergeSchemas, type RecordSchema } from '../data/record-schema';
+import type { DataRecord } from '../data/readers';
 import type { ReportOptions } from '../report/report-options';
 import { checkOutputPath } from '../report/report-writer';
 import { UsageError, type FlagValues } from './flags';

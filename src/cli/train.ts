@@ -1,14 +1,14 @@
 /** `rnn-node train`: fit a classifier on a data file and save it. */
 import { performance } from 'node:perf_hooks';
-import { earlyStopping } from '../callbacks';
-import { SequenceClassifier, type FitOptions } from '../classifier';
-import { setNumThreads } from '../threads';
-import { type BiasInitializer, DEFAULT_INITIALIZERS, type EmbeddingInitializer, type KernelInitializer, type LayerConfig, type RecurrentInitializer, type SequenceClassifierConfig } from '../config';
-import { DataFormatError } from '../errors';
-import { MISSING_POLICIES } from '../missing';
-import { labelSpace, Preprocessor } from '../preprocessing';
-import type { ScheduleOptions } from '../schedules';
-import type { FitCallbacks } from '../training';
+import { earlyStopping } from '../training/callbacks';
+import { SequenceClassifier, type FitOptions } from '../model/classifier';
+import { setNumThreads } from '../native/threads';
+import { type BiasInitializer, DEFAULT_INITIALIZERS, type EmbeddingInitializer, type KernelInitializer, type LayerConfig, type RecurrentInitializer, type SequenceClassifierConfig } from '../model/config';
+import { DataFormatError } from '../util/errors';
+import { MISSING_POLICIES } from '../data/missing';
+import { labelSpace, Preprocessor } from '../data/preprocessing';
+import type { ScheduleOptions } from '../training/schedules';
+import type { FitCallbacks } from '../training/fit';
 import { helpText, parseFlags, UsageError, type Flag, type FlagValues } from './flags';
 import { FORMAT_FLAG, idxPrefixFlag, jsonFlag, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';

@@ -5,10 +5,10 @@
  * ids), and — for files rnn-node wrote — the exporting model's whole config (initialisers,
  * seed), used when it agrees with the structure the file itself shows.
  */
-import { SequenceClassifier, type WeightTensor } from '../classifier';
-import type { ResolvedConfig, SequenceClassifierConfig } from '../config';
-import { invalidType, outOfRange } from '../errors';
-import { Tokenizer } from '../tokenizer';
+import { SequenceClassifier, type WeightTensor } from '../model/classifier';
+import type { ResolvedConfig, SequenceClassifierConfig } from '../model/config';
+import { invalidType, outOfRange } from '../util/errors';
+import { Tokenizer } from '../data/tokenizer';
 
 /** What vocabularies call the token for everything outside them: <unk>, [UNK], <oov>, [OOV],
  * <unknown> (any case), or a bare UNK / OOV (upper case: a lower-case word may be a real one). */

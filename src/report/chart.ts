@@ -7,7 +7,7 @@
  */
 import type { ScaleLinear } from 'd3-scale';
 
-import { importEsm } from '../esm';
+import { importEsm } from '../util/esm';
 import { escapeHtml } from './escape';
 
 export interface ChartPoint {

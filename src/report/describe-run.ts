@@ -2,9 +2,9 @@
  * What a report says about the model, the data and the environment: the RunDescription, and
  * how a record reads in the mistakes table when the caller gives no words of its own.
  */
-import { backendInfo } from '../backend';
-import type { ResolvedConfig } from '../config';
-import type { SequenceSet } from '../data';
+import { backendInfo } from '../native/backend';
+import type { ResolvedConfig } from '../model/config';
+import type { SequenceSet } from '../data/sequence-set';
 import { describeSteps, type DescribeRecord } from './evaluation';
 import type { LayerSummary, RunDescription } from './report-data';
 

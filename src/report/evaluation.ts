@@ -2,7 +2,7 @@
  * The evaluation panels' numbers from one pass of predicted probabilities: the metrics
  * (computeMetrics), one-vs-rest curves per class, and the most confident mistakes.
  */
-import { computeMetrics } from '../metrics';
+import { computeMetrics } from '../training/metrics';
 import { classCurves } from './curves';
 import type { Evaluation, Mistake } from './report-data';
 

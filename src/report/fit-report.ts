@@ -3,11 +3,11 @@
  * description from the resolved options, the evaluation of one prediction pass, and the
  * one-shot write of an evaluation report.
  */
-import type { EarlyStopping } from '../callbacks';
-import type { ResolvedConfig } from '../config';
-import type { SequenceSet } from '../data';
-import type { ResolvedFitOptions } from '../fit-options';
-import type { FitCallbacks } from '../training';
+import type { EarlyStopping } from '../training/callbacks';
+import type { ResolvedConfig } from '../model/config';
+import type { SequenceSet } from '../data/sequence-set';
+import type { ResolvedFitOptions } from '../training/fit-options';
+import type { FitCallbacks } from '../training/fit';
 import { classCounts, defaultDescriber, describeRun, labelNames } from './describe-run';
 import { buildEvaluation } from './evaluation';
 import { REPORT_FORMAT, REPORT_VERSION, NO_MARKERS, type Evaluation, type RunDescription } from './report-data';

@@ -9,8 +9,8 @@
  * description, the markers, the per-batch series and the evaluation. A log without the final
  * line (a run still going, or killed) still makes a report, of the epochs it has.
  */
-import { DataFormatError } from '../errors';
-import type { EpochLogs } from '../training';
+import { DataFormatError } from '../util/errors';
+import type { EpochLogs } from '../training/fit';
 import type { ClassCurves } from './curves';
 
 export const REPORT_FORMAT = 'rnn-node-report';

@@ -1,8 +1,8 @@
 /**
  * The `report` and `metricsLog` options of fit() and evaluate(), checked before any work.
  */
-import { invalidType } from '../errors';
-import { checkKnownKeys } from '../validate';
+import { invalidType } from '../util/errors';
+import { checkKnownKeys } from '../util/validate';
 import type { DescribeRecord } from './evaluation';
 import { resolve } from 'node:path';
 import { checkOutputPath } from './report-writer';

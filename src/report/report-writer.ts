@@ -5,8 +5,8 @@
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-import { writeFileAtomic } from '../atomic-file';
-import { invalidType } from '../errors';
+import { writeFileAtomic } from '../util/atomic-file';
+import { invalidType } from '../util/errors';
 import { reportHtml } from './page';
 import { metricsLogOf, type ReportData } from './report-data';
 

@@ -3,8 +3,8 @@
  * batch's loss and accuracy) as training goes, rewrites the report and the metrics log after
  * each epoch, and a final write with the evaluation once training has ended.
  */
-import type { EarlyStopping } from '../callbacks';
-import type { BatchLogs, EpochLogs, FitCallbacks } from '../training';
+import type { EarlyStopping } from '../training/callbacks';
+import type { BatchLogs, EpochLogs, FitCallbacks } from '../training/fit';
 import type { Evaluation, BatchSeries, EpochRecord, Markers, ReportData, RunDescription } from './report-data';
 import { NO_MARKERS, REPORT_FORMAT, REPORT_VERSION } from './report-data';
 import { type ReportTargets, writeReportFiles } from './report-writer';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
-import { fileSink, stdoutSink } from '../cli/sinks';
+import { fileSink, stdoutSink } from '../inference/sinks';
 import { listParts, readPart } from './parts';
 
 export class MissingPartsError extends Error {}

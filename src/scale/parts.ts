@@ -11,8 +11,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 
-import { writeFileAtomic } from '../atomic-file';
-import type { Sink } from '../cli/sinks';
+import { writeFileAtomic } from '../util/atomic-file';
+import type { Sink } from '../inference/sinks';
 
 export const PART_FORMAT = 'rnn-node-part';
 

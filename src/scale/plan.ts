@@ -13,10 +13,10 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
-import { DataFormatError } from '../errors';
-import { importEsm } from '../esm';
-import { usesColumns, type RecordSchema } from '../record-schema';
-import { expandPaths, formatOf, type RecordFormat, type SourcePart } from '../sources';
+import { DataFormatError } from '../util/errors';
+import { importEsm } from '../util/esm';
+import { usesColumns, type RecordSchema } from '../data/record-schema';
+import { expandPaths, formatOf, type RecordFormat, type SourcePart } from '../data/sources';
 
 /** One input file as the planner sees it. */
 export interface InputUnit {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
-import { binaryName, platformTag, VARIANTS } from '../../src/variants';
+import { binaryName, platformTag, VARIANTS } from '../../src/native/variants';
 import { bareEnv, type InstalledPackage } from './installed';
 
 declare module 'vitest' {

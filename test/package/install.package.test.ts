@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { type IsaVariant, variantsFor } from '../../src/variants';
+import { type IsaVariant, variantsFor } from '../../src/native/variants';
 import { bareEnv, GLIBC_FLOOR, glibcVersionsNeeded, moduleDir, newerThan } from './installed';
 
 const installedPackage = inject('installedPackage');

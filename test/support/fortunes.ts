@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SeededRandom } from '../../src/random';
+import { SeededRandom } from '../../src/util/random';
 
 export const LANGUAGE_PACKAGES: Record<string, string> = {
   en: 'fortunes',

@@ -15,7 +15,7 @@ function data(n) {
 }
 
 /** The thread count the addon instance of this thread would use for a call that names none. */
-const nativeThreads = () => require('../../dist/native.js').native().getNumThreads();
+const nativeThreads = () => require('../../dist/native/addon.js').native().getNumThreads();
 
 async function workerMain() {
   if (workerData.job === 'threads') {

@@ -2,8 +2,8 @@
  * What goes to Redis: per chunk, a small descriptor (the data stays on shared storage); per
  * job, its metadata (how many chunks, where the parts go), for status and collect.
  */
-import type { RecordSchema } from '../../record-schema';
-import type { RecordFormat } from '../../sources';
+import type { RecordSchema } from '../../data/record-schema';
+import type { RecordFormat } from '../../data/sources';
 import type { Compression } from '../parts';
 import type { Piece } from '../plan';
 

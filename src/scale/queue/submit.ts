@@ -8,8 +8,8 @@ import { resolve } from 'node:path';
 
 import type { Compression } from '../parts';
 import { chunkPieces, chunkPiecesByRecords, describeInputs } from '../plan';
-import type { RecordSchema } from '../../record-schema';
-import type { RecordFormat } from '../../sources';
+import type { RecordSchema } from '../../data/record-schema';
+import type { RecordFormat } from '../../data/sources';
 import { bullmq, checkReachable, metaClient, QUEUE_NAME, type RedisTarget } from './connection';
 import { chunkId, metaKey, type ChunkDescriptor, type JobMeta } from './job';
 

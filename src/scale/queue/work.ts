@@ -11,10 +11,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { SequenceClassifier } from '../../classifier';
+import { SequenceClassifier } from '../../model/classifier';
 import { fileSha256, runTo } from '../../cli/predict';
-import { runPrediction } from '../../cli/predict-job';
-import { fileSink } from '../../cli/sinks';
+import { runPrediction } from '../../inference/predict-job';
+import { fileSink } from '../../inference/sinks';
 import { preprocessorOf } from '../../cli/shared';
 import { chunkSource } from '../chunk-source';
 import { countingSink, partName, writeSidecar } from '../parts';

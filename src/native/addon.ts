@@ -1,0 +1,210 @@
+/**
+ * The typed contract of the native addon, and its loader. Everything else talks to native
+ * code through this file.
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+import { BusyError, DisposedError } from '../util/errors';
+import { type BinaryChoice, chooseBinary } from './variants';
+
+export interface NativeLayerConfig {
+  cell: 'rnn' | 'lstm' | 'gru';
+  units: number;
+  bidirectional: boolean;
+  activation: 'tanh' | 'relu';
+  recurrentActivation: 'sigmoid' | 'hardSigmoid';
+  resetAfter: boolean;
+  unitForgetBias: boolean;
+  dropout: number;
+  kernelInitializer: 'glorotUniform' | 'torchUniform';
+  recurrentInitializer: 'orthogonal' | 'torchUniform';
+  biasInitializer: 'zeros' | 'torchUniform';
+}
+
+export interface NativeModelConfig {
+  input: 'dense' | 'tokens';
+  features?: number;
+  vocabSize?: number;
+  embeddingDim?: number;
+  embeddingInitializer?: 'uniform' | 'normal';
+  layers: NativeLayerConfig[];
+  pooling: 'last' | 'mean' | 'max';
+  classes: number;
+  precision: 'float32' | 'int8' | 'bf16';
+}
+
+/**
+ * A batch in native form: row-major values padded to `steps`, valid lengths per sequence.
+ * Without `sequences` the arrays hold exactly the batch; with it they hold `lengths.length`
+ * source sequences (a whole data set) and `sequences` names the batch's members. Either
+ * way the addon gathers the members into its own packed memory during the call: the one
+ * copy of the input on its way to the kernels.
+ */
+export interface NativeBatch {
+  batch: number;
+  steps: number;
+  lengths: Int32Array;
+  dense?: Float32Array; // [count, steps, features]
+  tokens?: Int32Array; // [count, steps]
+  sequences?: Int32Array; // [batch]
+}
+
+export interface NativeOptimizerConfig {
+  type: 'sgd' | 'adam' | 'adamw' | 'rmsprop';
+  momentum?: number;
+  nesterov?: boolean;
+  beta1?: number;
+  beta2?: number;
+  rho?: number;
+  epsilon?: number;
+  weightDecay?: number;
+  clipNorm?: number;
+}
+
+export interface NativeTensorInfo {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+export interface NativeStepResult {
+  loss: number;
+  correct: number;
+  gradNorm: number;
+}
+
+export interface NativeModel {
+  readonly disposed: boolean;
+  paramCount(): number;
+  tensors(): NativeTensorInfo[];
+  initialize(seed: number): void;
+  getParams(): Float32Array;
+  setParams(params: Float32Array): void;
+  setOptimizer(config: NativeOptimizerConfig): void;
+  getOptimizerState(): { steps: number; moments: Float32Array };
+  setOptimizerState(steps: number, moments: Float32Array): void;
+  trainStep(
+    batch: NativeBatch,
+    labels: Int32Array,
+    classWeights: Float32Array | null,
+    learningRate: number,
+    seed: number,
+    threads: number,
+  ): Promise<NativeStepResult>;
+  gradients(
+    batch: NativeBatch,
+    labels: Int32Array,
+    classWeights: Float32Array | null,
+    threads: number,
+  ): { loss: number; grads: Float32Array };
+  predict(batch: NativeBatch, threads: number): Promise<Float32Array>;
+  predictSync(batch: NativeBatch, threads: number): Float32Array;
+  dispose(): void;
+}
+
+export interface NativeBuildInfo {
+  openmp: boolean;
+  openmpVersion?: number;
+  maxThreads: number;
+  eigen: string;
+  simd: string;
+  int8Kernel: string;
+  bf16Kernel: string;
+  isa: string;
+  openmpLibrary?: string;
+  compiler?: string;
+  /** Gate block order per cell, from native/core/gates.h. */
+  gateOrder: Record<'lstm' | 'gru' | 'rnn', string[]>;
+}
+
+export interface NativeAddon {
+  NativeModel: new (config: NativeModelConfig) => NativeModel;
+  setNumThreads(threads: number): void;
+  getNumThreads(): number;
+  buildInfo(): NativeBuildInfo;
+}
+
+/**
+ * An error thrown or rejected by the addon as the library's own class, chosen by its `code`
+ * (native/binding/errors.h uses the same codes): ERR_RNN_BUSY -> BusyError,
+ * ERR_RNN_DISPOSED -> DisposedError; TypeError/RangeError (ERR_INVALID_ARG_TYPE,
+ * ERR_OUT_OF_RANGE) and ERR_RNN_NATIVE pass through as they are.
+ */
+export function fromNative(error: unknown): Error {
+  const e = error as { code?: string; message?: string };
+  if (e && e.code === 'ERR_RNN_DISPOSED') return new DisposedError(e.message);
+  if (e && e.code === 'ERR_RNN_BUSY') return new BusyError(e.message ?? 'busy');
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Runs one call into the addon: a throw is mapped by fromNative; a rejection too, and it gets
+ * the caller's stack (an async native error otherwise has none: it is made on the event loop
+ * when the job settles, as sharp's `is.nativeError` also handles).
+ */
+export function callNative<T>(call: () => T): T {
+  let result: T;
+  try {
+    result = call();
+  } catch (error) {
+    throw fromNative(error);
+  }
+  if (!(result instanceof Promise)) return result;
+  const caller: { stack?: string } = {};
+  Error.captureStackTrace(caller, callNative);
+  return result.catch((error: unknown) => {
+    const mapped = fromNative(error);
+    const frames = (caller.stack ?? '').split('\n').slice(1).join('\n');
+    mapped.stack = `${mapped.name}: ${mapped.message}\n${frames}`;
+    throw mapped;
+  }) as T;
+}
+
+/** `target` with every method call going through callNative. */
+function guarded<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(object, key) {
+      const value = Reflect.get(object, key, object) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => callNative(() => (value as (...a: unknown[]) => unknown).apply(object, args));
+    },
+  });
+}
+
+/** Package root: this file lives in src/native/ (tests) or dist/native/ (installed). */
+const packageRoot = join(__dirname, '..', '..');
+
+let addon: NativeAddon | undefined;
+export let loadedBinary: BinaryChoice | undefined;
+
+/** Loads the addon once (see chooseBinary for which file). OpenMP threads are told to wait
+ * passively before libgomp starts, so an idle thread pool never spins against the event loop. */
+export function native(): NativeAddon {
+  if (addon) return addon;
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  const choice = chooseBinary(packageRoot);
+  const requireNative = createRequire(__filename);
+  try {
+    const raw = requireNative(choice.path) as NativeAddon;
+    // Every call the rest of the package makes goes through callNative: no try/catch at call sites.
+    const NativeModel = new Proxy(raw.NativeModel, {
+      construct: (Target, args: [NativeModelConfig]) => guarded(callNative(() => new Target(...args))),
+    });
+    addon = {
+      NativeModel,
+      setNumThreads: (threads) => callNative(() => raw.setNumThreads(threads)),
+      getNumThreads: () => callNative(() => raw.getNumThreads()),
+      buildInfo: () => callNative(() => raw.buildInfo()),
+    };
+  } catch (error) {
+    throw new Error(
+      `rnn-node: could not load ${choice.path} (${choice.reason}): ${(error as Error).message}. ` +
+        'A source build (`RNN_NODE_BUILD_FROM_SOURCE=1 npm rebuild rnn-node`) works where the prebuilt binaries do not.',
+      { cause: error },
+    );
+  }
+  loadedBinary = choice;
+  return addon;
+}
