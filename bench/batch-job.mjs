@@ -53,7 +53,7 @@ try {
   // Raw inference: the same model on the same records, tokenized beforehand (not timed).
   const { SequenceClassifier } = require(join(root, 'dist', 'index.js'));
   const model = await SequenceClassifier.load(join(dir, 'model.rnn'));
-  const { readRecords } = require(join(root, 'dist', 'readers.js'));
+  const { readRecords } = require(join(root, 'dist', 'index.js'));
   const batches = [];
   let batch = [];
   const pre = require(join(root, 'dist', 'cli', 'shared.js')).preprocessorOf(model);

@@ -18,7 +18,7 @@ function main() {
   if (require('node:fs').existsSync(path.join(root, '.git'))) return 1; // a checkout: always build what is there
   let variants;
   try {
-    variants = require(path.join(root, 'dist', 'variants.js'));
+    variants = require(path.join(root, 'dist', 'native', 'variants.js'));
   } catch {
     return 1; // no compiled TypeScript: not a packed package
   }

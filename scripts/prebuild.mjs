@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { VARIANTS, binaryName, platformTag } = require(join(root, 'dist', 'variants.js'));
+const { VARIANTS, binaryName, platformTag } = require(join(root, 'dist', 'native', 'variants.js'));
 
 if (process.platform !== 'linux' || process.arch !== 'x64') {
   console.error(`rnn-node prebuild: runs on linux-x64 (it cross-compiles arm64); this is ${platformTag()}`);

@@ -114,7 +114,7 @@ export function fortunesTask({ perClass = 1200, testPerClass = 300, maxChars = 1
 
 export function fmnistTask({ train = 12000, test = 2000 } = {}) {
   const require = createRequire(import.meta.url);
-  const { readIdxDataset } = require(join(root, 'dist', 'idx.js'));
+  const { readIdxDataset } = require(join(root, 'dist', 'index.js'));
   const dir = '/usr/share/datasets/fashion-mnist';
   const part = (prefix, limit) => {
     const d = readIdxDataset(dir, prefix, limit);
