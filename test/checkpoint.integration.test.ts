@@ -139,7 +139,7 @@ describe('checkpoints', () => {
 
   it('records the kernels\' own gate order, and refuses a file that records another', async () => {
     const { native } = await import('../src/native/addon');
-    const { GATE_ORDER } = await import('../src/model/gates');
+    const { GATE_ORDER } = await import('../src/model/cells');
     expect(native().buildInfo().gateOrder).toEqual(GATE_ORDER);
     const good = readFileSync(await trainedFile('gates.rnn'));
     const headerLength = good.readUInt32LE(12);

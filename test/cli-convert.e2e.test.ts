@@ -175,4 +175,21 @@ describe('rnn-node convert', () => {
     expect(labels.code).toBe(1);
     expect(labels.stderr).toMatch(/Expected 3 labels/);
   });
+
+  it('converts between tfjs, ONNX and .rnn without the native addon (RNN_NODE_BINARY names a missing file)', () => {
+    const env = { ...process.env, RNN_NODE_BINARY: join(dir, 'no-such-binary.node') };
+    const noAddon = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', env, timeout: 120_000 });
+    // The addon is really out of reach: a command that computes fails for that reason.
+    const predict = noAddon(['predict', '--model', 'ids.rnn', '--data', 'ids.jsonl']);
+    expect(predict.status).toBe(1);
+    expect(predict.stderr).toMatch(/RNN_NODE_BINARY=.*does not exist/);
+    for (const [from, to] of [['tfjs/model.json', 'na.onnx'], ['na.onnx', 'na/model.json'], ['ids.rnn', 'na-ids.onnx'], ['na-ids.onnx', 'na.rnn'], ['na.rnn', 'na-copy.rnn']]) {
+      const r = noAddon(['convert', '--input', from, '--output', to]);
+      expect(r.status, `${from} -> ${to}: ${r.stderr}`).toBe(0);
+    }
+    // What they wrote predicts what its source does (run with the addon).
+    const source = run(['predict', '--model', 'ids.rnn', '--data', 'ids.jsonl']).stdout;
+    expect(source).not.toBe('');
+    expect(run(['predict', '--model', 'na-copy.rnn', '--data', 'ids.jsonl']).stdout).toBe(source);
+  });
 });

@@ -8,8 +8,12 @@ import { readRegularFileSync } from '../util/read-file';
 import { basename, dirname, extname } from 'node:path';
 
 import { packageVersion } from '../native/backend';
-import { SequenceClassifier } from '../model/classifier';
-import { exportTfjs, type ImportOptions } from '../interop/tfjs/tfjs';
+import { describeCheckpoint, encodeCheckpoint, makeHeader, readCheckpoint } from '../model/checkpoint';
+import { packWeights, tensorsOf, type ModelDescription } from '../model/description';
+import { exportOnnx } from '../interop/onnx/onnx-export';
+import { importOnnx } from '../interop/onnx/onnx-import';
+import { exportTfjs, importTfjs, type ImportOptions } from '../interop/tfjs/tfjs';
+import { writeFileAtomic } from '../util/atomic-file';
 import { helpText, parseFlags, UsageError, type Flag } from './flags';
 
 export const CONVERT_FLAGS: Flag[] = [
@@ -67,21 +71,30 @@ export async function convert(argv: string[]): Promise<number> {
     ...(labels ? { labels } : {}),
     ...(v.vocabulary !== undefined ? { vocabulary: readLines(v.vocabulary as string, 'vocabulary'), tokenize: v.tokenize as 'char' } : {}),
   };
-  let model: SequenceClassifier;
+  // Models travel as descriptions (plain data): no native model is built, and the addon is
+  // not loaded, so convert runs where the binary does not.
+  let model: ModelDescription;
+  let training = null;
+  let moments: Float32Array | null = null;
+  let kept: Float32Array | null = null;
   if (from === 'tfjs') {
-    model = await SequenceClassifier.fromTfjs(input, options);
+    model = await importTfjs(input, options);
   } else if (from === 'onnx') {
-    model = await SequenceClassifier.fromOnnx(input, options);
+    model = await importOnnx(input, options);
   } else {
     if (labels || v.vocabulary !== undefined) throw new UsageError('rnn-node convert: --labels and --vocabulary apply to imported models (a .rnn file has its own)');
-    model = await SequenceClassifier.load(input);
+    const checkpoint = await readCheckpoint(input);
+    model = describeCheckpoint(checkpoint);
+    // .rnn to .rnn keeps the training state, as loading and saving the model does.
+    ({ training, moments, kept } = { training: checkpoint.header.training, moments: checkpoint.moments, kept: checkpoint.kept });
   }
-  try {
-    if (to === 'rnn') await model.save(output);
-    else if (to === 'onnx') await model.toOnnx(output);
-    else await exportTfjs(model, dirname(output), packageVersion(), basename(output));
-  } finally {
-    model.dispose();
+  if (to === 'rnn') {
+    const params = packWeights(tensorsOf(model.config), model.weights);
+    await writeFileAtomic(output, encodeCheckpoint({ header: makeHeader(model.config, model.preprocessing, training), params, moments, kept }));
+  } else if (to === 'onnx') {
+    await writeFileAtomic(output, await exportOnnx(model, packageVersion()));
+  } else {
+    await exportTfjs(model, dirname(output), packageVersion(), basename(output));
   }
   process.stderr.write(`rnn-node convert: ${input} → ${output} (${model.config.layers.map((l) => `${l.bidirectional ? 'bi-' : ''}${l.cell}(${l.units})`).join(' → ')}, ${model.config.classes} classes)\n`);
   return 0;

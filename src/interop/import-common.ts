@@ -5,8 +5,9 @@
  * ids), and — for files rnn-node wrote — the exporting model's whole config (initialisers,
  * seed), used when it agrees with the structure the file itself shows.
  */
-import { SequenceClassifier, type WeightTensor } from '../model/classifier';
-import type { ResolvedConfig, SequenceClassifierConfig } from '../model/config';
+import { resolveConfig, type ResolvedConfig, type SequenceClassifierConfig } from '../model/config';
+import { packWeights, structureOf, tensorsOf, unpackWeights, type ModelDescription, type TensorInfo, type WeightsInput } from '../model/description';
+import { onPrecisionGrid } from '../model/quantize';
 import { invalidType, outOfRange } from '../util/errors';
 import { Tokenizer } from '../data/tokenizer';
 
@@ -35,21 +36,11 @@ export function checkImportOptions(options: unknown): asserts options is ImportO
   if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
 }
 
-/** The parts of a config a model file fixes; metadata must agree with them to be used. */
-export function structureOf(c: ResolvedConfig): string {
-  return JSON.stringify({
-    input: c.input.type === 'dense' ? { type: 'dense', features: c.input.features, maskValue: c.input.maskValue } : { type: 'tokens', vocabSize: c.input.vocabSize, embeddingDim: c.input.embeddingDim, maskZero: c.input.maskZero },
-    layers: c.layers.map((l) => [l.cell, l.units, l.bidirectional, l.bidirectional ? l.mergeMode : null, l.activation, l.cell === 'rnn' ? null : l.recurrentActivation, l.cell === 'gru' ? l.resetAfter : null]),
-    pooling: c.pooling,
-    classes: c.classes,
-  });
-}
-
 /**
- * A SequenceClassifier of `config` (the structure read from the file) with the weights
- * `weightsFor` gives for it; nothing half-built survives an error.
+ * The model of `config` (the structure read from the file) with the weights `weightsFor` gives
+ * for its tensors, checked as `setWeights` checks them; plain data, no native model.
  */
-export function buildImportedModel(config: SequenceClassifierConfig, meta: RnnNodeMetadata, options: ImportOptions, weightsFor: (model: SequenceClassifier) => WeightTensor[] | { shape: number[]; values: Float32Array }[]): SequenceClassifier {
+export function describeImported(config: SequenceClassifierConfig, meta: RnnNodeMetadata, options: ImportOptions, weightsFor: (tensors: TensorInfo[]) => WeightsInput): ModelDescription {
   checkImportOptions(options);
   const classes = config.classes as number;
   const labels = options.labels ?? meta.labels ?? null;
@@ -58,30 +49,21 @@ export function buildImportedModel(config: SequenceClassifierConfig, meta: RnnNo
       throw invalidType('options.labels', 'a list of non-empty label names', labels);
     if (labels.length !== classes) throw new RangeError(`Expected ${classes} labels (the model's classes) for options.labels but received ${labels.length}`);
   }
-  let model = new SequenceClassifier({ ...config, classes: labels ?? classes });
+  let resolved = resolveConfig({ ...config, classes: labels ?? classes });
   // A file rnn-node exported carries its whole config: initialisers and seed come back too.
   if (meta.config && typeof meta.config === 'object') {
-    let restored: SequenceClassifier | null = null;
+    let restored: ResolvedConfig | null = null;
     try {
-      restored = new SequenceClassifier({ ...(meta.config as unknown as SequenceClassifierConfig), classes: labels ?? classes });
+      restored = resolveConfig({ ...(meta.config as unknown as SequenceClassifierConfig), classes: labels ?? classes });
     } catch {
       restored = null; // not a config this version reads: the file's structure stands
     }
-    if (restored && structureOf(restored.config) === structureOf(model.config)) {
-      model.dispose();
-      model = restored;
-    } else {
-      restored?.dispose();
-    }
+    if (restored && structureOf(restored) === structureOf(resolved)) resolved = restored;
   }
-  try {
-    model.setWeights(weightsFor(model));
-    model.preprocessing = preprocessingOf(model.config, meta, options);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return model;
+  const tensors = tensorsOf(resolved);
+  const weights = unpackWeights(tensors, packWeights(tensors, weightsFor(tensors)));
+  // A quantized model holds its recurrent matrices on its grid, as setWeights puts them.
+  return { config: resolved, weights: onPrecisionGrid({ config: resolved, weights, preprocessing: null }), preprocessing: preprocessingOf(resolved, meta, options) };
 }
 
 function preprocessingOf(config: ResolvedConfig, meta: RnnNodeMetadata, options: ImportOptions): Record<string, unknown> | null {

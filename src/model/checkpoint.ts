@@ -27,7 +27,8 @@ import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { KERAS_INITIALIZERS, resolveConfig, type ResolvedConfig } from './config';
 import { CheckpointError } from '../util/errors';
-import { FILE_GATE_ORDER } from './gates';
+import { FILE_GATE_ORDER } from './cells';
+import { paramCountOf, tensorsOf, unpackWeights, type ModelDescription } from './description';
 import type { NativeOptimizerConfig } from '../native/addon';
 import { resolveOptimizer } from '../training/optimizer-options';
 import { readRegularFile } from '../util/read-file';
@@ -57,7 +58,8 @@ export interface CheckpointHeader {
   format: number;
   library: string;
   config: ResolvedConfig;
-  gateOrder: { lstm: 'i,f,g,o'; gru: 'z,r,h' };
+  /** Per cell with more than one gate block, its order ({ lstm: 'i,f,g,o', gru: 'z,r,h' }). */
+  gateOrder: Readonly<Record<string, string>>;
   tensors: { name: string; shape: number[] }[];
   paramCount: number;
   /** Tokenizer vocabulary, normalisation statistics, ...: JSON owned by the data layer. */
@@ -71,27 +73,6 @@ export interface Checkpoint {
   moments: Float32Array | null;
   /** Weights kept by a callback (early stopping's best), with training.keptWeights. */
   kept: Float32Array | null;
-}
-
-/** Parameter count implied by a config (no allocation), mirroring native/core/param_layout. */
-export function paramCountOf(c: ResolvedConfig): number {
-  const gates = { rnn: 1, lstm: 4, gru: 3 } as const;
-  let count = 0;
-  let input: number;
-  if (c.input.type === 'tokens') {
-    count += c.input.vocabSize * c.input.embeddingDim;
-    input = c.input.embeddingDim;
-  } else {
-    input = c.input.features;
-  }
-  for (const l of c.layers) {
-    const gu = gates[l.cell] * l.units;
-    const bias = l.cell === 'gru' && l.resetAfter ? 2 * gu : gu;
-    const directions = l.bidirectional ? 2 : 1;
-    count += directions * (input * gu + l.units * gu + bias);
-    input = l.units * (l.bidirectional && l.mergeMode !== 'concat' ? 1 : directions);
-  }
-  return count + input * c.classes + c.classes;
 }
 
 function library(): string {
@@ -180,7 +161,7 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'model file'): Check
   if (typeof header !== 'object' || header === null) fail(where, 'corrupt header (not an object)');
   // Weights are read in this version's gate order: a file that says otherwise is not ours to guess.
   const order = header.gateOrder as unknown as Record<string, unknown> | undefined;
-  if (!order || order.lstm !== FILE_GATE_ORDER.lstm || order.gru !== FILE_GATE_ORDER.gru)
+  if (!order || Object.entries(FILE_GATE_ORDER).some(([cell, gates]) => order[cell] !== gates))
     fail(where, `gate order ${JSON.stringify(order)} is not this version's (${JSON.stringify(FILE_GATE_ORDER)})`);
   let config: ResolvedConfig;
   try {
@@ -262,22 +243,22 @@ function withKerasInitializers(c: Record<string, unknown>): Record<string, unkno
   };
 }
 
-export function makeHeader(
-  config: ResolvedConfig,
-  tensors: { name: string; shape: number[] }[],
-  preprocessing: Record<string, unknown> | null,
-  training: TrainingState | null,
-): CheckpointHeader {
+export function makeHeader(config: ResolvedConfig, preprocessing: Record<string, unknown> | null, training: TrainingState | null): CheckpointHeader {
   return {
     format: FORMAT_VERSION,
     library: library(),
     config,
     gateOrder: FILE_GATE_ORDER,
-    tensors,
+    tensors: tensorsOf(config).map((t) => ({ name: t.name, shape: t.shape })),
     paramCount: paramCountOf(config),
     preprocessing,
     training,
   };
+}
+
+/** The model a checkpoint holds, as a description (its training state aside). */
+export function describeCheckpoint(c: Checkpoint): ModelDescription {
+  return { config: c.header.config, weights: unpackWeights(tensorsOf(c.header.config), c.params), preprocessing: c.header.preprocessing };
 }
 
 

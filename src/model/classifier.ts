@@ -5,9 +5,10 @@
  */
 import { writeFileAtomic } from '../util/atomic-file';
 import { makeHeader, encodeCheckpoint, readCheckpoint, type TrainingState } from './checkpoint';
+import { packWeights, tensorsOf, unpackWeights, type ModelDescription, type WeightsInput, type WeightTensor } from './description';
 import { resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
 import { batchOf, gatherLabels, subsetSet, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from '../data/sequence-set';
-import { BusyError, CheckpointError, DisposedError, InferenceOnlyError, invalidType, outOfRange, UnsupportedModelError } from '../util/errors';
+import { BusyError, CheckpointError, DisposedError, InferenceOnlyError, invalidType, outOfRange } from '../util/errors';
 import { resolveClassWeights, resolveFitOptions, resolveMissing, type FitOptions } from '../training/fit-options';
 import { computeMetrics, type Metrics } from '../training/metrics';
 import { native, type NativeModel, type NativeOptimizerConfig } from '../native/addon';
@@ -25,7 +26,7 @@ import { importOnnx } from '../interop/onnx/onnx-import';
 import { exportTfjs, importTfjs, type ImportOptions } from '../interop/tfjs/tfjs';
 import { exportOnnx } from '../interop/onnx/onnx-export';
 import { packageVersion } from '../native/backend';
-import { quantizeWeights } from './quantize';
+import { onPrecisionGrid, quantizeDescription } from './quantize';
 
 export type { FitOptions } from '../training/fit-options';
 
@@ -49,11 +50,7 @@ export interface EvaluateOptions extends PredictOptions {
   metricsLog?: string;
 }
 
-export interface WeightTensor {
-  name: string;
-  shape: number[];
-  values: Float32Array;
-}
+export type { ModelDescription, WeightTensor } from './description';
 
 const PREDICT_OPTION_KEYS = ['batchSize', 'signal', 'missing', 'threads'] as const;
 const EVALUATE_OPTION_KEYS = [...PREDICT_OPTION_KEYS, 'topK', 'report', 'metricsLog'] as const;
@@ -128,12 +125,6 @@ export class SequenceClassifier {
     return { set, labels: toLabels(y, set.count, this.config, `${name}.y`) };
   }
 
-  /** Other formats would run a quantized model's grid weights in float32: a different model, so refused. */
-  #exportable(format: string): void {
-    if (this.config.precision !== 'float32')
-      throw new UnsupportedModelError(`Cannot export this ${this.config.precision} model to ${format}: its arithmetic is rnn-node's kernels', and ${format} would run its weights in float32; export the float32 model it was quantized from`);
-  }
-
   /** An int8/bf16 model (from `quantize()`) computes but does not learn. */
   #trainable(what: string): void {
     if (this.config.precision !== 'float32')
@@ -153,22 +144,15 @@ export class SequenceClassifier {
     if (type !== 'int8' && type !== 'bf16') throw outOfRange('options.type', "'int8' or 'bf16'", type);
     if (this.config.precision !== 'float32')
       throw new InferenceOnlyError(`Cannot quantize a model that is already ${this.config.precision}: quantize the float32 model`);
-    let quantized: SequenceClassifier;
+    let description: ModelDescription;
     try {
-      quantized = new SequenceClassifier({ ...this.config, classes: this.config.labels ?? this.config.classes, precision: type });
+      description = quantizeDescription(this.toDescription(), type);
     } catch (e) {
       // The config's limits for this precision, said of the option that asked for it.
       if (e instanceof RangeError && e.message.includes('config.precision')) throw outOfRange('options.type', `a precision this model supports (${e.message.replace(/^Expected (.*) for config\.precision.*$/s, '$1')})`, type);
       throw e;
     }
-    try {
-      quantized.#setWeightsOn(quantized.#idle('set weights'), quantizeWeights(this.getWeights(), type));
-      quantized.preprocessing = this.preprocessing === null ? null : structuredClone(this.preprocessing);
-    } catch (e) {
-      quantized.dispose();
-      throw e;
-    }
-    return quantized;
+    return SequenceClassifier.fromDescription(description);
   }
 
   /** Trains the model. Resolves with the per-epoch history. */
@@ -207,7 +191,7 @@ export class SequenceClassifier {
     this.stopTraining = false;
     const handle = new ClassifierTrainingHandle(this, o.learningRate, {
       getWeights: () => this.#weightsOf(model),
-      setWeights: (w) => this.#setWeightsOn(model, w),
+      setWeights: (w) => model.setParams(packWeights(tensorsOf(this.config), w)),
       getParams: () => model.getParams(),
       setParams: (p) => model.setParams(p),
       save: (path) => this.#saveWith(model, path, true),
@@ -254,7 +238,7 @@ export class SequenceClassifier {
 
   /** The model as a report describes it. */
   #reportFacts(model: NativeModel): ModelFacts {
-    return { config: this.config, weights: this.#weightsOf(model).map((w) => ({ name: w.name, shape: w.shape })), preprocessing: this.preprocessing };
+    return { config: this.config, weights: tensorsOf(this.config).map((t) => ({ name: t.name, shape: t.shape })), preprocessing: this.preprocessing };
   }
 
   /** Hands each stateful callback the state (and kept weights) a loaded checkpoint carried. */
@@ -400,43 +384,41 @@ export class SequenceClassifier {
   }
 
   #weightsOf(model: NativeModel): WeightTensor[] {
-    const params = model.getParams();
-    return model.tensors().map((t) => ({ name: t.name, shape: t.shape, values: params.slice(t.offset, t.offset + t.size) }));
+    return unpackWeights(tensorsOf(this.config), model.getParams());
   }
 
   /** Sets weights from a list in `getWeights()` order and shapes (Float32Array or number[] values). */
-  setWeights(weights: ReadonlyArray<{ shape?: readonly number[]; values: ArrayLike<number> }>): void {
+  setWeights(weights: WeightsInput): void {
     const model = this.#idle('set weights');
-    this.#setWeightsOn(model, weights);
     // A quantized model holds its recurrent matrices on its grid (what it computes with, and
     // what getWeights shows): other values are moved onto it, as quantize() does.
-    const precision = this.config.precision;
-    if (precision !== 'float32') this.#setWeightsOn(model, quantizeWeights(this.getWeights(), precision));
+    const tensors = tensorsOf(this.config);
+    const checked = unpackWeights(tensors, packWeights(tensors, weights));
+    model.setParams(packWeights(tensors, onPrecisionGrid({ config: this.config, weights: checked, preprocessing: null })));
   }
 
-  #setWeightsOn(model: NativeModel, weights: ReadonlyArray<{ shape?: readonly number[]; values: ArrayLike<number> }>): void {
-    const tensors = model.tensors();
-    if (!Array.isArray(weights)) throw invalidType('weights', `an array of ${tensors.length} tensors`, weights);
-    if (weights.length !== tensors.length)
-      throw outOfRange('weights', `${tensors.length} tensors (${tensors.map((t) => t.name).join(', ')})`, weights);
-    const params = new Float32Array(model.paramCount());
-    tensors.forEach((t, i) => {
-      const w = weights[i] as { shape?: readonly number[]; values: ArrayLike<number> };
-      const name = `weights[${i}] (${t.name})`;
-      if (!w || typeof w !== 'object' || !w.values || typeof w.values.length !== 'number')
-        throw invalidType(name, '{ values: Float32Array | number[], shape? }', w);
-      if (w.shape !== undefined && !Array.isArray(w.shape)) throw invalidType(`${name}.shape`, `an array like [${t.shape.join(', ')}] (or no shape)`, w.shape);
-      if (w.shape !== undefined && (w.shape.length !== t.shape.length || w.shape.some((d, k) => d !== t.shape[k])))
-        throw outOfRange(`${name}.shape`, `[${t.shape.join(', ')}]`, `[${w.shape.join(', ')}]`);
-      if (w.values.length !== t.size) throw outOfRange(`${name}.values`, `${t.size} values for shape [${t.shape.join(', ')}]`, w.values);
-      for (let k = 0; k < t.size; k++) {
-        const v = w.values[k];
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw outOfRange(`${name}.values[${k}]`, 'a finite number', v);
-        params[t.offset + k] = v;
-        if (!Number.isFinite(params[t.offset + k])) throw outOfRange(`${name}.values[${k}]`, 'a number float32 holds (|x| <= 3.4028235e38)', v);
-      }
-    });
-    model.setParams(params);
+  /** The model as plain data: its config, weights (copies) and preprocessing. */
+  toDescription(): ModelDescription {
+    const model = this.#idle('read weights');
+    return { config: this.config, weights: this.#weightsOf(model), preprocessing: this.preprocessing === null ? null : structuredClone(this.preprocessing) };
+  }
+
+  /**
+   * A model from a description (an importer's, `toDescription()`'s, a quantizer's): its config,
+   * its weights as they are (checked: count, shapes, finite float32 values), its preprocessing.
+   */
+  static fromDescription(description: ModelDescription): SequenceClassifier {
+    if (description === null || typeof description !== 'object') throw invalidType('description', 'a model description { config, weights, preprocessing }', description);
+    const { config, weights, preprocessing } = description;
+    const model = new SequenceClassifier({ ...config, classes: config.labels ?? config.classes } as SequenceClassifierConfig);
+    try {
+      model.#idle('set weights').setParams(packWeights(tensorsOf(model.config), weights));
+      model.preprocessing = preprocessing ?? null;
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    return model;
   }
 
   /** Loss and parameter gradients of one labelled batch (flat, `getWeights()` order), without
@@ -450,7 +432,7 @@ export class SequenceClassifier {
     const result = model.gradients(batchOf(set, null, 0, set.count), labels, weights, threadsOption(options.threads));
     return {
       loss: result.loss,
-      gradients: model.tensors().map((t) => ({ name: t.name, shape: t.shape, values: result.grads.slice(t.offset, t.offset + t.size) })),
+      gradients: unpackWeights(tensorsOf(this.config), result.grads),
     };
   }
 
@@ -460,7 +442,7 @@ export class SequenceClassifier {
    * UnsupportedModelError naming the layer; unreadable files with a ModelFileError.
    */
   static async fromTfjs(path: string, options?: ImportOptions): Promise<SequenceClassifier> {
-    return importTfjs(path, options);
+    return SequenceClassifier.fromDescription(await importTfjs(path, options));
   }
 
   /**
@@ -471,7 +453,7 @@ export class SequenceClassifier {
    * node; an unreadable file with a ModelFileError.
    */
   static async fromOnnx(path: string, options?: ImportOptions): Promise<SequenceClassifier> {
-    return importOnnx(path, options);
+    return SequenceClassifier.fromDescription(await importOnnx(path, options));
   }
 
   /**
@@ -481,15 +463,13 @@ export class SequenceClassifier {
   async toOnnx(path: string): Promise<void> {
     if (typeof path !== 'string' || path === '') throw invalidType('path', 'a file path', path);
     this.#idle('export');
-    this.#exportable('ONNX');
-    await writeFileAtomic(path, await exportOnnx(this, packageVersion()));
+    await writeFileAtomic(path, await exportOnnx(this.toDescription(), packageVersion()));
   }
 
   /** Writes `dir`/model.json and its weight shards, loadable by `@tensorflow/tfjs`'s loadLayersModel. */
   async toTfjs(dir: string): Promise<void> {
     this.#idle('export');
-    this.#exportable('tfjs');
-    await exportTfjs(this, dir, packageVersion());
+    await exportTfjs(this.toDescription(), dir, packageVersion());
   }
 
   /** Saves the model to one file, atomically (temp file + fsync + rename). With
@@ -532,8 +512,7 @@ export class SequenceClassifier {
         ...(kept ? { keptWeights: kept.key } : {}),
       };
     }
-    const tensors = model.tensors().map((t) => ({ name: t.name, shape: t.shape }));
-    const header = makeHeader(this.config, tensors, this.preprocessing, training);
+    const header = makeHeader(this.config, this.preprocessing, training);
     await writeFileAtomic(path, encodeCheckpoint({ header, params: model.getParams(), moments, kept: withState && kept ? kept.params : null }));
   }
 

@@ -5,8 +5,9 @@
 import { invalidType, outOfRange } from '../util/errors';
 import { checkBoolean, checkChoice, checkInteger, checkKnownKeys, checkNumber } from '../util/validate';
 import type { NativeModelConfig } from '../native/addon';
+import { CELL_TYPES, type CellType } from './cells';
 
-export type CellType = 'lstm' | 'gru' | 'rnn';
+export type { CellType } from './cells';
 
 export interface DenseInputConfig {
   type: 'dense';
@@ -166,7 +167,7 @@ export function resolveConfig(config: unknown, strict = true): ResolvedConfig {
     if (!isObject(layer)) throw invalidType(at, 'a layer config object', layer);
     if (strict) checkKnownKeys(at, layer, LAYER_KEYS, { type: 'cell', returnSequences: "pooling (on the config: 'last', 'mean' or 'max')" });
     return {
-      cell: checkChoice(`${at}.cell`, layer.cell, ['lstm', 'gru', 'rnn'] as const),
+      cell: checkChoice(`${at}.cell`, layer.cell, CELL_TYPES),
       units: checkInteger(`${at}.units`, layer.units, 1, MAX_UNITS),
       bidirectional: optional(layer.bidirectional as boolean | undefined, false, (v) => checkBoolean(`${at}.bidirectional`, v)),
       mergeMode: optional(layer.mergeMode as 'concat' | undefined, 'concat', (v) => {

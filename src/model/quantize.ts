@@ -9,13 +9,8 @@
  * one rounding, far from a tie). Embeddings, biases and the dense head stay float32: they are
  * not products the kernels run, and the head is a small share of the work.
  */
-import type { WeightTensor } from './classifier';
-import type { Precision } from './config';
-
-/** Whether a tensor (by getWeights() name) is a recurrent layer's W or U. */
-export function isRecurrentMatrix(name: string): boolean {
-  return /\/(kernel|recurrent_kernel)$/.test(name) && !name.startsWith('dense/');
-}
+import { resolveConfig, type Precision, type SequenceClassifierConfig } from './config';
+import { tensorsOf, type ModelDescription, type WeightTensor } from './description';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -44,10 +39,27 @@ function int8Grid(values: Float32Array, rows: number, cols: number): Float32Arra
   return out;
 }
 
-export function quantizeWeights(weights: WeightTensor[], precision: Exclude<Precision, 'float32'>): WeightTensor[] {
-  return weights.map((w) => {
-    if (!isRecurrentMatrix(w.name) || w.shape.length !== 2) return w;
+/**
+ * Weights of a model of `precision` (tensorsOf(config) order) with each recurrent layer's W and U
+ * on that precision's grid; a float32 model's weights as they are.
+ */
+export function onPrecisionGrid(d: ModelDescription): WeightTensor[] {
+  const precision = d.config.precision;
+  if (precision === 'float32') return d.weights;
+  const roles = tensorsOf(d.config).map((t) => t.role);
+  return d.weights.map((w, i) => {
+    if ((roles[i] !== 'kernel' && roles[i] !== 'recurrent') || w.shape.length !== 2) return w;
     const values = precision === 'int8' ? int8Grid(w.values, w.shape[0], w.shape[1]) : w.values.map(roundToBf16);
     return { ...w, values };
   });
+}
+
+/**
+ * A float32 model as an inference-only `precision` model: the same structure and preprocessing,
+ * its recurrent matrices on the grid. The config is checked for that precision (int8's depth
+ * limit); a RangeError names `config.precision`.
+ */
+export function quantizeDescription(d: ModelDescription, precision: Exclude<Precision, 'float32'>): ModelDescription {
+  const config = resolveConfig({ ...d.config, classes: d.config.labels ?? d.config.classes, precision } as SequenceClassifierConfig);
+  return { config, weights: onPrecisionGrid({ ...d, config }), preprocessing: d.preprocessing === null ? null : structuredClone(d.preprocessing) };
 }

@@ -21,8 +21,10 @@
  * The ONNX schema's messages are written with onnx-proto (the ONNX .proto compiled for
  * protobufjs): a maintained encoding of the real schema rather than hand-rolled varints.
  */
-import type { SequenceClassifier, WeightTensor } from '../../model/classifier';
-import { onnxGateOrder, toOnnxMatrix, toOnnxVector } from './onnx-gates';
+import { biasRows, CELLS, gateCount, onnxGateOrder, type OnnxActivationSlot } from '../../model/cells';
+import { inputWidth, layerOutputWidth, type ModelDescription, type WeightTensor } from '../../model/description';
+import { checkExportable } from '../export-common';
+import { toOnnxMatrix, toOnnxVector } from './onnx-gates';
 
 type Onnx = typeof import('onnx-proto').onnx;
 
@@ -114,11 +116,12 @@ function compactValidSteps(b: GraphBuilder, type: 'dense' | 'tokens', padding: n
   return { steps: gathered, lengths };
 }
 
-export async function exportOnnx(model: SequenceClassifier, version: string): Promise<Uint8Array> {
-  const { onnx } = require('onnx-proto') as typeof import('onnx-proto');
+export async function exportOnnx(model: ModelDescription, version: string): Promise<Uint8Array> {
   const c = model.config;
+  checkExportable(c, 'ONNX');
+  const { onnx } = require('onnx-proto') as typeof import('onnx-proto');
   const b = new GraphBuilder(onnx);
-  const weights = model.getWeights();
+  const weights = model.weights;
   let w = 0;
   const next = (): WeightTensor => weights[w++];
   const zero = b.scalarInt('zero', 0);
@@ -142,7 +145,7 @@ export async function exportOnnx(model: SequenceClassifier, version: string): Pr
   }
   const act = (a: string) => (a === 'relu' ? 'Relu' : 'Tanh');
   const recAct = (a: string) => (a === 'hardSigmoid' ? 'HardSigmoid' : 'Sigmoid');
-  let input = c.input.type === 'tokens' ? c.input.embeddingDim : c.input.features;
+  let input = inputWidth(c);
   let sequence = x;
   let lastState = '';
   const join = (mode: string, forward: string, backward: string, axis: number) => {
@@ -154,7 +157,8 @@ export async function exportOnnx(model: SequenceClassifier, version: string): Pr
   c.layers.forEach((layer, l) => {
     const u = layer.units;
     const dirs = layer.bidirectional ? 2 : 1;
-    const G = layer.cell === 'lstm' ? 4 : layer.cell === 'gru' ? 3 : 1;
+    const spec = CELLS[layer.cell];
+    const G = gateCount(layer.cell);
     const order = onnxGateOrder(layer.cell);
     const W = new Float32Array(dirs * G * u * input);
     const R = new Float32Array(dirs * G * u * u);
@@ -163,15 +167,16 @@ export async function exportOnnx(model: SequenceClassifier, version: string): Pr
       const kernel = next(), recurrent = next(), bias = next();
       W.set(toOnnxMatrix(kernel.values, input, u, order), d * G * u * input);
       R.set(toOnnxMatrix(recurrent.values, u, u, order), d * G * u * u);
-      if (layer.cell === 'gru' && layer.resetAfter) {
+      if (biasRows(layer) === 2) {
         B.set(bias.values.subarray(0, G * u), d * 2 * G * u); // input bias
         B.set(bias.values.subarray(G * u, 2 * G * u), d * 2 * G * u + G * u); // recurrent bias
       } else {
         B.set(toOnnxVector(bias.values, u, order), d * 2 * G * u); // one bias: the W half, R half zero
       }
     }
-    const op = layer.cell === 'lstm' ? 'LSTM' : layer.cell === 'gru' ? 'GRU' : 'RNN';
-    const perDirection = layer.cell === 'lstm' ? [recAct(layer.recurrentActivation), act(layer.activation), act(layer.activation)] : layer.cell === 'gru' ? [recAct(layer.recurrentActivation), act(layer.activation)] : [act(layer.activation)];
+    const op = spec.onnx.op;
+    const slot = (s: OnnxActivationSlot) => (s === 'gate' ? recAct(layer.recurrentActivation) : act(layer.activation));
+    const perDirection = spec.onnx.activations.map(slot);
     const activations = Array.from({ length: dirs }, () => perDirection).flat();
     const hard = activations.filter((a) => a === 'HardSigmoid').length;
     const attributes: Record<string, number | string | number[] | string[]> = {
@@ -180,12 +185,12 @@ export async function exportOnnx(model: SequenceClassifier, version: string): Pr
       activations,
       layout: 0,
       ...(hard > 0 ? { activation_alpha: Array(hard).fill(0.2), activation_beta: Array(hard).fill(0.5) } : {}),
-      ...(layer.cell === 'gru' ? { linear_before_reset: layer.resetAfter ? 1 : 0 } : {}),
+      ...(spec.options.resetAfter ? { linear_before_reset: layer.resetAfter ? 1 : 0 } : {}),
     };
     const prefix = `layer${l}`;
     const Y = `${prefix}_Y`;
     const Yh = `${prefix}_Y_h`;
-    b.node(op, [sequence, b.floats(`${prefix}_W`, [dirs, G * u, input], W), b.floats(`${prefix}_R`, [dirs, G * u, u], R), b.floats(`${prefix}_B`, [dirs, 2 * G * u], B), lengths], attributes, layer.cell === 'lstm' ? [Y, Yh, `${prefix}_Y_c`] : [Y, Yh]);
+    b.node(op, [sequence, b.floats(`${prefix}_W`, [dirs, G * u, input], W), b.floats(`${prefix}_R`, [dirs, G * u, u], R), b.floats(`${prefix}_B`, [dirs, 2 * G * u], B), lengths], attributes, [Y, Yh, `${prefix}_Y_c`].slice(0, spec.onnx.outputs));
     // Y [T, dirs, N, u] → [T, N, D]; Y_h [dirs, N, u] → [N, D].
     const forwardSeq = b.node('Gather', [Y, zero], { axis: 1 });
     const forwardLast = b.node('Gather', [Yh, zero], { axis: 0 });
@@ -196,7 +201,7 @@ export async function exportOnnx(model: SequenceClassifier, version: string): Pr
       sequence = forwardSeq;
       lastState = forwardLast;
     }
-    input = layer.bidirectional && layer.mergeMode === 'concat' ? 2 * u : u;
+    input = layerOutputWidth(layer);
   });
 
   // Pooling over each sequence's valid steps: mask[t, n] = t < lengths[n].

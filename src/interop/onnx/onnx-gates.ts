@@ -12,10 +12,8 @@
  * which is exactly the reset-after GRU's two-bias form.
  */
 
-/** ONNX gate block g holds rnn-node's block ORDER[g]. */
-export function onnxGateOrder(cell: 'lstm' | 'gru' | 'rnn'): number[] {
-  return cell === 'lstm' ? [0, 3, 1, 2] : cell === 'gru' ? [0, 1, 2] : [0];
-}
+// The `order` arguments below: ONNX gate block g holds rnn-node's block order[g]
+// (onnxGateOrder in model/cells.ts, derived from each cell's two gate orders).
 
 /** [rows, G·u] with rnn-node's blocks → [G·u, rows] with the blocks in `order`. */
 export function toOnnxMatrix(values: Float32Array, rows: number, units: number, order: number[]): Float32Array {

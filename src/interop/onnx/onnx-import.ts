@@ -8,21 +8,22 @@
  *   computes, or refuses naming the node.
  * Labels, vocabulary and preprocessing: import-common.ts.
  */
-import type { SequenceClassifier } from '../../model/classifier';
+import { biasRows, gateCount, onnxGateOrder } from '../../model/cells';
 import { resolveConfig, type SequenceClassifierConfig } from '../../model/config';
+import { layerOutputWidth, type ModelDescription } from '../../model/description';
 import { invalidType, ModelFileError } from '../../util/errors';
-import { buildImportedModel, checkImportOptions, type ImportOptions, type RnnNodeMetadata } from '../import-common';
-import { fromOnnxBias, fromOnnxMatrix, onnxGateOrder } from './onnx-gates';
+import { describeImported, checkImportOptions, type ImportOptions, type RnnNodeMetadata } from '../import-common';
+import { fromOnnxBias, fromOnnxMatrix } from './onnx-gates';
 import { interpretOnnx, type OnnxClassifier } from './onnx-graph';
 import { readOnnxFile, readTensor, type ModelProto, type Tensor } from './onnx-model';
 
-export async function importOnnx(path: string, options: ImportOptions = {}): Promise<SequenceClassifier> {
+export async function importOnnx(path: string, options: ImportOptions = {}): Promise<ModelDescription> {
   if (typeof path !== 'string' || path === '') throw invalidType('path', 'the path of an .onnx file', path);
   checkImportOptions(options);
   const model = readOnnxFile(path);
   const meta = metadataOf(model, path);
   const found = meta?.config && model.producerName === 'rnn-node' ? ownExport(model, meta.config, path) : interpretOnnx(model, path);
-  return buildImportedModel(found.config, meta ?? {}, options, () => found.weights);
+  return describeImported(found.config, meta ?? {}, options, () => found.weights);
 }
 
 function metadataOf(model: ModelProto, path: string): RnnNodeMetadata | null {
@@ -66,18 +67,18 @@ function ownExport(model: ModelProto, rawConfig: Record<string, unknown>, path: 
   config.layers.forEach((layer, l) => {
     const u = layer.units;
     const dirs = layer.bidirectional ? 2 : 1;
-    const G = layer.cell === 'lstm' ? 4 : layer.cell === 'gru' ? 3 : 1;
+    const G = gateCount(layer.cell);
     const order = onnxGateOrder(layer.cell);
     const W = tensor(`layer${l}_W`, [dirs, G * u, input]).data;
     const R = tensor(`layer${l}_R`, [dirs, G * u, u]).data;
     const B = tensor(`layer${l}_B`, [dirs, 2 * G * u]).data;
-    const twoBiases = layer.cell === 'gru' && layer.resetAfter;
+    const twoBiases = biasRows(layer) === 2;
     for (let d = 0; d < dirs; d++) {
       weights.push({ shape: [input, G * u], values: fromOnnxMatrix(W.subarray(d * G * u * input, (d + 1) * G * u * input), input, u, order) });
       weights.push({ shape: [u, G * u], values: fromOnnxMatrix(R.subarray(d * G * u * u, (d + 1) * G * u * u), u, u, order) });
       weights.push({ shape: twoBiases ? [2, G * u] : [G * u], values: fromOnnxBias(B.subarray(d * 2 * G * u, (d + 1) * 2 * G * u), u, order, twoBiases) });
     }
-    input = layer.bidirectional && layer.mergeMode === 'concat' ? 2 * u : u;
+    input = layerOutputWidth(layer);
   });
   weights.push({ shape: [input, config.classes], values: tensor('dense_kernel', [input, config.classes]).data });
   weights.push({ shape: [config.classes], values: tensor('dense_bias', [config.classes]).data });

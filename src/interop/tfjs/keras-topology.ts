@@ -15,6 +15,7 @@
  *   - a Dense without softmax gives logits: the import predicts softmax(logits).
  */
 import { UnsupportedModelError } from '../../util/errors';
+import { CELL_TYPES, CELLS, cellOfKerasClass } from '../../model/cells';
 import type { LayerConfig, SequenceClassifierConfig } from '../../model/config';
 
 type Json = Record<string, unknown>;
@@ -89,11 +90,16 @@ function declaredShape(c: Json): (number | null)[] | null {
   return Array.isArray(input) ? (input as (number | null)[]) : null;
 }
 
-const RNN_CLASSES: Record<string, LayerConfig['cell']> = { SimpleRNN: 'rnn', LSTM: 'lstm', GRU: 'gru' };
+/** A layer of one of the cells' Keras classes (CELLS[cell].kerasClass), in the switch over layer classes. */
+const RECURRENT = Symbol('recurrent layer');
+
+/** The recurrent layer classes, for messages: 'LSTM, GRU or SimpleRNN'. */
+const RNN_CLASS_LIST = CELL_TYPES.map((c) => CELLS[c].kerasClass).join(', ').replace(/, ([^,]*)$/, ' or $1');
 
 function recurrentLayer(layer: KerasLayer, inner: KerasLayer, bidirectional: boolean, writer: string): { layer: LayerConfig; returnSequences: boolean } {
   const c = inner.config;
-  const cell = RNN_CLASSES[inner.className];
+  const cell = cellOfKerasClass(inner.className)!;
+  const options = CELLS[cell].options;
   for (const flag of ['return_state', 'stateful', 'go_backwards', 'unroll', 'time_major'] as const)
     if (c[flag] === true) refuse(layer, `${flag}=true is not supported (a classifier reads the sequence once, forward)`);
   if (c.use_bias === false) refuse(layer, 'use_bias=false is not supported');
@@ -101,13 +107,13 @@ function recurrentLayer(layer: KerasLayer, inner: KerasLayer, bidirectional: boo
   if (activation !== 'tanh' && activation !== 'relu') refuse(layer, `activation ${JSON.stringify(activation)} (tanh or relu)`);
   const out: LayerConfig = { cell, units: Number(c.units), activation, bidirectional };
   if (!Number.isInteger(out.units) || out.units < 1) refuse(layer, `units must be a positive integer, got ${JSON.stringify(c.units)}`);
-  if (cell !== 'rnn') {
-    const rec = String(c.recurrent_activation ?? (cell === 'lstm' || cell === 'gru' ? 'sigmoid' : ''));
+  if (options.recurrentActivation) {
+    const rec = String(c.recurrent_activation ?? 'sigmoid');
     if (rec === 'hard_sigmoid' && writer.startsWith('keras 3')) refuse(layer, "Keras 3's hard_sigmoid is x/6 + 0.5; rnn-node's hardSigmoid is Keras 2's, tfjs's and ONNX's 0.2x + 0.5");
     if (rec !== 'sigmoid' && rec !== 'hard_sigmoid') refuse(layer, `recurrent_activation ${JSON.stringify(rec)} (sigmoid or hard_sigmoid)`);
     out.recurrentActivation = rec === 'hard_sigmoid' ? 'hardSigmoid' : 'sigmoid';
   }
-  if (cell === 'gru') out.resetAfter = c.reset_after === true; // tfjs-layers writes none: reset before
+  if (options.resetAfter) out.resetAfter = c.reset_after === true; // tfjs-layers writes none: reset before
   return { layer: out, returnSequences: c.return_sequences === true };
 }
 
@@ -155,7 +161,7 @@ export function importTopology(topology: unknown): ImportedTopology {
       } else if (shape.length === 2 && typeof last === 'number') features = last;
       else refuse(layer, `input shape ${JSON.stringify(shape)} (expected [steps, features] or token ids [steps])`);
     }
-    switch (layer.className) {
+    switch (cellOfKerasClass(layer.className) !== undefined ? RECURRENT : layer.className) {
       case 'InputLayer':
         if (stage !== 'input') refuse(layer, 'an InputLayer after other layers');
         break;
@@ -172,9 +178,7 @@ export function importTopology(topology: unknown): ImportedTopology {
         if (!Number.isFinite(maskValue)) refuse(layer, `mask_value ${JSON.stringify(c.mask_value)} is not a finite number`);
         break;
       }
-      case 'SimpleRNN':
-      case 'LSTM':
-      case 'GRU':
+      case RECURRENT:
       case 'Bidirectional': {
         if (stage !== 'input' && stage !== 'rnn') refuse(layer, 'a recurrent layer after pooling or the classifier head');
         if (stage === 'rnn' && !lastReturnsSequences) refuse(layer, 'the recurrent layer before it has return_sequences=false');
@@ -184,7 +188,7 @@ export function importTopology(topology: unknown): ImportedTopology {
           const wrapped = c.layer;
           if (!isObject(wrapped) || typeof wrapped.class_name !== 'string' || !isObject(wrapped.config)) refuse(layer, 'no wrapped layer');
           inner = { className: wrapped.class_name as string, name: String((wrapped.config as Json).name ?? layer.name), config: wrapped.config as Json };
-          if (!RNN_CLASSES[inner.className]) refuse(layer, `wraps a ${inner.className} (SimpleRNN, LSTM or GRU)`);
+          if (cellOfKerasClass(inner.className) === undefined) refuse(layer, `wraps a ${inner.className} (${RNN_CLASS_LIST})`);
           if (c.merge_mode === null) refuse(layer, 'merge_mode None (the two directions as a list) is not supported');
           const merge = c.merge_mode ?? 'concat';
           if (!['concat', 'sum', 'ave', 'mul'].includes(String(merge))) refuse(layer, `merge_mode ${JSON.stringify(merge)} (concat, sum, ave or mul)`);
@@ -200,7 +204,7 @@ export function importTopology(topology: unknown): ImportedTopology {
         if (bidirectional) out.mergeMode = String(c.merge_mode ?? 'concat') as LayerConfig['mergeMode'];
         recurrent.push(out);
         lastReturnsSequences = returnSequences;
-        const names = inner.className === 'SimpleRNN' || inner.className === 'LSTM' || inner.className === 'GRU' ? ['kernel', 'recurrent_kernel', 'bias'] : [];
+        const names = ['kernel', 'recurrent_kernel', 'bias'];
         weightLayers.push({ name: layer.name, className: layer.className, tensors: bidirectional ? [...names.map((n) => `forward/${n}`), ...names.map((n) => `backward/${n}`)] : names });
         stage = 'rnn';
         break;
@@ -242,7 +246,7 @@ export function importTopology(topology: unknown): ImportedTopology {
         break;
       }
       default:
-        refuse(layer, 'this layer is not supported (InputLayer, Masking, Embedding, SimpleRNN, LSTM, GRU, Bidirectional, GlobalAverage/MaxPooling1D, Dropout, Dense, Activation)');
+        refuse(layer, `this layer is not supported (InputLayer, Masking, Embedding, ${CELL_TYPES.map((t) => CELLS[t].kerasClass).join(', ')}, Bidirectional, GlobalAverage/MaxPooling1D, Dropout, Dense, Activation)`);
     }
   }
   if (recurrent.length === 0) refuse(null, 'the model has no recurrent layer');

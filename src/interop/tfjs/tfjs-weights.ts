@@ -63,7 +63,9 @@ export function readTfjsWeights(modelJsonPath: string, manifest: unknown): Named
   if (!Array.isArray(manifest)) throw new ModelFileError(`${modelJsonPath}: no weightsManifest list`);
   const dir = dirname(resolve(modelJsonPath));
   const out: NamedWeight[] = [];
-  manifest.forEach((group, g) => {
+  manifest.forEach((group: unknown, g) => {
+    if (group === null || typeof group !== 'object' || Array.isArray(group))
+      throw new ModelFileError(`${modelJsonPath}: weightsManifest[${g}] is ${group === null ? 'null' : Array.isArray(group) ? 'a list' : `a ${typeof group}`}, not a {"paths", "weights"} group`);
     const paths = (group as { paths?: unknown }).paths;
     const specs = (group as { weights?: unknown }).weights;
     if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string') || !Array.isArray(specs))

@@ -9,10 +9,12 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { writeFileAtomic } from '../../util/atomic-file';
-import type { SequenceClassifier, WeightTensor } from '../../model/classifier';
+import { CELLS } from '../../model/cells';
+import type { ModelDescription, TensorInfo, WeightTensor } from '../../model/description';
+import { checkExportable } from '../export-common';
 import { invalidType, ModelFileError, UnsupportedModelError } from '../../util/errors';
 import { readRegularFileSync } from '../../util/read-file';
-import { buildImportedModel, type ImportOptions, type RnnNodeMetadata } from '../import-common';
+import { describeImported, type ImportOptions, type RnnNodeMetadata } from '../import-common';
 import { importTopology } from './keras-topology';
 import { readTfjsWeights, type NamedWeight } from './tfjs-weights';
 
@@ -49,7 +51,7 @@ function role(name: string): string | null {
  * each taking its next tensors from the manifest), within a layer by role when the names say
  * it, then every shape checked.
  */
-function orderWeights(path: string, weights: NamedWeight[], layers: { name: string; className: string; tensors: string[] }[], expected: WeightTensor[]): NamedWeight[] {
+function orderWeights(path: string, weights: NamedWeight[], layers: { name: string; className: string; tensors: string[] }[], expected: TensorInfo[]): NamedWeight[] {
   const total = layers.reduce((a, l) => a + l.tensors.length, 0);
   if (weights.length !== total) throw new ModelFileError(`${path}: the manifest has ${weights.length} weights; the topology's layers need ${total}`);
   const out: NamedWeight[] = [];
@@ -70,15 +72,15 @@ function orderWeights(path: string, weights: NamedWeight[], layers: { name: stri
   return out;
 }
 
-/** A tfjs/Keras layers model (model.json and its weight shards) as a SequenceClassifier. */
-export async function importTfjs(path: string, options: ImportOptions = {}): Promise<SequenceClassifier> {
+/** A tfjs/Keras layers model (model.json and its weight shards) as a model description. */
+export async function importTfjs(path: string, options: ImportOptions = {}): Promise<ModelDescription> {
   if (typeof path !== 'string' || path === '') throw invalidType('path', 'the path of a model.json', path);
   if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
   const json = readModelJson(path);
   const topology = importTopology(json.modelTopology);
   const meta = ((json.userDefinedMetadata as Record<string, unknown> | undefined)?.rnnNode ?? {}) as RnnNodeMetadata;
   const weights = readTfjsWeights(path, json.weightsManifest);
-  return buildImportedModel(topology.config, meta, options, (model) => orderWeights(path, weights, topology.weightLayers, model.getWeights()));
+  return describeImported(topology.config, meta, options, (tensors) => orderWeights(path, weights, topology.weightLayers, tensors));
 }
 
 /** tfjs-layers names of our layers, from the weight names (`<layer>/<tensor>`, `<bidi>/forward_<inner>/<tensor>`). */
@@ -96,21 +98,21 @@ function layerNames(weights: WeightTensor[]) {
 const SHARD_BYTES = 4 << 20; // tfjs's default shard size
 
 /** Writes `dir`/`fileName` (model.json) and its weight shards beside it, which `@tensorflow/tfjs`'s loadLayersModel reads. */
-export async function exportTfjs(model: SequenceClassifier, dir: string, version: string, fileName = 'model.json'): Promise<void> {
-  if (typeof dir !== 'string' || dir === '') throw invalidType('dir', 'a directory path', dir);
+export async function exportTfjs(model: ModelDescription, dir: string, version: string, fileName = 'model.json'): Promise<void> {
   const c = model.config;
+  checkExportable(c, 'tfjs');
+  if (typeof dir !== 'string' || dir === '') throw invalidType('dir', 'a directory path', dir);
   c.layers.forEach((l, i) => {
-    if (l.cell === 'gru' && l.resetAfter)
-      throw new UnsupportedModelError(`layer ${i} (gru, resetAfter: true): tfjs-layers' GRU has no reset_after; it computes only the reset-before form`);
+    if (CELLS[l.cell].options.resetAfter && l.resetAfter)
+      throw new UnsupportedModelError(`layer ${i} (${l.cell}, resetAfter: true): tfjs-layers' ${CELLS[l.cell].kerasClass} has no reset_after; it computes only the reset-before form`);
   });
   const masked = c.input.type === 'tokens' ? c.input.maskZero : c.input.maskValue !== null;
   if (masked && c.pooling !== 'last')
     throw new UnsupportedModelError(`pooling '${c.pooling}' over masked input: tfjs-layers' global pooling ignores the mask and would pool the padding`);
-  const weights = model.getWeights();
+  const weights = model.weights;
   const names = layerNames(weights);
   const layerOrder = [...names.keys()];
   const keras: Record<string, unknown>[] = [];
-  const rnnClass = { lstm: 'LSTM', gru: 'GRU', rnn: 'SimpleRNN' } as const;
   if (c.input.type === 'tokens') {
     keras.push({ class_name: 'Embedding', config: { name: 'embedding', input_dim: c.input.vocabSize, output_dim: c.input.embeddingDim, mask_zero: c.input.maskZero, batch_input_shape: [null, null], dtype: 'float32', trainable: true } });
   }
@@ -122,7 +124,7 @@ export async function exportTfjs(model: SequenceClassifier, dir: string, version
     const cellConfig: Record<string, unknown> = {
       units: l.units, activation: l.activation, use_bias: true, return_sequences: returnSequences, return_state: false,
       go_backwards: false, stateful: false, unroll: false, dropout: 0, recurrent_dropout: 0, trainable: true, dtype: 'float32',
-      ...(l.cell !== 'rnn' ? { recurrent_activation: l.recurrentActivation === 'hardSigmoid' ? 'hard_sigmoid' : 'sigmoid' } : {}),
+      ...(CELLS[l.cell].options.recurrentActivation ? { recurrent_activation: l.recurrentActivation === 'hardSigmoid' ? 'hard_sigmoid' : 'sigmoid' } : {}),
       ...(i === 0 && c.input.type === 'dense' && !masking && !l.bidirectional ? { batch_input_shape: [null, null, c.input.features] } : {}),
     };
     const name = recurrentNames[i];
@@ -131,12 +133,12 @@ export async function exportTfjs(model: SequenceClassifier, dir: string, version
         class_name: 'Bidirectional',
         config: {
           name, merge_mode: l.mergeMode, trainable: true,
-          layer: { class_name: rnnClass[l.cell], config: { ...cellConfig, name: names.get(name) ?? l.cell } },
+          layer: { class_name: CELLS[l.cell].kerasClass, config: { ...cellConfig, name: names.get(name) ?? l.cell } },
           ...(i === 0 && c.input.type === 'dense' && !masking ? { batch_input_shape: [null, null, c.input.features] } : {}),
         },
       });
     } else {
-      keras.push({ class_name: rnnClass[l.cell], config: { ...cellConfig, name } });
+      keras.push({ class_name: CELLS[l.cell].kerasClass, config: { ...cellConfig, name } });
     }
   });
   if (c.pooling === 'mean') keras.push({ class_name: 'GlobalAveragePooling1D', config: { name: 'global_average_pooling1d', trainable: true } });
