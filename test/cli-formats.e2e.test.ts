@@ -208,7 +208,7 @@ describe('many files in one job', () => {
     mkdirSync(join(dir, 'empty'));
     const empty = run(['evaluate', '--model', 'jsonl.rnn', '--data', 'empty']);
     expect(empty.code).toBe(1);
-    expect(empty.stderr).toMatch(/empty:0: the directory holds no IDX set and no \.jsonl, \.csv, \.tsv or \.parquet file/);
+    expect(empty.stderr).toMatch(/empty:0: the directory holds no \.jsonl, \.json, \.ndjson, \.csv, \.tsv or \.parquet file and is not an IDX directory/);
   });
 });
 

@@ -34,7 +34,7 @@ describe('shards of JSONL and CSV', () => {
 
   it.each([1, 2, 3, 7, 16, 50])('N=%i: disjoint, complete, in order, with whole-file line numbers', async (n) => {
     const units = await describeInputs([jsonl, csv], 'auto', { textColumn: 'text', labelColumn: 'label' });
-    expect(units.map((u) => [u.split, u.header ?? null])).toEqual([['bytes', null], ['bytes', 'id,text,label\n']]);
+    expect(units.map((u) => [u.split, u.header ?? null])).toEqual([['byte-ranges', null], ['byte-ranges', 'id,text,label\n']]);
     const whole = [...(await recordsOf([{ path: jsonl, format: 'jsonl' }])), ...(await recordsOf([{ path: csv, format: 'csv' }], { textColumn: 'text', labelColumn: 'label' }))];
     const sharded: string[] = [];
     for (let k = 0; k < n; k++) {
@@ -61,7 +61,7 @@ describe('what stays whole', () => {
     const gz = join(dir, 'c.jsonl.gz');
     writeFileSync(gz, Buffer.from([0x1f, 0x8b]));
     const units = await describeInputs([quoted, gz], 'auto', { textColumn: 'text', labelColumn: 'label' });
-    expect(units.map((u) => u.split)).toEqual(['whole', 'whole']);
+    expect(units.map((u) => u.split)).toEqual(['whole-files', 'whole-files']);
     for (const n of [1, 2, 5]) {
       const all = Array.from({ length: n }, (_, k) => shardPieces(units, k, n)).flat();
       expect(all.map((p) => p.path).sort()).toEqual([gz, quoted].sort());

@@ -3,14 +3,38 @@
  * read the same everywhere (and in docs/CLI.md, which is generated from the help).
  */
 import type { RecordSchema } from '../data/record-schema';
+import { FALLBACK_FORMAT, FORMATS } from '../data/sources/formats';
 import type { Flag, FlagValues } from './flags';
 
 export const MODEL_FLAG: Flag = { name: 'model', kind: 'path', help: 'model file', required: true };
 
+/** 'a, b, or c' ('a or b'). */
+function listed(items: readonly string[], conjunction = 'or'): string {
+  return items.length > 2 ? `${items.slice(0, -1).join(', ')}, ${conjunction} ${items[items.length - 1]}` : items.join(` ${conjunction} `);
+}
+
+const gzipped = (f: (typeof FORMATS)[number]) => 'files' in f.inputs && f.inputs.gzip;
+
+/**
+ * The formats `--data` reads, from the format table (so a new format shows in every command's
+ * help): 'JSONL, CSV/TSV (optionally .gz), an IDX directory, or Parquet'; with `stdin`, then
+ * "'-' for stdin (JSONL)" (stdin is read as the fallback format).
+ */
+export function inputFormatsText(options: { stdin?: boolean } = {}): string {
+  // One '(optionally .gz)' after each run of formats that read gzip'd files.
+  const items = FORMATS.map((f, i) => (gzipped(f) && !(i + 1 < FORMATS.length && gzipped(FORMATS[i + 1])) ? `${f.description} (optionally .gz)` : f.description));
+  if (options.stdin) items.push(`'-' for stdin (${FORMATS.find((f) => f.name === FALLBACK_FORMAT)!.description})`);
+  return listed(items);
+}
+
+/** `--format`: its choices and the rules of 'auto', from the format table. */
 export const FORMAT_FLAG: Flag = {
   name: 'format',
-  kind: { choices: ['auto', 'jsonl', 'csv', 'idx', 'parquet'] },
-  help: 'input format (auto: directory = idx, .csv/.tsv = csv, .parquet = parquet, else jsonl; .gz is decompressed)',
+  kind: { choices: ['auto', ...FORMATS.map((f) => f.name)] },
+  help: `input format (auto: ${[
+    ...FORMATS.filter((f) => f.name !== FALLBACK_FORMAT).map((f) => `${'files' in f.inputs ? f.inputs.files.join('/') : 'directory'} = ${f.name}`),
+    `else ${FALLBACK_FORMAT}`,
+  ].join(', ')}; .gz is decompressed for ${listed(FORMATS.filter(gzipped).map((f) => f.name), 'and')})`,
   default: 'auto',
 };
 

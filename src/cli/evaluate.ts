@@ -3,13 +3,13 @@ import { oneLine } from './terminal-text';
 import { SequenceClassifier } from '../model/classifier';
 import { setNumThreads } from '../native/threads';
 import { helpText, parseFlags, type Flag } from './flags';
-import { FORMAT_FLAG, idxPrefixFlag, jsonFlag, MODEL_FLAG, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
+import { FORMAT_FLAG, idxPrefixFlag, inputFormatsText, jsonFlag, MODEL_FLAG, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';
 import { checkReportFlags, datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
 
 export const EVALUATE_FLAGS: Flag[] = [
   MODEL_FLAG,
-  { name: 'data', kind: 'path', multiple: true, help: "labelled data: JSONL, CSV/TSV (optionally .gz), or an IDX directory. Repeat it, or quote a glob ('data/*.jsonl.gz'), or name a directory of such files.", required: true },
+  { name: 'data', kind: 'path', multiple: true, help: `labelled data: ${inputFormatsText()}. Repeat it, or quote a glob ('data/*.jsonl.gz'), or name a directory of such files.`, required: true },
   FORMAT_FLAG,
   idxPrefixFlag('t10k'),
   ...RECORD_FLAGS,

@@ -20,14 +20,14 @@ import { rm } from 'node:fs/promises';
 import { describeInputs, shardPieces } from '../scale/plan';
 import { parseShard, ShardSpecError } from '../scale/shard-spec';
 import { checkOutputFile, helpText, parseFlags, UsageError, type Flag } from './flags';
-import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
+import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, inputFormatsText, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { sourcesOf } from './inputs';
 import { runPrediction, type PredictionStats } from '../inference/predict-job';
 import { preprocessorOf, schemaOf } from './shared';
 
 export const PREDICT_FLAGS: Flag[] = [
   MODEL_FLAG,
-  { name: 'data', kind: 'path', aliases: ['input'], multiple: true, help: "records: JSONL, CSV/TSV (optionally .gz), an IDX directory, or '-' for stdin (JSONL). Repeat it, or quote a glob, or name a directory of such files: each output line then says its 'file'", required: true },
+  { name: 'data', kind: 'path', aliases: ['input'], multiple: true, help: `records: ${inputFormatsText({ stdin: true })}. Repeat it, or quote a glob, or name a directory of such files: each output line then says its 'file'`, required: true },
   { name: 'output', kind: 'path', output: 'any', help: "JSONL output file, gzip'd when it ends in .gz (written atomically), or '-' for stdout; with --shard, a directory for the part files", default: '-' },
   FORMAT_FLAG,
   idxPrefixFlag('t10k'),

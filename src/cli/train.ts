@@ -10,13 +10,13 @@ import { labelSpace, Preprocessor } from '../data/preprocessing';
 import type { ScheduleOptions } from '../training/schedules';
 import type { FitCallbacks } from '../training/fit';
 import { helpText, parseFlags, UsageError, type Flag, type FlagValues } from './flags';
-import { FORMAT_FLAG, idxPrefixFlag, jsonFlag, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
+import { FORMAT_FLAG, idxPrefixFlag, inputFormatsText, jsonFlag, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';
 import { progressReporter } from './progress';
 import { checkReportFlags, datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
 
 export const TRAIN_FLAGS: Flag[] = [
-  { name: 'data', kind: 'path', multiple: true, help: "training data: JSONL, CSV/TSV (optionally .gz), or an IDX directory. Repeat it, or quote a glob ('data/*.jsonl.gz'), or name a directory of such files.", required: true },
+  { name: 'data', kind: 'path', multiple: true, help: `training data: ${inputFormatsText()}. Repeat it, or quote a glob ('data/*.jsonl.gz'), or name a directory of such files.`, required: true },
   { name: 'out', kind: 'path', output: 'file', replaces: ['resume'], aliases: ['output'], help: 'where to write the model (atomically)', required: true },
   { name: 'validation', kind: 'path', help: 'validation data, evaluated after every epoch', shown: 'none' },
   { name: 'validation-split', kind: 'float', min: 0, below: 1, help: 'hold out this fraction of --data for validation', shown: 'none' },

@@ -1,6 +1,6 @@
 /**
  * Streaming readers for the record formats documented in docs/API.md (the sources built
- * on them: src/sources.ts). Records are read line by line, so files larger than memory can
+ * on them: src/data/sources/records.ts). Records are read line by line, so files larger than memory can
  * be evaluated or predicted; a malformed record throws a
  * DataFormatError naming the file and line.
  *

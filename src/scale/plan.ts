@@ -1,10 +1,11 @@
 /**
  * Splitting a job's input into parts, the same way for array-job shards (`predict --shard
- * K/N`) and for queue chunks (`queue submit`):
- *   - uncompressed JSONL, and CSV without a newline inside a quoted field: byte ranges
- *     aligned to record starts (a CSV part gets the header line in front of it);
- *   - gzip'd files, CSV with quoted newlines, IDX sets: whole files;
- *   - Parquet: row groups.
+ * K/N`) and for queue chunks (`queue submit`). Each file is split the way its format's entry
+ * in the format table says (src/data/sources/formats.ts): byte ranges aligned to record
+ * starts (a CSV part gets the header line in front of it), row groups, or whole files. A
+ * byte-range format may still have a file read whole (gzip'd, a CSV with quoted newlines);
+ * anything else, an entry without a strategy included, goes whole to one part, so no source
+ * is ever handed a part it would ignore and read whole once per shard.
  * Each part knows the line its first record has in the whole file, so output line numbers
  * are those of a single run. The plan depends only on the files and the number of parts:
  * every shard process computes the same plan, and the parts are disjoint and cover every
@@ -14,9 +15,8 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 import { DataFormatError } from '../util/errors';
-import { importEsm } from '../util/esm';
-import { usesColumns, type RecordSchema } from '../data/record-schema';
-import { expandPaths, formatOf, type RecordFormat, type SourcePart } from '../data/sources';
+import type { RecordSchema } from '../data/record-schema';
+import { expandPaths, formatNamed, formatOf, type InputFormat, type RecordFormat, type SourcePart, type SplitStrategy } from '../data/sources';
 
 /** One input file as the planner sees it. */
 export interface InputUnit {
@@ -24,11 +24,12 @@ export interface InputUnit {
   format: RecordFormat;
   /** Bytes (the weight that balances the parts). */
   size: number;
-  split: 'bytes' | 'whole' | 'rowGroups';
-  /** Parquet: compressed bytes of each row group (the weight) and its rows (for --chunk-size). */
+  /** Its format's strategy, or 'whole-files' where the file cannot be split that way. */
+  split: SplitStrategy;
+  /** Row groups: compressed bytes of each (the weight) and its rows (for --chunk-size). */
   rowGroupBytes?: number[];
   rowGroupRows?: number[];
-  /** CSV with a header row: its bytes (the first line), put in front of every later part. */
+  /** Byte ranges of a file with a header row: its bytes (the first line), put in front of every later part. */
   header?: string;
 }
 
@@ -43,125 +44,39 @@ export interface Piece {
 
 const WINDOW = 1 << 16;
 
-/** Whether a CSV file has a newline inside a quoted field (then it is split by whole files). */
-async function hasQuotedNewline(path: string): Promise<boolean> {
-  const file = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(1 << 20);
-    let quoted = false;
-    for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) return false;
-      // A file without quotes (most numeric CSV) is decided at indexOf speed.
-      if (!quoted && buffer.subarray(0, bytesRead).indexOf(0x22) < 0) continue;
-      for (let i = 0; i < bytesRead; i++) {
-        const b = buffer[i];
-        if (b === 0x22) quoted = !quoted; // "" inside a field toggles twice
-        else if (b === 0x0a && quoted) return true;
-      }
-    }
-  } finally {
-    await file.close();
-  }
-}
-
-/**
- * Whether a file has a carriage return not followed by a line feed. The readers end a line
- * there (as readline does); the byte ranges count line feeds only, so such a file is split by
- * whole files, where both agree.
- */
-async function hasLoneCarriageReturn(path: string): Promise<boolean> {
-  const file = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(1 << 20);
-    let position = 0;
-    for (;;) {
-      // One byte of overlap, so a \r\n across two reads is seen whole.
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
-      if (bytesRead === 0) return false;
-      const view = buffer.subarray(0, bytesRead);
-      for (let at = view.indexOf(0x0d); at >= 0; at = view.indexOf(0x0d, at + 1)) {
-        if (at + 1 < bytesRead) {
-          if (view[at + 1] !== 0x0a) return true;
-        } else if (position + bytesRead < (await file.stat()).size) {
-          break; // decided by the next read, which starts at this byte
-        } else {
-          return true; // the file's last byte
-        }
-      }
-      if (bytesRead < buffer.length) return false;
-      position += bytesRead - 1;
-    }
-  } finally {
-    await file.close();
-  }
-}
-
-/** The first line of a file, newline included. */
-function firstLine(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    const chunks: Buffer[] = [];
-    let position = 0;
-    for (;;) {
-      const buffer = Buffer.alloc(WINDOW);
-      const n = readSync(fd, buffer, 0, WINDOW, position);
-      if (n === 0) break;
-      const nl = buffer.subarray(0, n).indexOf(0x0a);
-      if (nl >= 0) {
-        chunks.push(buffer.subarray(0, nl + 1));
-        break;
-      }
-      chunks.push(buffer.subarray(0, n));
-      position += n;
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Describes the input files of a job (expandPaths, then each file's format and split). */
 export async function describeInputs(args: readonly string[], format: RecordFormat | 'auto', schema: RecordSchema): Promise<InputUnit[]> {
   const units: InputUnit[] = [];
   for (const path of expandPaths(args)) {
     if (path === '-') throw new DataFormatError('stdin', 0, 'standard input cannot be split into shards or chunks: name files');
-    const f = formatOf(path, format);
-    let stat;
-    try {
-      stat = statSync(path);
-    } catch {
-      throw new DataFormatError(path, 0, 'no such file');
-    }
-    if (f === 'idx' || /\.gz$/i.test(path)) {
-      units.push({ path, format: f, size: stat.isDirectory() ? 1 : stat.size, split: 'whole' });
-    } else if (f === 'parquet') {
-      const groups = await parquetRowGroups(path);
-      units.push({ path, format: f, size: stat.size, split: 'rowGroups', rowGroupBytes: groups.map((g) => g.bytes), rowGroupRows: groups.map((g) => g.rows) });
-    } else if ((f === 'csv' && (await hasQuotedNewline(path))) || (await hasLoneCarriageReturn(path))) {
-      units.push({ path, format: f, size: stat.size, split: 'whole' });
-    } else {
-      const header = f === 'csv' && usesColumns(schema) && schema.header !== false ? firstLine(path) : undefined;
-      // The CSV parser skips blank lines, so a blank first line is not the header: such a file
-      // is read whole rather than given the wrong header in front of its later parts.
-      if (header !== undefined && header.replace(/^\ufeff/, '').trim() === '') units.push({ path, format: f, size: stat.size, split: 'whole' });
-      else units.push({ path, format: f, size: stat.size, split: 'bytes', ...(header !== undefined ? { header } : {}) });
-    }
+    units.push(await describeInput(path, formatNamed(formatOf(path, format)), schema));
   }
   return units;
 }
 
-/** Each row group's compressed bytes (at least 1) and rows, from the file's metadata. */
-async function parquetRowGroups(path: string): Promise<{ bytes: number; rows: number }[]> {
-  const hp = await importEsm<{
-    asyncBufferFromFile(path: string): Promise<unknown>;
-    parquetMetadataAsync(file: unknown): Promise<{ row_groups: { total_byte_size: bigint | number; num_rows: bigint | number }[] }>;
-  }>('hyparquet');
+/** How one file of format `entry` is split: by the entry's strategy, else whole. */
+export async function describeInput(path: string, entry: InputFormat<RecordFormat>, schema: RecordSchema): Promise<InputUnit> {
+  let stat;
   try {
-    const meta = await hp.parquetMetadataAsync(await hp.asyncBufferFromFile(path));
-    return meta.row_groups.map((g) => ({ bytes: Math.max(1, Number(g.total_byte_size) || Number(g.num_rows)), rows: Number(g.num_rows) }));
-  } catch (e) {
-    throw new DataFormatError(path, 0, `not a readable Parquet file (${(e as Error).message})`);
+    stat = statSync(path);
+  } catch {
+    throw new DataFormatError(path, 0, 'no such file');
+  }
+  const unit = { path, format: entry.name, size: stat.size };
+  switch (entry.split) {
+    case 'row-groups': {
+      const groups = await entry.rowGroups(path);
+      return { ...unit, split: 'row-groups', rowGroupBytes: groups.map((g) => g.bytes), rowGroupRows: groups.map((g) => g.rows) };
+    }
+    case 'byte-ranges': {
+      const ranges = await entry.byteRanges(path, schema);
+      if (ranges) return { ...unit, split: 'byte-ranges', ...(ranges.header !== undefined ? { header: ranges.header } : {}) };
+      return { ...unit, split: 'whole-files' };
+    }
+    default:
+      // 'whole-files', and an entry without a strategy: never cut. A directory (an IDX set)
+      // weighs 1, as its size in bytes says nothing of its records.
+      return { ...unit, size: stat.isDirectory() ? 1 : stat.size, split: 'whole-files' };
   }
 }
 
@@ -207,12 +122,7 @@ export function piecesBetween(units: InputUnit[], from: number, to: number): Pie
   for (const u of units) {
     const begin = offset;
     offset += u.size;
-    if (u.split === 'whole') {
-      const mid = begin + u.size / 2;
-      if (mid >= from && mid < to) pieces.push({ path: u.path, format: u.format });
-      continue;
-    }
-    if (u.split === 'rowGroups') {
+    if (u.split === 'row-groups') {
       // The file's weight shared among its row groups in proportion to their bytes.
       const groups = u.rowGroupBytes!;
       const scale = u.size / groups.reduce((a, b) => a + b, 0);
@@ -228,6 +138,12 @@ export function piecesBetween(units: InputUnit[], from: number, to: number): Pie
         }
       });
       if (first >= 0) pieces.push({ path: u.path, format: u.format, part: { kind: 'rowGroups', first, last } });
+      continue;
+    }
+    if (u.split !== 'byte-ranges') {
+      // Whole files (and any strategy this planner does not know): to the interval holding the midpoint.
+      const mid = begin + u.size / 2;
+      if (mid >= from && mid < to) pieces.push({ path: u.path, format: u.format });
       continue;
     }
     // Whole bytes, rounded the same way on both sides of a boundary, so neighbours agree.
@@ -273,15 +189,13 @@ export function chunkPieces(units: InputUnit[], bytes: number): Piece[][] {
 /**
  * Chunks of `records` records each (`--chunk-size`): one scan of each byte-split file finds
  * the record starts to cut at (a record is a non-blank line; a headered CSV's header is not
- * one); Parquet row groups are gathered until they reach `records` rows; whole files are one
+ * one); row groups are gathered until they reach `records` rows; whole files are one
  * chunk each. A chunk never spans two files.
  */
 export async function chunkPiecesByRecords(units: InputUnit[], records: number): Promise<Piece[][]> {
   const chunks: Piece[][] = [];
   for (const u of units) {
-    if (u.split === 'whole') {
-      chunks.push([{ path: u.path, format: u.format }]);
-    } else if (u.split === 'rowGroups') {
+    if (u.split === 'row-groups') {
       const rows = u.rowGroupRows!;
       let first = 0;
       let count = 0;
@@ -293,8 +207,10 @@ export async function chunkPiecesByRecords(units: InputUnit[], records: number):
           count = 0;
         }
       });
-    } else {
+    } else if (u.split === 'byte-ranges') {
       for (const range of await recordRanges(u, records)) chunks.push([{ path: u.path, format: u.format, part: { kind: 'bytes', ...range } }]);
+    } else {
+      chunks.push([{ path: u.path, format: u.format }]);
     }
   }
   return chunks;

@@ -9,26 +9,27 @@
  * a univariate series (like a CSV row). Rows are numbered from 1 (records carry them as
  * `line` with `unit: 'row'`, and predict writes them as `row`).
  */
-import { DataFormatError } from '../util/errors';
-import type { DataRecord } from './readers';
-import { columnIndex, type RecordSchema } from './record-schema';
-import { importEsm } from '../util/esm';
-import type { DataSource, SourceChunk } from './sources';
+import { existsSync } from 'node:fs';
+
+import { DataFormatError } from '../../util/errors';
+import { importEsm } from '../../util/esm';
+import type { DataRecord } from '../readers';
+import { columnIndex, type RecordSchema } from '../record-schema';
+import type { DataSource, InputFormat, RowGroup, RowGroupRange, SourceChunk } from './source';
 
 interface Hyparquet {
   asyncBufferFromFile(path: string): Promise<unknown>;
-  parquetMetadataAsync(file: unknown): Promise<{ num_rows: bigint; row_groups: { num_rows: bigint }[]; schema: { name: string; num_children?: number }[] }>;
+  parquetMetadataAsync(file: unknown): Promise<{ num_rows: bigint; row_groups: { num_rows: bigint | number; total_byte_size: bigint | number }[]; schema: { name: string; num_children?: number }[] }>;
   parquetSchema(meta: unknown): { children: { element: { name: string } }[] };
   parquetReadObjects(options: { file: unknown; columns?: string[]; rowStart: number; rowEnd: number }): Promise<Record<string, unknown>[]>;
 }
 
-
-export class ParquetSource implements DataSource {
+class ParquetSource implements DataSource {
   constructor(
     readonly name: string,
     private readonly schema: RecordSchema,
     /** Only these row groups [first, last) (a shard's or a queue chunk's part). */
-    private readonly groups?: { first: number; last: number },
+    private readonly groups?: RowGroupRange,
     /** Where to read it, when the records should name it otherwise (a queue worker opens
      * the absolute path of a file the job named relative to where it was submitted). */
     private readonly path: string = name,
@@ -124,3 +125,28 @@ function scalarId(v: unknown, file: string, line: number, column: string): strin
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   throw new DataFormatError(file, line, `column "${column}" (the id) must be a string or a number, got ${describe(v)}`);
 }
+
+/** Each row group's compressed bytes (at least 1) and rows, from the file's metadata. */
+async function rowGroups(path: string): Promise<RowGroup[]> {
+  const hp = await importEsm<Hyparquet>('hyparquet');
+  try {
+    const meta = await hp.parquetMetadataAsync(await hp.asyncBufferFromFile(path));
+    return meta.row_groups.map((g) => ({ bytes: Math.max(1, Number(g.total_byte_size) || Number(g.num_rows)), rows: Number(g.num_rows) }));
+  } catch (e) {
+    throw new DataFormatError(path, 0, `not a readable Parquet file (${(e as Error).message})`);
+  }
+}
+
+export const PARQUET: InputFormat<'parquet'> = {
+  name: 'parquet',
+  description: 'Parquet',
+  // hyparquet reads no gzip'd file; a .parquet.gz is still taken for Parquet, which says so.
+  inputs: { files: ['.parquet'], gzip: false },
+  // Row groups are read independently (ParquetSource skips the others), and memory follows one.
+  split: 'row-groups',
+  open: (path, options, name, groups) => {
+    if (!existsSync(path)) throw new DataFormatError(name, 0, 'no such file');
+    return new ParquetSource(name, options.schema ?? {}, groups, path);
+  },
+  rowGroups,
+};
