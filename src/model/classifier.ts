@@ -3,25 +3,25 @@
  * trained and run by the native core. Validation happens here, with messages that name
  * the argument; the native side re-checks only what protects memory.
  */
+import { TrainingSession } from '../training/session';
+import { datasetOf, fitModel, reportFacts } from './fit-model';
+import { predictSet } from '../inference/predict-set';
 import { writeFileAtomic } from '../util/atomic-file';
-import { makeHeader, encodeCheckpoint, readCheckpoint, type TrainingState } from './checkpoint';
+import { makeHeader, encodeCheckpoint, readCheckpoint } from './checkpoint';
 import { packWeights, tensorsOf, unpackWeights, type ModelDescription, type WeightsInput, type WeightTensor } from './description';
 import { resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
-import { batchOf, gatherLabels, subsetSet, toLabels, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from '../data/sequence-set';
+import { batchOf, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from '../data/sequence-set';
 import { BusyError, CheckpointError, DisposedError, InferenceOnlyError, invalidType, outOfRange } from '../util/errors';
-import { resolveClassWeights, resolveFitOptions, resolveMissing, type FitOptions } from '../training/fit-options';
+import { resolveClassWeights, resolveMissing, type FitOptions } from '../training/fit-options';
 import { computeMetrics, type Metrics } from '../training/metrics';
 import { native, type NativeModel, type NativeOptimizerConfig } from '../native/addon';
 import type { MissingPolicy } from '../data/missing';
-import { SeededRandom } from '../util/random';
-import { splitIndices } from '../training/split';
 import { ensureThreadsConfigured, threadsOption } from '../native/threads';
-import { ClassifierTrainingHandle, runFit, type FitCallbacks, type History } from '../training/fit';
+import { type History } from '../training/fit';
 import { checkInteger, checkKnownKeys } from '../util/validate';
 import { MicroBatcher, resolveBatching, type BatchingOptions, type BatchingStats } from '../inference/micro-batcher';
-import { earlyStoppingOf, evaluationOf, trainingRun, writeEvaluationReport, type EvaluatedSet, type ModelFacts } from '../report/fit-report';
+import { writeEvaluationReport } from '../report/fit-report';
 import { resolveReportOptions, type ReportOptions } from '../report/report-options';
-import { TrainingRecorder } from '../report/training-recorder';
 import { importOnnx } from '../interop/onnx/onnx-import';
 import { exportTfjs, importTfjs, type ImportOptions } from '../interop/tfjs/tfjs';
 import { exportOnnx } from '../interop/onnx/onnx-export';
@@ -65,15 +65,8 @@ export class SequenceClassifier {
   stopTraining = false;
   #native: NativeModel | null;
   #fitting = false;
-  #optimizerKey = '';
-  #optimizer: NativeOptimizerConfig | null = null;
-  #rng: SeededRandom;
-  #epochs = 0;
-  /** Callbacks of the latest fit whose state goes into checkpoints, and states loaded from one. */
-  #statefulCallbacks: FitCallbacks[] = [];
-  #callbackStates: Record<string, unknown> = {};
-  /** Weights a callback kept, loaded from a checkpoint and not yet handed back to it. */
-  #keptWeights: { key: string; params: Float32Array } | null = null;
+  /** Optimizer, shuffling stream, epochs and callback state: what goes on from fit to fit and through a file. */
+  #session: TrainingSession;
   /** Tokenizer vocabulary, normalisation, ...: saved with the model. */
   preprocessing: Record<string, unknown> | null = null;
   /** Dynamic batching of concurrent predictions, when turned on (setBatching). */
@@ -84,12 +77,12 @@ export class SequenceClassifier {
     ensureThreadsConfigured();
     this.#native = new (native().NativeModel)(toNativeConfig(this.config));
     this.#native.initialize(this.config.seed);
-    this.#rng = new SeededRandom(this.config.seed);
+    this.#session = new TrainingSession(this.config.seed);
   }
 
   /** Epochs trained so far (across fit calls and checkpoints). */
   get epochsTrained(): number {
-    return this.#epochs;
+    return this.#session.epochs;
   }
 
   /** Label names, when the model was given `classes: string[]`. */
@@ -115,14 +108,6 @@ export class SequenceClassifier {
     const model = this.#live();
     if (this.#fitting) throw new BusyError(`Cannot ${what} while fit() is running on this model`);
     return model;
-  }
-
-  #dataset(data: unknown, name: string, missing: MissingPolicy = 'error'): { set: SequenceSet; labels: Int32Array } {
-    if (data === null || typeof data !== 'object' || !('x' in data) || !('y' in data))
-      throw invalidType(name, 'a dataset { x, y }', data);
-    const { x, y } = data as Dataset;
-    const set = toSequenceSet(x, this.config, `${name}.x`, missing);
-    return { set, labels: toLabels(y, set.count, this.config, `${name}.y`) };
   }
 
   /** An int8/bf16 model (from `quantize()`) computes but does not learn. */
@@ -159,101 +144,25 @@ export class SequenceClassifier {
   async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
     const model = this.#idle('start fit()');
     this.#trainable('fit');
-    const o = resolveFitOptions(options, { classes: this.config.classes, labels: this.config.labels, seed: this.config.seed, epochsTrained: this.#epochs });
-    if (o.augment && o.augment.tokenDropout > 0) {
-      // Dropped tokens become the vocabulary's unknown token, wherever an imported one keeps it.
-      const tokenizer = (this.preprocessing as { tokenizer?: { unknownId?: number | null } } | null)?.tokenizer;
-      if (tokenizer?.unknownId === null) throw outOfRange('options.augment.tokenDropout', "0 for this model: its vocabulary has no unknown token to drop tokens to", o.augment.tokenDropout);
-      if (typeof tokenizer?.unknownId === 'number') o.augment.unknownId = tokenizer.unknownId;
-    }
-    let train: EvaluatedSet = { ...this.#dataset(data, 'data', o.missing), indexInData: null };
-    let validation: EvaluatedSet | null = o.validationData === undefined ? null : { ...this.#dataset(o.validationData, 'options.validationData', o.missing), indexInData: null };
-    if (o.validationSplit) {
-      const split = splitIndices(train.labels, o.validationSplit.fraction, o.validationSplit.seed, o.validationSplit.stratify);
-      validation = { set: subsetSet(train.set, split.validation), labels: gatherLabels(train.labels, split.validation, 0, split.validation.length), indexInData: split.validation };
-      train = { set: subsetSet(train.set, split.train), labels: gatherLabels(train.labels, split.train, 0, split.train.length), indexInData: split.train };
-    }
-    // A callback watching a validation metric needs validation data: said before any training
-    // (the first epoch's end would find no such value).
-    const watcher = o.callbacks.find((cb) => typeof (cb as { monitor?: unknown }).monitor === 'string' && String((cb as { monitor: string }).monitor).startsWith('val'));
-    if (watcher && !validation)
-      throw outOfRange('options.callbacks', `validationData or validationSplit for a callback that monitors '${(watcher as { monitor: string }).monitor}' (or monitor: 'loss')`, 'no validation data');
-    this.#restoreCallbackStates(o.callbacks);
-    // Optimizer state carries over between fit() calls that use the same optimizer.
-    const key = JSON.stringify(o.optimizer);
-    if (key !== this.#optimizerKey) {
-      model.setOptimizer(o.optimizer);
-      this.#optimizerKey = key;
-      this.#optimizer = o.optimizer;
-    }
-    if (o.seed !== undefined) this.#rng = new SeededRandom(o.seed);
-    this.#fitting = true;
-    this.stopTraining = false;
-    const handle = new ClassifierTrainingHandle(this, o.learningRate, {
-      getWeights: () => this.#weightsOf(model),
-      setWeights: (w) => model.setParams(packWeights(tensorsOf(this.config), w)),
-      getParams: () => model.getParams(),
-      setParams: (p) => model.setParams(p),
-      save: (path) => this.#saveWith(model, path, true),
-    });
-    try {
-      const val = validation;
-      // With a report, the latest validation pass's probabilities feed its evaluation panels.
-      let validationProbs: Float32Array | null = null;
-      const validate = val
-        ? async () => {
-            const probs = await this.#predictSet(model, val.set, 1024, o.threads);
-            if (o.report) validationProbs = probs;
-            return computeMetrics(probs, val.labels, this.config.classes, this.config.labels);
-          }
-        : null;
-      const facts = o.report ? this.#reportFacts(model) : null;
-      const validationKind = o.validationSplit ? `${o.validationSplit.fraction} of the data held out${o.validationSplit.stratify ? ', stratified' : ''}` : val ? 'separate validation data' : 'none';
-      const recorder =
-        o.report && facts
-          ? new TrainingRecorder(o.report, trainingRun(facts, o.report, o, options.schedule, train, val, validationKind), Math.ceil(train.set.count / o.batchSize), earlyStoppingOf(o.callbacks), () =>
-              validationProbs && val ? evaluationOf(facts, o.report!, validationProbs, val, 'validation') : null,
-            )
-          : null;
-      const callbacks = recorder ? [...o.callbacks, recorder.callback()] : o.callbacks;
-      let history: History;
-      try {
-        history = await runFit(model, train, { ...o, callbacks, initialEpoch: this.#epochs, rng: this.#rng }, validate, handle, () => this.#epochs++);
-      } catch (error) {
-        await recorder?.fail(error as Error).catch(() => undefined);
-        throw error;
-      }
-      if (recorder && facts) {
-        // The final weights (early stopping may have restored the best ones), on the validation
-        // data when there is some, else on the training data.
-        const evaluated = val ?? train;
-        const probs = await this.#predictSet(model, evaluated.set, 1024, o.threads);
-        await recorder.finish(evaluationOf(facts, o.report!, probs, evaluated, val ? 'validation' : 'training'));
-      }
-      return history;
-    } finally {
-      this.#fitting = false;
-    }
-  }
-
-  /** The model as a report describes it. */
-  #reportFacts(model: NativeModel): ModelFacts {
-    return { config: this.config, weights: tensorsOf(this.config).map((t) => ({ name: t.name, shape: t.shape })), preprocessing: this.preprocessing };
-  }
-
-  /** Hands each stateful callback the state (and kept weights) a loaded checkpoint carried. */
-  #restoreCallbackStates(callbacks: FitCallbacks[]): void {
-    this.#statefulCallbacks = callbacks.filter((cb) => cb.stateKey && cb.getState);
-    for (const cb of this.#statefulCallbacks) {
-      if (!cb.setState || !(cb.stateKey! in this.#callbackStates)) continue;
-      cb.setState(this.#callbackStates[cb.stateKey!]);
-      delete this.#callbackStates[cb.stateKey!];
-      const kept = this.#keptWeights;
-      if (cb.setKeptWeights && kept && kept.key === cb.stateKey) {
-        cb.setKeptWeights(kept.params);
-        this.#keptWeights = null;
-      }
-    }
+    return fitModel(
+      {
+        model,
+        config: this.config,
+        preprocessing: this.preprocessing,
+        session: this.#session,
+        owner: this,
+        operations: {
+          getWeights: () => this.#weightsOf(model),
+          setWeights: (w) => model.setParams(packWeights(tensorsOf(this.config), w)),
+          getParams: () => model.getParams(),
+          setParams: (p) => model.setParams(p),
+          save: (path) => this.#saveWith(model, path, true),
+        },
+        running: (fitting) => (this.#fitting = fitting),
+      },
+      data,
+      options,
+    );
   }
 
   /** Loss, accuracy, top-k accuracy, per-class precision/recall/F1, macro averages and
@@ -263,9 +172,9 @@ export class SequenceClassifier {
     const { batchSize, threads } = this.#predictOptions(options, EVALUATE_OPTION_KEYS);
     const topK = options.topK === undefined ? 3 : checkInteger('options.topK', options.topK, 1, 1 << 20);
     const report = resolveReportOptions(options.report, options.metricsLog);
-    const { set, labels } = this.#dataset(data, 'data', resolveMissing(options?.missing));
-    const probs = await this.#predictSet(model, set, batchSize, threads);
-    if (report) await writeEvaluationReport(this.#reportFacts(model), report, probs, { set, labels, indexInData: null }, topK, threads);
+    const { set, labels } = datasetOf(this.config, data, 'data', resolveMissing(options?.missing));
+    const probs = await predictSet(model, set, this.config.classes, batchSize, threads);
+    if (report) await writeEvaluationReport(reportFacts(this.config, this.preprocessing), report, probs, { set, labels, indexInData: null }, topK, threads);
     return computeMetrics(probs, labels, this.config.classes, this.config.labels, topK);
   }
 
@@ -276,16 +185,6 @@ export class SequenceClassifier {
       batchSize: options.batchSize === undefined ? 1024 : checkInteger('options.batchSize', options.batchSize, 1, 1 << 20),
       threads: threadsOption(options.threads),
     };
-  }
-
-  async #predictSet(model: NativeModel, set: SequenceSet, batchSize: number, threads: number): Promise<Float32Array> {
-    const C = this.config.classes;
-    const out = new Float32Array(set.count * C);
-    for (let start = 0; start < set.count; start += batchSize) {
-      const end = Math.min(start + batchSize, set.count);
-      out.set(await model.predict(batchOf(set, null, start, end), threads), start * C);
-    }
-    return out;
   }
 
   /** Class probabilities: a row-major Float32Array [N x classes] for typed input,
@@ -304,7 +203,8 @@ export class SequenceClassifier {
   /** The optimizer settings the model last trained with, or was loaded with (null before any
    * training): the moments of this optimizer go on in a fit given the same settings. */
   get optimizer(): Readonly<NativeOptimizerConfig> | null {
-    return this.#optimizer === null ? null : { ...this.#optimizer };
+    const optimizer = this.#session.optimizer;
+    return optimizer === null ? null : { ...optimizer };
   }
 
   /** Probabilities of a checked set: through the micro-batcher when batching is on. */
@@ -315,7 +215,7 @@ export class SequenceClassifier {
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('options.signal', 'an AbortSignal', signal);
     signal?.throwIfAborted();
     if (this.#batcher) return this.#batcher.submit(set, signal);
-    const probs = await this.#predictSet(model, set, batchSize, threads);
+    const probs = await predictSet(model, set, this.config.classes, batchSize, threads);
     signal?.throwIfAborted();
     return probs;
   }
@@ -341,7 +241,7 @@ export class SequenceClassifier {
       return;
     }
     if (this.#batcher) this.#batcher.configure(resolved);
-    else this.#batcher = new MicroBatcher(resolved, this.config.classes, (set) => this.#predictSet(this.#idle('predict'), set, Math.max(1, set.count), 0));
+    else this.#batcher = new MicroBatcher(resolved, this.config.classes, (set) => predictSet(this.#idle('predict'), set, this.config.classes, Math.max(1, set.count), 0));
   }
 
   /** Synchronous `predictProba` for small inputs (up to PREDICT_SYNC_MAX_SEQUENCES): the
@@ -427,7 +327,7 @@ export class SequenceClassifier {
     const model = this.#idle('compute gradients');
     this.#trainable('compute gradients');
     checkOptions(options, ['classWeight', 'threads']);
-    const { set, labels } = this.#dataset(data, 'data');
+    const { set, labels } = datasetOf(this.config, data, 'data');
     const weights = resolveClassWeights(options.classWeight, this.config.classes, this.config.labels);
     const result = model.gradients(batchOf(set, null, 0, set.count), labels, weights, threadsOption(options.threads));
     return {
@@ -486,34 +386,9 @@ export class SequenceClassifier {
   }
 
   async #saveWith(model: NativeModel, path: string, includeTrainingState: boolean): Promise<void> {
-    const withState = includeTrainingState && this.#optimizer !== null;
-    let training: TrainingState | null = null;
-    let moments: Float32Array | null = null;
-    // Loaded but not yet handed back (no fit since the load): saved as they came.
-    let kept = this.#keptWeights;
-    if (withState) {
-      const state = model.getOptimizerState();
-      moments = state.moments;
-      const callbacks: Record<string, unknown> = { ...this.#callbackStates };
-      for (const cb of this.#statefulCallbacks) callbacks[cb.stateKey!] = cb.getState!();
-      for (const cb of this.#statefulCallbacks) {
-        const params = cb.getKeptWeights?.();
-        if (params) {
-          kept = { key: cb.stateKey!, params };
-          break;
-        }
-      }
-      training = {
-        optimizer: this.#optimizer!,
-        optimizerSteps: state.steps,
-        epochs: this.#epochs,
-        rngState: this.#rng.state,
-        extra: { callbacks: JSON.parse(JSON.stringify(callbacks)) },
-        ...(kept ? { keptWeights: kept.key } : {}),
-      };
-    }
+    const { training, moments, kept } = this.#session.snapshot(model, includeTrainingState);
     const header = makeHeader(this.config, this.preprocessing, training);
-    await writeFileAtomic(path, encodeCheckpoint({ header, params: model.getParams(), moments, kept: withState && kept ? kept.params : null }));
+    await writeFileAtomic(path, encodeCheckpoint({ header, params: model.getParams(), moments, kept }));
   }
 
   /** Loads a model saved by `save()`. Every size in the file is checked before anything is
@@ -521,23 +396,13 @@ export class SequenceClassifier {
   static async load(path: string): Promise<SequenceClassifier> {
     if (typeof path !== 'string' || path === '') throw invalidType('path', 'a file path', path);
     const checkpoint = await readCheckpoint(path);
-    const { config, training, preprocessing } = checkpoint.header;
+    const { config, preprocessing } = checkpoint.header;
     const model = new SequenceClassifier({ ...config, classes: config.labels ?? config.classes } as SequenceClassifierConfig);
     try {
       const handle = model.#live();
       handle.setParams(checkpoint.params);
       model.preprocessing = preprocessing;
-      if (training && checkpoint.moments) {
-        handle.setOptimizer(training.optimizer);
-        handle.setOptimizerState(training.optimizerSteps, checkpoint.moments);
-        model.#optimizer = training.optimizer;
-        model.#optimizerKey = JSON.stringify(training.optimizer);
-        model.#epochs = training.epochs;
-        model.#rng = SeededRandom.fromState(training.rngState);
-        const saved = (training.extra as { callbacks?: unknown } | undefined)?.callbacks;
-        if (saved && typeof saved === 'object' && !Array.isArray(saved)) model.#callbackStates = saved as Record<string, unknown>;
-        if (training.keptWeights !== undefined && checkpoint.kept) model.#keptWeights = { key: training.keptWeights, params: checkpoint.kept };
-      }
+      model.#session.restore(handle, checkpoint);
     } catch (e) {
       model.dispose();
       throw new CheckpointError(`${path}: ${(e as Error).message}`);

@@ -2,6 +2,7 @@
  * What a report says about the model, the data and the environment: the RunDescription, and
  * how a record reads in the mistakes table when the caller gives no words of its own.
  */
+import { CELLS } from '../model/cells';
 import { backendInfo } from '../native/backend';
 import type { ResolvedConfig } from '../model/config';
 import type { SequenceSet } from '../data/sequence-set';
@@ -29,7 +30,7 @@ export function layerSummaries(config: ResolvedConfig, weights: { name: string; 
         continue;
       }
       const merge = layer.bidirectional && layer.mergeMode !== 'concat' ? `, ${layer.mergeMode}` : '';
-      const kind = `${layer.bidirectional ? 'bidirectional ' : ''}${layer.cell}${layer.cell === 'gru' ? (layer.resetAfter ? ' (reset after' : ' (reset before') + merge + ')' : merge ? ` (${merge.slice(2)})` : ''}`;
+      const kind = `${layer.bidirectional ? 'bidirectional ' : ''}${layer.cell}${CELLS[layer.cell].options.resetAfter ? (layer.resetAfter ? ' (reset after' : ' (reset before') + merge + ')' : merge ? ` (${merge.slice(2)})` : ''}`;
       out.push({ name, kind, units: layer.units * (layer.bidirectional && !merge ? 2 : 1), params: count });
     }
   }
