@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BusyError, DisposedError, SequenceClassifier } from '../src/index';
+import { resolveConfig, toNativeConfig } from '../src/model/config';
 import { native } from '../src/native/addon';
 import { randomDense } from './helpers';
 
@@ -255,7 +256,7 @@ describe('weights', () => {
 });
 
 describe('lifetime and concurrency', () => {
-  it('every call after dispose() throws DisposedError; dispose is idempotent', async () => {
+  it("every call after dispose() throws DisposedError (SequenceClassifier's own check, before any native call); dispose is idempotent", async () => {
     const m = dense();
     m.dispose();
     m.dispose();
@@ -268,10 +269,44 @@ describe('lifetime and concurrency', () => {
     await expect(m.predict(x)).rejects.toThrow(DisposedError);
     await expect(m.fit({ x, y: [0] })).rejects.toThrow(DisposedError);
     await expect(m.evaluate({ x, y: [0] })).rejects.toThrow(/disposed/);
-    try {
-      m.getWeights();
-    } catch (e) {
-      expect((e as DisposedError).code).toBe('ERR_RNN_DISPOSED');
+    expect(() => m.getWeights()).toThrow(expect.objectContaining({ code: 'ERR_RNN_DISPOSED' }));
+  });
+
+  it("the addon's own check: a disposed native model throws ERR_RNN_DISPOSED (as DisposedError) before it reads any argument, bad ones included", async () => {
+    // Through the raw addon handle: the facade above never lets a call reach this check.
+    const raw = new (native().NativeModel)(toNativeConfig(resolveConfig(denseConfig)));
+    const batch = { batch: 1, steps: 2, lengths: new Int32Array([2]), dense: new Float32Array(6) };
+    const calls: [string, () => unknown][] = [
+      ['getParams()', () => raw.getParams()],
+      ['setParams(too short)', () => raw.setParams(new Float32Array(3))],
+      ['predictSync(batch)', () => raw.predictSync(batch, 0)],
+      ['predictSync(null)', () => raw.predictSync(null as never, 0)],
+      ['predict(not a batch)', () => raw.predict({ batch: -1 } as never, 0)],
+      ['trainStep(wrong labels)', () => raw.trainStep(batch, new Int32Array([7, 7]), null, 0.1, 1, 0)],
+      ['gradients(bad threads)', () => raw.gradients(batch, new Int32Array([0]), null, -1)],
+    ];
+    const outcome = async (call: () => unknown) => {
+      try {
+        await call();
+        return null;
+      } catch (e) {
+        return e as Error & { code?: string };
+      }
+    };
+    // Alive, the addon refuses every bad argument here (and runs the good calls): what these
+    // calls would give after dispose() were the disposed check missing or after the arguments.
+    for (const [name, call] of calls) {
+      const error = await outcome(call);
+      if (name.includes('(batch)') || name.endsWith('()')) expect(error, name).toBeNull();
+      else expect(error?.constructor, name).toSatisfy((c) => c === TypeError || c === RangeError);
+    }
+    raw.dispose();
+    raw.dispose();
+    expect(raw.disposed).toBe(true);
+    for (const [name, call] of calls) {
+      const error = await outcome(call);
+      expect(error, name).toBeInstanceOf(DisposedError);
+      expect(error?.code, name).toBe('ERR_RNN_DISPOSED');
     }
   });
 
