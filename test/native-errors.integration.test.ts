@@ -1,11 +1,16 @@
 /**
- * The one wrapper around the addon (src/native.ts callNative): native error codes become the
- * library's classes, thrown or rejected, and an async rejection carries the caller's stack.
+ * The one wrapper around the addon (src/native/addon.ts callNative): native error codes become
+ * the library's classes, thrown or rejected, and an async rejection carries the caller's stack.
+ * Also: the real addon's own disposed-model check (reached through the raw addon handle, not
+ * the SequenceClassifier facade, which refuses a disposed model before calling native code),
+ * and what the loaded addon reports (thread count, SIMD instruction sets).
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
-import { BusyError, DisposedError, SequenceClassifier } from '../src/index';
-import { callNative } from '../src/native/addon';
+import { backendInfo, BusyError, DisposedError, getNumThreads, setNumThreads } from '../src/index';
+import { resolveConfig, toNativeConfig } from '../src/model/config';
+import { callNative, native, type NativeBatch } from '../src/native/addon';
+import { defaultThreadCount } from '../src/native/threads';
 
 function nativeError(code: string, message: string): Error {
   return Object.assign(new RangeError(message), { code });
@@ -30,10 +35,74 @@ describe('callNative', () => {
     expect(error.stack).toMatch(/callerFunctionName/);
   });
 
-  it('guards the real addon: a disposed model throws DisposedError from every path', async () => {
-    const model = new SequenceClassifier({ input: { type: 'dense', features: 2 }, layers: [{ cell: 'gru', units: 3 }], classes: 2 });
+  it("guards the real addon: after dispose() every method of a native model throws the addon's own ERR_RNN_DISPOSED, as DisposedError", async () => {
+    // The raw addon handle: SequenceClassifier would throw DisposedError itself, before any
+    // native call, and never reach the check in native/binding/native_model.cc (live()).
+    const config = toNativeConfig(resolveConfig({ input: { type: 'dense', features: 2 }, layers: [{ cell: 'gru', units: 3 }], classes: 2 }));
+    const model = new (native().NativeModel)(config);
+    const batch: NativeBatch = { batch: 2, steps: 3, lengths: new Int32Array([3, 2]), dense: new Float32Array(12).fill(0.5) };
+    const labels = new Int32Array([0, 1]);
+    const params = model.paramCount();
+    // Each guarded method, with valid arguments, and with arguments the addon refuses: a
+    // disposed model must be refused before its arguments are read, so the bad-argument calls
+    // (TypeError/RangeError on a live model, checked below) also give DisposedError.
+    const valid: [string, () => unknown][] = [
+      ['paramCount', () => model.paramCount()],
+      ['tensors', () => model.tensors()],
+      ['initialize', () => model.initialize(1)],
+      ['getParams', () => model.getParams()],
+      ['setParams', () => model.setParams(new Float32Array(params))],
+      ['setOptimizer', () => model.setOptimizer({ type: 'sgd' })],
+      ['getOptimizerState', () => model.getOptimizerState()],
+      ['setOptimizerState', () => model.setOptimizerState(0, new Float32Array(2 * params))],
+      ['trainStep', () => model.trainStep(batch, labels, null, 0.1, 1, 1)],
+      ['gradients', () => model.gradients(batch, labels, null, 1)],
+      ['predict', () => model.predict(batch, 1)],
+      ['predictSync', () => model.predictSync(batch, 1)],
+    ];
+    const invalid: [string, () => unknown][] = [
+      ['initialize(-1)', () => model.initialize(-1)],
+      ['setParams(3 values)', () => model.setParams(new Float32Array(3))],
+      ['setOptimizer(null)', () => model.setOptimizer(null as never)],
+      ['setOptimizerState(short)', () => model.setOptimizerState(0, new Float32Array(1))],
+      ['trainStep(null)', () => model.trainStep(null as never, labels, null, 0.1, 1, 1)],
+      ['gradients(null)', () => model.gradients(null as never, labels, null, 1)],
+      ['predict(null)', () => model.predict(null as never, 1)],
+      ['predictSync(null)', () => model.predictSync(null as never, 1)],
+    ];
+    const outcome = async (call: () => unknown) => {
+      try {
+        await call();
+        return null;
+      } catch (e) {
+        return e as Error & { code?: string };
+      }
+    };
+    for (const [name, call] of valid) expect(await outcome(call), name).toBeNull();
+    for (const [name, call] of invalid) expect((await outcome(call))?.constructor, name).toSatisfy((c) => c === TypeError || c === RangeError);
+
     model.dispose();
-    expect(() => model.predictProbaSync([[[1, 2]]])).toThrow(DisposedError);
-    await expect(model.predictProba([[[1, 2]]])).rejects.toThrow(DisposedError);
+    expect(model.disposed).toBe(true);
+    for (const [name, call] of [...valid, ...invalid]) {
+      const error = await outcome(call);
+      expect(error, name).toBeInstanceOf(DisposedError);
+      expect(error!.code, name).toBe('ERR_RNN_DISPOSED');
+      expect(error!.message, name).toBe('The model has been disposed');
+    }
+    model.dispose(); // idempotent
+  });
+});
+
+describe('the loaded addon', () => {
+  afterAll(() => setNumThreads(defaultThreadCount()));
+
+  it('setNumThreads is reported by getNumThreads and backendInfo, which names the SIMD instruction sets of this architecture', () => {
+    setNumThreads(1);
+    expect(getNumThreads()).toBe(1);
+    expect(backendInfo().threads).toBe(1);
+    const simd = backendInfo().simd;
+    if (process.arch === 'x64') expect(simd).toMatch(/\b(SSE2|SSE4\.2|AVX|AVX2|FMA|AVX-512)\b/);
+    else if (process.arch === 'arm64') expect(simd).toMatch(/\bNEON\b/);
+    else expect(simd).not.toBe('');
   });
 });

@@ -1,7 +1,14 @@
+/**
+ * Unit tests (no addon): the default thread count and setNumThreads' argument checks, and the
+ * IDX reader. What the loaded addon reports (setNumThreads taking effect, backendInfo's SIMD
+ * names) is in native-errors.integration.test.ts; the last test here checks that nothing
+ * in this file loaded the addon.
+ */
 import { availableParallelism } from 'node:os';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
-import { backendInfo, getNumThreads, parseIdx, setNumThreads } from '../src/index';
+import { describe, expect, it } from 'vitest';
+import { parseIdx, setNumThreads } from '../src/index';
+import * as addon from '../src/native/addon';
 import { defaultThreadCount } from '../src/native/threads';
 
 describe('thread count', () => {
@@ -13,15 +20,11 @@ describe('thread count', () => {
     expect(cpus).toBeGreaterThanOrEqual(1);
     expect(cpus).toBeLessThanOrEqual(availableParallelism());
   });
-  it('setNumThreads validates and is reported by getNumThreads and backendInfo', () => {
+  it('setNumThreads validates its argument before it reaches the addon', () => {
     expect(() => setNumThreads(0)).toThrow(RangeError);
+    expect(() => setNumThreads(1025)).toThrow(RangeError);
     expect(() => setNumThreads('2' as never)).toThrow(TypeError);
-    setNumThreads(1);
-    expect(getNumThreads()).toBe(1);
-    expect(backendInfo().threads).toBe(1);
-    expect(backendInfo().simd).toMatch(/SSE/);
   });
-  afterAll(() => setNumThreads(defaultThreadCount()));
 });
 
 describe('IDX reader', () => {
@@ -48,5 +51,11 @@ describe('IDX reader', () => {
     expect(() => parseIdx(idx([2, 2], [1, 2, 3, 4]).subarray(0, 9))).toThrow(/truncated header/);
     expect(() => parseIdx(idx([2, 2], [1, 2, 3]))).toThrow(/promises 4 bytes.*holds 3/);
     expect(() => parseIdx(idx([0xffffffff, 0xffffffff], [1]))).toThrow(/promises/);
+  });
+});
+
+describe('a unit test loads no addon', () => {
+  it('importing the package (src/index) and running the tests above left the native addon unloaded', () => {
+    expect(addon.loadedBinary).toBeUndefined();
   });
 });
