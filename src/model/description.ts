@@ -52,6 +52,15 @@ export function inputWidth(config: ResolvedConfig): number {
   return config.input.type === 'dense' ? config.input.features : config.input.embeddingDim;
 }
 
+/**
+ * Keras's name of recurrent layer l (`lstm_0`, or `bidirectional_0` around an inner `lstm`),
+ * which its weights are named after: `lstm_0/kernel`, `bidirectional_0/forward_lstm/kernel`.
+ */
+export function recurrentLayerName(layer: ResolvedConfig['layers'][number], l: number): { name: string; inner: string | null } {
+  const prefix = CELLS[layer.cell].weightPrefix;
+  return layer.bidirectional ? { name: `bidirectional_${l}`, inner: prefix } : { name: `${prefix}_${l}`, inner: null };
+}
+
 /** The weight tensors of a config, in parameter order. */
 export function tensorsOf(config: ResolvedConfig): TensorInfo[] {
   const out: TensorInfo[] = [];
@@ -64,10 +73,10 @@ export function tensorsOf(config: ResolvedConfig): TensorInfo[] {
   if (config.input.type === 'tokens') add('embedding/embeddings', [config.input.vocabSize, config.input.embeddingDim], 'embedding');
   let input = inputWidth(config);
   config.layers.forEach((layer, l) => {
-    const spec = CELLS[layer.cell];
     const gu = gateCount(layer.cell) * layer.units;
+    const { name, inner } = recurrentLayerName(layer, l);
     for (let d = 0; d < (layer.bidirectional ? 2 : 1); d++) {
-      const prefix = layer.bidirectional ? `bidirectional_${l}/${d === 0 ? 'forward' : 'backward'}_${spec.weightPrefix}` : `${spec.weightPrefix}_${l}`;
+      const prefix = inner === null ? name : `${name}/${d === 0 ? 'forward' : 'backward'}_${inner}`;
       add(`${prefix}/kernel`, [input, gu], 'kernel', l, d);
       add(`${prefix}/recurrent_kernel`, [layer.units, gu], 'recurrent', l, d);
       add(`${prefix}/bias`, biasRows(layer) === 2 ? [2, gu] : [gu], 'bias', l, d);

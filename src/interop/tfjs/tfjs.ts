@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import { writeFileAtomic } from '../../util/atomic-file';
 import { CELLS } from '../../model/cells';
-import type { ModelDescription, TensorInfo, WeightTensor } from '../../model/description';
+import { recurrentLayerName, type ModelDescription, type TensorInfo } from '../../model/description';
 import { checkExportable } from '../export-common';
 import { invalidType, ModelFileError, UnsupportedModelError } from '../../util/errors';
 import { readRegularFileSync } from '../../util/read-file';
@@ -83,18 +83,6 @@ export async function importTfjs(path: string, options: ImportOptions = {}): Pro
   return describeImported(topology.config, meta, options, (tensors) => orderWeights(path, weights, topology.weightLayers, tensors));
 }
 
-/** tfjs-layers names of our layers, from the weight names (`<layer>/<tensor>`, `<bidi>/forward_<inner>/<tensor>`). */
-function layerNames(weights: WeightTensor[]) {
-  const names = new Map<string, string | null>();
-  for (const w of weights) {
-    const [layer, second] = w.name.split('/');
-    if (!names.has(layer)) names.set(layer, null);
-    const inner = /^forward_(.+)$/.exec(second ?? '');
-    if (inner) names.set(layer, inner[1]);
-  }
-  return names;
-}
-
 const SHARD_BYTES = 4 << 20; // tfjs's default shard size
 
 /** Writes `dir`/`fileName` (model.json) and its weight shards beside it, which `@tensorflow/tfjs`'s loadLayersModel reads. */
@@ -110,15 +98,12 @@ export async function exportTfjs(model: ModelDescription, dir: string, version: 
   if (masked && c.pooling !== 'last')
     throw new UnsupportedModelError(`pooling '${c.pooling}' over masked input: tfjs-layers' global pooling ignores the mask and would pool the padding`);
   const weights = model.weights;
-  const names = layerNames(weights);
-  const layerOrder = [...names.keys()];
   const keras: Record<string, unknown>[] = [];
   if (c.input.type === 'tokens') {
     keras.push({ class_name: 'Embedding', config: { name: 'embedding', input_dim: c.input.vocabSize, output_dim: c.input.embeddingDim, mask_zero: c.input.maskZero, batch_input_shape: [null, null], dtype: 'float32', trainable: true } });
   }
   const masking = c.input.type === 'dense' && c.input.maskValue !== null;
   if (masking && c.input.type === 'dense') keras.push({ class_name: 'Masking', config: { name: 'masking', mask_value: c.input.maskValue, batch_input_shape: [null, null, c.input.features], dtype: 'float32', trainable: true } });
-  const recurrentNames = layerOrder.filter((n) => n !== 'embedding' && n !== 'dense');
   c.layers.forEach((l, i) => {
     const returnSequences = i < c.layers.length - 1 || c.pooling !== 'last';
     const cellConfig: Record<string, unknown> = {
@@ -127,13 +112,13 @@ export async function exportTfjs(model: ModelDescription, dir: string, version: 
       ...(CELLS[l.cell].options.recurrentActivation ? { recurrent_activation: l.recurrentActivation === 'hardSigmoid' ? 'hard_sigmoid' : 'sigmoid' } : {}),
       ...(i === 0 && c.input.type === 'dense' && !masking && !l.bidirectional ? { batch_input_shape: [null, null, c.input.features] } : {}),
     };
-    const name = recurrentNames[i];
+    const { name, inner } = recurrentLayerName(l, i);
     if (l.bidirectional) {
       keras.push({
         class_name: 'Bidirectional',
         config: {
           name, merge_mode: l.mergeMode, trainable: true,
-          layer: { class_name: CELLS[l.cell].kerasClass, config: { ...cellConfig, name: names.get(name) ?? l.cell } },
+          layer: { class_name: CELLS[l.cell].kerasClass, config: { ...cellConfig, name: inner ?? l.cell } },
           ...(i === 0 && c.input.type === 'dense' && !masking ? { batch_input_shape: [null, null, c.input.features] } : {}),
         },
       });
