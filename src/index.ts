@@ -3,7 +3,8 @@
  */
 export { SequenceClassifier, PREDICT_SYNC_MAX_SEQUENCES } from './model/classifier';
 export { setNumThreads, getNumThreads } from './native/threads';
-export type { FitOptions, PredictOptions, EvaluateOptions, WeightTensor } from './model/classifier';
+export type { FitOptions, PredictOptions, EvaluateOptions } from './model/classifier';
+export type { ModelDescription, WeightTensor, WeightsInput } from './model/description';
 export { computeMetrics } from './training/metrics';
 export type { Metrics, ClassMetrics } from './training/metrics';
 export type {
@@ -11,7 +12,6 @@ export type {
   LayerConfig,
   DenseInputConfig,
   TokenInputConfig,
-  CellType,
   ResolvedConfig,
   EmbeddingInitializer,
   KernelInitializer,
@@ -19,6 +19,7 @@ export type {
   BiasInitializer,
 } from './model/config';
 export { DEFAULT_INITIALIZERS } from './model/config';
+export type { CellType } from './model/cells';
 export type { Dataset, SequenceInput, DenseSequences, TokenSequences, TypedSequences, Labels } from './data/sequence-set';
 export type { FitCallbacks, EpochLogs, BatchLogs, History, TrainingHandle } from './training/fit';
 export type { OptimizerOptions } from './training/optimizer-options';
