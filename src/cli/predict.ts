@@ -1,16 +1,16 @@
 /**
  * `rnn-node predict`: stream records through a saved model to JSONL, in input order, with
- * bounded memory (src/cli/predict-job.ts). Output to a file is atomic (temp file, fsync,
+ * bounded memory (src/inference/predict-job.ts). Output to a file is atomic (temp file, fsync,
  * rename); a failed job leaves no output file behind. With `--shard K/N` it processes shard K
  * of N of the input (src/scale/plan.ts) into DIR/part-KKKKK-of-NNNNN.jsonl plus a sidecar,
  * for `rnn-node merge`.
  */
 import { oneLine } from './terminal-text';
-import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { fileSink, stdoutSink, type Sink } from '../inference/sinks';
+import { fileSink, runTo, stdoutSink, type Sink } from '../inference/sinks';
+import { fileSha256, preprocessorOf } from '../inference/model-file';
 import { SequenceClassifier } from '../model/classifier';
 import { setNumThreads } from '../native/threads';
 import type { DataFormatError } from '../util/errors';
@@ -23,7 +23,7 @@ import { checkOutputFile, helpText, parseFlags, UsageError, type Flag } from './
 import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, inputFormatsText, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { sourcesOf } from './inputs';
 import { runPrediction, type PredictionStats } from '../inference/predict-job';
-import { preprocessorOf, schemaOf } from './shared';
+import { schemaOf } from './shared';
 
 export const PREDICT_FLAGS: Flag[] = [
   MODEL_FLAG,
@@ -44,11 +44,6 @@ export const PREDICT_FLAGS: Flag[] = [
 ];
 
 export const PREDICT_HELP = helpText('predict', 'Predict labels for records, streaming one JSONL line per record in input order.', PREDICT_FLAGS);
-
-/** SHA-256 of a file (the model a part was made with, in its sidecar). */
-export function fileSha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
 
 export async function predict(argv: string[]): Promise<number> {
   const { values: v, help } = parseFlags('predict', argv, PREDICT_FLAGS);
@@ -158,17 +153,5 @@ async function removedOnInterrupt<T>(sink: Sink, job: () => Promise<T>, toStdout
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-  }
-}
-
-/** Runs a job into a sink: committed when it succeeds, removed when it fails. */
-export async function runTo<T>(sink: Sink, job: () => Promise<T>): Promise<T> {
-  try {
-    const result = await job();
-    await sink.commit();
-    return result;
-  } catch (e) {
-    await sink.abort();
-    throw e;
   }
 }

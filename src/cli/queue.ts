@@ -17,7 +17,7 @@ import { mergeParts } from '../scale/merge-parts';
 import type { Compression } from '../scale/parts';
 import { helpText, parseFlags, UsageError, type Flag, type FlagValues } from './flags';
 import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, jsonFlag, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
-import { fileSha256 } from './predict';
+import { fileSha256 } from '../inference/model-file';
 import { schemaOf } from './shared';
 
 const REDIS_FLAG: Flag = { name: 'redis', kind: 'string', help: 'Redis URL: redis://[user:password@]host[:port][/db] (rediss:// for TLS)', required: true };

@@ -2,7 +2,7 @@
 import type { SequenceClassifier } from '../model/classifier';
 import type { TypedSequences } from '../data/sequence-set';
 import { DataFormatError } from '../util/errors';
-import { Preprocessor } from '../data/preprocessing';
+import type { Preprocessor } from '../data/preprocessing';
 import { checkRecordSchema, mergeSchemas, type RecordSchema } from '../data/record-schema';
 import type { DataRecord } from '../data/readers';
 import type { ReportOptions } from '../report/report-options';
@@ -10,11 +10,9 @@ import { checkOutputPath } from '../report/report-writer';
 import { UsageError, type FlagValues } from './flags';
 import type { LoadedData } from './inputs';
 
-/** The preprocessing a model was trained with (from its file). */
-export function preprocessorOf(model: SequenceClassifier): Preprocessor {
-  if (!model.preprocessing) throw new Error('the model has no saved preprocessing (it was not trained by the CLI); use the library API');
-  return Preprocessor.fromJSON(model.preprocessing);
-}
+// The model's preprocessing is library code (queue workers need it too); re-exported for the
+// commands and for bench/batch-job.mjs, which loads it from dist/cli/shared.js.
+export { preprocessorOf } from '../inference/model-file';
 
 /** The record schema a model was trained with (saved as preprocessing.source), overridden by
  * whatever `given` names. */

@@ -61,3 +61,15 @@ export function stdoutSink(): Sink {
     async abort() {},
   };
 }
+
+/** Runs a job into a sink: committed when it succeeds, removed when it fails. */
+export async function runTo<T>(sink: Sink, job: () => Promise<T>): Promise<T> {
+  try {
+    const result = await job();
+    await sink.commit();
+    return result;
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
+}

@@ -12,10 +12,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { SequenceClassifier } from '../../model/classifier';
-import { fileSha256, runTo } from '../../cli/predict';
+import { fileSha256, preprocessorOf } from '../../inference/model-file';
 import { runPrediction } from '../../inference/predict-job';
-import { fileSink } from '../../inference/sinks';
-import { preprocessorOf } from '../../cli/shared';
+import { fileSink, runTo } from '../../inference/sinks';
 import { chunkSource } from '../chunk-source';
 import { countingSink, partName, writeSidecar } from '../parts';
 import { bullmq, checkReachable, QUEUE_NAME, QueueRuntimeError, type RedisTarget } from './connection';
