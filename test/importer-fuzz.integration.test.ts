@@ -474,6 +474,16 @@ const FIXTURES = join(__dirname, 'fixtures', 'torch-onnx');
 const fixtures = (JSON.parse(readFileSync(join(FIXTURES, 'index.json'), 'utf8')) as { cases: string[] }).cases;
 
 describe("importer fuzz: another writer's ONNX graphs (torch.onnx.export fixtures)", () => {
+  it('an opset version past 2^53 (read for a Softmax without axis) is a ModelFileError naming the file', async () => {
+    // Found by this fuzz (RNN_NODE_FUZZ_SCALE=10): the message named only "opset_import".
+    const doc = onnx.ModelProto.toObject(onnx.ModelProto.decode(readFileSync(join(FIXTURES, 'gru_out_last_softmax.onnx'))), { longs: String });
+    doc.opsetImport = doc.opsetImport.map((o: object) => ({ ...o, version: '9223372036854775807' }));
+    const bytes = onnx.ModelProto.encode(onnx.ModelProto.fromObject(doc)).finish();
+    const { failures, tally } = await runGroup([{ what: 'opset_import version 2^63-1', load: () => loadOnnx(bytes) }]);
+    expect(failures).toEqual([]);
+    expect(tally).toEqual({ ModelFileError: 1 });
+  });
+
   it.each(fixtures)(`%s: ${COUNTS.fixtureFlips} byte flips, ${COUNTS.fixtureTruncations} truncations, ${COUNTS.fixtureEdits} protobuf edits`, async (name) => {
     const bytes = readFileSync(join(FIXTURES, `${name}.onnx`));
     const rng = new SeededRandom(seedOf(`fixture/${name}`));

@@ -175,7 +175,7 @@ export function interpretOnnx(model: ModelProto, path: string): OnnxClassifier {
       case 'LogSoftmax': {
         const data = required(0);
         if (data.kind !== 'logits') return refuse(`${op} of ${describe(data)}; rnn-node's softmax follows the classifier's dense layer`);
-        const axis = attrs.int('axis', defaultOpset(model) >= 13 ? -1 : 1);
+        const axis = attrs.int('axis', defaultOpset(model, path) >= 13 ? -1 : 1);
         if (axis !== 1 && axis !== -1) refuse(`${op} over axis ${axis}; the classes are axis 1`);
         // log-softmax ranks and normalises like softmax; its exp is the softmax rnn-node returns
         set({ ...data, kind: 'probabilities' });

@@ -65,10 +65,10 @@ export function readOnnxFile(path: string): ModelProto {
   return model;
 }
 
-/** The opset of the default ('' / ai.onnx) domain. */
-export function defaultOpset(model: ModelProto): number {
+/** The opset of the default ('' / ai.onnx) domain; `path` names the file in errors. */
+export function defaultOpset(model: ModelProto, path: string): number {
   const entry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  return entry ? toInt(entry.version, 'opset_import') : 1;
+  return entry ? toInt(entry.version, `${path}: opset_import`) : 1;
 }
 
 /**
