@@ -4,6 +4,7 @@
  * of the prebuilt variants (src/variants.ts VARIANTS) are the ones binding.gyp and the
  * native test script compile for.
  */
+import { execSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +23,14 @@ const addon = gyp.targets.find((t) => t.target_name === 'rnn_node')!;
 
 describe('the native build description', () => {
   it('binding.gyp compiles every core and binding source, and nothing else', () => {
-    const listed = new Set(addon.sources);
+    // A `<!@(command)` entry is gyp's command expansion (the core's .cc files, listed at
+    // configure time): run it where gyp does, beside binding.gyp, and take its words.
+    const listed = new Set(
+      addon.sources!.flatMap((s) => {
+        const command = /^<!@\((.*)\)$/.exec(s);
+        return command ? execSync(command[1], { cwd: root, encoding: 'utf8' }).trim().split(/\s+/) : [s];
+      }),
+    );
     const onDisk = [
       ...readdirSync(join(root, 'native', 'core')).filter((f) => f.endsWith('.cc')).map((f) => `native/core/${f}`),
       ...readdirSync(join(root, 'native', 'binding')).filter((f) => f.endsWith('.cc') && f !== 'glibc_compat.cc').map((f) => `native/binding/${f}`),

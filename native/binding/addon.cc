@@ -5,7 +5,7 @@
 
 #include "arguments.h"
 #include "environment.h"
-#include "gates.h"
+#include "cells.h"
 #include "packed_gemm.h"
 #include "native_model.h"
 
@@ -97,18 +97,30 @@ Napi::Value build_info(const Napi::CallbackInfo& info) {
 #else
   out.Set("isa", "native");
 #endif
-  // The gate blocks' order, from gates.h: what model files record and import/export map.
-  Napi::Object order = Napi::Object::New(info.Env());
-  const std::pair<const char*, rnn::CellType> cells[] = {
-      {"lstm", rnn::CellType::kLstm}, {"gru", rnn::CellType::kGru}, {"rnn", rnn::CellType::kRnn}};
-  for (const auto& [name, cell] : cells) {
-    int count = 0;
-    const char* const* names = rnn::gate_names(cell, &count);
-    Napi::Array list = Napi::Array::New(info.Env(), count);
-    for (int i = 0; i < count; ++i) list.Set(uint32_t(i), names[i]);
-    order.Set(name, list);
+  // The cell table (cells.h), from which the TypeScript side checks its own: per kind its API
+  // name, Keras weight-name prefix, gate names in block order (what model files record and
+  // import/export map) and whether a reset_after layer has two bias rows. gateOrder is the
+  // gate names alone, keyed by name.
+  Napi::Array cells = Napi::Array::New(env, rnn::kCellCount);
+  Napi::Object order = Napi::Object::New(env);
+  auto gate_list = [&env](const rnn::CellSpec& spec) {
+    Napi::Array gates = Napi::Array::New(env, spec.gates.count);
+    for (int i = 0; i < spec.gates.count; ++i) gates.Set(uint32_t(i), spec.gates.names[i]);
+    return gates;
+  };
+  for (int c = 0; c < rnn::kCellCount; ++c) {
+    const rnn::CellSpec& spec = rnn::kCells[c];
+    const std::string name(spec.name);
+    Napi::Object cell = Napi::Object::New(env);
+    cell.Set("type", name);
+    cell.Set("weightPrefix", std::string(spec.weight_prefix));
+    cell.Set("gates", gate_list(spec));
+    cell.Set("twoBiasesWhenResetAfter", spec.two_biases_when_reset_after);
+    cells.Set(uint32_t(c), cell);
+    order.Set(name, gate_list(spec));
   }
   out.Set("gateOrder", order);
+  out.Set("cells", cells);
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "cells.h"
 #include "errors.h"
 
 namespace rnn_binding {
@@ -48,6 +49,15 @@ std::string read_optional_string(const Napi::Object& o, const char* key, const c
 [[noreturn]] void bad_choice(Napi::Env env, const char* key, const std::string& got,
                              const char* allowed) {
   throw_range(env, std::string("Expected ") + key + " to be one of " + allowed + ", got '" + got + "'");
+}
+
+// The API's cell names, from the cell table in its order, as bad_choice lists choices:
+// "'rnn', 'lstm', 'gru'".
+std::string cell_choices() {
+  std::string out;
+  for (const rnn::CellSpec& spec : rnn::kCells)
+    out += (out.empty() ? "'" : ", '") + std::string(spec.name) + "'";
+  return out;
 }
 
 }  // namespace
@@ -163,10 +173,9 @@ rnn::ModelConfig read_model_config(const Napi::Value& value) {
     Napi::Object lo = expect_object(layers.Get(i), "layers[i]");
     rnn::LayerConfig l;
     const std::string cell = read_string(lo, "cell");
-    if (cell == "rnn") l.cell = rnn::CellType::kRnn;
-    else if (cell == "lstm") l.cell = rnn::CellType::kLstm;
-    else if (cell == "gru") l.cell = rnn::CellType::kGru;
-    else bad_choice(env, "cell", cell, "'rnn', 'lstm', 'gru'");
+    const rnn::CellSpec* spec = rnn::find_cell(cell);
+    if (!spec) bad_choice(env, "cell", cell, cell_choices().c_str());
+    l.cell = spec->type;
     l.units = int(read_integer(lo.Get("units"), "units", 1, rnn::kMaxUnits));
     l.bidirectional = read_bool(lo, "bidirectional", false);
     const std::string merge = read_optional_string(lo, "mergeMode", "concat");

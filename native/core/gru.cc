@@ -186,4 +186,12 @@ void GruDirection<T>::backward(const PackedLayout& L, const T* X, const Directio
 template class GruDirection<float>;
 template class GruDirection<double>;
 
+// This cell's entry in the cell table (cells.h) points here.
+template <typename T>
+std::unique_ptr<RecurrentDirection<T>> make_gru_direction(const LayerConfig& config, int input_size, bool reverse) {
+  return std::make_unique<GruDirection<T>>(config, input_size, reverse);
+}
+template std::unique_ptr<RecurrentDirection<float>> make_gru_direction<float>(const LayerConfig&, int, bool);
+template std::unique_ptr<RecurrentDirection<double>> make_gru_direction<double>(const LayerConfig&, int, bool);
+
 }  // namespace rnn

@@ -130,4 +130,12 @@ void LstmDirection<T>::backward(const PackedLayout& L, const T* X, const Directi
 template class LstmDirection<float>;
 template class LstmDirection<double>;
 
+// This cell's entry in the cell table (cells.h) points here.
+template <typename T>
+std::unique_ptr<RecurrentDirection<T>> make_lstm_direction(const LayerConfig& config, int input_size, bool reverse) {
+  return std::make_unique<LstmDirection<T>>(config, input_size, reverse);
+}
+template std::unique_ptr<RecurrentDirection<float>> make_lstm_direction<float>(const LayerConfig&, int, bool);
+template std::unique_ptr<RecurrentDirection<double>> make_lstm_direction<double>(const LayerConfig&, int, bool);
+
 }  // namespace rnn

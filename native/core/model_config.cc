@@ -1,14 +1,6 @@
 #include "model_config.h"
 
-#include "gates.h"
-
 namespace rnn {
-
-int gate_count(CellType cell) {
-  int count = 0;
-  gate_names(cell, &count);
-  return count;
-}
 
 std::string validate_config(const ModelConfig& c) {
   if (c.input == InputType::kDense) {

@@ -6,9 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "cells.h"  // CellType, and each kind's facts (gate_count among them)
+
 namespace rnn {
 
-enum class CellType { kRnn = 0, kLstm = 1, kGru = 2 };
 enum class Activation { kTanh = 0, kRelu = 1 };
 enum class RecurrentActivation { kSigmoid = 0, kHardSigmoid = 1 };
 enum class Pooling { kLast = 0, kMean = 1, kMax = 2 };
@@ -74,7 +75,5 @@ constexpr int kMaxInt8Depth = 1024;
 
 // Returns an empty string when the config is valid, else what is wrong with it.
 std::string validate_config(const ModelConfig& config);
-
-int gate_count(CellType cell);
 
 }  // namespace rnn

@@ -2,19 +2,6 @@
 
 namespace rnn {
 
-namespace {
-
-const char* cell_name(CellType c) {
-  switch (c) {
-    case CellType::kRnn: return "simple_rnn";
-    case CellType::kLstm: return "lstm";
-    case CellType::kGru: return "gru";
-  }
-  return "?";
-}
-
-}  // namespace
-
 ParamLayout make_param_layout(const ModelConfig& c) {
   ParamLayout out;
   auto add = [&](std::string name, std::vector<long> shape, TensorRole role, int layer, int dir) {
@@ -30,20 +17,23 @@ ParamLayout make_param_layout(const ModelConfig& c) {
   long input = c.input_size();
   for (size_t l = 0; l < c.layers.size(); ++l) {
     const LayerConfig& layer = c.layers[l];
-    const long gu = long(gate_count(layer.cell)) * layer.units;
-    const std::string base = std::string(cell_name(layer.cell)) + "_" + std::to_string(l);
+    // The names, gate count and bias rows are the cell table's (cells.h).
+    const CellSpec& cell = cell_spec(layer.cell);
+    const std::string weight_prefix(cell.weight_prefix);
+    const long gu = long(cell.gates.count) * layer.units;
+    const std::string base = weight_prefix + "_" + std::to_string(l);
     std::vector<ParamLayout::Direction> dirs;
     for (int d = 0; d < layer.directions(); ++d) {
       const std::string prefix =
           layer.bidirectional
               ? "bidirectional_" + std::to_string(l) + (d == 0 ? "/forward_" : "/backward_") +
-                    cell_name(layer.cell)
+                    weight_prefix
               : base;
       ParamLayout::Direction dir{};
       dir.kernel = add(prefix + "/kernel", {input, gu}, TensorRole::kKernel, int(l), d);
       dir.recurrent = add(prefix + "/recurrent_kernel", {layer.units, gu}, TensorRole::kRecurrent,
                           int(l), d);
-      const bool two_biases = layer.cell == CellType::kGru && layer.reset_after;
+      const bool two_biases = cell.two_biases_when_reset_after && layer.reset_after;
       dir.bias = add(prefix + "/bias", two_biases ? std::vector<long>{2, gu} : std::vector<long>{gu},
                      TensorRole::kBias, int(l), d);
       dirs.push_back(dir);

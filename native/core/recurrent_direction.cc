@@ -2,9 +2,7 @@
 
 #include <algorithm>
 
-#include "gru.h"
-#include "lstm.h"
-#include "simple_rnn.h"
+#include "cells.h"
 
 namespace rnn {
 
@@ -56,12 +54,8 @@ void RecurrentDirection<T>::input_gradients(const PackedLayout& layout, const T*
 template <typename T>
 std::unique_ptr<RecurrentDirection<T>> make_direction(const LayerConfig& config, int input_size,
                                                       bool reverse) {
-  switch (config.cell) {
-    case CellType::kRnn: return std::make_unique<SimpleRnnDirection<T>>(config, input_size, reverse);
-    case CellType::kLstm: return std::make_unique<LstmDirection<T>>(config, input_size, reverse);
-    case CellType::kGru: return std::make_unique<GruDirection<T>>(config, input_size, reverse);
-  }
-  return nullptr;
+  // Each cell kind's own factory, from the cell table (cells.h).
+  return cell_spec(config.cell).factory<T>()(config, input_size, reverse);
 }
 
 template class RecurrentDirection<float>;

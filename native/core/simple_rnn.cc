@@ -66,4 +66,12 @@ void SimpleRnnDirection<T>::backward(const PackedLayout& L, const T* X, const Di
 template class SimpleRnnDirection<float>;
 template class SimpleRnnDirection<double>;
 
+// This cell's entry in the cell table (cells.h) points here.
+template <typename T>
+std::unique_ptr<RecurrentDirection<T>> make_simple_rnn_direction(const LayerConfig& config, int input_size, bool reverse) {
+  return std::make_unique<SimpleRnnDirection<T>>(config, input_size, reverse);
+}
+template std::unique_ptr<RecurrentDirection<float>> make_simple_rnn_direction<float>(const LayerConfig&, int, bool);
+template std::unique_ptr<RecurrentDirection<double>> make_simple_rnn_direction<double>(const LayerConfig&, int, bool);
+
 }  // namespace rnn

@@ -115,8 +115,14 @@ export interface NativeBuildInfo {
   isa: string;
   openmpLibrary?: string;
   compiler?: string;
-  /** Gate block order per cell, from native/core/gates.h. */
+  /** Gate block order per cell, from the cell table (native/core/cells.h). */
   gateOrder: Record<'lstm' | 'gru' | 'rnn', string[]>;
+  /**
+   * The native cell table (native/core/cells.h, kCells), one entry per cell kind in its
+   * order: the API name, the Keras weight-name prefix (`<prefix>_<layer>/kernel`), the
+   * one-letter gate names in block order, and whether a `resetAfter` layer keeps two bias rows.
+   */
+  cells: { type: string; weightPrefix: string; gates: string[]; twoBiasesWhenResetAfter: boolean }[];
 }
 
 export interface NativeAddon {
