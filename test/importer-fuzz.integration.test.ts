@@ -1,11 +1,16 @@
 /**
- * Mutation fuzz of both importers (`SequenceClassifier.fromTfjs`, `fromOnnx`): small models
- * of our own, exported with `toTfjs` and `toOnnx`, then corrupted deterministically (a seeded
- * PRNG) thousands of times: bytes flipped and files truncated (the .onnx file, the weight
- * shards, model.json), model.json's leaves and branches replaced (null, negative, huge,
- * strings, empty lists and objects), deleted and duplicated, and hand-picked bad manifests
- * (`weightsManifest: [null]`, `paths: null`, ...). Every case must end one of two ways:
- *   - rejected with a typed error whose message says what is wrong (ModelFileError,
+ * Mutation fuzz of both importers (`SequenceClassifier.fromTfjs`, `fromOnnx`): three small
+ * models of our own (an LSTM on dense input with labels, a GRU on tokens with
+ * resetAfter=false, a stacked bidirectional model whose tfjs weights span two shards),
+ * exported with `toTfjs` and `toOnnx`, plus the torch.onnx.export fixtures (another writer's
+ * graphs, read node by node), corrupted deterministically (seeded PRNG) about 3,700 times:
+ * bytes flipped and files truncated (.onnx files, weight shards, model.json), model.json's
+ * leaves and branches replaced (null, negative, huge, strings, empty lists and objects),
+ * deleted and duplicated, protobuf-level edits of the ONNX graphs (nodes, attributes,
+ * initializers, inputs and outputs), and hand-picked bad manifests (`weightsManifest: [null]`,
+ * `paths: null`, ...). RNN_NODE_FUZZ_SCALE=10 runs ten times as many cases.
+ * Every case must end one of two ways:
+ *   - rejected with a typed error whose message says what is wrong (a ModelFileError naming the file,
  *     UnsupportedModelError, CheckpointError, or an argument TypeError/RangeError), never a
  *     JavaScript engine error escaping the importer ("Cannot read properties of null", ...);
  *   - or loaded, predicting finite probabilities that sum to 1 on a valid input.
@@ -55,7 +60,7 @@ const BASES: Base[] = [
 ];
 
 // Cases per base model (3) and per torch fixture (17), by kind. Sized to keep the file well
-// under a minute on two cores; RNN_NODE_FUZZ_SCALE=10 runs ten times as many (a deeper hunt).
+// under a minute on two cores (about 20 s).
 const SCALE = Number(process.env.RNN_NODE_FUZZ_SCALE ?? 1);
 const COUNTS_1 = {
   jsonEdits: 330, jsonTruncations: 15, shardFlips: 70, shardTruncations: 25, onnxFlips: 120, onnxTruncations: 30, onnxEdits: 60,
