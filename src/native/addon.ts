@@ -9,7 +9,8 @@ import { BusyError, DisposedError } from '../util/errors';
 import { type BinaryChoice, chooseBinary } from './variants';
 
 export interface NativeLayerConfig {
-  cell: 'rnn' | 'lstm' | 'gru';
+  /** A cell kind's name from the cell table (src/model/cells.ts, native/core/cells.h); the addon refuses others. */
+  cell: string;
   units: number;
   bidirectional: boolean;
   activation: 'tanh' | 'relu';
@@ -50,15 +51,28 @@ export interface NativeBatch {
   sequences?: Int32Array; // [batch]
 }
 
+/**
+ * An optimizer as the addon takes it. `fit`'s `OptimizerOptions` are these fields, each
+ * optional, plus the learning rate (training/optimizer-options.ts); resolved, every field is
+ * present (the normal form model files hold). The defaults below are what `fit` applies.
+ */
 export interface NativeOptimizerConfig {
-  type: 'sgd' | 'adam' | 'adamw' | 'rmsprop';
+  /** Default 'adam'. */
+  type: 'adam' | 'adamw' | 'sgd' | 'rmsprop';
+  /** sgd and rmsprop momentum. Default 0. */
   momentum?: number;
+  /** sgd: Nesterov momentum. Default false. */
   nesterov?: boolean;
+  /** adam/adamw. Defaults 0.9 and 0.999. */
   beta1?: number;
   beta2?: number;
+  /** rmsprop decay. Default 0.9. */
   rho?: number;
+  /** Default 1e-7. */
   epsilon?: number;
+  /** AdamW: decoupled decay (default 0.01); others: L2 penalty (default 0). */
   weightDecay?: number;
+  /** Clip gradients to this global L2 norm; 0 = off. Default 0. */
   clipNorm?: number;
 }
 
@@ -116,7 +130,7 @@ export interface NativeBuildInfo {
   openmpLibrary?: string;
   compiler?: string;
   /** Gate block order per cell, from the cell table (native/core/cells.h). */
-  gateOrder: Record<'lstm' | 'gru' | 'rnn', string[]>;
+  gateOrder: Record<string, string[]>;
   /**
    * The native cell table (native/core/cells.h, kCells), one entry per cell kind in its
    * order: the API name, the Keras weight-name prefix (`<prefix>_<layer>/kernel`), the

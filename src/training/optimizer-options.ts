@@ -6,26 +6,10 @@ import type { NativeOptimizerConfig } from '../native/addon';
 import { invalidType } from '../util/errors';
 import { checkChoice, checkNumber, checkKnownKeys } from '../util/validate';
 
-export interface OptimizerOptions {
-  /** Default 'adam'. */
-  type?: 'adam' | 'adamw' | 'sgd' | 'rmsprop';
+/** `fit`'s optimizer: the addon's settings (each optional, defaults in their docs) and the learning rate. */
+export interface OptimizerOptions extends Partial<NativeOptimizerConfig> {
   /** Default 1e-3 (adam, adamw, rmsprop) or 0.01 (sgd). */
   learningRate?: number;
-  /** sgd and rmsprop momentum. Default 0. */
-  momentum?: number;
-  /** sgd: Nesterov momentum. Default false. */
-  nesterov?: boolean;
-  /** adam/adamw. Defaults 0.9 and 0.999. */
-  beta1?: number;
-  beta2?: number;
-  /** rmsprop decay. Default 0.9. */
-  rho?: number;
-  /** Default 1e-7. */
-  epsilon?: number;
-  /** AdamW: decoupled decay (default 0.01); others: L2 penalty (default 0). */
-  weightDecay?: number;
-  /** Clip gradients to this global L2 norm; 0 = off. Default 0. */
-  clipNorm?: number;
 }
 
 export function resolveOptimizer(value: unknown): { config: NativeOptimizerConfig; learningRate: number } {
