@@ -215,6 +215,43 @@ describe('rnn-node queue', () => {
     expect(unknown.stderr).toMatch(/no job named "nosuchjob"/);
   }, 120_000);
 
+  it('a malformed chunk payload is refused at once with a clear error; a payload without a setting takes its default', async () => {
+    writeFileSync(join(dir, 'payload.jsonl'), Array.from({ length: 50 }, (_, i) => record(i)).join('\n') + '\n');
+    const prefix = 'payload-test'; // its own namespace: no other test's worker takes these chunks
+    expect(run(['queue', 'submit', '--redis', url, '--prefix', prefix, '--model', 'm.rnn', '--input', 'payload.jsonl', '--output', 'payload-parts', '--name', 'payload', '--top-k', '2']).code).toBe(0);
+    const { Queue } = await import('bullmq');
+    const queue = new Queue('predict', { connection: { host: '127.0.0.1', port: Number(new URL(url).port) }, prefix });
+    try {
+      const data = (await queue.getJob('payload__00000'))!.data as Record<string, unknown>;
+      expect(data).toMatchObject({ batchSize: 2048, topK: 2, onError: 'fail' }); // the settings, carried as given
+      const { batchSize: _omitted, ...withoutBatchSize } = data;
+      const opts = { attempts: 5, removeOnComplete: false, removeOnFail: false };
+      await queue.add('payload', { ...data, topK: 0 }, { ...opts, jobId: 'bad-topk' });
+      await queue.add('payload', { ...data, threshold: 0.5 }, { ...opts, jobId: 'bad-field' });
+      await queue.add('payload', { ...data, pieces: 'all of it' }, { ...opts, jobId: 'bad-pieces' });
+      await queue.add('payload', withoutBatchSize, { ...opts, jobId: 'old' });
+      const worker = startWorker(['--prefix', prefix]);
+      expect(await worker.exited).toBe(0);
+      const failed = async (id: string) => {
+        const job = (await queue.getJob(id))!;
+        expect(await job.getState(), id).toBe('failed');
+        expect(job.attemptsMade, `${id}: no retries`).toBe(1);
+        return job.failedReason;
+      };
+      expect(await failed('bad-topk')).toBe('malformed chunk payload of job payload: topK (--top-k) must be an integer in 1..inf, got 0');
+      expect(await failed('bad-field')).toMatch(/^malformed chunk payload of job payload: unknown field "threshold"/);
+      expect(await failed('bad-pieces')).toMatch(/^malformed chunk payload of job payload: pieces must be a list of input pieces/);
+      expect(worker.log.join('\n')).toMatch(/chunk bad-topk refused: malformed chunk payload/);
+      expect(await (await queue.getJob('old'))!.getState()).toBe('completed');
+      expect(await (await queue.getJob('payload__00000'))!.getState()).toBe('completed');
+      const lines = readFileSync(join(dir, 'payload-parts', 'part-00000-of-00001.jsonl'), 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(50);
+      expect(JSON.parse(lines[0]).top).toHaveLength(2);
+    } finally {
+      await queue.close();
+    }
+  }, 120_000);
+
   it('library users do not load BullMQ', () => {
     const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))}); console.log(Object.keys(require.cache).filter((k) => /bullmq|ioredis/.test(k)).length)`], { encoding: 'utf8' });
     expect(r.stdout.trim()).toBe('0');

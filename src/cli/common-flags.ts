@@ -4,6 +4,7 @@
  */
 import type { RecordSchema } from '../data/record-schema';
 import { FALLBACK_FORMAT, FORMATS } from '../data/sources/formats';
+import { PREDICT_SETTINGS, type SettingSpec } from '../inference/predict-settings';
 import type { Flag, FlagValues } from './flags';
 
 export const MODEL_FLAG: Flag = { name: 'model', kind: 'path', help: 'model file', required: true };
@@ -78,6 +79,19 @@ export function schemaFromFlags(v: FlagValues): RecordSchema {
   take('id-column', 'idColumn');
   if (v['no-header'] === true) out.header = false;
   return out;
+}
+
+/**
+ * The predict settings (src/inference/predict-settings.ts) as flags: `predict`'s, or
+ * `queue submit`'s, whose help may say it from the workers' side. Read back with
+ * settingsFromFlags.
+ */
+export function predictSettingFlags(command: 'predict' | 'queue submit'): Flag[] {
+  return (PREDICT_SETTINGS as readonly SettingSpec[]).map(({ key: _key, flag, help, queueHelp, ...spec }) => ({
+    ...spec,
+    name: flag,
+    help: command === 'queue submit' ? (queueHelp ?? help) : help,
+  }));
 }
 
 /** `train` and `evaluate`: the HTML report and the metrics log it can be rebuilt from. */

@@ -20,9 +20,10 @@ import { rm } from 'node:fs/promises';
 import { describeInputs, shardPieces } from '../scale/plan';
 import { parseShard, ShardSpecError } from '../scale/shard-spec';
 import { checkOutputFile, helpText, parseFlags, UsageError, type Flag } from './flags';
-import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, inputFormatsText, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
+import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, inputFormatsText, MODEL_FLAG, predictSettingFlags, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { sourcesOf } from './inputs';
 import { runPrediction, type PredictionStats } from '../inference/predict-job';
+import { settingsFromFlags } from '../inference/predict-settings';
 import { schemaOf } from './shared';
 
 export const PREDICT_FLAGS: Flag[] = [
@@ -33,9 +34,7 @@ export const PREDICT_FLAGS: Flag[] = [
   idxPrefixFlag('t10k'),
   ...RECORD_FLAGS,
   ...ID_FLAGS,
-  { name: 'batch-size', kind: 'int', min: 1, max: 1 << 20, help: 'records per native call (two batches are held at a time)', default: 2048 },
-  { name: 'top-k', kind: 'int', min: 1, help: "add the K most probable labels as 'top'", shown: 'off' },
-  { name: 'on-error', kind: { choices: ['fail', 'skip'] }, help: 'a bad record stops the job (fail) or is reported on stderr and skipped', default: 'fail' },
+  ...predictSettingFlags('predict'),
   THREADS_FLAG,
   { name: 'shard', kind: 'string', help: "process shard K of N of the input (K/N, 0-based), or 'auto' from the array-job environment (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX); writes --output DIR/part-KKKKK-of-NNNNN.jsonl and its .done.json", shown: 'off' },
   { name: 'shards', kind: 'int', min: 1, max: 99999, help: 'with --shard auto: the number of shards (Kubernetes and AWS Batch do not say it)', shown: 'none' },
@@ -77,8 +76,7 @@ export async function predict(argv: string[]): Promise<number> {
     checkOutputFile('predict', 'output', v.output as string, ' (a folder takes part files with --shard)');
   }
   const model = await SequenceClassifier.load(v.model as string);
-  const skip = v['on-error'] === 'skip';
-  const onSkip = skip ? (e: DataFormatError) => process.stderr.write(`rnn-node predict: skipped ${oneLine(e.message)}\n`) : undefined;
+  const onSkip = (e: DataFormatError) => process.stderr.write(`rnn-node predict: skipped ${oneLine(e.message)}\n`);
   const started = performance.now();
   let stats: PredictionStats;
   try {
@@ -86,7 +84,7 @@ export async function predict(argv: string[]): Promise<number> {
     const inputs = v.data as string[];
     const format = v.format as 'auto';
     const schema = schemaOf(model, schemaFromFlags(v));
-    const job = { model, pre, batchSize: v['batch-size'] as number, topK: v['top-k'] as number | undefined, onSkip };
+    const job = { model, pre, settings: settingsFromFlags(v), onSkip };
     if (shard) {
       const units = await describeInputs(inputs, format, schema);
       const source = chunkSource(shardPieces(units, shard.k, shard.n), { schema, idxPrefix: v['idx-prefix'] as string | undefined, preferredPrefix: 't10k' });

@@ -16,8 +16,9 @@ import { runWorker } from '../scale/queue/work';
 import { mergeParts } from '../scale/merge-parts';
 import type { Compression } from '../scale/parts';
 import { helpText, parseFlags, UsageError, type Flag, type FlagValues } from './flags';
-import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, jsonFlag, MODEL_FLAG, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
+import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, jsonFlag, MODEL_FLAG, predictSettingFlags, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { fileSha256 } from '../inference/model-file';
+import { settingsFromFlags } from '../inference/predict-settings';
 import { schemaOf } from './shared';
 
 const REDIS_FLAG: Flag = { name: 'redis', kind: 'string', help: 'Redis URL: redis://[user:password@]host[:port][/db] (rediss:// for TLS)', required: true };
@@ -32,11 +33,9 @@ export const QUEUE_SUBMIT_FLAGS: Flag[] = [
   { name: 'chunk-size', kind: 'int', min: 1, help: 'records per chunk (submit reads the input once to count them)', shown: 'none' },
   { name: 'chunk-bytes', kind: 'int', min: 1, help: 'bytes of input per chunk (no scan)', shown: '64 MiB' },
   { name: 'name', kind: 'string', help: 'job name (letters, digits, . _ -)', shown: 'job-<time>-<random>' },
-  { name: 'on-error', kind: { choices: ['fail', 'skip'] }, help: 'a bad record fails its chunk (fail) or is logged by the worker and skipped', default: 'fail' },
   { name: 'attempts', kind: 'int', min: 1, max: 100, help: 'tries per chunk before it counts as failed (exponential backoff from 1 s)', default: 5 },
   { name: 'compress', kind: { choices: ['none', 'gzip'] }, help: 'gzip the part files', default: 'none' },
-  { name: 'batch-size', kind: 'int', min: 1, max: 1 << 20, help: 'records per native call in the workers', default: 2048 },
-  { name: 'top-k', kind: 'int', min: 1, help: "add the K most probable labels as 'top'", shown: 'off' },
+  ...predictSettingFlags('queue submit'),
   FORMAT_FLAG,
   idxPrefixFlag('t10k'),
   ...RECORD_FLAGS,
@@ -122,7 +121,7 @@ async function submit(argv: string[]): Promise<number> {
     target: t, prefix, name, model: modelPath, modelSha256: fileSha256(modelPath), inputs: v.input as string[], format: v.format as 'auto', schema,
     idxPrefix: v['idx-prefix'] as string | undefined, output: v.output as string, compression: v.compress as Compression,
     chunk: v['chunk-size'] !== undefined ? { records: v['chunk-size'] as number } : { bytes: (v['chunk-bytes'] as number | undefined) ?? 64 << 20 },
-    batchSize: v['batch-size'] as number, topK: v['top-k'] as number | undefined, onError: v['on-error'] as 'fail', attempts: v.attempts as number,
+    settings: settingsFromFlags(v), attempts: v.attempts as number,
   });
   process.stderr.write(`rnn-node queue submit: ${name}: ${chunks} chunk${chunks === 1 ? '' : 's'} queued\n`);
   process.stdout.write(`${name}\n`);

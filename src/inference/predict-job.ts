@@ -8,6 +8,7 @@ import type { TypedSequences } from '../data/sequence-set';
 import type { DataFormatError } from '../util/errors';
 import type { Preprocessor } from '../data/preprocessing';
 import type { DataSource } from '../data/sources';
+import type { PredictSettings } from './predict-settings';
 import { lineFormatter } from './prediction-lines';
 import type { Sink } from './sinks';
 
@@ -18,9 +19,9 @@ export interface PredictionJob {
   /** Input files of the whole job: with more than one, each line says its `file`. */
   files: number;
   sink: Sink;
-  batchSize: number;
-  topK?: number;
-  /** Report and skip bad records instead of failing. */
+  /** Batch size, top-k, what a bad record does, ...: declared in predict-settings.ts. */
+  settings: PredictSettings;
+  /** Told of each bad record skipped (settings.onError 'skip'). */
   onSkip?: (error: DataFormatError) => void;
 }
 
@@ -32,7 +33,8 @@ export interface PredictionStats {
 }
 
 export async function runPrediction(job: PredictionJob): Promise<PredictionStats> {
-  const { model, pre, source, sink, batchSize, topK } = job;
+  const { model, pre, source, sink } = job;
+  const { batchSize, topK, onError } = job.settings;
   const names = model.labels ?? Array.from({ length: model.config.classes }, (_, i) => String(i));
   let written = 0;
   let skipped = 0;
@@ -41,12 +43,13 @@ export async function runPrediction(job: PredictionJob): Promise<PredictionStats
     stages[stage] += performance.now() - t0;
     return value;
   };
-  const report = job.onSkip
-    ? (e: DataFormatError) => {
-        skipped++;
-        job.onSkip!(e);
-      }
-    : undefined;
+  const report =
+    onError === 'skip'
+      ? (e: DataFormatError) => {
+          skipped++;
+          job.onSkip?.(e);
+        }
+      : undefined;
 
   const lineFor = lineFormatter(names, Boolean(model.labels), topK);
 

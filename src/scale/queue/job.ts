@@ -2,12 +2,14 @@
  * What goes to Redis: per chunk, a small descriptor (the data stays on shared storage); per
  * job, its metadata (how many chunks, where the parts go), for status and collect.
  */
-import type { RecordSchema } from '../../data/record-schema';
-import type { RecordFormat } from '../../data/sources';
+import { checkRecordSchema, type RecordSchema } from '../../data/record-schema';
+import { FORMATS, type RecordFormat } from '../../data/sources';
+import { checkSettings, isSettingKey, SettingError, type PredictSettings } from '../../inference/predict-settings';
 import type { Compression } from '../parts';
 import type { Piece } from '../plan';
 
-export interface ChunkDescriptor {
+/** Which chunk of which job, what to read and where its part goes. */
+export interface ChunkWork {
   job: string;
   /** 0-based chunk index; the part file is part-<index>-of-<of>. */
   index: number;
@@ -19,13 +21,72 @@ export interface ChunkDescriptor {
   modelSha256: string;
   output: string;
   compression: Compression;
-  batchSize: number;
-  topK?: number;
-  onError: 'fail' | 'skip';
   schema: RecordSchema;
   format: RecordFormat | 'auto';
   idxPrefix?: string;
   inputs: string[];
+}
+
+/** A chunk's payload: its work and, beside it, the job's predict settings (src/inference/predict-settings.ts). */
+export type ChunkDescriptor = ChunkWork & PredictSettings;
+
+/** The payload of a chunk that is not one this worker can run. */
+export class ChunkPayloadError extends Error {}
+
+const WORK_KEYS = ['job', 'index', 'of', 'pieces', 'files', 'model', 'modelSha256', 'output', 'compression', 'schema', 'format', 'idxPrefix', 'inputs'] as const satisfies readonly (keyof ChunkWork)[];
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown, min = 0): v is number => Number.isSafeInteger(v) && (v as number) >= min;
+const isText = (v: unknown): v is string => typeof v === 'string' && v !== '';
+
+function checkPart(part: unknown): boolean {
+  if (!isRecord(part)) return false;
+  if (part.kind === 'bytes') return isCount(part.start) && isCount(part.end) && isCount(part.firstLine) && (part.header === null || typeof part.header === 'string');
+  if (part.kind === 'rowGroups') return isCount(part.first) && isCount(part.last);
+  return false;
+}
+
+function checkPiece(p: unknown): boolean {
+  return isRecord(p) && isText(p.path) && FORMATS.some((f) => f.name === p.format) && (p.name === undefined || isText(p.name)) && (p.part === undefined || checkPart(p.part));
+}
+
+/**
+ * A chunk's payload as a worker reads it from the queue, checked: every field of its work,
+ * and its settings against their declarations (a setting left out takes its default). A
+ * payload that is not one (from another version of rnn-node, or written by hand) is a
+ * ChunkPayloadError naming what is wrong, before any work.
+ */
+export function readChunk(data: unknown): ChunkDescriptor {
+  const bad = (what: string) => new ChunkPayloadError(`malformed chunk payload${isRecord(data) && isText(data.job) ? ` of job ${data.job}` : ''}: ${what}`);
+  if (!isRecord(data)) throw bad('not an object');
+  const d = data;
+  const unknown = Object.keys(d).filter((k) => !(WORK_KEYS as readonly string[]).includes(k) && !isSettingKey(k));
+  if (unknown.length) throw bad(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (submitted by a newer rnn-node?)`);
+  const checks: [keyof ChunkWork, boolean, string][] = [
+    ['job', isText(d.job), 'a job name'],
+    ['of', isCount(d.of, 1), 'a chunk count'],
+    ['index', isCount(d.index) && isCount(d.of) && (d.index as number) < (d.of as number), 'a chunk index below "of"'],
+    ['pieces', Array.isArray(d.pieces) && d.pieces.length > 0 && d.pieces.every(checkPiece), 'a list of input pieces (path, format, part)'],
+    ['files', isCount(d.files, 1), 'a file count'],
+    ['model', isText(d.model), 'a model path'],
+    ['modelSha256', typeof d.modelSha256 === 'string' && /^[0-9a-f]{64}$/.test(d.modelSha256), 'a SHA-256 in hex'],
+    ['output', isText(d.output), 'a directory'],
+    ['compression', d.compression === 'none' || d.compression === 'gzip', 'none or gzip'],
+    ['format', d.format === 'auto' || FORMATS.some((f) => f.name === d.format), `auto or one of ${FORMATS.map((f) => f.name).join(', ')}`],
+    ['idxPrefix', d.idxPrefix === undefined || isText(d.idxPrefix), 'a prefix'],
+    ['inputs', Array.isArray(d.inputs) && d.inputs.every(isText), 'a list of paths'],
+  ];
+  for (const [key, ok, what] of checks) if (!ok) throw bad(`${key} must be ${what}, got ${JSON.stringify(d[key]) ?? 'nothing'}`);
+  let schema: RecordSchema;
+  let settings: PredictSettings;
+  try {
+    schema = checkRecordSchema(d.schema, 'schema');
+    settings = checkSettings(d);
+  } catch (e) {
+    if (e instanceof SettingError || e instanceof TypeError) throw bad(e.message);
+    throw e;
+  }
+  return { ...(d as unknown as ChunkWork), schema, ...settings };
 }
 
 export interface JobMeta {

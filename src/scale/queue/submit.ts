@@ -10,6 +10,7 @@ import type { Compression } from '../parts';
 import { chunkPieces, chunkPiecesByRecords, describeInputs } from '../plan';
 import type { RecordSchema } from '../../data/record-schema';
 import type { RecordFormat } from '../../data/sources';
+import type { PredictSettings } from '../../inference/predict-settings';
 import { bullmq, checkReachable, metaClient, QUEUE_NAME, type RedisTarget } from './connection';
 import { chunkId, metaKey, type ChunkDescriptor, type JobMeta } from './job';
 
@@ -26,9 +27,8 @@ export interface SubmitOptions {
   output: string;
   compression: Compression;
   chunk: { records: number } | { bytes: number };
-  batchSize: number;
-  topK?: number;
-  onError: 'fail' | 'skip';
+  /** Carried whole in every chunk's payload, for the workers' runPrediction. */
+  settings: PredictSettings;
   /** Attempts per chunk before it counts as failed. */
   attempts: number;
 }
@@ -49,9 +49,8 @@ export async function submitJob(o: SubmitOptions): Promise<{ chunks: number }> {
     const jobs = chunks.map((pieces, index) => {
       const data: ChunkDescriptor = {
         job: o.name, index, of: chunks.length, pieces: pieces.map((p) => ({ ...p, path: resolve(p.path), name: p.path })), files: units.length,
-        model: resolve(o.model), modelSha256: o.modelSha256, output, compression: o.compression, batchSize: o.batchSize,
-        ...(o.topK !== undefined ? { topK: o.topK } : {}), onError: o.onError, schema: o.schema, format: o.format,
-        ...(o.idxPrefix !== undefined ? { idxPrefix: o.idxPrefix } : {}), inputs: absolute,
+        model: resolve(o.model), modelSha256: o.modelSha256, output, compression: o.compression, schema: o.schema, format: o.format,
+        ...(o.idxPrefix !== undefined ? { idxPrefix: o.idxPrefix } : {}), inputs: absolute, ...o.settings,
       };
       return { name: o.name, data, opts: { jobId: chunkId(o.name, index), attempts: o.attempts, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: false, removeOnFail: false } };
     });

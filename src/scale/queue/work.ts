@@ -18,7 +18,7 @@ import { fileSink, runTo } from '../../inference/sinks';
 import { chunkSource } from '../chunk-source';
 import { countingSink, partName, writeSidecar } from '../parts';
 import { bullmq, checkReachable, QUEUE_NAME, QueueRuntimeError, type RedisTarget } from './connection';
-import type { ChunkDescriptor } from './job';
+import { ChunkPayloadError, readChunk, type ChunkDescriptor } from './job';
 
 export interface WorkOptions {
   target: RedisTarget;
@@ -69,8 +69,9 @@ export async function processChunk(d: ChunkDescriptor, models: ModelCache, log: 
   const source = chunkSource(d.pieces, { schema: d.schema, idxPrefix: d.idxPrefix, preferredPrefix: 't10k' });
   const part = partName(d.index, d.of, d.compression);
   const sink = countingSink(await fileSink(join(d.output, part)));
-  const onSkip = d.onError === 'skip' ? (e: Error) => log(`skipped ${e.message}`) : undefined;
-  const stats = await runTo(sink, () => runPrediction({ model, pre: preprocessorOf(model), source, files: d.files, sink, batchSize: d.batchSize, topK: d.topK, onSkip }));
+  const onSkip = (e: Error) => log(`skipped ${e.message}`);
+  // The descriptor carries the job's predict settings as they are (job.ts checked them).
+  const stats = await runTo(sink, () => runPrediction({ model, pre: preprocessorOf(model), source, files: d.files, sink, settings: d, onSkip }));
   await writeSidecar(d.output, { format: 'rnn-node-part', version: 1, part, index: d.index, of: d.of, records: sink.records(), sha256: sink.sha256(), inputs: d.inputs, model: d.modelSha256 });
   return { records: stats.records, skipped: stats.skipped, seconds: (performance.now() - started) / 1000 };
 }
@@ -78,17 +79,27 @@ export async function processChunk(d: ChunkDescriptor, models: ModelCache, log: 
 /** Runs until SIGTERM/SIGINT (the current chunks finish first) or, with exitWhenIdle, an empty queue. Resolves with the exit code. */
 export async function runWorker(o: WorkOptions): Promise<number> {
   await checkReachable(o.target);
-  const { Worker, Queue } = bullmq();
+  const { Worker, Queue, UnrecoverableError } = bullmq();
   const models = new ModelCache();
   let fatal: Error | null = null;
   let closing: Promise<void> | null = null;
-  const worker = new Worker<ChunkDescriptor, ChunkResult>(
+  // Typed unknown: a payload is what Redis holds, checked by readChunk before use.
+  const worker = new Worker<unknown, ChunkResult>(
     QUEUE_NAME,
     async (job) => {
-      o.log(`chunk ${job.data.index + 1}/${job.data.of} of ${job.data.job} started (attempt ${job.attemptsMade + 1})`);
+      let d: ChunkDescriptor;
       try {
-        const result = await processChunk(job.data, models, o.log);
-        o.log(`chunk ${job.data.index + 1}/${job.data.of} of ${job.data.job} done: ${result.records} records in ${result.seconds.toFixed(2)} s`);
+        d = readChunk(job.data);
+      } catch (e) {
+        // A payload this worker cannot read fails its chunk at once: no retry reads it better.
+        if (!(e instanceof ChunkPayloadError)) throw e;
+        o.log(`chunk ${job.id} refused: ${e.message}`);
+        throw new UnrecoverableError(e.message);
+      }
+      o.log(`chunk ${d.index + 1}/${d.of} of ${d.job} started (attempt ${job.attemptsMade + 1})`);
+      try {
+        const result = await processChunk(d, models, o.log);
+        o.log(`chunk ${d.index + 1}/${d.of} of ${d.job} done: ${result.records} records in ${result.seconds.toFixed(2)} s`);
         return result;
       } catch (e) {
         // A worker without the job's model cannot do any of its chunks: say so once and stop.
