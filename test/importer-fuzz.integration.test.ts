@@ -415,6 +415,36 @@ describe.each(BASES)('importer fuzz: $name', (base) => {
     expect(tally.ModelFileError).toBeGreaterThan(20);
   });
 
+  it("bad labels or preprocessing in the file's own metadata are the file's error (ModelFileError naming it), not an option's", async () => {
+    for (const [what, edit] of [
+      ['labels of the wrong count', (d: Record<string, any>) => (d.userDefinedMetadata.rnnNode.labels = ['only'])],
+      ['labels that repeat', (d: Record<string, any>) => (d.userDefinedMetadata.rnnNode.labels = Array.from({ length: d.userDefinedMetadata.rnnNode.config.classes }, () => 'same'))],
+      ['labels that are not strings', (d: Record<string, any>) => (d.userDefinedMetadata.rnnNode.labels = Array.from({ length: d.userDefinedMetadata.rnnNode.config.classes }, () => 7))],
+      ['preprocessing a string', (d: Record<string, any>) => (d.userDefinedMetadata.rnnNode.preprocessing = 'text')],
+      ['preprocessing a list', (d: Record<string, any>) => (d.userDefinedMetadata.rnnNode.preprocessing = [1, 2])],
+    ] as const) {
+      const doc = structuredClone(e().modelJson) as Record<string, any>;
+      edit(doc);
+      const { file, load } = loadTfjs(e(), JSON.stringify(doc));
+      const error = await load().then(
+        (m) => (m.dispose(), null),
+        (err: Error) => err,
+      );
+      expect(error, what).toBeInstanceOf(ModelFileError);
+      expect(error!.message, what).toContain(file);
+      expect(error!.message, what).not.toMatch(/for options\.labels/);
+    }
+    // The same labels given as an option are the option's error; good ones given there win.
+    const doc = structuredClone(e().modelJson) as Record<string, any>;
+    doc.userDefinedMetadata.rnnNode.labels = ['only'];
+    const { file } = loadTfjs(e(), JSON.stringify(doc));
+    const classes: number = (e().modelJson as any).userDefinedMetadata.rnnNode.config.classes;
+    await expect(SequenceClassifier.fromTfjs(file, { labels: ['x'] })).rejects.toThrow(/options\.labels/);
+    const named = await SequenceClassifier.fromTfjs(file, { labels: Array.from({ length: classes }, (_, i) => `c${i}`) });
+    expect(named.labels).toEqual(Array.from({ length: classes }, (_, i) => `c${i}`));
+    named.dispose();
+  });
+
   it(`tfjs: ${COUNTS.jsonEdits} edits of model.json's leaves and branches, ${COUNTS.jsonTruncations} truncations`, async () => {
     const rng = new SeededRandom(seed('json'));
     const text = Buffer.from(JSON.stringify(e().modelJson));

@@ -8,7 +8,7 @@
 import { resolveConfig, type ResolvedConfig, type SequenceClassifierConfig } from '../model/config';
 import { packWeights, structureOf, tensorsOf, unpackWeights, type ModelDescription, type TensorInfo, type WeightsInput } from '../model/description';
 import { onPrecisionGrid } from '../model/quantize';
-import { invalidType, outOfRange } from '../util/errors';
+import { invalidType, ModelFileError, outOfRange } from '../util/errors';
 import { Tokenizer } from '../data/tokenizer';
 
 /** What vocabularies call the token for everything outside them: <unk>, [UNK], <oov>, [OOV],
@@ -40,9 +40,17 @@ export function checkImportOptions(options: unknown): asserts options is ImportO
  * The model of `config` (the structure read from the file) with the weights `weightsFor` gives
  * for its tensors, checked as `setWeights` checks them; plain data, no native model.
  */
-export function describeImported(config: SequenceClassifierConfig, meta: RnnNodeMetadata, options: ImportOptions, weightsFor: (tensors: TensorInfo[]) => WeightsInput): ModelDescription {
+export function describeImported(path: string, config: SequenceClassifierConfig, meta: RnnNodeMetadata, options: ImportOptions, weightsFor: (tensors: TensorInfo[]) => WeightsInput): ModelDescription {
   checkImportOptions(options);
   const classes = config.classes as number;
+  // What the file itself says is the file's error (ModelFileError naming it), not an option's.
+  if (options.labels === undefined && meta.labels !== undefined && meta.labels !== null) {
+    const l = meta.labels as unknown;
+    if (!Array.isArray(l) || l.length !== classes || !l.every((name) => typeof name === 'string' && name !== '') || new Set(l).size !== l.length)
+      throw new ModelFileError(`${path}: the labels in its rnn-node metadata are not ${classes} distinct non-empty names (the model's classes); pass options.labels to name them`);
+  }
+  if (meta.preprocessing !== undefined && meta.preprocessing !== null && (typeof meta.preprocessing !== 'object' || Array.isArray(meta.preprocessing)))
+    throw new ModelFileError(`${path}: the preprocessing in its rnn-node metadata is not an object`);
   const labels = options.labels ?? meta.labels ?? null;
   if (labels !== null) {
     if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string' && l !== ''))

@@ -23,7 +23,7 @@ export async function importOnnx(path: string, options: ImportOptions = {}): Pro
   const model = readOnnxFile(path);
   const meta = metadataOf(model, path);
   const found = meta?.config && model.producerName === 'rnn-node' ? ownExport(model, meta.config, path) : interpretOnnx(model, path);
-  return describeImported(found.config, meta ?? {}, options, () => found.weights);
+  return describeImported(path, found.config, meta ?? {}, options, () => found.weights);
 }
 
 function metadataOf(model: ModelProto, path: string): RnnNodeMetadata | null {

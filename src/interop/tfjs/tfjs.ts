@@ -80,7 +80,7 @@ export async function importTfjs(path: string, options: ImportOptions = {}): Pro
   const topology = importTopology(json.modelTopology);
   const meta = ((json.userDefinedMetadata as Record<string, unknown> | undefined)?.rnnNode ?? {}) as RnnNodeMetadata;
   const weights = readTfjsWeights(path, json.weightsManifest);
-  return describeImported(topology.config, meta, options, (tensors) => orderWeights(path, weights, topology.weightLayers, tensors));
+  return describeImported(path, topology.config, meta, options, (tensors) => orderWeights(path, weights, topology.weightLayers, tensors));
 }
 
 const SHARD_BYTES = 4 << 20; // tfjs's default shard size
