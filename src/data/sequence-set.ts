@@ -4,7 +4,7 @@
  * are then gathered from it for the native side.
  */
 import { invalidType, outOfRange } from '../util/errors';
-import type { ResolvedConfig } from '../model/config';
+import type { SequenceSpec } from './input-config';
 import type { NativeBatch } from '../native/addon';
 
 import { applyMissingPolicy, type MissingPolicy } from './missing';
@@ -96,12 +96,12 @@ function checkTokenIds(name: string, tokens: Int32Array, count: number, steps: n
 
 /** Converts and validates `x` for a model with this config. With a `missing` policy other
  * than 'error', NaN values in dense input are handled by it (see MissingPolicy). */
-export function toSequenceSet(x: unknown, config: ResolvedConfig, name = 'x', missing: MissingPolicy = 'error'): SequenceSet {
+export function toSequenceSet(x: unknown, config: SequenceSpec, name = 'x', missing: MissingPolicy = 'error'): SequenceSet {
   const set = convert(x, config, name, missing !== 'error');
   return missing === 'error' || !set.dense ? set : resolveMissing(set, missing, name);
 }
 
-function convert(x: unknown, config: ResolvedConfig, name: string, allowNaN: boolean): SequenceSet {
+function convert(x: unknown, config: SequenceSpec, name: string, allowNaN: boolean): SequenceSet {
   const input = config.input;
   if (isTyped(x)) {
     if (input.type === 'dense') {
@@ -270,7 +270,7 @@ function skipPadding(name: string, tokens: Int32Array, count: number, steps: num
 }
 
 /** Converts labels (indices or names) to class indices. */
-export function toLabels(y: unknown, count: number, config: ResolvedConfig, name = 'y'): Int32Array {
+export function toLabels(y: unknown, count: number, config: SequenceSpec, name = 'y'): Int32Array {
   if (y === null || typeof y !== 'object' || typeof (y as ArrayLike<unknown>).length !== 'number')
     throw invalidType(name, 'an array of class indices or label names', y);
   const list = y as ArrayLike<unknown>;

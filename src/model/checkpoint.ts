@@ -29,9 +29,11 @@ import { KERAS_INITIALIZERS, resolveConfig, type ResolvedConfig } from './config
 import { CheckpointError } from '../util/errors';
 import { FILE_GATE_ORDER } from './cells';
 import { paramCountOf, tensorsOf, unpackWeights, type ModelDescription } from './description';
-import type { NativeOptimizerConfig } from '../native/addon';
+import type { TrainingState } from '../training/session';
 import { resolveOptimizer } from '../training/optimizer-options';
 import { readRegularFile } from '../util/read-file';
+
+export type { TrainingState } from '../training/session';
 
 export const FORMAT_VERSION = 3;
 /** The oldest format this version still reads. */
@@ -41,18 +43,6 @@ const MAGIC = Buffer.from('RNNNODE\0', 'latin1');
 const fixedBytes = (version: number) => 8 + 4 + 4 + 8 * (version >= 2 ? 3 : 2) + 4;
 /** Largest model a file may describe (2^31 parameters, 8 GiB of weights). */
 const MAX_PARAMS = 2 ** 31;
-
-/** What resumes training exactly where it stopped. */
-export interface TrainingState {
-  optimizer: NativeOptimizerConfig;
-  optimizerSteps: number;
-  epochs: number;
-  rngState: number;
-  /** Free-form state of schedules and callbacks (JSON). */
-  extra?: Record<string, unknown>;
-  /** The stateKey of the callback whose weights the kept-weights section holds. */
-  keptWeights?: string;
-}
 
 export interface CheckpointHeader {
   format: number;

@@ -402,7 +402,7 @@ export class SequenceClassifier {
       const handle = model.#live();
       handle.setParams(checkpoint.params);
       model.preprocessing = preprocessing;
-      model.#session.restore(handle, checkpoint);
+      model.#session.restore(handle, { training: checkpoint.header.training, moments: checkpoint.moments, kept: checkpoint.kept });
     } catch (e) {
       model.dispose();
       throw new CheckpointError(`${path}: ${(e as Error).message}`);

@@ -6,32 +6,12 @@ import { invalidType, outOfRange } from '../util/errors';
 import { checkBoolean, checkChoice, checkInteger, checkKnownKeys, checkNumber } from '../util/validate';
 import type { NativeModelConfig } from '../native/addon';
 import { CELL_TYPES, type CellType } from './cells';
+import type { DenseInputConfig, EmbeddingInitializer, ResolvedInputConfig, TokenInputConfig } from '../data/input-config';
+
+export type { DenseInputConfig, EmbeddingInitializer, TokenInputConfig } from '../data/input-config';
 
 export type { CellType } from './cells';
 
-export interface DenseInputConfig {
-  type: 'dense';
-  /** Steps whose every feature equals this value are padding, as Keras's Masking layer says:
-   * they are not steps (at the end, at the front or between others). Default null: none. */
-  maskValue?: number | null;
-  /** Values per time step. */
-  features: number;
-}
-
-export interface TokenInputConfig {
-  type: 'tokens';
-  /** Token ids are in [0, vocabSize). Id 0 is padding. */
-  vocabSize: number;
-  /** Width of the learned embedding. */
-  embeddingDim: number;
-  /** Treat id 0 as padding, as Keras's mask_zero does: zeros are not steps, at the end, at
-   * the front (Keras's pre-padding) or between tokens. Default true. */
-  maskZero?: boolean;
-  /** 'uniform' U(-0.05, 0.05) (Keras) or 'normal' N(0, 1) (PyTorch). Default: see DEFAULT_INITIALIZERS. */
-  embeddingInitializer?: EmbeddingInitializer;
-}
-
-export type EmbeddingInitializer = 'uniform' | 'normal';
 export type KernelInitializer = 'glorotUniform' | 'torchUniform';
 export type RecurrentInitializer = 'orthogonal' | 'torchUniform';
 export type BiasInitializer = 'zeros' | 'torchUniform';
@@ -108,7 +88,7 @@ export interface SequenceClassifierConfig {
 export type Precision = 'float32' | 'int8' | 'bf16';
 
 export interface ResolvedConfig {
-  input: Required<DenseInputConfig> | Required<TokenInputConfig>;
+  input: ResolvedInputConfig;
   layers: Required<LayerConfig>[];
   pooling: 'last' | 'mean' | 'max';
   classes: number;

@@ -5,10 +5,21 @@
  * early stopping's best epoch) and the weights a callback kept. The classifier owns one
  * session; save and load move it in and out of a checkpoint's training section.
  */
-import type { Checkpoint, TrainingState } from '../model/checkpoint';
 import type { NativeModel, NativeOptimizerConfig } from '../native/addon';
 import { SeededRandom } from '../util/random';
 import type { FitCallbacks } from './fit';
+
+/** What resumes training exactly where it stopped. */
+export interface TrainingState {
+  optimizer: NativeOptimizerConfig;
+  optimizerSteps: number;
+  epochs: number;
+  rngState: number;
+  /** Free-form state of schedules and callbacks (JSON). */
+  extra?: Record<string, unknown>;
+  /** The stateKey of the callback whose weights the kept-weights section holds. */
+  keptWeights?: string;
+}
 
 /** A checkpoint's training sections: its header entry and its two float sections. */
 export interface SessionSnapshot {
@@ -104,18 +115,17 @@ export class TrainingSession {
     return { training, moments: state.moments, kept: kept ? kept.params : null };
   }
 
-  /** Takes a checkpoint's training state into this (new) session and `model`. */
-  restore(model: NativeModel, checkpoint: Checkpoint): void {
-    const training = checkpoint.header.training;
-    if (!training || !checkpoint.moments) return;
+  /** Takes a checkpoint's training sections into this (new) session and `model`. */
+  restore(model: NativeModel, { training, moments, kept }: SessionSnapshot): void {
+    if (!training || !moments) return;
     model.setOptimizer(training.optimizer);
-    model.setOptimizerState(training.optimizerSteps, checkpoint.moments);
+    model.setOptimizerState(training.optimizerSteps, moments);
     this.#optimizer = training.optimizer;
     this.#optimizerKey = JSON.stringify(training.optimizer);
     this.#epochs = training.epochs;
     this.#rng = SeededRandom.fromState(training.rngState);
     const saved = (training.extra as { callbacks?: unknown } | undefined)?.callbacks;
     if (saved && typeof saved === 'object' && !Array.isArray(saved)) this.#callbackStates = saved as Record<string, unknown>;
-    if (training.keptWeights !== undefined && checkpoint.kept) this.#keptWeights = { key: training.keptWeights, params: checkpoint.kept };
+    if (training.keptWeights !== undefined && kept) this.#keptWeights = { key: training.keptWeights, params: kept };
   }
 }
