@@ -1,22 +1,13 @@
-// Regenerates docs/CLI.md from the CLI's own --help texts (the flag tables are the single
-// source of truth; test/docs.test.ts fails when the file is stale).
+// Regenerates docs/CLI.md from the CLI's command declarations (src/cli/commands.ts: the
+// commands, in order, and each one's --help from its flag table), the same ones rnn-node
+// itself answers from; test/docs.unit.test.ts fails when the file is stale.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 export function cliDocs() {
-  const sections = [
-    ['train', require('../dist/cli/train.js').TRAIN_HELP],
-    ['evaluate', require('../dist/cli/evaluate.js').EVALUATE_HELP],
-    ['predict', require('../dist/cli/predict.js').PREDICT_HELP],
-    ['merge', require('../dist/cli/merge.js').MERGE_HELP],
-    ['queue', require('../dist/cli/queue.js').QUEUE_HELP],
-    ['report', require('../dist/cli/report.js').REPORT_HELP],
-    ['convert', require('../dist/cli/convert.js').CONVERT_HELP],
-    ['quantize', require('../dist/cli/quantize.js').QUANTIZE_HELP],
-    ['info', require('../dist/cli/info.js').INFO_HELP],
-    ['bench', require('../dist/cli/bench.js').BENCH_HELP],
-  ];
+  const { COMMANDS, helpOf } = require('../dist/cli/commands.js');
+  const sections = COMMANDS.map((command) => [command.name, helpOf(command)]);
   return [
     '# rnn-node command line',
     '',

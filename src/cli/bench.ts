@@ -3,15 +3,17 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-// The help comes from bench/run.mjs's own option table (bench/run-options.cjs).
-const benchDir = join(__dirname, '..', '..', 'bench');
-export const BENCH_HELP: string = (require(join(benchDir, 'run-options.cjs')) as { runHelp(): string }).runHelp();
+import type { PassThroughCommand } from './command';
 
-export async function bench(argv: string[]): Promise<number> {
-  if (argv.includes('--help')) {
-    process.stdout.write(BENCH_HELP + '\n');
-    return 0;
-  }
-  const r = spawnSync(process.execPath, [join(benchDir, 'run.mjs'), ...argv], { stdio: 'inherit' });
-  return r.status ?? 1;
-}
+const benchDir = join(__dirname, '..', '..', 'bench');
+
+export const BENCH_COMMAND: PassThroughCommand = {
+  name: 'bench',
+  summary: 'benchmark rnn-node against PyTorch and tfjs on this machine',
+  // The options and the help are bench/run.mjs's own (its table is bench/run-options.cjs).
+  help: (require(join(benchDir, 'run-options.cjs')) as { runHelp(): string }).runHelp(),
+  async runArgs(argv) {
+    const r = spawnSync(process.execPath, [join(benchDir, 'run.mjs'), ...argv], { stdio: 'inherit' });
+    return r.status ?? 1;
+  },
+};

@@ -14,9 +14,10 @@ import { exportOnnx } from '../interop/onnx/onnx-export';
 import { importOnnx } from '../interop/onnx/onnx-import';
 import { exportTfjs, importTfjs, type ImportOptions } from '../interop/tfjs/tfjs';
 import { writeFileAtomic } from '../util/atomic-file';
-import { helpText, parseFlags, UsageError, type Flag } from './flags';
+import type { FlagCommand } from './command';
+import { UsageError, type Flag, type FlagValues } from './flags';
 
-export const CONVERT_FLAGS: Flag[] = [
+const CONVERT_FLAGS: Flag[] = [
   { name: 'input', kind: 'path', help: 'the model to read: model.json (tfjs/Keras layers, weight shards beside it), .onnx (rnn-node\'s or torch.onnx.export\'s recurrent classifiers) or .rnn', required: true },
   { name: 'output', kind: 'path', output: 'any', help: 'the model to write: a .json (tfjs layers: shards are written beside it, named after it unless it is model.json), .rnn or .onnx (inputs x and lengths, output probabilities)', required: true },
   { name: 'labels', kind: 'string', help: 'class names when the source has none: a,b,c or a file with one per line', shown: "the source's, else class indices" },
@@ -24,7 +25,13 @@ export const CONVERT_FLAGS: Flag[] = [
   { name: 'tokenize', kind: { choices: ['char', 'word'] }, help: 'with --vocabulary: how text splits into tokens', default: 'char' },
 ];
 
-export const CONVERT_HELP = helpText('convert', 'Convert a model between tfjs/Keras model.json, ONNX and rnn-node .rnn, formats from the file names.', CONVERT_FLAGS);
+export const CONVERT_COMMAND: FlagCommand = {
+  name: 'convert',
+  summary: 'convert a model between tfjs/Keras model.json, ONNX and .rnn',
+  description: 'Convert a model between tfjs/Keras model.json, ONNX and rnn-node .rnn, formats from the file names.',
+  flags: CONVERT_FLAGS,
+  run: ({ values }) => convert(values),
+};
 
 type Format = 'tfjs' | 'rnn' | 'onnx';
 
@@ -53,12 +60,7 @@ function readLines(path: string, what: string): string[] {
   return lines;
 }
 
-export async function convert(argv: string[]): Promise<number> {
-  const { values: v, help } = parseFlags('convert', argv, CONVERT_FLAGS);
-  if (help) {
-    process.stdout.write(CONVERT_HELP + '\n');
-    return 0;
-  }
+async function convert(v: FlagValues): Promise<number> {
   const input = v.input as string;
   const output = v.output as string;
   const from = formatOf(input, 'input');

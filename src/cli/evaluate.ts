@@ -2,12 +2,13 @@
 import { oneLine } from './terminal-text';
 import { SequenceClassifier } from '../model/classifier';
 import { setNumThreads } from '../native/threads';
-import { helpText, parseFlags, type Flag } from './flags';
+import type { FlagCommand } from './command';
+import type { Flag, FlagValues } from './flags';
 import { FORMAT_FLAG, idxPrefixFlag, inputFormatsText, jsonFlag, MODEL_FLAG, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';
 import { checkReportFlags, datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
 
-export const EVALUATE_FLAGS: Flag[] = [
+const EVALUATE_FLAGS: Flag[] = [
   MODEL_FLAG,
   { name: 'data', kind: 'path', multiple: true, help: `labelled data: ${inputFormatsText()}. Repeat it, or quote a glob ('data/*.jsonl.gz'), or name a directory of such files.`, required: true },
   FORMAT_FLAG,
@@ -20,14 +21,15 @@ export const EVALUATE_FLAGS: Flag[] = [
   jsonFlag(),
 ];
 
-export const EVALUATE_HELP = helpText('evaluate', 'Evaluate a saved model on labelled data: accuracy, macro-F1, loss, per-class metrics, confusion matrix.', EVALUATE_FLAGS);
+export const EVALUATE_COMMAND: FlagCommand = {
+  name: 'evaluate',
+  summary: 'accuracy, macro-F1, loss, per-class metrics and confusion matrix of a model',
+  description: 'Evaluate a saved model on labelled data: accuracy, macro-F1, loss, per-class metrics, confusion matrix.',
+  flags: EVALUATE_FLAGS,
+  run: ({ values }) => evaluate(values),
+};
 
-export async function evaluate(argv: string[]): Promise<number> {
-  const { values: v, help } = parseFlags('evaluate', argv, EVALUATE_FLAGS);
-  if (help) {
-    process.stdout.write(EVALUATE_HELP + '\n');
-    return 0;
-  }
+async function evaluate(v: FlagValues): Promise<number> {
   if (v.threads !== undefined) setNumThreads(v.threads as number);
   checkReportFlags(v);
   const model = await SequenceClassifier.load(v.model as string);

@@ -2,18 +2,20 @@
 import { oneLine } from './terminal-text';
 import { statSync } from 'node:fs';
 import { readCheckpoint } from '../model/checkpoint';
-import { helpText, parseFlags, UsageError, type Flag } from './flags';
+import type { FlagCommand } from './command';
+import { UsageError, type FlagValues } from './flags';
 import { jsonFlag } from './common-flags';
 
-export const INFO_FLAGS: Flag[] = [jsonFlag()];
-export const INFO_HELP = helpText('info', 'Describe a model file: architecture, labels, parameters, preprocessing, training state.', INFO_FLAGS, 'MODEL');
+export const INFO_COMMAND: FlagCommand = {
+  name: 'info',
+  summary: 'describe a model file',
+  description: 'Describe a model file: architecture, labels, parameters, preprocessing, training state.',
+  flags: [jsonFlag()],
+  positional: { usage: 'MODEL', count: 1 },
+  run: ({ values, positionals }) => info(values, positionals),
+};
 
-export async function info(argv: string[]): Promise<number> {
-  const { values: v, positionals, help } = parseFlags('info', argv, INFO_FLAGS, 1);
-  if (help) {
-    process.stdout.write(INFO_HELP + '\n');
-    return 0;
-  }
+async function info(v: FlagValues, positionals: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('rnn-node info: expected one MODEL file');
   const path = positionals[0];
   const { header } = await readCheckpoint(path);

@@ -3,21 +3,23 @@ import { statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 
 import { mergeParts } from '../scale/merge-parts';
-import { helpText, parseFlags, UsageError, type Flag } from './flags';
+import type { FlagCommand } from './command';
+import { UsageError, type Flag, type FlagValues } from './flags';
 
-export const MERGE_FLAGS: Flag[] = [
+const MERGE_FLAGS: Flag[] = [
   { name: 'input', kind: 'path', help: 'the directory of part-KKKKK-of-NNNNN.jsonl[.gz] files and their .done.json', required: true },
   { name: 'output', kind: 'path', output: 'file', help: "the merged JSONL file, gzip'd when it ends in .gz (written atomically), or '-' for stdout", required: true },
 ];
 
-export const MERGE_HELP = helpText('merge', 'Check that every part of a sharded predict is present and whole, then write them as one file in the original record order.', MERGE_FLAGS);
+export const MERGE_COMMAND: FlagCommand = {
+  name: 'merge',
+  summary: 'join the part files of a sharded predict into one, in input order',
+  description: 'Check that every part of a sharded predict is present and whole, then write them as one file in the original record order.',
+  flags: MERGE_FLAGS,
+  run: ({ values }) => merge(values),
+};
 
-export async function merge(argv: string[]): Promise<number> {
-  const { values: v, help } = parseFlags('merge', argv, MERGE_FLAGS);
-  if (help) {
-    process.stdout.write(MERGE_HELP + '\n');
-    return 0;
-  }
+async function merge(v: FlagValues): Promise<number> {
   const dir = v.input as string;
   let isDir = false;
   try {

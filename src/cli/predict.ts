@@ -19,14 +19,15 @@ import { countingSink, partName, sidecarName, writeSidecar, type Compression } f
 import { rm } from 'node:fs/promises';
 import { describeInputs, shardPieces } from '../scale/plan';
 import { parseShard, ShardSpecError } from '../scale/shard-spec';
-import { checkOutputFile, helpText, parseFlags, UsageError, type Flag } from './flags';
+import type { FlagCommand } from './command';
+import { checkOutputFile, UsageError, type Flag, type FlagValues } from './flags';
 import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, inputFormatsText, MODEL_FLAG, predictSettingFlags, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { sourcesOf } from './inputs';
 import { runPrediction, type PredictionStats } from '../inference/predict-job';
 import { settingsFromFlags } from '../inference/predict-settings';
 import { schemaOf } from './shared';
 
-export const PREDICT_FLAGS: Flag[] = [
+const PREDICT_FLAGS: Flag[] = [
   MODEL_FLAG,
   { name: 'data', kind: 'path', aliases: ['input'], multiple: true, help: `records: ${inputFormatsText({ stdin: true })}. Repeat it, or quote a glob, or name a directory of such files: each output line then says its 'file'`, required: true },
   { name: 'output', kind: 'path', output: 'any', help: "JSONL output file, gzip'd when it ends in .gz (written atomically), or '-' for stdout; with --shard, a directory for the part files", default: '-' },
@@ -42,14 +43,15 @@ export const PREDICT_FLAGS: Flag[] = [
   { name: 'stats', kind: 'bool', help: 'end with one JSON line on stderr: records/s and where the time went', default: false },
 ];
 
-export const PREDICT_HELP = helpText('predict', 'Predict labels for records, streaming one JSONL line per record in input order.', PREDICT_FLAGS);
+export const PREDICT_COMMAND: FlagCommand = {
+  name: 'predict',
+  summary: 'stream records through a model to JSONL',
+  description: 'Predict labels for records, streaming one JSONL line per record in input order.',
+  flags: PREDICT_FLAGS,
+  run: ({ values }) => predict(values),
+};
 
-export async function predict(argv: string[]): Promise<number> {
-  const { values: v, help } = parseFlags('predict', argv, PREDICT_FLAGS);
-  if (help) {
-    process.stdout.write(PREDICT_HELP + '\n');
-    return 0;
-  }
+async function predict(v: FlagValues): Promise<number> {
   if (v.threads !== undefined) setNumThreads(v.threads as number);
   const stdin = (v.data as string[]).filter((p) => p === '-').length;
   if (stdin > 1) throw new UsageError("rnn-node predict: --data - (stdin) is given more than once; it can be read only once");

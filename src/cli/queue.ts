@@ -15,7 +15,8 @@ import { jobStatus, waitForJob, type JobStatus } from '../scale/queue/status';
 import { runWorker } from '../scale/queue/work';
 import { mergeParts } from '../scale/merge-parts';
 import type { Compression } from '../scale/parts';
-import { helpText, parseFlags, UsageError, type Flag, type FlagValues } from './flags';
+import type { GroupCommand } from './command';
+import { UsageError, type Flag, type FlagValues } from './flags';
 import { FORMAT_FLAG, ID_FLAGS, idxPrefixFlag, jsonFlag, MODEL_FLAG, predictSettingFlags, RECORD_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { fileSha256 } from '../inference/model-file';
 import { settingsFromFlags } from '../inference/predict-settings';
@@ -25,7 +26,7 @@ const REDIS_FLAG: Flag = { name: 'redis', kind: 'string', help: 'Redis URL: redi
 const PREFIX_FLAG: Flag = { name: 'prefix', kind: 'string', help: 'queue namespace in Redis', default: DEFAULT_PREFIX };
 const NAME_FLAG: Flag = { name: 'name', kind: 'string', help: 'the job name submit printed', required: true };
 
-export const QUEUE_SUBMIT_FLAGS: Flag[] = [
+const QUEUE_SUBMIT_FLAGS: Flag[] = [
   REDIS_FLAG,
   MODEL_FLAG,
   { name: 'input', kind: 'path', aliases: ['data'], multiple: true, help: 'records on storage every worker sees: files, quoted globs or directories, as predict --data', required: true },
@@ -43,7 +44,7 @@ export const QUEUE_SUBMIT_FLAGS: Flag[] = [
   PREFIX_FLAG,
 ];
 
-export const QUEUE_WORK_FLAGS: Flag[] = [
+const QUEUE_WORK_FLAGS: Flag[] = [
   REDIS_FLAG,
   { name: 'concurrency', kind: 'int', min: 1, max: 64, help: 'chunks this worker processes at once', default: 1 },
   THREADS_FLAG,
@@ -53,7 +54,7 @@ export const QUEUE_WORK_FLAGS: Flag[] = [
   PREFIX_FLAG,
 ];
 
-export const QUEUE_STATUS_FLAGS: Flag[] = [
+const QUEUE_STATUS_FLAGS: Flag[] = [
   REDIS_FLAG,
   NAME_FLAG,
   { name: 'wait', kind: 'bool', help: 'keep reporting until every chunk is done or failed', default: false },
@@ -62,7 +63,7 @@ export const QUEUE_STATUS_FLAGS: Flag[] = [
   PREFIX_FLAG,
 ];
 
-export const QUEUE_COLLECT_FLAGS: Flag[] = [
+const QUEUE_COLLECT_FLAGS: Flag[] = [
   REDIS_FLAG,
   NAME_FLAG,
   { name: 'output', kind: 'path', output: 'file', help: "the merged JSONL file, gzip'd when it ends in .gz (written atomically)", required: true },
@@ -70,23 +71,6 @@ export const QUEUE_COLLECT_FLAGS: Flag[] = [
   { name: 'timeout', kind: 'float', min: 0, help: 'with --wait: give up (exit 1) after this many seconds', shown: 'none: wait for the job' },
   PREFIX_FLAG,
 ];
-
-const SUBCOMMANDS = ['submit', 'work', 'status', 'collect'] as const;
-
-export const QUEUE_HELP = [
-  'Usage: rnn-node queue <submit|work|status|collect> [options]',
-  '',
-  'A batch prediction job through a BullMQ queue on Redis: submit splits the input into chunks, any number of workers',
-  'predict them into part files, status follows the job, collect merges the parts in input order.',
-  '',
-  helpText('queue submit', 'Split the input into chunks and queue them; prints the job name alone on stdout.', QUEUE_SUBMIT_FLAGS),
-  '',
-  helpText('queue work', 'Predict queued chunks until SIGTERM/SIGINT (the current chunk finishes first).', QUEUE_WORK_FLAGS),
-  '',
-  helpText('queue status', 'Chunks done, failed and active, records/s and the ETA of a job.', QUEUE_STATUS_FLAGS),
-  '',
-  helpText('queue collect', "Merge a finished job's parts into one file, in input order (exit 1 naming missing or failed chunks).", QUEUE_COLLECT_FLAGS),
-].join('\n');
 
 function target(v: FlagValues) {
   return parseRedisUrl(v.redis as string);
@@ -104,9 +88,7 @@ function nameOf(v: FlagValues): string {
   return name;
 }
 
-async function submit(argv: string[]): Promise<number> {
-  const { values: v, help } = parseFlags('queue submit', argv, QUEUE_SUBMIT_FLAGS);
-  if (help) return printHelp();
+async function submit(v: FlagValues): Promise<number> {
   if (v['chunk-size'] !== undefined && v['chunk-bytes'] !== undefined) throw new QueueUsageError('give --chunk-size or --chunk-bytes, not both');
   const t = target(v);
   const prefix = prefixOf(v);
@@ -128,9 +110,7 @@ async function submit(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function work(argv: string[]): Promise<number> {
-  const { values: v, help } = parseFlags('queue work', argv, QUEUE_WORK_FLAGS);
-  if (help) return printHelp();
+async function work(v: FlagValues): Promise<number> {
   const t = target(v);
   if (v.threads !== undefined) setNumThreads(v.threads as number);
   return runWorker({
@@ -156,9 +136,7 @@ async function jobOf(v: FlagValues) {
   return { t, prefix, name };
 }
 
-async function status(argv: string[]): Promise<number> {
-  const { values: v, help } = parseFlags('queue status', argv, QUEUE_STATUS_FLAGS);
-  if (help) return printHelp();
+async function status(v: FlagValues): Promise<number> {
   const { t, prefix, name } = await jobOf(v);
   const tty = process.stderr.isTTY && !v.json;
   const show = (s: JobStatus) => {
@@ -177,9 +155,7 @@ async function status(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function collect(argv: string[]): Promise<number> {
-  const { values: v, help } = parseFlags('queue collect', argv, QUEUE_COLLECT_FLAGS);
-  if (help) return printHelp();
+async function collect(v: FlagValues): Promise<number> {
   const { t, prefix, name } = await jobOf(v);
   if (v.timeout !== undefined && !v.wait) throw new QueueUsageError('--timeout goes with --wait');
   const s = v.wait ? await waitForJob(t, prefix, name, () => undefined, 500, v.timeout as number | undefined) : await jobStatus(t, prefix, name);
@@ -195,26 +171,23 @@ async function collect(argv: string[]): Promise<number> {
   return 0;
 }
 
-function printHelp(): number {
-  process.stdout.write(QUEUE_HELP + '\n');
-  return 0;
-}
-
-export async function queue(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
-    process.stdout.write(QUEUE_HELP + '\n');
-    return sub === undefined ? 2 : 0;
-  }
-  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`rnn-node queue: unknown subcommand '${sub}' (${SUBCOMMANDS.join(', ')})`);
-  try {
-    if (sub === 'submit') return await submit(rest);
-    if (sub === 'work') return await work(rest);
-    if (sub === 'status') return await status(rest);
-    return await collect(rest);
-  } catch (e) {
-    if (e instanceof QueueUsageError) throw new UsageError(`rnn-node queue ${sub}: ${e.message}`);
-    if (e instanceof QueueRuntimeError) throw new Error(`${sub}: ${e.message}`);
-    throw e;
-  }
-}
+export const QUEUE_COMMAND: GroupCommand = {
+  name: 'queue',
+  summary: 'a predict job over many workers through a BullMQ queue on Redis',
+  description: [
+    'A batch prediction job through a BullMQ queue on Redis: submit splits the input into chunks, any number of workers',
+    'predict them into part files, status follows the job, collect merges the parts in input order.',
+  ].join('\n'),
+  subcommands: [
+    { name: 'submit', description: 'Split the input into chunks and queue them; prints the job name alone on stdout.', flags: QUEUE_SUBMIT_FLAGS, run: ({ values }) => submit(values) },
+    { name: 'work', description: 'Predict queued chunks until SIGTERM/SIGINT (the current chunk finishes first).', flags: QUEUE_WORK_FLAGS, run: ({ values }) => work(values) },
+    { name: 'status', description: 'Chunks done, failed and active, records/s and the ETA of a job.', flags: QUEUE_STATUS_FLAGS, run: ({ values }) => status(values) },
+    { name: 'collect', description: "Merge a finished job's parts into one file, in input order (exit 1 naming missing or failed chunks).", flags: QUEUE_COLLECT_FLAGS, run: ({ values }) => collect(values) },
+  ],
+  // The queue's errors (src/scale/queue) as the CLI's: usage (exit 2) or runtime (exit 1), naming the subcommand.
+  mapError(e, sub) {
+    if (e instanceof QueueUsageError) return new UsageError(`rnn-node queue ${sub}: ${e.message}`);
+    if (e instanceof QueueRuntimeError) return new Error(`${sub}: ${e.message}`);
+    return e;
+  },
+};

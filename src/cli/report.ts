@@ -3,22 +3,24 @@ import { readRegularFile } from '../util/read-file';
 
 import { parseMetricsLog } from '../report/report-data';
 import { checkOutputPath, writeReportFiles } from '../report/report-writer';
-import { helpText, parseFlags, UsageError, type Flag } from './flags';
+import type { FlagCommand } from './command';
+import { UsageError, type Flag, type FlagValues } from './flags';
 
-export const REPORT_COMMAND_FLAGS: Flag[] = [
+const REPORT_FLAGS: Flag[] = [
   { name: 'input', kind: 'path', help: 'metrics log written by train or evaluate --metrics-log', required: true },
   { name: 'output', kind: 'path', output: 'file', aliases: ['out'], help: 'HTML report to write (atomically)', required: true },
   { name: 'title', kind: 'string', help: "the report's title", shown: "the log's" },
 ];
 
-export const REPORT_HELP = helpText('report', 'Rebuild the self-contained HTML report of a training or evaluation run from its metrics log.', REPORT_COMMAND_FLAGS);
+export const REPORT_COMMAND: FlagCommand = {
+  name: 'report',
+  summary: 'rebuild the HTML report of a run from its metrics log',
+  description: 'Rebuild the self-contained HTML report of a training or evaluation run from its metrics log.',
+  flags: REPORT_FLAGS,
+  run: ({ values }) => report(values),
+};
 
-export async function report(argv: string[]): Promise<number> {
-  const { values: v, help } = parseFlags('report', argv, REPORT_COMMAND_FLAGS);
-  if (help) {
-    process.stdout.write(REPORT_HELP + '\n');
-    return 0;
-  }
+async function report(v: FlagValues): Promise<number> {
   const output = v.output as string;
   try {
     checkOutputPath('--output', output);

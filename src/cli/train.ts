@@ -9,13 +9,14 @@ import { MISSING_POLICIES } from '../data/missing';
 import { labelSpace, Preprocessor } from '../data/preprocessing';
 import type { ScheduleOptions } from '../training/schedules';
 import type { FitCallbacks } from '../training/fit';
-import { helpText, parseFlags, UsageError, type Flag, type FlagValues } from './flags';
+import type { FlagCommand } from './command';
+import { UsageError, type Flag, type FlagValues } from './flags';
 import { FORMAT_FLAG, idxPrefixFlag, inputFormatsText, jsonFlag, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';
 import { progressReporter } from './progress';
 import { checkReportFlags, datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
 
-export const TRAIN_FLAGS: Flag[] = [
+const TRAIN_FLAGS: Flag[] = [
   { name: 'data', kind: 'path', multiple: true, help: `training data: ${inputFormatsText()}. Repeat it, or quote a glob ('data/*.jsonl.gz'), or name a directory of such files.`, required: true },
   { name: 'out', kind: 'path', output: 'file', replaces: ['resume'], aliases: ['output'], help: 'where to write the model (atomically)', required: true },
   { name: 'validation', kind: 'path', help: 'validation data, evaluated after every epoch', shown: 'none' },
@@ -66,7 +67,13 @@ export const TRAIN_FLAGS: Flag[] = [
   jsonFlag('print one JSON object with the results'),
 ];
 
-export const TRAIN_HELP = helpText('train', 'Train a sequence classifier and save it to --out.', TRAIN_FLAGS);
+export const TRAIN_COMMAND: FlagCommand = {
+  name: 'train',
+  summary: 'train a sequence classifier on JSONL, CSV or IDX data and save it',
+  description: 'Train a sequence classifier and save it to --out.',
+  flags: TRAIN_FLAGS,
+  run: ({ values, given }) => train(values, given),
+};
 
 function classWeights(spec: string | undefined, labels: Int32Array, classes: number, names: string[] | null): number[] | undefined {
   if (spec === undefined) return undefined;
@@ -87,12 +94,7 @@ function classWeights(spec: string | undefined, labels: Int32Array, classes: num
   return weights;
 }
 
-export async function train(argv: string[]): Promise<number> {
-  const { values: v, help, given } = parseFlags('train', argv, TRAIN_FLAGS);
-  if (help) {
-    process.stdout.write(TRAIN_HELP + '\n');
-    return 0;
-  }
+async function train(v: FlagValues, given: Set<string>): Promise<number> {
   if (v.validation !== undefined && v['validation-split'] !== undefined)
     throw new UsageError('rnn-node train: use either --validation or --validation-split, not both');
   if (v.threads !== undefined) setNumThreads(v.threads as number);
