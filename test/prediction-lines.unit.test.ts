@@ -41,7 +41,7 @@ describe('prediction lines', () => {
     probs[probs.length - 1] = NaN; // a broken model: null, as JSON writes it
     if (probs.length > 14) probs[13] = probs[14]; // ties
     for (const topK of [undefined, 1, names.length]) {
-      const format = lineFormatter(names, labelled, topK);
+      const format = lineFormatter(names, labelled, { topK });
       for (let row = 0; row < rows; row++)
         for (const where of wheres) expect(format(probs, row, JSON.stringify(where).slice(0, -1))).toBe(reference(names, labelled, topK, probs, row, where));
     }

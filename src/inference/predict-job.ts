@@ -34,7 +34,7 @@ export interface PredictionStats {
 
 export async function runPrediction(job: PredictionJob): Promise<PredictionStats> {
   const { model, pre, source, sink } = job;
-  const { batchSize, topK, onError } = job.settings;
+  const { batchSize, onError } = job.settings;
   const names = model.labels ?? Array.from({ length: model.config.classes }, (_, i) => String(i));
   let written = 0;
   let skipped = 0;
@@ -51,7 +51,7 @@ export async function runPrediction(job: PredictionJob): Promise<PredictionStats
         }
       : undefined;
 
-  const lineFor = lineFormatter(names, Boolean(model.labels), topK);
+  const lineFor = lineFormatter(names, Boolean(model.labels), job.settings);
 
   // One native call at a time, overlapped with the JavaScript thread's work: batch k+1 is
   // read and encoded while batch k computes, then batch k+1 starts as soon as k is done and

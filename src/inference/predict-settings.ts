@@ -6,9 +6,10 @@
  * here when a worker reads it: src/scale/queue/job.ts), and docs/CLI.md (generated from the
  * help). runPrediction (predict-job.ts) reads them.
  *
- * A new setting is an entry here and its use (predict-job.ts or what it calls); then
- * `node scripts/write-cli-docs.mjs` for docs/CLI.md. Nothing between the flag and the
- * prediction names it.
+ * A new setting is an entry here and its use: predict-job.ts for how the job runs,
+ * prediction-lines.ts for what a line says (both get the settings whole); then
+ * `node scripts/write-cli-docs.mjs` for docs/CLI.md. Nothing between the flag and its use
+ * names it: not the commands, not the queue's payload, not the worker.
  *
  * What to read (inputs, --format, --idx-prefix, the record schema), where to write (--output,
  * --compress) and --threads (each machine's own) are not settings of the prediction: the

@@ -7,6 +7,8 @@
  * job: a million records otherwise spend most of the JavaScript thread's time creating and
  * serialising objects, time the native threads wait for on a small machine.
  */
+import type { PredictSettings } from './predict-settings';
+
 /**
  * `head`: the line's opening brace and its where-fields as JSON text, without the closing
  * brace (`{"id":"a1","line":3`, or just `{`).
@@ -32,7 +34,9 @@ function probabilityText(p: number): string {
   return text.slice(0, end);
 }
 
-export function lineFormatter(names: readonly string[], labelled: boolean, topK?: number): LineFormatter {
+/** The formatter of a job's lines: `settings` are its predict settings (predict-settings.ts), of which it reads those that shape a line (top-k). */
+export function lineFormatter(names: readonly string[], labelled: boolean, settings: Partial<PredictSettings> = {}): LineFormatter {
+  const { topK } = settings;
   const classes = names.length;
   // The order JSON.stringify gives the keys of an object built from the names in order
   // (integer-like names first, ascending; then insertion order), and each key's text.
