@@ -33,8 +33,6 @@ export type ChunkDescriptor = ChunkWork & PredictSettings;
 /** The payload of a chunk that is not one this worker can run. */
 export class ChunkPayloadError extends Error {}
 
-const WORK_KEYS = ['job', 'index', 'of', 'pieces', 'files', 'model', 'modelSha256', 'output', 'compression', 'schema', 'format', 'idxPrefix', 'inputs'] as const satisfies readonly (keyof ChunkWork)[];
-
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown, min = 0): v is number => Number.isSafeInteger(v) && (v as number) >= min;
 const isText = (v: unknown): v is string => typeof v === 'string' && v !== '';
@@ -50,6 +48,23 @@ function checkPiece(p: unknown): boolean {
   return isRecord(p) && isText(p.path) && FORMATS.some((f) => f.name === p.format) && (p.name === undefined || isText(p.name)) && (p.part === undefined || checkPart(p.part));
 }
 
+/** How each field of a chunk's work is checked (schema: checkRecordSchema), and what it must be.
+ * A field added to ChunkWork and not here does not compile. */
+const WORK_FIELDS: { [K in Exclude<keyof ChunkWork, 'schema'>]-?: [check: (value: unknown, payload: Record<string, unknown>) => boolean, expected: string] } = {
+  job: [isText, 'a job name'],
+  index: [(v, d) => isCount(v) && isCount(d.of) && v < d.of, 'a chunk index below "of"'],
+  of: [(v) => isCount(v, 1), 'a chunk count'],
+  pieces: [(v) => Array.isArray(v) && v.length > 0 && v.every(checkPiece), 'a list of input pieces (path, format, part)'],
+  files: [(v) => isCount(v, 1), 'a file count'],
+  model: [isText, 'a model path'],
+  modelSha256: [(v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v), 'a SHA-256 in hex'],
+  output: [isText, 'a directory'],
+  compression: [(v) => v === 'none' || v === 'gzip', 'none or gzip'],
+  format: [(v) => v === 'auto' || FORMATS.some((f) => f.name === v), `auto or one of ${FORMATS.map((f) => f.name).join(', ')}`],
+  idxPrefix: [(v) => v === undefined || isText(v), 'a prefix'],
+  inputs: [(v) => Array.isArray(v) && v.every(isText), 'a list of paths'],
+};
+
 /**
  * A chunk's payload as a worker reads it from the queue, checked: every field of its work,
  * and its settings against their declarations (a setting left out takes its default). A
@@ -59,34 +74,20 @@ function checkPiece(p: unknown): boolean {
 export function readChunk(data: unknown): ChunkDescriptor {
   const bad = (what: string) => new ChunkPayloadError(`malformed chunk payload${isRecord(data) && isText(data.job) ? ` of job ${data.job}` : ''}: ${what}`);
   if (!isRecord(data)) throw bad('not an object');
-  const d = data;
-  const unknown = Object.keys(d).filter((k) => !(WORK_KEYS as readonly string[]).includes(k) && !isSettingKey(k));
+  const unknown = Object.keys(data).filter((k) => !Object.hasOwn(WORK_FIELDS, k) && k !== 'schema' && !isSettingKey(k));
   if (unknown.length) throw bad(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (submitted by a newer rnn-node?)`);
-  const checks: [keyof ChunkWork, boolean, string][] = [
-    ['job', isText(d.job), 'a job name'],
-    ['of', isCount(d.of, 1), 'a chunk count'],
-    ['index', isCount(d.index) && isCount(d.of) && (d.index as number) < (d.of as number), 'a chunk index below "of"'],
-    ['pieces', Array.isArray(d.pieces) && d.pieces.length > 0 && d.pieces.every(checkPiece), 'a list of input pieces (path, format, part)'],
-    ['files', isCount(d.files, 1), 'a file count'],
-    ['model', isText(d.model), 'a model path'],
-    ['modelSha256', typeof d.modelSha256 === 'string' && /^[0-9a-f]{64}$/.test(d.modelSha256), 'a SHA-256 in hex'],
-    ['output', isText(d.output), 'a directory'],
-    ['compression', d.compression === 'none' || d.compression === 'gzip', 'none or gzip'],
-    ['format', d.format === 'auto' || FORMATS.some((f) => f.name === d.format), `auto or one of ${FORMATS.map((f) => f.name).join(', ')}`],
-    ['idxPrefix', d.idxPrefix === undefined || isText(d.idxPrefix), 'a prefix'],
-    ['inputs', Array.isArray(d.inputs) && d.inputs.every(isText), 'a list of paths'],
-  ];
-  for (const [key, ok, what] of checks) if (!ok) throw bad(`${key} must be ${what}, got ${JSON.stringify(d[key]) ?? 'nothing'}`);
+  for (const [key, [check, expected]] of Object.entries(WORK_FIELDS))
+    if (!check(data[key], data)) throw bad(`${key} must be ${expected}, got ${JSON.stringify(data[key]) ?? 'nothing'}`);
   let schema: RecordSchema;
   let settings: PredictSettings;
   try {
-    schema = checkRecordSchema(d.schema, 'schema');
-    settings = checkSettings(d);
+    schema = checkRecordSchema(data.schema, 'schema');
+    settings = checkSettings(data);
   } catch (e) {
     if (e instanceof SettingError || e instanceof TypeError) throw bad(e.message);
     throw e;
   }
-  return { ...(d as unknown as ChunkWork), schema, ...settings };
+  return { ...(data as unknown as ChunkWork), schema, ...settings };
 }
 
 export interface JobMeta {
