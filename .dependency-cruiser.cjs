@@ -3,6 +3,15 @@
  * them in CI; a rule that fails turns it red. Type-only imports count (tsPreCompilationDeps):
  * a type dragged from a higher layer is the same coupling as a value.
  */
+
+/**
+ * The folders of src/, lowest first. A folder imports only from folders before it (and from
+ * itself); the entry points (src/index.ts, src/cli.ts, examples/) sit above them all.
+ */
+const LAYERS = ['util', 'native', 'data', 'training', 'model', 'interop', 'report', 'classifier', 'inference', 'scale', 'cli'];
+const folders = (names) => `^src/(${names.join('|')})/`;
+const ENTRY_POINTS = '^src/(index\\.ts|cli\\.ts|examples/)';
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -18,7 +27,7 @@ module.exports = {
       severity: 'error',
       comment: 'interop/, data/ and training/ work on descriptions, sequence sets and the native handle, never on the SequenceClassifier facade (or the package entry that exports it).',
       from: { path: '^src/(interop|data|training)/' },
-      to: { path: '^src/(model/classifier|index)\\.ts$' },
+      to: { path: '^src/(classifier/|index\\.ts$)' },
     },
     {
       name: 'scale-not-cli',
@@ -35,20 +44,6 @@ module.exports = {
       to: { path: '^src/(cli/|cli\\.ts$)' },
     },
     {
-      name: 'util-is-the-bottom',
-      severity: 'error',
-      comment: 'util/ (errors, validation, file I/O, random) imports no other layer.',
-      from: { path: '^src/util/' },
-      to: { path: '^src/', pathNot: '^src/util/' },
-    },
-    {
-      name: 'native-below-the-model',
-      severity: 'error',
-      comment: 'native/ (the addon contract, binary choice, CPU features, threads) sits on util/ only.',
-      from: { path: '^src/native/' },
-      to: { path: '^src/', pathNot: '^src/(native|util)/' },
-    },
-    {
       name: 'interop-without-the-addon',
       severity: 'error',
       comment: 'Importers and exporters are plain data: they never load the addon (convert runs without it).',
@@ -56,21 +51,24 @@ module.exports = {
       to: { path: '^src/native/addon\\.ts$', dependencyTypesNot: ['type-only'] },
     },
     {
-      name: 'data-below-training-and-model',
+      name: 'nothing-imports-the-entry-points',
       severity: 'error',
-      comment: 'data/ (tensors, preprocessing, sources) knows nothing of training, interop, inference, reports, jobs or the CLI.',
-      from: { path: '^src/data/' },
-      to: { path: '^src/(training|interop|inference|report|scale|cli)/' },
+      comment: 'index.ts and cli.ts are entry points: library code imports the module that owns a name, not the package entry.',
+      from: { path: '^src/', pathNot: ENTRY_POINTS },
+      to: { path: '^src/(index|cli)\\.ts$' },
     },
+    // One rule per layer: nothing of a higher layer, values or types.
+    ...LAYERS.slice(0, -1).map((layer, i) => ({
+      name: `${layer}-below-${LAYERS.slice(i + 1).join('-')}`.slice(0, 80),
+      severity: 'error',
+      comment: `${layer}/ sits below ${LAYERS.slice(i + 1).join(', ')}: it imports none of them.`,
+      from: { path: `^src/${layer}/` },
+      to: { path: folders(LAYERS.slice(i + 1)) },
+    })),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    reporterOptions: {
-      dot: {
-        collapsePattern: '^src/(util|native|model|data|training|inference|interop|report|scale|cli)/|^node_modules/[^/]+',
-      },
-    },
   },
 };

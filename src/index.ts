@@ -1,9 +1,9 @@
 /**
  * rnn-node: recurrent neural network classifiers (RNN, LSTM, GRU) for Node.js on the CPU.
  */
-export { SequenceClassifier, PREDICT_SYNC_MAX_SEQUENCES } from './model/classifier';
+export { SequenceClassifier, PREDICT_SYNC_MAX_SEQUENCES } from './classifier/classifier';
 export { setNumThreads, getNumThreads } from './native/threads';
-export type { FitOptions, PredictOptions, EvaluateOptions } from './model/classifier';
+export type { FitOptions, PredictOptions, EvaluateOptions } from './classifier/classifier';
 export type { ModelDescription, WeightTensor, WeightsInput } from './model/description';
 export { computeMetrics } from './training/metrics';
 export type { Metrics, ClassMetrics } from './training/metrics';
@@ -46,4 +46,4 @@ export { backendInfo } from './native/backend';
 export type { BackendInfo } from './native/backend';
 export type { VariantNotTaken } from './native/variants';
 export type { ImportOptions } from './interop/tfjs/tfjs';
-export type { BatchingOptions, BatchingStats } from './inference/micro-batcher';
+export type { BatchingOptions, BatchingStats } from './classifier/micro-batcher';

@@ -1,6 +1,6 @@
 /** `rnn-node evaluate`: metrics of a saved model on labelled data. */
 import { oneLine } from './terminal-text';
-import { SequenceClassifier } from '../model/classifier';
+import { SequenceClassifier } from '../classifier/classifier';
 import { setNumThreads } from '../native/threads';
 import type { FlagCommand } from './command';
 import type { Flag, FlagValues } from './flags';

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 
 import { fileSink, runTo, stdoutSink, type Sink } from '../inference/sinks';
 import { fileSha256, preprocessorOf } from '../inference/model-file';
-import { SequenceClassifier } from '../model/classifier';
+import { SequenceClassifier } from '../classifier/classifier';
 import { setNumThreads } from '../native/threads';
 import type { DataFormatError } from '../util/errors';
 import { chunkSource } from '../scale/chunk-source';

@@ -1,5 +1,5 @@
 /** `rnn-node quantize`: an inference-only int8 or bf16 copy of a trained model file. */
-import { SequenceClassifier } from '../model/classifier';
+import { SequenceClassifier } from '../classifier/classifier';
 import type { FlagCommand } from './command';
 import { UsageError, type Flag, type FlagValues } from './flags';
 

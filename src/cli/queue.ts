@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 
-import { SequenceClassifier } from '../model/classifier';
+import { SequenceClassifier } from '../classifier/classifier';
 import { setNumThreads } from '../native/threads';
 import { checkReachable, DEFAULT_PREFIX, parseRedisUrl, QueueRuntimeError, QueueUsageError } from '../scale/queue/connection';
 import { JOB_NAME } from '../scale/queue/job';

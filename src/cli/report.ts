@@ -2,7 +2,8 @@
 import { readRegularFile } from '../util/read-file';
 
 import { parseMetricsLog } from '../report/report-data';
-import { checkOutputPath, writeReportFiles } from '../report/report-writer';
+import { writeReportFiles } from '../report/report-writer';
+import { checkOutputPath } from '../util/output-path';
 import type { FlagCommand } from './command';
 import { UsageError, type Flag, type FlagValues } from './flags';
 

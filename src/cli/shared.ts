@@ -1,12 +1,12 @@
 /** Glue between CLI data and a model: preprocessing, labels, typed datasets. */
-import type { SequenceClassifier } from '../model/classifier';
+import type { SequenceClassifier } from '../classifier/classifier';
 import type { TypedSequences } from '../data/sequence-set';
 import { DataFormatError } from '../util/errors';
 import type { Preprocessor } from '../data/preprocessing';
 import { checkRecordSchema, mergeSchemas, type RecordSchema } from '../data/record-schema';
 import type { DataRecord } from '../data/readers';
-import type { ReportOptions } from '../report/report-options';
-import { checkOutputPath } from '../report/report-writer';
+import type { ReportOptions } from '../training/report-options';
+import { checkOutputPath } from '../util/output-path';
 import { UsageError, type FlagValues } from './flags';
 import type { LoadedData } from './inputs';
 

@@ -1,7 +1,7 @@
 /** `rnn-node train`: fit a classifier on a data file and save it. */
 import { performance } from 'node:perf_hooks';
 import { earlyStopping } from '../training/callbacks';
-import { SequenceClassifier, type FitOptions } from '../model/classifier';
+import { SequenceClassifier, type FitOptions } from '../classifier/classifier';
 import { setNumThreads } from '../native/threads';
 import { type BiasInitializer, DEFAULT_INITIALIZERS, type EmbeddingInitializer, type KernelInitializer, type LayerConfig, type RecurrentInitializer, type SequenceClassifierConfig } from '../model/config';
 import { DataFormatError } from '../util/errors';

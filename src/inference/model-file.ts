@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import { Preprocessor } from '../data/preprocessing';
-import type { SequenceClassifier } from '../model/classifier';
+import type { SequenceClassifier } from '../classifier/classifier';
 
 /** The preprocessing a model was trained with (from its file). */
 export function preprocessorOf(model: SequenceClassifier): Preprocessor {

@@ -3,7 +3,7 @@
  * input order, with bounded memory (at most two batches held: one computing while the
  * next is read and encoded, or the last one formatted). `predict`, its shards and the queue workers all run this.
  */
-import type { SequenceClassifier } from '../model/classifier';
+import type { SequenceClassifier } from '../classifier/classifier';
 import type { TypedSequences } from '../data/sequence-set';
 import type { DataFormatError } from '../util/errors';
 import type { Preprocessor } from '../data/preprocessing';

@@ -2,9 +2,12 @@
  * The evaluation panels' numbers from one pass of predicted probabilities: the metrics
  * (computeMetrics), one-vs-rest curves per class, and the most confident mistakes.
  */
+import type { DescribeRecord } from '../training/report-options';
 import { computeMetrics } from '../training/metrics';
 import { classCurves } from './curves';
 import type { Evaluation, Mistake } from './report-data';
+
+export type { DescribeRecord } from '../training/report-options';
 
 /** Classes with curves in the report (the most frequent); the per-class table keeps every AUC. */
 export const MAX_CURVE_CLASSES = 20;
@@ -13,8 +16,6 @@ export const MAX_MISTAKES = 20;
 /** Characters of a record shown in the mistakes table. */
 export const MAX_RECORD_CHARS = 160;
 
-/** How a record of the evaluated data reads in the report (its text, or its first steps). */
-export type DescribeRecord = (index: number) => string;
 
 export function buildEvaluation(
   probs: Float32Array,

@@ -11,7 +11,7 @@ import type { FitCallbacks } from '../training/fit';
 import { classCounts, defaultDescriber, describeRun, labelNames } from './describe-run';
 import { buildEvaluation } from './evaluation';
 import { REPORT_FORMAT, REPORT_VERSION, NO_MARKERS, type Evaluation, type RunDescription } from './report-data';
-import type { ResolvedReportOptions } from './report-options';
+import type { ResolvedReportOptions } from '../training/report-options';
 import { writeReportFiles } from './report-writer';
 
 /** Labelled sequences, with each record's index in the data the caller gave (null: the same). */

@@ -9,7 +9,7 @@ import { invalidType, outOfRange } from '../util/errors';
 import type { NativeOptimizerConfig } from '../native/addon';
 import { resolveOptimizer, type OptimizerOptions } from './optimizer-options';
 import { MISSING_POLICIES, type MissingPolicy } from '../data/missing';
-import { resolveReportOptions, type ReportOptions, type ResolvedReportOptions } from '../report/report-options';
+import { resolveReportOptions, type ReportOptions, type ResolvedReportOptions } from './report-options';
 import { makeSchedule, type Schedule, type ScheduleOptions } from './schedules';
 import { threadsOption } from '../native/threads';
 import type { FitCallbacks } from './fit';

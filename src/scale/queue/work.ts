@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { SequenceClassifier } from '../../model/classifier';
+import { SequenceClassifier } from '../../classifier/classifier';
 import { fileSha256, preprocessorOf } from '../../inference/model-file';
 import { runPrediction } from '../../inference/predict-job';
 import { fileSink, runTo } from '../../inference/sinks';

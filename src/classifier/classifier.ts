@@ -5,11 +5,11 @@
  */
 import { TrainingSession } from '../training/session';
 import { datasetOf, fitModel, reportFacts } from './fit-model';
-import { predictSet } from '../inference/predict-set';
+import { predictSet } from './predict-set';
 import { writeFileAtomic } from '../util/atomic-file';
-import { makeHeader, encodeCheckpoint, readCheckpoint } from './checkpoint';
-import { packWeights, tensorsOf, unpackWeights, type ModelDescription, type WeightsInput, type WeightTensor } from './description';
-import { resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from './config';
+import { makeHeader, encodeCheckpoint, readCheckpoint } from '../model/checkpoint';
+import { packWeights, tensorsOf, unpackWeights, type ModelDescription, type WeightsInput, type WeightTensor } from '../model/description';
+import { resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from '../model/config';
 import { batchOf, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from '../data/sequence-set';
 import { BusyError, CheckpointError, DisposedError, InferenceOnlyError, invalidType, outOfRange } from '../util/errors';
 import { resolveClassWeights, resolveMissing, type FitOptions } from '../training/fit-options';
@@ -19,14 +19,14 @@ import type { MissingPolicy } from '../data/missing';
 import { ensureThreadsConfigured, threadsOption } from '../native/threads';
 import { type History } from '../training/fit';
 import { checkInteger, checkKnownKeys } from '../util/validate';
-import { MicroBatcher, resolveBatching, type BatchingOptions, type BatchingStats } from '../inference/micro-batcher';
+import { MicroBatcher, resolveBatching, type BatchingOptions, type BatchingStats } from './micro-batcher';
 import { writeEvaluationReport } from '../report/fit-report';
-import { resolveReportOptions, type ReportOptions } from '../report/report-options';
+import { resolveReportOptions, type ReportOptions } from '../training/report-options';
 import { importOnnx } from '../interop/onnx/onnx-import';
 import { exportTfjs, importTfjs, type ImportOptions } from '../interop/tfjs/tfjs';
 import { exportOnnx } from '../interop/onnx/onnx-export';
 import { packageVersion } from '../native/backend';
-import { onPrecisionGrid, quantizeDescription } from './quantize';
+import { onPrecisionGrid, quantizeDescription } from '../model/quantize';
 
 export type { FitOptions } from '../training/fit-options';
 
@@ -50,7 +50,7 @@ export interface EvaluateOptions extends PredictOptions {
   metricsLog?: string;
 }
 
-export type { ModelDescription, WeightTensor } from './description';
+export type { ModelDescription, WeightTensor } from '../model/description';
 
 const PREDICT_OPTION_KEYS = ['batchSize', 'signal', 'missing', 'threads'] as const;
 const EVALUATE_OPTION_KEYS = [...PREDICT_OPTION_KEYS, 'topK', 'report', 'metricsLog'] as const;

@@ -6,7 +6,7 @@
  */
 import { gatherLabels, subsetSet, toLabels, toSequenceSet, type Dataset, type SequenceSet } from '../data/sequence-set';
 import type { MissingPolicy } from '../data/missing';
-import { predictSet } from '../inference/predict-set';
+import { predictSet } from './predict-set';
 import type { NativeModel } from '../native/addon';
 import { earlyStoppingOf, evaluationOf, trainingRun, type EvaluatedSet, type ModelFacts } from '../report/fit-report';
 import { TrainingRecorder } from '../report/training-recorder';
@@ -16,8 +16,8 @@ import { computeMetrics } from '../training/metrics';
 import type { TrainingSession } from '../training/session';
 import { splitIndices } from '../training/split';
 import { invalidType, outOfRange } from '../util/errors';
-import type { ResolvedConfig } from './config';
-import { tensorsOf } from './description';
+import type { ResolvedConfig } from '../model/config';
+import { tensorsOf } from '../model/description';
 
 /** The model a fit runs on, as the classifier hands it over. */
 export interface FitTarget {

@@ -3,9 +3,11 @@
  */
 import { invalidType } from '../util/errors';
 import { checkKnownKeys } from '../util/validate';
-import type { DescribeRecord } from './evaluation';
 import { resolve } from 'node:path';
-import { checkOutputPath } from './report-writer';
+import { checkOutputPath } from '../util/output-path';
+
+/** How a record of the evaluated data reads in the report (its text, or its first steps). */
+export type DescribeRecord = (index: number) => string;
 
 export interface ReportOptions {
   /** Where to write the HTML report (atomically; during fit, again after every epoch). */
