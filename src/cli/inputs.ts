@@ -1,4 +1,4 @@
-/** Reading a CLI data argument: the command's flags turned into a data source (src/sources.ts). */
+/** Reading a CLI data argument: the command's flags turned into a data source (data/sources/). */
 import type { RecordSchema } from '../data/record-schema';
 import { openSources, readAll, type DataSource, type LoadedData, type RecordFormat } from '../data/sources';
 
