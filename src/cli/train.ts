@@ -1,4 +1,5 @@
 /** `rnn-node train`: fit a classifier on a data file and save it. */
+import { CELL_TYPES, type CellType } from '../model/cells';
 import { performance } from 'node:perf_hooks';
 import { earlyStopping } from '../training/callbacks';
 import { SequenceClassifier, type FitOptions } from '../classifier/classifier';
@@ -32,7 +33,7 @@ const TRAIN_FLAGS: Flag[] = [
   { name: 'max-length', kind: 'int', min: 1, help: 'keep the first N tokens or steps of each record', shown: 'unlimited' },
   { name: 'missing', kind: { choices: MISSING_POLICIES }, help: 'missing values in dense records', default: 'error' },
   { name: 'no-normalize', kind: 'bool', help: 'do not standardise dense features (mean/std of the training data)', default: false },
-  { name: 'cell', kind: { choices: ['lstm', 'gru', 'rnn'] }, help: 'recurrent cell', default: 'lstm' },
+  { name: 'cell', kind: { choices: CELL_TYPES }, help: 'recurrent cell', default: 'lstm' },
   { name: 'units', kind: 'int', min: 1, max: 16384, help: 'units per recurrent layer', default: 128 },
   { name: 'layers', kind: 'int', min: 1, max: 64, help: 'stacked recurrent layers', default: 1 },
   { name: 'bidirectional', kind: 'bool', help: 'bidirectional layers', default: false },
@@ -227,7 +228,7 @@ function buildModel(v: FlagValues, data: Awaited<ReturnType<typeof loadData>>) {
   const seen = new Set<number | string>(data.kind === 'typed' ? data.y : data.records.map((r) => r.label as number | string));
   if (seen.size < 2) throw new DataFormatError((v.data as string[]).join(', '), 0, `training data has only one label (${[...seen][0]})`);
   const layer: LayerConfig = {
-    cell: v.cell as 'lstm',
+    cell: v.cell as CellType,
     units: v.units as number,
     bidirectional: v.bidirectional as boolean,
     dropout: v.dropout as number,

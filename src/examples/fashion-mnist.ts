@@ -7,7 +7,7 @@
  *                                                 the test set evaluated after every epoch
  */
 import { parseArgs } from 'node:util';
-import { SequenceClassifier, backendInfo, readIdxDataset } from '../index';
+import { SequenceClassifier, backendInfo, readIdxDataset, type CellType } from '../index';
 
 async function main() {
   const { values } = parseArgs({
@@ -30,7 +30,7 @@ async function main() {
   const labels = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
   const model = new SequenceClassifier({
     input: { type: 'dense', features: 28 },
-    layers: [{ cell: values.cell as 'lstm', units: Number(values.units) }],
+    layers: [{ cell: values.cell as CellType, units: Number(values.units) }],
     classes: labels,
     seed: 1,
   });
