@@ -1,46 +1,21 @@
+// Network<T> (network.h): the recurrent stack over a packed batch (embedding lookup, the
+// layers' directions, dropout, Bidirectional merges, initial states) and the order of the
+// passes. Pooling, the dense head, its softmax and the loss are classifier_head.cc's: they
+// run once per batch on [batch, .] rows and share only the Workspace with the stack.
 #include "network.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <type_traits>
 
-#include "parallel.h"
+#include "bidirectional_merge.h"
+#include "classifier_head.h"
 #include "rng.h"
 
 namespace rnn {
 
 namespace {
-
-// out = merge(f, b) for Keras's Bidirectional merge modes (concat is handled by its callers).
-template <typename F, typename B, typename O>
-void merge_rows(MergeMode mode, const F& f, const B& b, O&& out) {
-  using T = typename std::decay_t<O>::Scalar;
-  switch (mode) {
-    case MergeMode::kSum: out = f + b; break;
-    case MergeMode::kAve: out = (f + b) * T(0.5); break;
-    case MergeMode::kMul: out = f.cwiseProduct(b); break;
-    case MergeMode::kConcat: break;
-  }
-}
-
-// d += dmerge/d(this direction) * dout, given the other direction's values (used by mul):
-// sum: dout; ave: dout / 2; mul: dout * other.
-template <typename G, typename Other, typename D>
-void merge_grad(MergeMode mode, const G& dout, const Other& other, D&& d) {
-  using T = typename std::decay_t<D>::Scalar;
-  switch (mode) {
-    case MergeMode::kSum: d += dout; break;
-    case MergeMode::kAve: d += dout * T(0.5); break;
-    case MergeMode::kMul: d += dout.cwiseProduct(other); break;
-    case MergeMode::kConcat: break;
-  }
-}
-
-// Whether the top layer merges and is read at its last step (each direction at its own row).
-bool top_split(const LayerConfig& top, Pooling pooling) { return top.merged() && pooling == Pooling::kLast; }
 
 // The model's precision on every layer too: the cells' packers read it from theirs.
 ModelConfig with_layer_precision(ModelConfig config) {
@@ -80,33 +55,6 @@ void permute_rows(const PackedLayout& L, const T* src, T* dst, long width, bool 
     const long from = to_sorted ? L.order[r] : r, to = to_sorted ? r : L.order[r];
     std::memcpy(dst + to * width, src + from * width, sizeof(T) * width);
   }
-}
-
-// The dense head's logits for n <= R rows (row stride D in x) of a model with at most
-// kHeadWidth classes, with W [D, kHeadWidth] and the bias zero-padded to kHeadWidth columns:
-//   logits[i, c] = bias[c] + sum_j x[i, j] * W[j, c]   (j in order)
-// R rows at a time keep R * kHeadWidth sums in registers across j: summing in memory made
-// each step wait on the last one's store (~2% of an fp32 inference step, ~5% of an int8
-// one). Every row goes through this one instantiation, a short block repeating its last
-// row (computed, not stored): a second instantiation for the remainder could contract
-// other multiply-adds into FMAs and give a row other bits alone than in a block.
-constexpr int kHeadWidth = 16;
-// About 8 vector accumulators: 8 rows of 16 floats with AVX-512, 4 with AVX2, 2 with SSE/NEON.
-template <typename T>
-constexpr int kHeadRows = std::max(1, 8 * Eigen::internal::packet_traits<T>::size / kHeadWidth);
-
-template <typename T, int R>
-inline void head_rows(const T* x, long D, Index n, const T* W, const T* bias, T* logits, long C) {
-  using Row = Eigen::Array<T, kHeadWidth, 1>;  // whole vectors (a plain loop got permutes)
-  const T* row[R];
-  for (int i = 0; i < R; ++i) row[i] = x + std::min<Index>(i, n - 1) * D;
-  Row acc[R];
-  for (int i = 0; i < R; ++i) acc[i] = Eigen::Map<const Row>(bias);
-  for (long j = 0; j < D; ++j) {
-    const Eigen::Map<const Row> w(W + j * kHeadWidth);
-    for (int i = 0; i < R; ++i) acc[i] += row[i][j] * w;
-  }
-  for (Index i = 0; i < n; ++i) std::copy(acc[i].data(), acc[i].data() + C, logits + i * C);
 }
 
 }  // namespace
@@ -193,174 +141,16 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<
     if (!in_place) ws.output_of[l] = out.data();
     x = ws.output_of[l];
   }
-  pool(ws);
-  // Dense head and a numerically stable softmax.
-  const long C = config_.classes, Dtop = config_.head_input_size();
-  ws.logits.resize(size_t(L.batch) * C);
-  ws.log_norm.resize(L.batch);
-  ws.probs.resize(size_t(L.batch) * C);
-  // Each sequence's logits and probabilities are computed from its own row alone, in a fixed
-  // order: the same bits whatever batch the sequence is in, wherever in it, and with any
-  // thread count (what lets sharded and queued predictions equal a single run's byte for
-  // byte). A general GEMM chooses its blocking and its vector/scalar split from the batch
-  // size and from addresses, so it is not used here; the head is small next to the cells.
-  //   logits[r, c] = bias[c] + sum_j pooled[r, j] * W[j, c]   (j in order)
-  //   probs[r, c] = exp(logits[r, c] - max_c logits[r, c]) / sum_c (...)
-  const T* W = P + params_.dense_kernel;
-  const T* bias = P + params_.dense_bias;
-  const bool narrow = C <= kHeadWidth;
-  if (narrow) {  // W and the bias padded to kHeadWidth columns (head_rows)
-    ws.head_kernel.assign(size_t(Dtop) * kHeadWidth, T(0));
-    ws.head_bias.assign(kHeadWidth, T(0));
-    for (long j = 0; j < Dtop; ++j) std::copy(W + j * C, W + (j + 1) * C, ws.head_kernel.data() + j * kHeadWidth);
-    std::copy(bias, bias + C, ws.head_bias.data());
-  }
-  parallel_rows(L.batch, Dtop * C, [&](Index b, Index e) {
-    if (narrow) {
-      constexpr int R = kHeadRows<T>;
-      for (Index r = b; r < e; r += R)
-        head_rows<T, R>(ws.pooled.data() + r * Dtop, Dtop, std::min<Index>(R, e - r), ws.head_kernel.data(),
-                        ws.head_bias.data(), ws.logits.data() + r * C, C);
-    }
-    for (Index r = b; r < e; ++r) {
-      T* z = ws.logits.data() + r * C;
-      if (!narrow) {
-        const T* x = ws.pooled.data() + r * Dtop;
-        std::copy(bias, bias + C, z);
-        for (long j = 0; j < Dtop; ++j) {
-          const T xj = x[j];
-          const T* w = W + j * C;
-          for (long c = 0; c < C; ++c) z[c] += xj * w[c];
-        }
-      }
-      T top = z[0];
-      for (long c = 1; c < C; ++c) top = std::max(top, z[c]);
-      T* p = ws.probs.data() + r * C;
-      T sum = 0;
-      for (long c = 0; c < C; ++c) {
-        p[c] = std::exp(z[c] - top);
-        sum += p[c];
-      }
-      for (long c = 0; c < C; ++c) p[c] /= sum;
-      ws.log_norm[r] = top + std::log(sum);
-    }
-  });
+  pool(config_, ws);
+  head_forward(config_, params_, P, ws);
   ws.kept_for_backward = keep_for_backward;
   return "";
 }
 
 template <typename T>
-void Network<T>::pool(Workspace<T>& ws) const {
-  const PackedLayout& L = ws.layout;
-  const LayerConfig& top = config_.layers.back();
-  const long D = top.output_size(), u = top.units;
-  ConstMapR<T> H(ws.output_of.back(), L.rows, D);
-  ws.pooled.resize(size_t(L.batch) * D);
-  MapR<T> P(ws.pooled.data(), L.batch, D);
-  if (config_.pooling == Pooling::kMax) ws.argmax.resize(size_t(L.batch) * D);
-  parallel_rows(L.batch, long(L.steps) * D, [&](Index b, Index e) {
-    for (Index r = b; r < e; ++r) {
-      const int len = L.lengths[r];
-      switch (config_.pooling) {
-        case Pooling::kLast:
-          // Forward half: state after the last valid step; backward half (bidirectional):
-          // state after reading back to step 0 (Keras semantics), merged when the layer merges.
-          if (top.merged()) {
-            ConstMapR<T> f(ws.directions.back()[0]->output(), L.rows, u), b(ws.directions.back()[1]->output(), L.rows, u);
-            merge_rows(top.merge_mode, f.row(L.row(len - 1, int(r))), b.row(L.row(0, int(r))), P.row(r));
-            break;
-          }
-          P.row(r).head(u) = H.row(L.row(len - 1, int(r))).head(u);
-          if (top.bidirectional) P.row(r).tail(u) = H.row(L.row(0, int(r))).tail(u);
-          break;
-        case Pooling::kMean:
-          P.row(r).setZero();
-          for (int t = 0; t < len; ++t) P.row(r) += H.row(L.row(t, int(r)));
-          P.row(r) /= T(len);
-          break;
-        case Pooling::kMax: {
-          long* arg = ws.argmax.data() + r * D;
-          P.row(r) = H.row(L.row(0, int(r)));
-          for (long c = 0; c < D; ++c) arg[c] = L.row(0, int(r));
-          for (int t = 1; t < len; ++t) {
-            const long row = L.row(t, int(r));
-            for (long c = 0; c < D; ++c)
-              if (H(row, c) > P(r, c)) { P(r, c) = H(row, c); arg[c] = row; }
-          }
-          break;
-        }
-      }
-    }
-  });
-}
-
-template <typename T>
-void Network<T>::unpool(Workspace<T>& ws, T* dtop) const {
-  const PackedLayout& L = ws.layout;
-  const LayerConfig& top = config_.layers.back();
-  const long D = top.output_size(), u = top.units;
-  // A merging top layer read at its last step: the gradient goes to each direction's own row
-  // (forward's last step, backward's step 0), so dtop holds both directions side by side.
-  const bool split = top_split(top, config_.pooling);
-  MapR<T> dH(dtop, L.rows, split ? 2 * u : D);
-  dH.setZero();
-  ConstMapR<T> dP(ws.dpooled.data(), L.batch, D);
-  // Each sequence's rows are its own, so sequences can be split across threads.
-  parallel_rows(L.batch, long(L.steps) * D, [&](Index b, Index e) {
-    for (Index r = b; r < e; ++r) {
-      const int len = L.lengths[r];
-      switch (config_.pooling) {
-        case Pooling::kLast:
-          if (split) {
-            // d(f + b) = 1, d((f + b) / 2) = 1/2, d(f * b) = the other direction's value.
-            ConstMapR<T> f(ws.directions.back()[0]->output(), L.rows, u), b(ws.directions.back()[1]->output(), L.rows, u);
-            const long last = L.row(len - 1, int(r)), first = L.row(0, int(r));
-            merge_grad(top.merge_mode, dP.row(r), b.row(first), dH.row(last).head(u));
-            merge_grad(top.merge_mode, dP.row(r), f.row(last), dH.row(first).tail(u));
-            break;
-          }
-          dH.row(L.row(len - 1, int(r))).head(u) += dP.row(r).head(u);
-          if (top.bidirectional) dH.row(L.row(0, int(r))).tail(u) += dP.row(r).tail(u);
-          break;
-        case Pooling::kMean:
-          for (int t = 0; t < len; ++t) dH.row(L.row(t, int(r))) += dP.row(r) / T(len);
-          break;
-        case Pooling::kMax: {
-          const long* arg = ws.argmax.data() + r * D;
-          for (long c = 0; c < D; ++c) dH(arg[c], c) += dP(r, c);
-          break;
-        }
-      }
-    }
-  });
-}
-
-template <typename T>
 T Network<T>::loss(Workspace<T>& ws, const int32_t* labels, const T* class_weights,
                    long* correct) const {
-  const PackedLayout& L = ws.layout;
-  const long C = config_.classes;
-  ws.labels.resize(L.batch);
-  ws.dlogits.resize(size_t(L.batch) * C);
-  ConstMapR<T> probs(ws.probs.data(), L.batch, C);
-  ConstMapR<T> logits(ws.logits.data(), L.batch, C);
-  MapR<T> dlogits(ws.dlogits.data(), L.batch, C);
-  T total = 0;
-  long hits = 0;
-  for (int r = 0; r < L.batch; ++r) {
-    const int32_t y = labels[L.order[r]];
-    ws.labels[r] = y;
-    const T w = class_weights ? class_weights[y] : T(1);
-    // -log softmax(logits)_y, from the logits so tiny probabilities keep their precision.
-    total += w * (ws.log_norm[r] - logits(r, y));
-    dlogits.row(r) = probs.row(r) * (w / T(L.batch));
-    dlogits(r, y) -= w / T(L.batch);
-    Index best;
-    probs.row(r).maxCoeff(&best);
-    hits += best == y;
-  }
-  if (correct) *correct = hits;
-  return total / T(L.batch);
+  return cross_entropy(config_, ws, labels, class_weights, correct);
 }
 
 template <typename T>
@@ -368,17 +158,11 @@ void Network<T>::backward(Workspace<T>& ws, const T* P, T* grads, T* dx) const {
   // A programming error, not bad input: only Model calls this, always after a kept forward.
   if (!ws.kept_for_backward) std::abort();
   const PackedLayout& L = ws.layout;
-  const long C = config_.classes, Dtop = config_.head_input_size();
-  ConstMapR<T> dlogits(ws.dlogits.data(), L.batch, C);
-  ConstMapR<T> pooled(ws.pooled.data(), L.batch, Dtop);
-  MapR<T>(grads + params_.dense_kernel, Dtop, C).noalias() += pooled.transpose() * dlogits;
-  RowVectorMap<T>(grads + params_.dense_bias, C) += dlogits.colwise().sum();
-  ws.dpooled.resize(size_t(L.batch) * Dtop);
-  MapR<T>(ws.dpooled.data(), L.batch, Dtop).noalias() =
-      dlogits * ConstMapR<T>(P + params_.dense_kernel, Dtop, C).transpose();
+  head_backward(config_, params_, P, grads, ws);
+  const long Dtop = config_.head_input_size();
   const LayerConfig& top = config_.layers.back();
   ws.dout.resize(size_t(L.rows) * (top_split(top, config_.pooling) ? 2 * top.units : Dtop));
-  unpool(ws, ws.dout.data());
+  unpool(config_, ws, ws.dout.data());
 
   const int nl = int(config_.layers.size());
   const bool want_state_grads = !ws.h0.empty();

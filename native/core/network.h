@@ -2,6 +2,10 @@
 // optionally bidirectional recurrent layers (dropout between them while training) ->
 // pooling over valid steps -> dense softmax head -> cross-entropy.
 //
+// network.cc owns the recurrent stack (embedding, layers, dropout, Bidirectional merges) and
+// the order of the passes; pooling, the dense head, its softmax and the loss are in
+// classifier_head.h/.cc, which Network calls once per batch.
+//
 // A Network is immutable (config + parameter layout) and may serve many calls at once;
 // everything a call writes lives in its Workspace, which is sized on first use and then
 // reused, so steady-state calls do not allocate.
@@ -90,8 +94,6 @@ class Network {
  private:
   // Token input: the embedding rows of the packed ids into ws.x.
   void embed(Workspace<T>& ws, const T* params, const PackedInput<T>& in) const;
-  void pool(Workspace<T>& ws) const;
-  void unpool(Workspace<T>& ws, T* dtop) const;
   DirectionParams<T> direction_params(const T* params, int layer, int dir, uint64_t version) const;
 
   ModelConfig config_;

@@ -166,7 +166,7 @@ TEST(pooling_mean_bidirectional) {
                           3, 3, Pooling::kMean));
 }
 TEST(pooling_max) { check_model(dense_model({layer(CellType::kGru, 4)}, 3, 4, Pooling::kMax)); }
-// The head's two paths (network.cc): up to 16 classes summed in registers, more in memory.
+// The head's two paths (classifier_head.cc): up to 16 classes summed in registers, more in memory.
 TEST(head_16_classes) { check_model(dense_model({layer(CellType::kRnn, 3)}, 2, 16)); }
 TEST(head_17_classes) { check_model(dense_model({layer(CellType::kRnn, 3)}, 2, 17)); }
 TEST(pooling_max_bidirectional_stacked) {
