@@ -2,7 +2,7 @@
  * One invariant under sharded and queued batch jobs: a sequence's probabilities are the same
  * bits whatever batch it is in, wherever in that batch, and whatever the thread count. (The
  * kernels compute each row from that row alone in a fixed order: native/core/packed_gemm.cc,
- * and the head and softmax in network.cc; native/test/packed_gemm_test.cc checks the GEMM
+ * and the head and softmax in classifier_head.cc; native/test/packed_gemm_test.cc checks the GEMM
  * itself.)
  */
 import { describe, expect, it } from 'vitest';
