@@ -192,4 +192,22 @@ describe('rnn-node convert', () => {
     expect(source).not.toBe('');
     expect(run(['predict', '--model', 'na-copy.rnn', '--data', 'ids.jsonl']).stdout).toBe(source);
   });
+
+  it('.rnn to .rnn keeps the training state byte for byte; an int8 model is refused as tfjs, as ONNX', () => {
+    const trained = run(['train', '--resume', 'ids.rnn', '--data', 'ids.jsonl', '--epochs', '2', '--out', 'trained.rnn']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const copy = run(['convert', '--input', 'trained.rnn', '--output', 'trained-copy.rnn']);
+    expect(copy.code, copy.stderr).toBe(0);
+    // The same file: config, weights, optimizer moments, epochs, shuffling state, callbacks.
+    expect(readFileSync(join(dir, 'trained-copy.rnn')).equals(readFileSync(join(dir, 'trained.rnn')))).toBe(true);
+    const quantized = run(['quantize', '--model', 'ids.rnn', '--output', 'ids-int8.rnn']);
+    expect(quantized.code, quantized.stderr).toBe(0);
+    for (const output of ['int8/model.json', 'int8.onnx']) {
+      const r = run(['convert', '--input', 'ids-int8.rnn', '--output', output]);
+      expect(r.code, output).toBe(1);
+      expect(r.stderr.trim().split('\n'), output).toHaveLength(1);
+      expect(r.stderr, output).toMatch(/Cannot export this int8 model to (tfjs|ONNX)/);
+    }
+    expect(existsSync(join(dir, 'int8', 'model.json'))).toBe(false);
+  });
 });

@@ -24,6 +24,8 @@ describe('ModelDescription', () => {
     expect(await back.predictProba(input)).toEqual(await model.predictProba(input));
     // The description is a copy: changing it changes neither model.
     d.weights[0].values[0] += 1;
+    d.config.layers[0].units = 99;
+    expect(model.config.layers[0].units).toBe(4);
     (d.preprocessing as { features: number }).features = 99;
     expect(model.getWeights()[0].values[0]).toBe(back.getWeights()[0].values[0]);
     expect((model.preprocessing as { features: number }).features).toBe(3);
@@ -51,6 +53,8 @@ describe('ModelDescription', () => {
     const nan = d.weights.map((w, i) => (i === 1 ? { ...w, values: Float32Array.from(w.values, (v, k) => (k === 3 ? NaN : v)) } : w));
     expect(() => SequenceClassifier.fromDescription({ ...d, weights: nan })).toThrow(/weights\[1\] \(bidirectional_0\/forward_gru\/recurrent_kernel\)\.values\[3\]/);
     expect(() => SequenceClassifier.fromDescription({ ...d, config: { ...d.config, layers: [] } })).toThrow(/config\.layers/);
+    expect(() => SequenceClassifier.fromDescription({ ...d, config: null as never })).toThrow(/description\.config/);
+    expect(() => SequenceClassifier.fromDescription({ ...d, preprocessing: 'text' as never })).toThrow(/description\.preprocessing/);
     model.dispose();
   });
 });

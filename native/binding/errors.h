@@ -1,6 +1,6 @@
 // Errors thrown to JavaScript: the class is chosen deliberately (TypeError for a wrong
 // type, RangeError for a wrong size or value, Error otherwise) and every error carries a
-// stable `code` that src/errors.ts maps onto the library's error classes.
+// stable `code` that src/util/errors.ts maps onto the library's error classes.
 #pragma once
 
 #include <napi.h>
@@ -11,7 +11,7 @@ namespace rnn_binding {
 
 enum class ErrorKind { kType, kRange, kPlain };
 
-constexpr const char* kInvalidArgument = "ERR_INVALID_ARG_TYPE";  // the codes src/errors.ts uses too
+constexpr const char* kInvalidArgument = "ERR_INVALID_ARG_TYPE";  // the codes src/util/errors.ts uses too
 constexpr const char* kOutOfRange = "ERR_OUT_OF_RANGE";
 constexpr const char* kBusy = "ERR_RNN_BUSY";
 constexpr const char* kDisposed = "ERR_RNN_DISPOSED";

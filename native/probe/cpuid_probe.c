@@ -3,7 +3,7 @@
  * the loader can choose a prebuilt variant from what the CPU itself reports. It is compiled
  * for plain x86-64 (no SSE3 and up, see binding.gyp), in C, with no libraries beyond libc, so
  * loading it is safe on every x86-64 CPU, including ones the baseline variant cannot run on.
- * Decoding the registers into features is done in TypeScript (src/cpu-features.ts), where it
+ * Decoding the registers into features is done in TypeScript (src/native/cpu-features.ts), where it
  * is tested against recorded values of real CPUs.
  *
  *   cpuid(leaf, subleaf) -> [eax, ebx, ecx, edx]   (unsigned 32-bit numbers)

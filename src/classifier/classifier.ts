@@ -299,8 +299,14 @@ export class SequenceClassifier {
 
   /** The model as plain data: its config, weights (copies) and preprocessing. */
   toDescription(): ModelDescription {
-    const model = this.#idle('read weights');
-    return { config: this.config, weights: this.#weightsOf(model), preprocessing: this.preprocessing === null ? null : structuredClone(this.preprocessing) };
+    const d = this.#describe(this.#idle('read weights'));
+    return { config: structuredClone(d.config), weights: d.weights, preprocessing: d.preprocessing === null ? null : structuredClone(d.preprocessing) };
+  }
+
+  /** This model as a description for a reader that only reads it (an exporter): the weights
+   * copied out of native memory, the config and preprocessing shared. */
+  #describe(model: NativeModel): ModelDescription {
+    return { config: this.config, weights: this.#weightsOf(model), preprocessing: this.preprocessing };
   }
 
   /**
@@ -310,10 +316,13 @@ export class SequenceClassifier {
   static fromDescription(description: ModelDescription): SequenceClassifier {
     if (description === null || typeof description !== 'object') throw invalidType('description', 'a model description { config, weights, preprocessing }', description);
     const { config, weights, preprocessing } = description;
+    if (config === null || typeof config !== 'object') throw invalidType('description.config', 'a model config', config);
+    if (preprocessing !== undefined && preprocessing !== null && (typeof preprocessing !== 'object' || Array.isArray(preprocessing)))
+      throw invalidType('description.preprocessing', 'an object or null', preprocessing);
     const model = new SequenceClassifier({ ...config, classes: config.labels ?? config.classes } as SequenceClassifierConfig);
     try {
       model.#idle('set weights').setParams(packWeights(tensorsOf(model.config), weights));
-      model.preprocessing = preprocessing ?? null;
+      model.preprocessing = preprocessing === undefined || preprocessing === null ? null : structuredClone(preprocessing);
     } catch (e) {
       model.dispose();
       throw e;
@@ -362,14 +371,12 @@ export class SequenceClassifier {
    */
   async toOnnx(path: string): Promise<void> {
     if (typeof path !== 'string' || path === '') throw invalidType('path', 'a file path', path);
-    this.#idle('export');
-    await writeFileAtomic(path, await exportOnnx(this.toDescription(), packageVersion()));
+    await writeFileAtomic(path, await exportOnnx(this.#describe(this.#idle('export')), packageVersion()));
   }
 
   /** Writes `dir`/model.json and its weight shards, loadable by `@tensorflow/tfjs`'s loadLayersModel. */
   async toTfjs(dir: string): Promise<void> {
-    this.#idle('export');
-    await exportTfjs(this.toDescription(), dir, packageVersion());
+    await exportTfjs(this.#describe(this.#idle('export')), dir, packageVersion());
   }
 
   /** Saves the model to one file, atomically (temp file + fsync + rename). With
@@ -386,9 +393,9 @@ export class SequenceClassifier {
   }
 
   async #saveWith(model: NativeModel, path: string, includeTrainingState: boolean): Promise<void> {
-    const { training, moments, kept } = this.#session.snapshot(model, includeTrainingState);
-    const header = makeHeader(this.config, this.preprocessing, training);
-    await writeFileAtomic(path, encodeCheckpoint({ header, params: model.getParams(), moments, kept }));
+    const snapshot = this.#session.snapshot(model, includeTrainingState);
+    const header = makeHeader(this.config, this.preprocessing, snapshot.training);
+    await writeFileAtomic(path, encodeCheckpoint({ header, params: model.getParams(), moments: snapshot.moments, kept: snapshot.kept }));
   }
 
   /** Loads a model saved by `save()`. Every size in the file is checked before anything is

@@ -8,8 +8,9 @@ import { readRegularFileSync } from '../util/read-file';
 import { basename, dirname, extname } from 'node:path';
 
 import { packageVersion } from '../native/backend';
-import { describeCheckpoint, encodeCheckpoint, makeHeader, readCheckpoint } from '../model/checkpoint';
-import { packWeights, tensorsOf, type ModelDescription } from '../model/description';
+import { describeCheckpoint, encodeModelFile, readCheckpoint } from '../model/checkpoint';
+import { carriedOver, type SessionSnapshot } from '../training/session';
+import type { ModelDescription } from '../model/description';
 import { exportOnnx } from '../interop/onnx/onnx-export';
 import { importOnnx } from '../interop/onnx/onnx-import';
 import { exportTfjs, importTfjs, type ImportOptions } from '../interop/tfjs/tfjs';
@@ -76,9 +77,7 @@ async function convert(v: FlagValues): Promise<number> {
   // Models travel as descriptions (plain data): no native model is built, and the addon is
   // not loaded, so convert runs where the binary does not.
   let model: ModelDescription;
-  let training = null;
-  let moments: Float32Array | null = null;
-  let kept: Float32Array | null = null;
+  let training: SessionSnapshot | undefined;
   if (from === 'tfjs') {
     model = await importTfjs(input, options);
   } else if (from === 'onnx') {
@@ -88,11 +87,10 @@ async function convert(v: FlagValues): Promise<number> {
     const checkpoint = await readCheckpoint(input);
     model = describeCheckpoint(checkpoint);
     // .rnn to .rnn keeps the training state, as loading and saving the model does.
-    ({ training, moments, kept } = { training: checkpoint.header.training, moments: checkpoint.moments, kept: checkpoint.kept });
+    training = carriedOver({ training: checkpoint.header.training, moments: checkpoint.moments, kept: checkpoint.kept });
   }
   if (to === 'rnn') {
-    const params = packWeights(tensorsOf(model.config), model.weights);
-    await writeFileAtomic(output, encodeCheckpoint({ header: makeHeader(model.config, model.preprocessing, training), params, moments, kept }));
+    await writeFileAtomic(output, encodeModelFile(model, training));
   } else if (to === 'onnx') {
     await writeFileAtomic(output, await exportOnnx(model, packageVersion()));
   } else {

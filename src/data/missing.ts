@@ -1,6 +1,6 @@
 /**
  * Missing values (NaN) in dense sequences, and the policies that deal with them: the one
- * implementation used by the API (data.ts, on typed input) and the CLI's preprocessing
+ * implementation used by the API (data/sequence-set.ts, on typed input) and the CLI's preprocessing
  * (on records). 'error' rejects the sequence naming the position; 'zero' uses 0; 'ffill'
  * repeats the feature's previous value (0 at the first step); 'mask' drops the steps that
  * have any missing value.

@@ -44,7 +44,7 @@ export function describeImported(path: string, config: SequenceClassifierConfig,
   checkImportOptions(options);
   const classes = config.classes as number;
   // What the file itself says is the file's error (ModelFileError naming it), not an option's.
-  if (options.labels === undefined && meta.labels !== undefined && meta.labels !== null) {
+  if ((options.labels === undefined || options.labels === null) && meta.labels !== undefined && meta.labels !== null) {
     const l = meta.labels as unknown;
     if (!Array.isArray(l) || l.length !== classes || !l.every((name) => typeof name === 'string' && name !== '') || new Set(l).size !== l.length)
       throw new ModelFileError(`${path}: the labels in its rnn-node metadata are not ${classes} distinct non-empty names (the model's classes); pass options.labels to name them`);

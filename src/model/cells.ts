@@ -71,10 +71,6 @@ export const CELLS: Record<CellType, CellSpec> = {
 /** The cell kinds, in the table's order. */
 export const CELL_TYPES = Object.keys(CELLS) as CellType[];
 
-export function isCellType(value: unknown): value is CellType {
-  return typeof value === 'string' && Object.hasOwn(CELLS, value);
-}
-
 /** G: the gate blocks of a cell. */
 export function gateCount(cell: CellType): number {
   return CELLS[cell].gates.length;

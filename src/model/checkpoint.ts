@@ -28,14 +28,16 @@ import { crc32 } from 'node:zlib';
 import { KERAS_INITIALIZERS, resolveConfig, type ResolvedConfig } from './config';
 import { CheckpointError } from '../util/errors';
 import { FILE_GATE_ORDER } from './cells';
-import { paramCountOf, tensorsOf, unpackWeights, type ModelDescription } from './description';
-import type { TrainingState } from '../training/session';
+import { packWeights, paramCountOf, tensorsOf, unpackWeights, type ModelDescription } from './description';
+import type { SessionSnapshot, TrainingState } from '../training/session';
 import { resolveOptimizer } from '../training/optimizer-options';
 import { readRegularFile } from '../util/read-file';
 
 export type { TrainingState } from '../training/session';
 
 export const FORMAT_VERSION = 3;
+/** The cells whose gate orders every model file records, since format 1. */
+const ALWAYS_RECORDED = ['lstm', 'gru'];
 /** The oldest format this version still reads. */
 const OLDEST_FORMAT = 1;
 const MAGIC = Buffer.from('RNNNODE\0', 'latin1');
@@ -150,9 +152,14 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'model file'): Check
   }
   if (typeof header !== 'object' || header === null) fail(where, 'corrupt header (not an object)');
   // Weights are read in this version's gate order: a file that says otherwise is not ours to guess.
+  // Every file records the orders of the cells it was written with: always LSTM's and GRU's
+  // (every format does), and a cell added later only where a file's model uses it, so files
+  // written before that cell existed still load.
   const order = header.gateOrder as unknown as Record<string, unknown> | undefined;
-  if (!order || Object.entries(FILE_GATE_ORDER).some(([cell, gates]) => order[cell] !== gates))
-    fail(where, `gate order ${JSON.stringify(order)} is not this version's (${JSON.stringify(FILE_GATE_ORDER)})`);
+  const wrongOrder = () => fail(where, `gate order ${JSON.stringify(order)} is not this version's (${JSON.stringify(FILE_GATE_ORDER)})`);
+  const recorded = (cell: string) => order !== undefined && order !== null && Object.hasOwn(order, cell);
+  if (!order || typeof order !== 'object') wrongOrder();
+  if (Object.entries(FILE_GATE_ORDER).some(([cell, gates]) => (ALWAYS_RECORDED.includes(cell) || recorded(cell)) && order![cell] !== gates)) wrongOrder();
   let config: ResolvedConfig;
   try {
     const c = header.config as unknown as Record<string, unknown>;
@@ -162,6 +169,7 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'model file'): Check
   } catch (e) {
     fail(where, `invalid config in header: ${(e as Error).message}`);
   }
+  if (config.layers.some((l) => Object.hasOwn(FILE_GATE_ORDER, l.cell) && !recorded(l.cell))) wrongOrder();
   const expected = paramCountOf(config);
   if (expected > MAX_PARAMS) fail(where, `the config describes ${expected} parameters, more than the supported ${MAX_PARAMS}`);
   if (header.paramCount !== expected || paramBytes !== BigInt(4 * expected))
@@ -244,6 +252,12 @@ export function makeHeader(config: ResolvedConfig, preprocessing: Record<string,
     preprocessing,
     training,
   };
+}
+
+/** The model file of a description, with the training sections a session gives (or none). */
+export function encodeModelFile(d: ModelDescription, { training, moments, kept }: SessionSnapshot = { training: null, moments: null, kept: null }): Buffer {
+  const params = packWeights(tensorsOf(d.config), d.weights);
+  return encodeCheckpoint({ header: makeHeader(d.config, d.preprocessing, training), params, moments, kept });
 }
 
 /** The model a checkpoint holds, as a description (its training state aside). */

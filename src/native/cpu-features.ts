@@ -17,7 +17,7 @@
  *
  * Features are named in the kernel's /proc/cpuinfo vocabulary (`pni` for SSE3, `abm` for
  * LZCNT, `lahf_lm`; `asimd` for NEON), so every source feeds the same variant table
- * (src/variants.ts).
+ * (native/variants.ts).
  * Plain CommonJS-compatible TypeScript with no imports from the rest of the package:
  * `scripts/install.js` uses it at install time.
  */

@@ -3,7 +3,7 @@
  *
  * The package ships one `.node` per x86-64 micro-architecture level (linux-x64) and one for
  * armv8-a with NEON (linux-arm64). Picking one must never execute an instruction the CPU
- * lacks, so the choice is made from the CPU's features as src/cpu-features.ts detects them
+ * lacks, so the choice is made from the CPU's features as src/native/cpu-features.ts detects them
  * (x86-64: CPUID and XGETBV through a probe built for plain x86-64; arm64: the kernel's HWCAP;
  * /proc/cpuinfo only as a fallback), never by loading a variant to see whether it works.
  * Plain CommonJS-compatible TypeScript with no imports from the rest of the package but

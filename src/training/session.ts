@@ -28,6 +28,31 @@ export interface SessionSnapshot {
   kept: Float32Array | null;
 }
 
+/**
+ * A loaded checkpoint's training sections as a session that took them (restore) would write
+ * them again (snapshot): the same fields in their normal form, callback states as plain JSON,
+ * kept weights only with the callback that keeps them. `rnn-node convert` from .rnn to .rnn
+ * carries them this way, as loading and saving the model does.
+ */
+export function carriedOver({ training, moments, kept }: SessionSnapshot): SessionSnapshot {
+  if (!training || !moments) return { training: null, moments: null, kept: null };
+  const saved = (training.extra as { callbacks?: unknown } | undefined)?.callbacks;
+  const callbacks = saved && typeof saved === 'object' && !Array.isArray(saved) ? saved : {};
+  const keeps = training.keptWeights !== undefined && kept !== null;
+  return {
+    training: {
+      optimizer: training.optimizer,
+      optimizerSteps: training.optimizerSteps,
+      epochs: training.epochs,
+      rngState: training.rngState,
+      extra: { callbacks: JSON.parse(JSON.stringify(callbacks)) },
+      ...(keeps ? { keptWeights: training.keptWeights } : {}),
+    },
+    moments,
+    kept: keeps ? kept : null,
+  };
+}
+
 export class TrainingSession {
   #optimizerKey = '';
   #optimizer: NativeOptimizerConfig | null = null;

@@ -4,6 +4,7 @@
  * planner (src/scale/plan.ts) all read. A new format is a file beside this one exporting an
  * `InputFormat` (source.ts), and its entry here.
  */
+import { orList } from '../../util/text';
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 
@@ -77,8 +78,7 @@ export function isInputDirectory(dir: string): boolean {
 
 /** What a directory argument may hold, for its error: 'no .jsonl, ... or .parquet file and is not an IDX directory'. */
 export function directoryInputsText(): string {
-  const or = (items: readonly string[]) => (items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}` : items.join(''));
   const endings = FORMATS.flatMap((f) => filesOf(f).files);
   const directories = FORMATS.filter((f) => 'directory' in f.inputs).map((f) => f.description);
-  return `no ${or(endings)} file${directories.length > 0 ? ` and is not ${or(directories)}` : ''}`;
+  return `no ${orList(endings)} file${directories.length > 0 ? ` and is not ${orList(directories)}` : ''}`;
 }

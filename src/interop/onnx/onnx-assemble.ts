@@ -2,6 +2,7 @@
  * The end of an interpreted ONNX graph: the classifier head (Gemm/MatMul over pooled features)
  * and the assembly of the layers found into a config and weights in rnn-node's order.
  */
+import { orList } from '../../util/text';
 import { CELL_TYPES, CELLS, gateCount } from '../../model/cells';
 import type { SequenceClassifierConfig } from '../../model/config';
 import { UnsupportedModelError } from '../../util/errors';
@@ -41,7 +42,7 @@ export function assemble(head: Extract<Value, { kind: 'logits' | 'probabilities'
   const refuse = (why: string): never => {
     throw new UnsupportedModelError(`${path}: ${why}`);
   };
-  if (layers.length === 0) refuse(`no ${CELL_TYPES.map((c) => CELLS[c].onnx.op).join(', ').replace(/, ([^,]*)$/, ' or $1')} node feeds the output: rnn-node imports recurrent classifiers`);
+  if (layers.length === 0) refuse(`no ${orList(CELL_TYPES.map((c) => CELLS[c].onnx.op))} node feeds the output: rnn-node imports recurrent classifiers`);
   const top = layers.length - 1;
   const { pooled } = head;
   if (pooled.layer !== top) refuse(`the dense layer reads layer ${pooled.layer}, not the last recurrent layer (${top})`);

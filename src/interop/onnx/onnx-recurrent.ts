@@ -8,7 +8,7 @@ import type { Tensor } from './onnx-model';
 import { fromOnnxBias, fromOnnxMatrix } from './onnx-gates';
 import { type Axis, type Value, type Context, describe } from './onnx-values';
 
-export const ACTIVATIONS: Record<string, 'tanh' | 'relu'> = { tanh: 'tanh', relu: 'relu' };
+const ACTIVATIONS: Record<string, 'tanh' | 'relu'> = { tanh: 'tanh', relu: 'relu' };
 
 export function recurrentOf(ctx: Context): { Y: Value; Yh: Value } {
   const cell = cellOfOnnxOp(ctx.op)!;
@@ -87,7 +87,7 @@ export function recurrentOf(ctx: Context): { Y: Value; Yh: Value } {
   };
 }
 
-export function activationsOf(ctx: Context, cell: CellType, dirs: number): { activation: 'tanh' | 'relu'; recurrentActivation: 'sigmoid' | 'hardSigmoid' } {
+function activationsOf(ctx: Context, cell: CellType, dirs: number): { activation: 'tanh' | 'relu'; recurrentActivation: 'sigmoid' | 'hardSigmoid' } {
   // The operator's slots per direction: the gate activation (f) and the candidate/output ones (g, h).
   const slots = CELLS[cell].onnx.activations;
   const per = slots.length;

@@ -137,7 +137,7 @@ export function castOf(ctx: Context): Value {
   return ctx.refuse(`casts ${describe(data)} to element type ${to}`);
 }
 
-export function scalarIndex(ctx: Context, indices: Value): number {
+function scalarIndex(ctx: Context, indices: Value): number {
   if (indices.kind !== 'const' || indices.tensor.type !== 'int' || indices.tensor.data.length !== 1 || indices.tensor.dims.length !== 0)
     return ctx.refuse(`gathers with ${describe(indices)}; rnn-node reads one constant index here`);
   return indices.tensor.data[0];
@@ -241,7 +241,7 @@ export function join(ctx: Context, a: Parts, b: Parts, merge: Merge): Parts {
   return { layer: a.layer, dirs: [0, 1], merge };
 }
 
-export function sameAxes(ctx: Context, a: Axis[], b: Axis[]): void {
+function sameAxes(ctx: Context, a: Axis[], b: Axis[]): void {
   if (a.join() !== b.join()) ctx.refuse(`joins tensors with different axis orders ([${a}] and [${b}])`);
 }
 

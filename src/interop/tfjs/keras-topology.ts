@@ -14,6 +14,7 @@
  *   - Keras 3's hard_sigmoid is x/6 + 0.5, rnn-node's (Keras 2, tfjs, ONNX) 0.2x + 0.5;
  *   - a Dense without softmax gives logits: the import predicts softmax(logits).
  */
+import { orList } from '../../util/text';
 import { UnsupportedModelError } from '../../util/errors';
 import { CELL_TYPES, CELLS, cellOfKerasClass } from '../../model/cells';
 import type { LayerConfig, SequenceClassifierConfig } from '../../model/config';
@@ -94,7 +95,7 @@ function declaredShape(c: Json): (number | null)[] | null {
 const RECURRENT = Symbol('recurrent layer');
 
 /** The recurrent layer classes, for messages: 'LSTM, GRU or SimpleRNN'. */
-const RNN_CLASS_LIST = CELL_TYPES.map((c) => CELLS[c].kerasClass).join(', ').replace(/, ([^,]*)$/, ' or $1');
+const RNN_CLASS_LIST = orList(CELL_TYPES.map((c) => CELLS[c].kerasClass));
 
 function recurrentLayer(layer: KerasLayer, inner: KerasLayer, bidirectional: boolean, writer: string): { layer: LayerConfig; returnSequences: boolean } {
   const c = inner.config;
