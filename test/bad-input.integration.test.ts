@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { BusyError, DisposedError, SequenceClassifier } from '../src/index';
 import { resolveConfig, toNativeConfig } from '../src/model/config';
 import { native } from '../src/native/addon';
-import { randomDense } from './helpers';
+import { outcome, randomDense } from './helpers';
 
 const denseConfig = { input: { type: 'dense' as const, features: 3 }, layers: [{ cell: 'lstm' as const, units: 4 }], classes: 3 };
 const tokenConfig = { input: { type: 'tokens' as const, vocabSize: 10, embeddingDim: 4 }, layers: [{ cell: 'gru' as const, units: 4 }], classes: 2 };
@@ -285,14 +285,6 @@ describe('lifetime and concurrency', () => {
       ['trainStep(wrong labels)', () => raw.trainStep(batch, new Int32Array([7, 7]), null, 0.1, 1, 0)],
       ['gradients(bad threads)', () => raw.gradients(batch, new Int32Array([0]), null, -1)],
     ];
-    const outcome = async (call: () => unknown) => {
-      try {
-        await call();
-        return null;
-      } catch (e) {
-        return e as Error & { code?: string };
-      }
-    };
     // Alive, the addon refuses every bad argument here (and runs the good calls): what these
     // calls would give after dispose() were the disposed check missing or after the arguments.
     for (const [name, call] of calls) {

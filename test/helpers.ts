@@ -34,3 +34,13 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+/** What a call (sync or async) ends in: null when it succeeds, else the error it threw or rejected with. */
+export async function outcome(call: () => unknown): Promise<(Error & { code?: string }) | null> {
+  try {
+    await call();
+    return null;
+  } catch (e) {
+    return e as Error & { code?: string };
+  }
+}

@@ -11,6 +11,7 @@ import { backendInfo, BusyError, DisposedError, getNumThreads, setNumThreads } f
 import { resolveConfig, toNativeConfig } from '../src/model/config';
 import { callNative, native, type NativeBatch } from '../src/native/addon';
 import { defaultThreadCount } from '../src/native/threads';
+import { outcome } from './helpers';
 
 function nativeError(code: string, message: string): Error {
   return Object.assign(new RangeError(message), { code });
@@ -70,14 +71,6 @@ describe('callNative', () => {
       ['predict(null)', () => model.predict(null as never, 1)],
       ['predictSync(null)', () => model.predictSync(null as never, 1)],
     ];
-    const outcome = async (call: () => unknown) => {
-      try {
-        await call();
-        return null;
-      } catch (e) {
-        return e as Error & { code?: string };
-      }
-    };
     for (const [name, call] of valid) expect(await outcome(call), name).toBeNull();
     for (const [name, call] of invalid) expect((await outcome(call))?.constructor, name).toSatisfy((c) => c === TypeError || c === RangeError);
 
