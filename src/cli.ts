@@ -41,7 +41,22 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 
+/**
+ * The library's own warnings (codes RNN_NODE_*) as the command's stderr line, `rnn-node:
+ * warning: ...`, instead of Node's `(node:PID) [CODE] Warning: rnn-node: ...`; other
+ * warnings as Node prints them.
+ */
+function printWarnings(): void {
+  const defaults = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    if (warning.code?.startsWith('RNN_NODE_')) process.stderr.write(`rnn-node: warning: ${oneLine(warning.message.replace(/^rnn-node: /, ''))}\n`);
+    else for (const listener of defaults) listener(warning);
+  });
+}
+
 if (require.main === module) {
+  printWarnings();
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
   });

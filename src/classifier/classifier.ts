@@ -26,6 +26,7 @@ import { importOnnx } from '../interop/onnx/onnx-import';
 import { exportTfjs, importTfjs, type ImportOptions } from '../interop/tfjs/tfjs';
 import { exportOnnx } from '../interop/onnx/onnx-export';
 import { packageVersion } from '../native/backend';
+import { warnIfPortable } from '../native/low-precision';
 import { onPrecisionGrid, quantizeDescription } from '../model/quantize';
 
 export type { FitOptions } from '../training/fit-options';
@@ -137,7 +138,9 @@ export class SequenceClassifier {
       if (e instanceof RangeError && e.message.includes('config.precision')) throw outOfRange('options.type', `a precision this model supports (${e.message.replace(/^Expected (.*) for config\.precision.*$/s, '$1')})`, type);
       throw e;
     }
-    return SequenceClassifier.fromDescription(description);
+    const quantized = SequenceClassifier.fromDescription(description);
+    warnIfPortable(type);
+    return quantized;
   }
 
   /** Trains the model. Resolves with the per-epoch history. */

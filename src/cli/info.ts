@@ -5,6 +5,13 @@ import { readCheckpoint } from '../model/checkpoint';
 import type { FlagCommand } from './command';
 import { UsageError, type FlagValues } from './flags';
 import { jsonFlag } from './common-flags';
+import { lowPrecisionKernel, portableWarning, type LowPrecision } from '../native/low-precision';
+
+/** The portable-kernel warning as info prints it (the words quantize() warns with). */
+const portable = (precision: LowPrecision) => {
+  const warning = portableWarning(precision);
+  return warning === null ? '' : `; warning: ${warning}`;
+};
 
 export const INFO_COMMAND: FlagCommand = {
   name: 'info',
@@ -35,6 +42,8 @@ async function info(v: FlagValues, positionals: string[]): Promise<number> {
     tensors: header.tensors,
     preprocessing: pre ? { kind: pre.kind, tokenizer: pre.tokenizer ? { kind: pre.tokenizer.kind, vocabularySize: pre.tokenizer.vocabulary.length } : undefined, features: pre.features } : null,
     training: header.training ? { epochs: header.training.epochs, optimizer: header.training.optimizer, optimizerSteps: header.training.optimizerSteps } : null,
+    // An int8/bf16 model: the kernel it runs on here, and the warning when that is the slow one.
+    ...(header.config.precision === 'float32' ? {} : { kernel: lowPrecisionKernel(header.config.precision), warning: portableWarning(header.config.precision) }),
   };
   if (v.json) {
     process.stdout.write(JSON.stringify(summary) + '\n');
@@ -57,6 +66,7 @@ async function info(v: FlagValues, positionals: string[]): Promise<number> {
     `init:     ${init}`,
     ...(source ? [`source:   ${source}`] : []),
     `params:   ${header.paramCount}${header.config.precision === 'float32' ? '' : ` (${header.config.precision}: inference-only)`}`,
+    ...(c.precision === 'float32' ? [] : [`kernel:   ${c.precision} runs on ${lowPrecisionKernel(c.precision)} here${portable(c.precision)}`]),
     `preprocessing: ${pre ? (pre.tokenizer ? `${pre.tokenizer.kind} tokenizer, ${pre.tokenizer.vocabulary.length} ids` : pre.kind === 'ids' ? `token ids below ${pre.vocabSize} ({"ids": [...]} records)` : `${pre.features} dense features`) : 'none'}`,
     `training: ${summary.training ? `${summary.training.epochs} epochs, ${summary.training.optimizer.type}, ${summary.training.optimizerSteps} steps (resumable)` : 'no training state'}`,
   ];
