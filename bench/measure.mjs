@@ -18,7 +18,7 @@ function argsOf(workload, mode, threads, seconds) {
 }
 
 /**
- * peer: rnn-node, rnn-node@<variant>, rnn-node-int8, rnn-node-bf16, pytorch, pytorch-padded, tfjs-cpu, tfjs-wasm, tfjs-node.
+ * peer: rnn-node, rnn-node@<variant>, rnn-node-int8, rnn-node-bf16 (each also @<variant> and :<kernel>), pytorch, pytorch-padded, tfjs-cpu, tfjs-wasm, tfjs-node.
  * config: { threads, env }. options: { python, seconds }.
  */
 export async function measure(peer, config, workload, mode, options) {
@@ -26,9 +26,11 @@ export async function measure(peer, config, workload, mode, options) {
   const torch = peer.startsWith('pytorch');
   const [cmd, script] = torch ? [options.python, join(here, 'peers', 'torch_bench.py')] : [process.execPath, join(here, 'peers', 'node_peer.mjs')];
   // rnn-node@<variant>: one prebuilt binary (env); rnn-node-int8 / -bf16: the model quantized.
-  const precision = /^rnn-node-(int8|bf16)$/.exec(peer)?.[1];
+  // rnn-node-int8@avx2:portable: the variant in RNN_NODE_ISA, the kernel in RNN_NODE_LOW_PRECISION_KERNEL (config.env).
+  const precision = /^rnn-node-(int8|bf16)(?=$|[@:])/.exec(peer)?.[1];
+  const kernel = /:([a-z0-9-]+)$/.exec(peer)?.[1];
   const nodePeer = peer.startsWith('rnn-node@') || precision ? 'rnn-node' : peer;
-  const args = [script, ...(torch ? (peer === 'pytorch-padded' ? ['--padded'] : []) : ['--peer', nodePeer]), ...(precision ? ['--precision', precision] : []), ...argsOf(workload, mode, config.threads, options.seconds)];
+  const args = [script, ...(torch ? (peer === 'pytorch-padded' ? ['--padded'] : []) : ['--peer', nodePeer]), ...(precision ? ['--precision', precision] : []), ...(kernel ? ['--kernel', kernel] : []), ...argsOf(workload, mode, config.threads, options.seconds)];
   try {
     const { stdout } = await run(cmd, args, { env, timeout: 300_000, maxBuffer: 1 << 20 });
     const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();

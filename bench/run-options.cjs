@@ -13,7 +13,7 @@ function table(benchDir) {
       value: 'LIST',
       default: 'rnn-node,rnn-node-int8,rnn-node-bf16,pytorch,pytorch-padded,onnxruntime,tfjs-cpu,tfjs-wasm,tfjs-node',
       shown: 'all',
-      help: 'rnn-node,rnn-node-int8,rnn-node-bf16,pytorch,pytorch-padded,onnxruntime,tfjs-cpu,tfjs-wasm,tfjs-node (and rnn-node@baseline|avx2|avx512)',
+      help: 'rnn-node,rnn-node-int8,rnn-node-bf16,pytorch,pytorch-padded,onnxruntime,tfjs-cpu,tfjs-wasm,tfjs-node (and rnn-node[-int8|-bf16]@baseline|avx2|avx512, with :KERNEL forcing an int8/bf16 kernel: portable, avx2, avx-vnni, avx512-vnni, avx512-bf16), or variants: every variant with every int8 kernel, and onnxruntime',
     },
     python: { value: 'PATH', default: process.env.RNN_NODE_BENCH_PYTHON || '/usr/bin/python3', shown: '/usr/bin/python3, or RNN_NODE_BENCH_PYTHON', help: 'Python with torch for the PyTorch peers' },
     out: { value: 'DIR', default: join(benchDir, 'results'), shown: 'bench/results', help: 'where to write latest.json' },

@@ -8,6 +8,8 @@
 //                      [--report bench/RESULTS.md]
 // Peers `rnn-node@baseline`, `rnn-node@avx2`, `rnn-node@avx512` run one prebuilt ISA variant
 // (RNN_NODE_ISA; `npm run prebuild` first); plain `rnn-node` is whichever binary loads by default.
+// `rnn-node-int8@avx2:portable` is that variant's int8 model on a forced kernel; `--peers
+// variants` runs every variant with every int8 kernel, beside onnxruntime.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,9 +51,25 @@ const PEERS = {
   // Inference only: the same model exported with model.toOnnx.
   onnxruntime: [{ threads: 1 }, { threads: all }],
 };
-for (const variant of ['baseline', 'avx2', 'avx512']) {
+// Every ISA variant, and every low-precision kernel inside it: rnn-node@avx2 (the variant's
+// float32), rnn-node-int8@avx2 (its int8 on the kernel it picks), rnn-node-int8@avx2:portable
+// (forced with RNN_NODE_LOW_PRECISION_KERNEL). A forced kernel the CPU lacks is reported as
+// such (the peer checks backendInfo), never measured under another kernel's name.
+const VARIANTS = ['baseline', 'avx2', 'avx512'];
+const LOW_KERNELS = { int8: ['portable', 'avx2', 'avx-vnni', 'avx512-vnni'], bf16: ['portable', 'avx512-bf16'] };
+for (const variant of VARIANTS) {
   PEERS[`rnn-node@${variant}`] = PEERS['rnn-node'].map((c) => ({ ...c, env: { RNN_NODE_ISA: variant } }));
+  for (const precision of ['int8', 'bf16']) {
+    PEERS[`rnn-node-${precision}@${variant}`] = PEERS['rnn-node'].map((c) => ({ ...c, env: { RNN_NODE_ISA: variant } }));
+    for (const kernel of LOW_KERNELS[precision])
+      PEERS[`rnn-node-${precision}@${variant}:${kernel}`] = PEERS['rnn-node'].map((c) => ({ ...c, env: { RNN_NODE_ISA: variant, RNN_NODE_LOW_PRECISION_KERNEL: kernel } }));
+  }
 }
+for (const precision of ['int8', 'bf16'])
+  for (const kernel of LOW_KERNELS[precision]) PEERS[`rnn-node-${precision}:${kernel}`] = PEERS['rnn-node'].map((c) => ({ ...c, env: { RNN_NODE_LOW_PRECISION_KERNEL: kernel } }));
+// --peers variants: every variant this CPU runs, float32 and int8 on each int8 kernel, and
+// onnxruntime beside them (bench/VARIANTS.md).
+const VARIANT_PEERS = VARIANTS.flatMap((v) => [`rnn-node@${v}`, ...LOW_KERNELS.int8.map((k) => `rnn-node-int8@${v}:${k}`)]).concat('onnxruntime');
 // concurrent: 2,000 single-sequence calls in flight at once (rnn-node with setBatching,
 // onnxruntime-node with one run per call), sequences/s and the calls' p99 latency.
 const MODES = ['train', 'infer', 'latency', 'concurrent'];
@@ -68,7 +86,7 @@ function namesOf(option, known) {
   return names;
 }
 const workloads = namesOf('workloads', Object.keys(WORKLOADS));
-const peers = namesOf('peers', Object.keys(PEERS));
+const peers = opt.peers === 'variants' ? VARIANT_PEERS : namesOf('peers', Object.keys(PEERS));
 const [reps] = positiveIntegers('bench/run.mjs', 'reps', opt.reps);
 const samples = new Map(); // key -> { values: [], reasons: [], rss: [], p99: [], meta }
 const key = (w, m, p, t) => `${w}|${m}|${p}|${t}`;
@@ -94,7 +112,7 @@ for (let rep = 0; rep < reps; rep++) {
       for (const peer of peers) {
         if (!WORKLOADS[w].tfjs && peer.startsWith('tfjs')) continue;
         if (peer === 'pytorch-padded' && !WORKLOADS[w].vocab) continue;
-        if ((peer === 'onnxruntime' || /^rnn-node-(int8|bf16)$/.test(peer)) && mode === 'train') continue;
+        if ((peer === 'onnxruntime' || /^rnn-node-(int8|bf16)\b/.test(peer)) && mode === 'train') continue;
         if (mode === 'concurrent' && !CONCURRENT_PEERS.includes(peer)) continue;
         for (const config of PEERS[peer]) {
           const k = key(w, mode, peer, config.threads);
@@ -128,6 +146,8 @@ const best = (w, m, p) => {
   if (!vals.length) return null;
   return m === 'latency' ? Math.min(...vals) : Math.max(...vals);
 };
+/** The median of one peer at one thread count, or null. */
+const at = (w, m, p, t) => rows.find((r) => r.workload === w && r.mode === m && r.peer === p && r.threads === t && r.median !== null)?.median ?? null;
 const unit = { train: 'seq/s', infer: 'seq/s', latency: 'ms', concurrent: 'seq/s' };
 const lines = [
   '# rnn-node benchmark results',
@@ -155,18 +175,26 @@ for (const w of workloads) {
       lines.push(`| ${mode} | ${r.peer}${r.version ? ` ${r.version}` : ''} | ${r.threads} | ${value} | ${ratio} | ${rss} | ${r.samples.map((s) => s.toFixed(mode === 'latency' ? 3 : 0)).join(', ')} |`);
     }
   }
-  // The quantized models against their own float32 and against onnxruntime (float32, the
-  // same architecture), each at its best thread count.
+  // The quantized models against their own float32 (the same variant) and against
+  // onnxruntime (float32, the same architecture): at each thread count, and at the best of each.
   const summary = [];
-  for (const q of ['rnn-node-int8', 'rnn-node-bf16']) {
+  for (const q of peers.filter((p) => /^rnn-node-(int8|bf16)/.test(p))) {
+    const variant = /@([a-z0-9]+)/.exec(q)?.[1];
+    const ownPeer = variant ? `rnn-node@${variant}` : 'rnn-node';
     const parts = [];
     for (const mode of ['infer', 'latency']) {
-      const mine = best(w, mode, q), own = best(w, mode, 'rnn-node'), ort = best(w, mode, 'onnxruntime');
-      if (mine === null) continue;
-      const speedup = (other) => (mode === 'latency' ? other / mine : mine / other).toFixed(2) + 'x';
-      parts.push(`${mode} ${own === null ? '' : `${speedup(own)} its float32`}${ort === null ? '' : `, ${speedup(ort)} onnxruntime`}`);
+      const speedup = (mine, other) => (mine === null || other === null ? null : (mode === 'latency' ? other / mine : mine / other).toFixed(2) + 'x');
+      const cells = [];
+      for (const t of [...new Set(PEERS['rnn-node'].map((c) => c.threads))]) {
+        const mine = at(w, mode, q, t);
+        const own = speedup(mine, at(w, mode, ownPeer, t)), ort = speedup(mine, at(w, mode, 'onnxruntime', t));
+        if (own || ort) cells.push(`${t} thread${t > 1 ? 's' : ''}: ${[own && `${own} its float32`, ort && `${ort} onnxruntime`].filter(Boolean).join(', ')}`);
+      }
+      const own = speedup(best(w, mode, q), best(w, mode, ownPeer)), ort = speedup(best(w, mode, q), best(w, mode, 'onnxruntime'));
+      if (own || ort) cells.push(`best of each: ${[own && `${own} its float32`, ort && `${ort} onnxruntime`].filter(Boolean).join(', ')}`);
+      if (cells.length) parts.push(`${mode} ${cells.join('; ')}`);
     }
-    if (parts.length) summary.push(`- ${q}: ${parts.join('; ')}`);
+    if (parts.length) summary.push(`- ${q}: ${parts.join('. ')}`);
   }
   if (summary.length) lines.push('', ...summary);
   lines.push('');

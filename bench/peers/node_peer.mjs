@@ -26,6 +26,9 @@ const { values: o } = parseArgs({
     vocab: { type: 'string', default: '0' },
     'min-length': { type: 'string', default: '1' },
     precision: { type: 'string', default: 'float32' },
+    // The low-precision kernel the peer was asked for (forced through the environment): a
+    // CPU without it runs another, which is refused rather than measured under this name.
+    kernel: { type: 'string', default: '' },
   },
 });
 const n = (k) => Number(o[k]);
@@ -93,6 +96,8 @@ async function rnnNode() {
   const model = o.precision === 'float32' ? source : await source.quantize({ type: o.precision });
   const { x, labels } = makeBatch(batchSize);
   const info = backendInfo();
+  const running = o.precision === 'bf16' ? info.bf16Kernel : info.int8Kernel;
+  if (o.kernel && running !== o.kernel) throw new Error(`no ${o.kernel} kernel here (the ${o.precision} model would run on ${running})`);
   let value;
   if (o.mode === 'train') value = (await rate(() => model.fit({ x, y: labels }, { epochs: 1, batchSize, shuffle: false }))) * batchSize;
   else if (o.mode === 'infer') value = (await rate(() => model.predictProba(x, { batchSize }))) * batchSize;
