@@ -9,6 +9,11 @@
 // The sum is exact in int32. VNNI's vpdpbusd multiplies unsigned by signed bytes, so A goes in
 // shifted, a + 128 in [1, 255], and each column's correction takes the shift back out:
 //   Σ_k (a_ik + 128) q_kj − 128 Σ_k q_kj.
+// Without VNNI (AVX2 only: Zen 2/3/4 with AVX-512 off, Intel client cores before Alder Lake)
+// the avx2 kernel multiplies the signed levels directly with the sign trick: both operands lie
+// in [-127, 127], so vpmaddubsw(|a|, sign(q, a)) forms a·q for each byte and adds pairs,
+// |a0 q0 + a1 q1| <= 2·127·127 < 2^15 (never saturates), and vpmaddwd with ones widens the
+// pairs into int32 lanes: the same exact sums, no shift and no correction.
 // The portable kernel runs the same integers through the float micro-kernels: every product
 // and partial sum is an integer of magnitude below 2^24 while k <= 1040 (127·127·1040 < 2^24),
 // so float addition is exact and both kernels give the same bits (tested). int8 models are
@@ -21,7 +26,7 @@
 // values: the same products (a product of two bf16 values is exact in float), summed in
 // another order.
 //
-// The VNNI and BF16 kernels are compiled for their ISA with target attributes and chosen by
+// The VNNI, AVX2 and BF16 kernels are compiled for their ISA with target attributes and chosen by
 // CPUID at run time, inside every x86-64 variant: no extra prebuilt binary.
 #include <algorithm>
 #include <cmath>
@@ -46,24 +51,31 @@ namespace rnn {
 
 namespace {
 
-enum LowKernel { kPortable = 0, kVnni512 = 1, kAvxVnni = 2, kBf16Avx512 = 3 };
+enum LowKernel { kPortable = 0, kVnni512 = 1, kAvxVnni = 2, kBf16Avx512 = 3, kAvx2 = 4 };
 
-// RNN_NODE_LOW_PRECISION_KERNEL (tests): "portable" forces the portable kernels; "avx-vnni"
-// picks the AVX-VNNI int8 kernel on a CPU that has both it and AVX-512 VNNI.
+// RNN_NODE_LOW_PRECISION_KERNEL (tests, benchmarks): "portable" forces the portable kernels;
+// "avx512-vnni", "avx-vnni" or "avx2" picks that int8 kernel where the CPU has it (else the
+// usual choice), e.g. AVX-VNNI or AVX2 on a CPU that also has AVX-512 VNNI.
 bool forced(const char* name) {
   const char* e = std::getenv("RNN_NODE_LOW_PRECISION_KERNEL");
   return e != nullptr && std::strcmp(e, name) == 0;
 }
 bool forced_portable() { return forced("portable"); }
 
+// Preferred: AVX-512 VNNI, then AVX-VNNI, then AVX2, then the portable kernel.
 LowKernel int8_kernel() {
   if (forced_portable()) return kPortable;
 #ifdef RNN_X86_LOW_PRECISION
   __builtin_cpu_init();
-  const bool avx_vnni = __builtin_cpu_supports("avxvnni") && __builtin_cpu_supports("avx2");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx_vnni = __builtin_cpu_supports("avxvnni") && avx2;
+  const bool vnni512 = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  if (forced("avx512-vnni") && vnni512) return kVnni512;
   if (forced("avx-vnni") && avx_vnni) return kAvxVnni;
-  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) return kVnni512;
+  if (forced("avx2") && avx2) return kAvx2;
+  if (vnni512) return kVnni512;
   if (avx_vnni) return kAvxVnni;
+  if (avx2) return kAvx2;
 #endif
   return kPortable;
 }
@@ -78,7 +90,7 @@ LowKernel bf16_kernel() {
 }
 
 // Columns per panel of each kernel's layout: two vectors of 32-bit lanes.
-int panel_width(int kernel) { return kernel == kAvxVnni ? 16 : 32; }
+int panel_width(int kernel) { return kernel == kAvxVnni || kernel == kAvx2 ? 16 : 32; }
 
 constexpr Index kMinParallelMacs = Index(1) << 22;
 
@@ -137,6 +149,26 @@ __attribute__((target("avx512f,avx512vnni"))) inline __m512i dpbusd(__m512i acc,
 __attribute__((target("avx2,avxvnni"))) inline __m256i dpbusd_vex(__m256i acc, __m256i u8, __m256i s8) {
   asm("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u8), "x"(s8));
   return acc;
+}
+// One row's step of the AVX2 kernel (avx2_block) as one asm for the same reason: with the
+// intrinsics GCC 12 hoisted the rows' broadcasts and spilled three of the eight accumulators
+// to the stack inside the k loop (x86-64-v2/v3 builds). Here the four bytes a of the row are
+// broadcast, and c0 += 4-products of a with b0, c1 with b1 (see avx2_block); registers 0-15.
+__attribute__((target("avx2"))) inline void sign_dot_row(__m256i& c0, __m256i& c1, const uint8_t* four, __m256i b0,
+                                                         __m256i b1, __m256i ones) {
+  __m256i a, magnitude, t0, t1;
+  asm("vpbroadcastd %[four], %[a]\n\t"
+      "vpabsb %[a], %[m]\n\t"
+      "vpsignb %[a], %[b0], %[t0]\n\t"
+      "vpsignb %[a], %[b1], %[t1]\n\t"
+      "vpmaddubsw %[t0], %[m], %[t0]\n\t"
+      "vpmaddubsw %[t1], %[m], %[t1]\n\t"
+      "vpmaddwd %[ones], %[t0], %[t0]\n\t"
+      "vpmaddwd %[ones], %[t1], %[t1]\n\t"
+      "vpaddd %[t0], %[c0], %[c0]\n\t"
+      "vpaddd %[t1], %[c1], %[c1]"
+      : [c0] "+x"(c0), [c1] "+x"(c1), [a] "=&x"(a), [m] "=&x"(magnitude), [t0] "=&x"(t0), [t1] "=&x"(t1)
+      : [four] "m"(*reinterpret_cast<const int32_t*>(four)), [b0] "x"(b0), [b1] "x"(b1), [ones] "x"(ones));
 }
 __attribute__((target("avx512f,avx512bf16"))) inline __m512 dpbf16(__m512 acc, __m512i a, __m512i b) {
   asm("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
@@ -231,6 +263,54 @@ __attribute__((target("avx2,avxvnni"))) void avx_vnni_block(
   }
 }
 
+// MR rows x 16 columns with AVX2 alone (no VNNI), on the AVX-VNNI kernel's panels: A holds
+// the signed levels (padded with 0), and per row and group of 4 k
+//   vpbroadcastd a; vpabsb |a|; per 8 columns: vpsignb sign(q, a), vpmaddubsw |a|·sign(q, a)
+//   (int16 pairs, exact: see the top), vpmaddwd with ones (int32: 4 products), vpaddd.
+// 4 rows: 8 accumulators, 2 B vectors, ones, and a, |a| and two products (sign_dot_row):
+// 15 of the 16 ymm registers. The intrinsics (_mm256_abs_epi8, _mm256_sign_epi8,
+// _mm256_maddubs_epi16, _mm256_madd_epi16, _mm256_add_epi32) spilled: see sign_dot_row. The epilogue is the portable one's: float(sum) · (r_i s_j), then the
+// mode's add.
+template <int MR>
+__attribute__((target("avx2,fma"))) void avx2_block(
+    const uint8_t* A, Index lda, const int8_t* P, Index K4, float* C, Index ldc, int cols,
+    PackedMatrix<float>::Mode mode, const float* row_scale, const float* col_scale,
+    const int32_t* /*correction: none, A is not shifted*/, const float* bias) {
+  __m256i c0[MR], c1[MR];
+  RNN_UNROLL for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (Index k4 = 0; k4 < K4; ++k4) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(P + k4 * 64));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(P + k4 * 64 + 32));
+    RNN_UNROLL for (int i = 0; i < MR; ++i) sign_dot_row(c0[i], c1[i], A + i * lda + 4 * k4, b0, b1, ones);
+  }
+  const __m256 s0 = _mm256_loadu_ps(col_scale), s1 = _mm256_loadu_ps(col_scale + 8);
+  const bool accumulate = mode == PackedMatrix<float>::kAccumulate;
+  const bool plus_bias = mode == PackedMatrix<float>::kOverwritePlusBias;
+  RNN_UNROLL for (int i = 0; i < MR; ++i) {
+    const __m256 r = _mm256_set1_ps(row_scale[i]);
+    __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(c0[i]), _mm256_mul_ps(r, s0));
+    __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(c1[i]), _mm256_mul_ps(r, s1));
+    float* c = C + i * ldc;
+    if (cols == 16) {  // the whole panel: store_row's operations, 8 lanes at a time
+      if (accumulate) {
+        v0 = _mm256_add_ps(_mm256_loadu_ps(c), v0);
+        v1 = _mm256_add_ps(_mm256_loadu_ps(c + 8), v1);
+      } else if (plus_bias) {
+        v0 = _mm256_add_ps(v0, _mm256_loadu_ps(bias));
+        v1 = _mm256_add_ps(v1, _mm256_loadu_ps(bias + 8));
+      }
+      _mm256_storeu_ps(c, v0);
+      _mm256_storeu_ps(c + 8, v1);
+      continue;
+    }
+    alignas(32) float v[16];
+    _mm256_store_ps(v, v0);
+    _mm256_store_ps(v + 8, v1);
+    store_row(v, c, cols, mode, bias);
+  }
+}
+
 // MR rows x 32 columns of bf16 pairs: C (+)= Σ_k bf16(A) bf16(B) with vdpbf16ps.
 template <int MR>
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) void bf16_block(
@@ -291,6 +371,7 @@ const Int8Block kVnni512Blocks[8] = {vnni512_block<1>, vnni512_block<2>, vnni512
                                      vnni512_block<5>, vnni512_block<6>, vnni512_block<7>, vnni512_block<8>};
 const Int8Block kAvxVnniBlocks[6] = {avx_vnni_block<1>, avx_vnni_block<2>, avx_vnni_block<3>,
                                      avx_vnni_block<4>, avx_vnni_block<5>, avx_vnni_block<6>};
+const Int8Block kAvx2Blocks[4] = {avx2_block<1>, avx2_block<2>, avx2_block<3>, avx2_block<4>};
 const Bf16Block kBf16Blocks[8] = {bf16_block<1>, bf16_block<2>, bf16_block<3>, bf16_block<4>,
                                   bf16_block<5>, bf16_block<6>, bf16_block<7>, bf16_block<8>};
 
@@ -302,6 +383,7 @@ const char* int8_kernel_name() {
   switch (int8_kernel()) {
     case kVnni512: return "avx512-vnni";
     case kAvxVnni: return "avx-vnni";
+    case kAvx2: return "avx2";
     default: return "portable";
   }
 }
@@ -407,7 +489,7 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
   }
 #ifdef RNN_X86_LOW_PRECISION
   const Index width = panel_width(low_kernel_), panels = (n_ + width - 1) / width;
-  const int mr = low_kernel_ == kAvxVnni ? 6 : 8;
+  const int mr = low_kernel_ == kAvxVnni ? 6 : low_kernel_ == kAvx2 ? 4 : 8;
   if (int8) {
     const Index K4 = (k_ + 3) / 4, stride = 4 * K4;
     shifted.resize(size_t(m) * stride);
@@ -421,13 +503,16 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
         uint8_t* out = rows_out + i * stride;
         if (low_kernel_ == kVnni512) {
           scales[i] = quantize_row_avx512(A + i * lda, k_, out, stride);
+        } else if (low_kernel_ == kAvx2) {  // signed levels, padded with 0
+          scales[i] = quantize_row(A + i * lda, k_, [&](Index kk, float q) { out[kk] = uint8_t(int8_t(q)); });
+          std::fill(out + k_, out + stride, uint8_t(0));
         } else {
           scales[i] = quantize_row(A + i * lda, k_, [&](Index kk, float q) { out[kk] = uint8_t(int(q) + 128); });
           std::fill(out + k_, out + stride, uint8_t(128));  // against zero weights: adds nothing
         }
       }
     });
-    const Int8Block* blocks = low_kernel_ == kVnni512 ? kVnni512Blocks : kAvxVnniBlocks;
+    const Int8Block* blocks = low_kernel_ == kVnni512 ? kVnni512Blocks : low_kernel_ == kAvx2 ? kAvx2Blocks : kAvxVnniBlocks;
     const Index work = m * k_ * n_ >= kMinParallelMacs ? kParallelGrain : 0;
     // The team reads the calling thread's scratch: through these pointers, since inside the
     // lambda a thread_local name would mean each worker's own (empty) buffer.

@@ -1,8 +1,9 @@
 // PackedMatrix against a naive triple loop in double: every row tail (m not a multiple of
 // the micro-kernel's rows), partial last panels (n not a multiple of the panel width),
 // transposed packing, accumulate and overwrite, row strides wider than the matrices, and
-// the thread-split path.
+// the thread-split path; the int8 kernels against the portable one, bit for bit.
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -169,6 +170,140 @@ TEST(rows_are_bit_identical_in_any_batch) {
     }
   }
   use_threads(1);
+}
+
+// int8 (pack_low_precision): every SIMD kernel this CPU has gives the portable kernel's bits.
+// The kernel is chosen at packing from RNN_NODE_LOW_PRECISION_KERNEL (else the best one).
+const char* const kInt8Kernels[] = {"avx2", "avx-vnni", "avx512-vnni"};
+
+// Whether this CPU runs the named int8 kernel (asked for, the library reports what it picks).
+bool has_int8_kernel(const char* kernel) {
+  setenv("RNN_NODE_LOW_PRECISION_KERNEL", kernel, 1);
+  const bool has = std::strcmp(int8_kernel_name(), kernel) == 0;
+  unsetenv("RNN_NODE_LOW_PRECISION_KERNEL");
+  return has;
+}
+
+struct Int8Product {
+  PackedMatrix<float> packed;
+  Int8Product(const char* kernel, const std::vector<float>& B, Index k, Index n, const std::vector<float>& bias) {
+    setenv("RNN_NODE_LOW_PRECISION_KERNEL", kernel, 1);
+    packed.pack_low_precision(B.data(), n, k, n, Precision::kInt8);
+    unsetenv("RNN_NODE_LOW_PRECISION_KERNEL");
+    packed.set_bias(bias.data());
+  }
+  // C0 with rows [m, ldc] (lda: A's row stride) after one product in `mode`.
+  std::vector<float> run(const std::vector<float>& A, Index lda, Index m, std::vector<float> C, Index ldc,
+                         PackedMatrix<float>::Mode mode) const {
+    packed.multiply(A.data(), lda, m, C.data(), ldc, mode);
+    return C;
+  }
+};
+
+const PackedMatrix<float>::Mode kModes[] = {PackedMatrix<float>::kOverwrite, PackedMatrix<float>::kAccumulate,
+                                            PackedMatrix<float>::kOverwritePlusBias};
+
+TEST(int8_kernels_equal_portable_bit_for_bit) {
+  std::vector<const char*> kernels;
+  for (const char* kernel : kInt8Kernels)
+    if (has_int8_kernel(kernel)) kernels.push_back(kernel);
+  std::printf("  (int8 kernels besides portable:");
+  for (const char* kernel : kernels) std::printf(" %s", kernel);
+  std::printf("%s)\n", kernels.empty() ? " none on this CPU" : "");
+  uint64_t seed = 500;
+  for (Index k : {1, 2, 3, 4, 5, 7, 8, 13, 31, 64, 127, 128, 129, 255, 513, 1023, 1024})
+    for (Index n : {1, 7, 16, 17, 33, 50}) {
+      // Rows of A: all, up to 20 (every tail of every kernel's block) where k is small.
+      std::vector<Index> ms;
+      if (k <= 129) for (Index m = 1; m <= 20; ++m) ms.push_back(m);
+      else ms = {1, 4, 6, 9, 20};
+      const Index pad = 3, lda = k + pad, ldc = n + pad, M = 20;
+      std::vector<float> A = random_floats(size_t(M) * lda, seed), B = random_floats(size_t(k) * n, seed + 1);
+      std::vector<float> bias = random_floats(size_t(n), seed + 2), C0 = random_floats(size_t(M) * ldc, seed + 3);
+      seed += 4;
+      // A zero row (r = 0) and a zero column of B (s = 0); wide dynamic range elsewhere.
+      std::fill(A.begin() + 2 * lda, A.begin() + 3 * lda, 0.0f);
+      for (Index q = 0; q < k; ++q) B[q * n + (n - 1) / 2] = 0.0f;
+      for (size_t q = 0; q < A.size(); q += 5) A[q] *= 40.0f;
+      const Int8Product portable("portable", B, k, n, bias);
+      for (const char* kernel : kernels) {
+        const Int8Product ours(kernel, B, k, n, bias);
+        for (Index m : ms)
+          for (auto mode : kModes) {
+            const std::vector<float> want = portable.run(A, lda, m, C0, ldc, mode), got = ours.run(A, lda, m, C0, ldc, mode);
+            CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0,
+                  "%s: m %ld k %ld n %ld mode %d: not the portable kernel's bits", kernel, long(m), long(k), long(n), int(mode));
+          }
+      }
+    }
+}
+
+// At the depth limit (k = 1024) with every level at ±127: the largest sums an int8 model can
+// form (1024 · 127² = 16516096 < 2^24); nothing saturates (vpmaddubsw's int16 pairs reach
+// 2 · 127² = 32258) or rounds. Rows and columns of one sign give the extreme sums.
+TEST(int8_kernels_at_the_depth_limit_with_extreme_levels) {
+  const Index k = 1024, n = 40, m = 11;
+  Rng rng(77);
+  std::vector<float> A(size_t(m) * k), B(size_t(k) * n), bias(size_t(n), 0.25f), C0(size_t(m) * n, 0.5f);
+  for (float& x : A) x = rng.uniform() < 0.5 ? -1.0f : 1.0f;
+  for (float& x : B) x = rng.uniform() < 0.5 ? -3.0f : 3.0f;
+  std::fill(A.begin(), A.begin() + k, 1.0f);           // row 0: all +127
+  std::fill(A.begin() + k, A.begin() + 2 * k, -1.0f);  // row 1: all -127
+  for (Index q = 0; q < k; ++q) {
+    B[q * n + 0] = 3.0f;   // column 0: all +127
+    B[q * n + 1] = -3.0f;  // column 1: all -127
+    B[q * n + 2] = q % 2 ? 3.0f : -3.0f;
+  }
+  const Int8Product portable("portable", B, k, n, bias);
+  for (int threads : {1, 2}) {
+    use_threads(threads);
+    for (auto mode : kModes) {
+      const std::vector<float> want = portable.run(A, k, m, C0, n, mode);
+      // Each level is exactly ±127 with scales 1/127 and 3/127: the exact product, up to the
+      // epilogue's two roundings.
+      double worst = 0;
+      for (Index i = 0; i < m; ++i)
+        for (Index j = 0; j < n; ++j) {
+          double ref = mode == PackedMatrix<float>::kAccumulate ? 0.5 : mode == PackedMatrix<float>::kOverwritePlusBias ? 0.25 : 0.0;
+          for (Index q = 0; q < k; ++q) ref += double(A[i * k + q]) * B[q * n + j];
+          worst = std::max(worst, std::fabs(want[i * n + j] - ref) / (1 + std::fabs(ref)));
+        }
+      CHECK(worst < 1e-6, "portable, mode %d: error %g", int(mode), worst);
+      CHECK(std::fabs(want[0] - (3 * 1024 + (mode == PackedMatrix<float>::kOverwrite ? 0 : mode == PackedMatrix<float>::kAccumulate ? 0.5 : 0.25))) < 1e-3,
+            "C[0, 0] = %.6f", double(want[0]));
+      for (const char* kernel : kInt8Kernels) {
+        if (!has_int8_kernel(kernel)) continue;
+        const std::vector<float> got = Int8Product(kernel, B, k, n, bias).run(A, k, m, C0, n, mode);
+        CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0,
+              "%s, mode %d, %d threads: not the portable kernel's bits", kernel, int(mode), threads);
+      }
+    }
+  }
+  use_threads(1);
+}
+
+TEST(int8_kernel_choice_follows_the_environment) {
+  setenv("RNN_NODE_LOW_PRECISION_KERNEL", "portable", 1);
+  CHECK(std::strcmp(int8_kernel_name(), "portable") == 0, "portable forced: %s", int8_kernel_name());
+  unsetenv("RNN_NODE_LOW_PRECISION_KERNEL");
+  const char* best = int8_kernel_name();
+  // The preference order: the first kernel of this list the CPU has is the default.
+  const char* order[] = {"avx512-vnni", "avx-vnni", "avx2"};
+  const char* expected = "portable";
+  for (const char* kernel : order)
+    if (has_int8_kernel(kernel)) {
+      expected = kernel;
+      break;
+    }
+  CHECK(std::strcmp(best, expected) == 0, "default %s, expected %s", best, expected);
+  // An unknown name, or a kernel this CPU lacks, leaves the usual choice.
+  setenv("RNN_NODE_LOW_PRECISION_KERNEL", "no-such-kernel", 1);
+  CHECK(std::strcmp(int8_kernel_name(), best) == 0, "unknown name: %s", int8_kernel_name());
+  unsetenv("RNN_NODE_LOW_PRECISION_KERNEL");
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  CHECK(has_int8_kernel("avx2") == bool(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")), "avx2 kernel where the CPU has AVX2");
+#endif
 }
 
 TEST(zero_inner_dimension) {
