@@ -28,6 +28,11 @@
 //
 // The VNNI, AVX2 and BF16 kernels are compiled for their ISA with target attributes and chosen by
 // CPUID at run time, inside every x86-64 variant: no extra prebuilt binary.
+//
+// On 64-bit Arm (quantized_gemm_neon.cc) the int8 products run on the signed levels as the
+// AVX2 kernel does (no shift, no correction): 'neon-dot' with sdot where the CPU has the
+// dot-product extension (asimddp, Armv8.2-a; seen in HWCAP at run time, compiled with a target
+// attribute inside the armv8-a build), else 'neon' with smull/smlal and sadalp (Armv8-a).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -35,6 +40,7 @@
 
 #include "packed_gemm.h"
 #include "parallel.h"
+#include "quantized_gemm_neon.h"
 
 // No fused multiply-adds from contraction in this file: the VNNI epilogue and the portable
 // path must round the same two operations (scale, then add) to give the same bits.
@@ -46,16 +52,20 @@
 // GCC 12 reports the deliberately undefined pass-through operand inside _mm512_cvtepi32_ps.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
+#if defined(__aarch64__) && defined(__GNUC__)
+#define RNN_ARM_LOW_PRECISION 1
+#endif
 
 namespace rnn {
 
 namespace {
 
-enum LowKernel { kPortable = 0, kVnni512 = 1, kAvxVnni = 2, kBf16Avx512 = 3, kAvx2 = 4 };
+enum LowKernel { kPortable = 0, kVnni512 = 1, kAvxVnni = 2, kBf16Avx512 = 3, kAvx2 = 4, kNeon = 5, kNeonDot = 6 };
 
 // RNN_NODE_LOW_PRECISION_KERNEL (tests, benchmarks): "portable" forces the portable kernels;
 // "avx512-vnni", "avx-vnni" or "avx2" picks that int8 kernel where the CPU has it (else the
-// usual choice), e.g. AVX-VNNI or AVX2 on a CPU that also has AVX-512 VNNI.
+// usual choice), e.g. AVX-VNNI or AVX2 on a CPU that also has AVX-512 VNNI. On 64-bit Arm:
+// "neon-dot" (where the CPU has asimddp) or "neon".
 bool forced(const char* name) {
   const char* e = std::getenv("RNN_NODE_LOW_PRECISION_KERNEL");
   return e != nullptr && std::strcmp(e, name) == 0;
@@ -77,6 +87,17 @@ LowKernel int8_kernel() {
   if (avx_vnni) return kAvxVnni;
   if (avx2) return kAvx2;
 #endif
+#ifdef RNN_ARM_LOW_PRECISION
+  // Preferred: neon-dot where the CPU has the dot-product instructions, else neon (every
+  // aarch64 CPU). Both are exact and give the portable path's bits (tested under qemu), but
+  // their speed is unmeasured: no arm64 machine was at hand, so that either beats float32 on
+  // real Arm cores (as the x86 kernels were measured to) is the design's expectation, not a
+  // measurement. RNN_NODE_LOW_PRECISION_KERNEL=portable is the way back if one does not.
+  const bool dot = neon_has_dotprod();
+  if (forced("neon")) return kNeon;
+  if (dot) return kNeonDot;
+  return kNeon;
+#endif
   return kPortable;
 }
 
@@ -89,8 +110,16 @@ LowKernel bf16_kernel() {
   return kPortable;
 }
 
-// Columns per panel of each kernel's layout: two vectors of 32-bit lanes.
-int panel_width(int kernel) { return kernel == kAvxVnni || kernel == kAvx2 ? 16 : 32; }
+// Columns per panel of each kernel's layout: two vectors of 32-bit lanes (x86), four (Arm).
+int panel_width(int kernel) { return kernel == kAvxVnni || kernel == kAvx2 || kernel == kNeon || kernel == kNeonDot ? 16 : 32; }
+
+// Groups of 4 k in an int8 kernel's panels and A rows: the Arm kernels read 16 k at a time.
+Index k_groups(int kernel, Index k) {
+#ifdef RNN_ARM_LOW_PRECISION
+  if (kernel == kNeon || kernel == kNeonDot) return neon_k_groups(k);
+#endif
+  return (k + 3) / 4;
+}
 
 constexpr Index kMinParallelMacs = Index(1) << 22;
 
@@ -361,6 +390,48 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) float quantize_row_avx512(c
   return m / 127.0f;
 }
 
+// quantize_row for the AVX2 and AVX-VNNI kernels, 32 values at a time: the same r_i and the
+// same levels (x · (127/max) rounded to nearest even by vcvtps2dq, as nearbyint does; the
+// saturating packs and the clamp to [-127, 127] keep them), written as signed bytes (avx2)
+// or shifted, a + 128 = a ^ 0x80 (avx-vnni); the row padded to `stride` with 0 or 128.
+__attribute__((target("avx2"))) float quantize_row_avx2(const float* a, Index k, uint8_t* out, Index stride, bool shift) {
+  __m256 max = _mm256_setzero_ps();
+  const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  Index kk = 0;
+  for (; kk + 8 <= k; kk += 8) max = _mm256_max_ps(max, _mm256_and_ps(_mm256_loadu_ps(a + kk), magnitude));
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(max), _mm256_extractf128_ps(max, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+  float m = _mm_cvtss_f32(m4);
+  for (; kk < k; ++kk) m = std::max(m, std::fabs(a[kk]));
+  const uint8_t pad = shift ? 128 : 0;
+  if (m == 0.0f) {
+    std::memset(out, pad, size_t(stride));
+    return 0.0f;
+  }
+  const float inverse_scalar = 127.0f / m;
+  const __m256 inverse = _mm256_set1_ps(inverse_scalar);
+  const __m256i lo = _mm256_set1_epi8(-127), flip = _mm256_set1_epi8(shift ? char(0x80) : 0);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (kk = 0; kk + 32 <= k; kk += 32) {
+    const __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(a + kk), inverse));
+    const __m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(a + kk + 8), inverse));
+    const __m256i q2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(a + kk + 16), inverse));
+    const __m256i q3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(a + kk + 24), inverse));
+    // Per 128-bit lane the packs interleave 4-value groups: q0 q1 q2 q3 (low halves), then
+    // the high halves; the permutation puts them back in order.
+    const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
+    const __m256i levels = _mm256_max_epi8(_mm256_permutevar8x32_epi32(bytes, order), lo);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + kk), _mm256_xor_si256(levels, flip));
+  }
+  for (; kk < k; ++kk) {
+    const float q = std::min(127.0f, std::max(-127.0f, std::nearbyint(a[kk] * inverse_scalar)));
+    out[kk] = uint8_t(int(q) + (shift ? 128 : 0));
+  }
+  std::memset(out + k, pad, size_t(stride - k));
+  return m / 127.0f;
+}
+
 using Int8Block = void (*)(const uint8_t*, Index, const int8_t*, Index, float*, Index, int,
                            PackedMatrix<float>::Mode, const float*, const float*, const int32_t*, const float*);
 using Bf16Block = void (*)(const uint16_t*, Index, const uint16_t*, Index, float*, Index, int,
@@ -384,6 +455,8 @@ const char* int8_kernel_name() {
     case kVnni512: return "avx512-vnni";
     case kAvxVnni: return "avx-vnni";
     case kAvx2: return "avx2";
+    case kNeon: return "neon";
+    case kNeonDot: return "neon-dot";
     default: return "portable";
   }
 }
@@ -431,7 +504,7 @@ void PackedMatrix<float>::pack_low_precision(const float* B, Index ldb, Index k,
     const Index width = panel_width(kernel), panels = (n + width - 1) / width;
     if (precision == Precision::kInt8) {
       // Panel p, group k4: 4 consecutive k of each of its columns, side by side (vpdpbusd's lanes).
-      const Index K4 = (k + 3) / 4;
+      const Index K4 = k_groups(kernel, k);  // the Arm kernels' is padded with zero groups
       low_panels_.assign(size_t(panels) * K4 * width * 4, 0);
       for (Index kk = 0; kk < k; ++kk)
         for (Index j = 0; j < n; ++j)
@@ -487,6 +560,42 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
     }
     return;
   }
+#ifdef RNN_ARM_LOW_PRECISION
+  if (int8 && (low_kernel_ == kNeon || low_kernel_ == kNeonDot)) {
+    // As the x86 int8 path below, on the signed levels (padded with 0 to whole groups of 16).
+    const Index width = kNeonPanelWidth, panels = (n_ + width - 1) / width;
+    const Index K4 = neon_k_groups(k_), stride = 4 * K4;
+    shifted.resize(size_t(m) * stride);
+    row_scale.resize(size_t(m));
+    uint8_t* const rows_out = shifted.data();
+    float* const scales = row_scale.data();
+    parallel_rows(m, m * k_ * n_ >= kMinParallelMacs ? 4 * k_ : 0, [&](Index first, Index last) {
+      for (Index i = first; i < last; ++i) {
+        uint8_t* out = rows_out + i * stride;
+        scales[i] = quantize_row(A + i * lda, k_, [&](Index kk, float q) { out[kk] = uint8_t(int8_t(q)); });
+        std::fill(out + k_, out + stride, uint8_t(0));
+      }
+    });
+    const bool dot = low_kernel_ == kNeonDot;
+    const NeonInt8Block* blocks = dot ? kNeonDotBlocks : kNeonBlocks;
+    const int mr = dot ? kNeonDotRows : kNeonRows;
+    const Index work = m * k_ * n_ >= kMinParallelMacs ? kParallelGrain : 0;
+    const uint8_t* const a_rows = shifted.data();  // the caller's scratch (see the x86 path)
+    const float* const a_scales = row_scale.data();
+    parallel_rows(panels, work, [&](Index first, Index last) {
+      for (Index p = first; p < last; ++p) {
+        const int8_t* P = low_panels_.data() + p * K4 * width * 4;
+        const int cols = int(std::min<Index>(width, n_ - p * width));
+        const Index j0 = p * width;
+        for (Index i = 0; i < m; i += mr) {
+          const int rows = int(std::min<Index>(mr, m - i));
+          blocks[rows - 1](a_rows + i * stride, stride, P, K4, C + i * ldc + j0, ldc, cols, mode, a_scales + i,
+                           column_scale_.data() + j0, nullptr, bias_.data() + j0);
+        }
+      }
+    });
+  }
+#endif
 #ifdef RNN_X86_LOW_PRECISION
   const Index width = panel_width(low_kernel_), panels = (n_ + width - 1) / width;
   const int mr = low_kernel_ == kAvxVnni ? 6 : low_kernel_ == kAvx2 ? 4 : 8;
@@ -503,12 +612,8 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
         uint8_t* out = rows_out + i * stride;
         if (low_kernel_ == kVnni512) {
           scales[i] = quantize_row_avx512(A + i * lda, k_, out, stride);
-        } else if (low_kernel_ == kAvx2) {  // signed levels, padded with 0
-          scales[i] = quantize_row(A + i * lda, k_, [&](Index kk, float q) { out[kk] = uint8_t(int8_t(q)); });
-          std::fill(out + k_, out + stride, uint8_t(0));
-        } else {
-          scales[i] = quantize_row(A + i * lda, k_, [&](Index kk, float q) { out[kk] = uint8_t(int(q) + 128); });
-          std::fill(out + k_, out + stride, uint8_t(128));  // against zero weights: adds nothing
+        } else {  // avx2: signed levels, padded with 0; avx-vnni: shifted, padded with 128
+          scales[i] = quantize_row_avx2(A + i * lda, k_, out, stride, low_kernel_ == kAvxVnni);
         }
       }
     });
