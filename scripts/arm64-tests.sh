@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The native core cross-compiled for linux-arm64 (armv8-a, NEON) and its C++ tests run under
 # qemu-user-static: the gradient checks, the cell tests and the GEMM tests, which cover the
-# kernels an Arm build uses (Eigen's NEON paths; the x86 micro-kernels are compiled out).
+# kernels an Arm build uses (Eigen's NEON paths; the x86 micro-kernels are compiled out) and
+# the int8 kernels 'neon' and 'neon-dot' against the portable path, bit for bit: packed_gemm_test
+# runs with QEMU_CPU=max (has asimddp: both kernels) and, as packed_gemm_test_armv8_0, with
+# QEMU_CPU=cortex-a57 (no asimddp: the run-time choice falls back to neon); native/CMakeLists.txt.
 # Emulation proves correctness only, not speed. Needs g++-aarch64-linux-gnu, qemu-user-static
 # and the *-arm64-cross runtime libraries (scripts/setup.sh installs them).
 set -euo pipefail

@@ -7,6 +7,13 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#endif
+
 #include "check.h"
 #include "packed_gemm.h"
 #include "parallel.h"
@@ -174,7 +181,7 @@ TEST(rows_are_bit_identical_in_any_batch) {
 
 // int8 (pack_low_precision): every SIMD kernel this CPU has gives the portable kernel's bits.
 // The kernel is chosen at packing from RNN_NODE_LOW_PRECISION_KERNEL (else the best one).
-const char* const kInt8Kernels[] = {"avx2", "avx-vnni", "avx512-vnni"};
+const char* const kInt8Kernels[] = {"avx2", "avx-vnni", "avx512-vnni", "neon", "neon-dot"};
 
 // Whether this CPU runs the named int8 kernel (asked for, the library reports what it picks).
 bool has_int8_kernel(const char* kernel) {
@@ -211,7 +218,7 @@ TEST(int8_kernels_equal_portable_bit_for_bit) {
   for (const char* kernel : kernels) std::printf(" %s", kernel);
   std::printf("%s)\n", kernels.empty() ? " none on this CPU" : "");
   uint64_t seed = 500;
-  for (Index k : {1, 2, 3, 4, 5, 7, 8, 13, 31, 64, 127, 128, 129, 255, 513, 1023, 1024})
+  for (Index k : {1, 2, 3, 4, 5, 7, 8, 13, 15, 16, 17, 31, 64, 127, 128, 129, 255, 513, 1023, 1024})
     for (Index n : {1, 7, 16, 17, 33, 50}) {
       // Rows of A: all, up to 20 (every tail of every kernel's block) where k is small.
       std::vector<Index> ms;
@@ -288,7 +295,7 @@ TEST(int8_kernel_choice_follows_the_environment) {
   unsetenv("RNN_NODE_LOW_PRECISION_KERNEL");
   const char* best = int8_kernel_name();
   // The preference order: the first kernel of this list the CPU has is the default.
-  const char* order[] = {"avx512-vnni", "avx-vnni", "avx2"};
+  const char* order[] = {"avx512-vnni", "avx-vnni", "avx2", "neon-dot", "neon"};
   const char* expected = "portable";
   for (const char* kernel : order)
     if (has_int8_kernel(kernel)) {
@@ -303,6 +310,15 @@ TEST(int8_kernel_choice_follows_the_environment) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   CHECK(has_int8_kernel("avx2") == bool(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")), "avx2 kernel where the CPU has AVX2");
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+  // neon on every aarch64 CPU, neon-dot where HWCAP has asimddp (qemu: -cpu max has it,
+  // cortex-a57 not; scripts/arm64-tests.sh runs this test under both).
+  const bool dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+  std::printf("  (aarch64: asimddp %s)\n", dotprod ? "yes" : "no");
+  CHECK(has_int8_kernel("neon"), "neon kernel on every aarch64 CPU");
+  CHECK(has_int8_kernel("neon-dot") == dotprod, "neon-dot kernel where the CPU has asimddp");
+  CHECK(std::strcmp(best, dotprod ? "neon-dot" : "neon") == 0, "default on aarch64: %s", best);
 #endif
 }
 
