@@ -81,7 +81,8 @@ function child(kernel: string): ChildResult {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
 }
 
-const SIMD_KERNELS = ['avx2', 'avx-vnni', 'avx512-vnni'] as const;
+// This architecture's kernels (native/core/quantized_gemm.cc, quantized_gemm_neon.cc).
+const SIMD_KERNELS = process.arch === 'arm64' ? ['neon', 'neon-dot'] : ['avx2', 'avx-vnni', 'avx512-vnni'];
 
 /** One child per kernel name, run when a test first needs it. */
 const runs = new Map<string, ChildResult>();
@@ -102,11 +103,11 @@ describe('int8 kernels: the same probabilities bit for bit', () => {
     }
   });
 
-  it('the default is the best kernel this CPU has (avx512-vnni, avx-vnni, avx2, portable)', () => {
+  it('the default is the best kernel this CPU has (avx512-vnni, avx-vnni, avx2 / neon-dot, neon; portable)', () => {
     const byDefault = run(''), portable = run('portable');
-    expect(['avx512-vnni', 'avx-vnni', 'avx2', 'portable']).toContain(byDefault.int8Kernel);
-    // Every x86-64 machine this suite runs on has AVX2 at least.
-    if (process.arch === 'x64') expect(byDefault.int8Kernel).not.toBe('portable');
+    expect(['avx512-vnni', 'avx-vnni', 'avx2', 'neon-dot', 'neon', 'portable']).toContain(byDefault.int8Kernel);
+    // Every x86-64 machine this suite runs on has AVX2 at least; every arm64 one NEON.
+    if (process.arch === 'x64' || process.arch === 'arm64') expect(byDefault.int8Kernel).not.toBe('portable');
     expect(byDefault.results).toEqual(portable.results);
   });
 
@@ -117,6 +118,7 @@ describe('int8 kernels: the same probabilities bit for bit', () => {
         // Not on this CPU: the usual choice instead (AVX2 is on every x64 machine we test on).
         expect(ours.int8Kernel, `${kernel} asked for`).toBe(byDefault.int8Kernel);
         if (kernel === 'avx2') expect(process.arch).not.toBe('x64');
+        if (kernel === 'neon') expect(process.arch).not.toBe('arm64');
         return;
       }
       console.log(`int8 kernels | ${kernel} = portable on ${Object.keys(ours.results).length} models, 1 and 2 threads`);

@@ -76,9 +76,10 @@ void PackedMatrix<double>::pack_low_precision(const double*, Index, Index, Index
 template <>
 void PackedMatrix<double>::multiply_low_precision(const double*, Index, Index, double*, Index, Mode) const;
 
-// The kernel int8 products run on here: "avx512-vnni", "avx-vnni" or "portable" (exact
-// integer sums on the float micro-kernels), and likewise for bf16: "avx512-bf16" or
-// "portable". RNN_NODE_LOW_PRECISION_KERNEL=portable forces the portable ones (tests).
+// The kernel int8 products run on here: "avx512-vnni", "avx-vnni", "avx2" (x86-64), "neon-dot",
+// "neon" (aarch64) or "portable" (exact integer sums on the float micro-kernels), and likewise
+// for bf16: "avx512-bf16" or "portable". RNN_NODE_LOW_PRECISION_KERNEL=portable forces the
+// portable ones (tests); another kernel's name picks it where the CPU has it.
 const char* int8_kernel_name();
 const char* bf16_kernel_name();
 

@@ -34,9 +34,10 @@ export interface BackendInfo {
   isa: string;
   /** SIMD instruction sets Eigen uses. */
   simd: string;
-  /** What int8 models (`quantize()`) run on: 'avx512-vnni', 'avx-vnni' or 'avx2' (chosen by
-   * CPUID at run time), else 'portable' (exact integer sums on the float kernels, which can be
-   * slower than float32: `quantize()` then warns, RNN_NODE_PORTABLE_INT8). */
+  /** What int8 models (`quantize()`) run on: 'avx512-vnni', 'avx-vnni' or 'avx2' on x64,
+   * 'neon-dot' or 'neon' on arm64 (chosen from the CPU's features at run time), else
+   * 'portable' (exact integer sums on the float kernels, which can be slower than float32:
+   * `quantize()` then warns, RNN_NODE_PORTABLE_INT8). */
   int8Kernel: string;
   /** What bf16 models run on: 'avx512-bf16', else 'portable' (RNN_NODE_PORTABLE_BF16). */
   bf16Kernel: string;
