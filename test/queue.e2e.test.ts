@@ -131,16 +131,19 @@ describe('rnn-node queue', () => {
   }, 300_000);
 
   it('a chunk that takes longer than the lock is kept by its worker (the lock is renewed), and done once', async () => {
-    writeFileSync(join(dir, 'long.jsonl'), Array.from({ length: 40_000 }, (_, i) => record(i)).join('\n') + '\n');
+    writeFileSync(join(dir, 'long.jsonl'), Array.from({ length: 60_000 }, (_, i) => record(i)).join('\n') + '\n');
     // A wider model: each chunk takes seconds.
     expect(run(['train', '--data', 'train.jsonl', '--units', '256', '--epochs', '1', '--out', 'wide.rnn']).code).toBe(0);
-    expect(run(['queue', 'submit', '--redis', url, '--model', 'wide.rnn', '--input', 'long.jsonl', '--output', 'long-parts', '--chunk-size', '20000', '--name', 'long']).code).toBe(0);
-    const workers = [startWorker(['--lock-duration', '300']), startWorker(['--lock-duration', '300'])];
+    expect(run(['queue', 'submit', '--redis', url, '--model', 'wide.rnn', '--input', 'long.jsonl', '--output', 'long-parts', '--chunk-size', '30000', '--name', 'long']).code).toBe(0);
+    // A 500 ms lock, renewed every 250 ms: short enough that each chunk outlives it twice over,
+    // long enough that a busy 2-core machine's event-loop pauses (two workers, Redis and the
+    // test runner on two cores) do not pass for a dead worker (300 ms did, now and then).
+    const workers = [startWorker(['--lock-duration', '500']), startWorker(['--lock-duration', '500'])];
     expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);
     const log = workers.flatMap((w) => w.log);
     const durations = log.filter((l) => / of long done: /.test(l)).map((l) => Number(/in ([\d.]+) s/.exec(l)![1]));
     expect(durations).toHaveLength(2);
-    expect(Math.min(...durations)).toBeGreaterThan(0.6); // twice the lock, at least
+    expect(Math.min(...durations)).toBeGreaterThan(1.0); // twice the lock, at least
     expect(log.filter((l) => / of long started/.test(l))).toHaveLength(2); // each chunk once
     expect(log.filter((l) => /attempt [2-9]/.test(l))).toEqual([]);
   }, 120_000);
