@@ -75,6 +75,16 @@ const VARIANT_PEERS = VARIANTS.flatMap((v) => [`rnn-node@${v}`, ...LOW_KERNELS.i
 const MODES = ['train', 'infer', 'latency', 'concurrent'];
 const CONCURRENT_PEERS = ['rnn-node', 'onnxruntime'];
 
+/** Whether `peer` runs `mode` of workload `w` at all. */
+function scheduled(w, mode, peer) {
+  if (WORKLOADS[w].modes && !WORKLOADS[w].modes.includes(mode)) return false;
+  if (!WORKLOADS[w].tfjs && peer.startsWith('tfjs')) return false;
+  if (peer === 'pytorch-padded' && !WORKLOADS[w].vocab) return false;
+  if ((peer === 'onnxruntime' || /^rnn-node-(int8|bf16)\b/.test(peer)) && mode === 'train') return false;
+  if (mode === 'concurrent' && !CONCURRENT_PEERS.includes(peer)) return false;
+  return true;
+}
+
 /** A comma-separated list whose every entry is one of `known`, or exit 2 naming the option. */
 function namesOf(option, known) {
   const names = opt[option].split(',');
@@ -110,10 +120,7 @@ for (let rep = 0; rep < reps; rep++) {
     for (const mode of MODES) {
       if (WORKLOADS[w].modes && !WORKLOADS[w].modes.includes(mode)) continue;
       for (const peer of peers) {
-        if (!WORKLOADS[w].tfjs && peer.startsWith('tfjs')) continue;
-        if (peer === 'pytorch-padded' && !WORKLOADS[w].vocab) continue;
-        if ((peer === 'onnxruntime' || /^rnn-node-(int8|bf16)\b/.test(peer)) && mode === 'train') continue;
-        if (mode === 'concurrent' && !CONCURRENT_PEERS.includes(peer)) continue;
+        if (!scheduled(w, mode, peer)) continue;
         for (const config of PEERS[peer]) {
           const k = key(w, mode, peer, config.threads);
           const entry = samples.get(k) ?? { values: [], reasons: [], rss: [], p99: [], meta: {} };
@@ -226,10 +233,11 @@ lines.push(`Total benchmark time: ${Math.round((Date.now() - started) / 1000)} s
 mkdirSync(opt.out, { recursive: true });
 writeFileSync(join(opt.out, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), cpus: all, cpu: cpus()[0]?.model, peak, rows }, null, 1));
 process.stdout.write(lines.join('\n'));
-// Every workload and mode needs a measured rnn-node row (any variant), or the report stays as it was.
+// Every workload and mode that some rnn-node peer of this run measures needs a measured
+// rnn-node row (any variant), or the report stays as it was.
 const missing = [];
 for (const w of workloads)
-  for (const mode of MODES.filter((m) => !WORKLOADS[w].modes || WORKLOADS[w].modes.includes(m)))
+  for (const mode of MODES.filter((m) => peers.some((p) => p.startsWith('rnn-node') && scheduled(w, m, p))))
     if (!rows.some((r) => r.workload === w && r.mode === mode && r.peer.startsWith('rnn-node') && r.median !== null)) missing.push(`${w} ${mode} (rnn-node)`);
 if (rows.length === 0) missing.push('every workload');
 writeReportIfComplete('bench/run.mjs', opt.report, lines.join('\n'), missing);
