@@ -10,7 +10,7 @@
 // (RNN_NODE_ISA; `npm run prebuild` first); plain `rnn-node` is whichever binary loads by default.
 // `rnn-node-int8@avx2:portable` is that variant's int8 model on a forced kernel; `--peers
 // variants` runs every variant with every int8 kernel, beside onnxruntime.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +74,15 @@ const VARIANT_PEERS = VARIANTS.flatMap((v) => [`rnn-node@${v}`, ...LOW_KERNELS.i
 // onnxruntime-node with one run per call), sequences/s and the calls' p99 latency.
 const MODES = ['train', 'infer', 'latency', 'concurrent'];
 const CONCURRENT_PEERS = ['rnn-node', 'onnxruntime'];
+
+/** Whether this CPU has AVX-512 (the kernel's flags; false where they cannot be read). */
+function hasAvx512() {
+  try {
+    return /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 /** Whether `peer` runs `mode` of workload `w` at all. */
 function scheduled(w, mode, peer) {
@@ -163,6 +172,11 @@ const lines = [
   `Workloads: Fashion-MNIST rows (28 steps x 28 features, 10 classes) with LSTM(128) or GRU(128) (PyTorch's GRU form; tfjs only has the reset-before GRU, used instead); tokens: embedding 32 + LSTM(128), vocabulary 5000, lengths 3..400, 2 classes (PyTorch with packed sequences, and padded for reference); pixels: Fashion-MNIST pixel by pixel (784 steps x 1 feature), LSTM(128), training only.`,
   `Medians of ${reps} interleaved repetitions (${opt.seconds} s time boxes; tfjs cpu/wasm 0.5 s). Train: batch 128 (tokens: 32), Adam; infer: batch 1024 (tokens: 256); latency: one sequence; concurrent: 2,000 calls of one sequence each, all in flight at once (rnn-node: \`setBatching({ maxDelayMs: 2, maxBatchSize: 256 })\`; onnxruntime-node: one \`session.run\` per call), with the calls' p99 latency.`,
   '`ratio` = rnn-node at its best thread count over the peer at its best (for latency: peer time / rnn-node time); > 1 means rnn-node is faster. `peak RSS`: the largest resident set of the measuring process over the repetitions (model, data, runtime and all). `rnn-node-int8` / `-bf16`: the same model after `model.quantize({ type })` (inference only), compared below each table. Concurrent single-sequence calls with dynamic batching: bench/BATCHING.md.',
+  // onnxruntime picks its own kernels by CPUID: beside our avx2 or baseline variant it still
+  // runs AVX-512 where the CPU has it, which the reader must know to read the ratios.
+  ...(peers.includes('onnxruntime') && hasAvx512()
+    ? ['', '**onnxruntime on AVX-512**: this CPU has AVX-512, and onnxruntime uses it whichever rnn-node variant it is set against; ratios to it are goals only on a machine without AVX-512.']
+    : []),
   '',
 ];
 // What each peer ran on (binary and kernel, BLAS core, runtime threads), once per peer.
