@@ -247,11 +247,13 @@ lines.push(`Total benchmark time: ${Math.round((Date.now() - started) / 1000)} s
 mkdirSync(opt.out, { recursive: true });
 writeFileSync(join(opt.out, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), cpus: all, cpu: cpus()[0]?.model, peak, rows }, null, 1));
 process.stdout.write(lines.join('\n'));
-// Every workload and mode that some rnn-node peer of this run measures needs a measured
-// rnn-node row (any variant), or the report stays as it was.
+// Every workload and mode needs a measured rnn-node row (any variant), or the report stays as
+// it was: the modes the run's rnn-node peers measure (--peers variants has no concurrent
+// rnn-node row), or every mode when the run has no rnn-node peer at all.
 const missing = [];
+const ours = peers.filter((p) => p.startsWith('rnn-node'));
 for (const w of workloads)
-  for (const mode of MODES.filter((m) => peers.some((p) => p.startsWith('rnn-node') && scheduled(w, m, p))))
+  for (const mode of MODES.filter((m) => (ours.length ? ours.some((p) => scheduled(w, m, p)) : !WORKLOADS[w].modes || WORKLOADS[w].modes.includes(m))))
     if (!rows.some((r) => r.workload === w && r.mode === mode && r.peer.startsWith('rnn-node') && r.median !== null)) missing.push(`${w} ${mode} (rnn-node)`);
 if (rows.length === 0) missing.push('every workload');
 writeReportIfComplete('bench/run.mjs', opt.report, lines.join('\n'), missing);
