@@ -448,6 +448,33 @@ const Bf16Block kBf16Blocks[8] = {bf16_block<1>, bf16_block<2>, bf16_block<3>, b
 
 #endif  // RNN_X86_LOW_PRECISION
 
+#if defined(RNN_X86_LOW_PRECISION) || defined(RNN_ARM_LOW_PRECISION)
+// One int8 block kernel: r rows of quantized A against one panel of B (every x86 and arm64
+// int8 kernel has this signature; `correction` is null where A is not shifted).
+using Int8PanelBlock = void (*)(const uint8_t*, Index, const int8_t*, Index, float*, Index, int,
+                                PackedMatrix<float>::Mode, const float*, const float*, const int32_t*, const float*);
+
+// C = the int8 product, panel by panel of B (split over the team when the product is large),
+// `mr` rows of quantized A at a time through blocks[rows - 1].
+void run_int8_panels(const Int8PanelBlock* blocks, int mr, const uint8_t* a_rows, Index stride, const float* a_scales,
+                     Index m, const int8_t* panel_data, Index panels, Index width, Index K4, Index n, float* C,
+                     Index ldc, PackedMatrix<float>::Mode mode, const float* col_scale, const int32_t* correction,
+                     const float* bias, Index work) {
+  parallel_rows(panels, work, [&](Index first, Index last) {
+    for (Index p = first; p < last; ++p) {
+      const int8_t* P = panel_data + p * K4 * width * 4;
+      const int cols = int(std::min<Index>(width, n - p * width));
+      const Index j0 = p * width;
+      for (Index i = 0; i < m; i += mr) {
+        const int rows = int(std::min<Index>(mr, m - i));
+        blocks[rows - 1](a_rows + i * stride, stride, P, K4, C + i * ldc + j0, ldc, cols, mode, a_scales + i,
+                         col_scale + j0, correction == nullptr ? nullptr : correction + j0, bias + j0);
+      }
+    }
+  });
+}
+#endif
+
 }  // namespace
 
 const char* int8_kernel_name() {
@@ -582,18 +609,8 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
     const Index work = m * k_ * n_ >= kMinParallelMacs ? kParallelGrain : 0;
     const uint8_t* const a_rows = shifted.data();  // the caller's scratch (see the x86 path)
     const float* const a_scales = row_scale.data();
-    parallel_rows(panels, work, [&](Index first, Index last) {
-      for (Index p = first; p < last; ++p) {
-        const int8_t* P = low_panels_.data() + p * K4 * width * 4;
-        const int cols = int(std::min<Index>(width, n_ - p * width));
-        const Index j0 = p * width;
-        for (Index i = 0; i < m; i += mr) {
-          const int rows = int(std::min<Index>(mr, m - i));
-          blocks[rows - 1](a_rows + i * stride, stride, P, K4, C + i * ldc + j0, ldc, cols, mode, a_scales + i,
-                           column_scale_.data() + j0, nullptr, bias_.data() + j0);
-        }
-      }
-    });
+    run_int8_panels(blocks, mr, a_rows, stride, a_scales, m, low_panels_.data(), panels, width, K4, n_, C, ldc, mode,
+                    column_scale_.data(), nullptr, bias_.data(), work);
   }
 #endif
 #ifdef RNN_X86_LOW_PRECISION
@@ -623,18 +640,8 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
     // lambda a thread_local name would mean each worker's own (empty) buffer.
     const uint8_t* const a_rows = shifted.data();
     const float* const a_scales = row_scale.data();
-    parallel_rows(panels, work, [&](Index first, Index last) {
-      for (Index p = first; p < last; ++p) {
-        const int8_t* P = low_panels_.data() + p * K4 * width * 4;
-        const int cols = int(std::min<Index>(width, n_ - p * width));
-        const Index j0 = p * width;
-        for (Index i = 0; i < m; i += mr) {
-          const int rows = int(std::min<Index>(mr, m - i));
-          blocks[rows - 1](a_rows + i * stride, stride, P, K4, C + i * ldc + j0, ldc, cols, mode,
-                           a_scales + i, column_scale_.data() + j0, column_correction_.data() + j0, bias_.data() + j0);
-        }
-      }
-    });
+    run_int8_panels(blocks, mr, a_rows, stride, a_scales, m, low_panels_.data(), panels, width, K4, n_, C, ldc, mode,
+                    column_scale_.data(), column_correction_.data(), bias_.data(), work);
   } else {
     const Index K2 = (k_ + 1) / 2, stride = 2 * K2;
     halves.resize(size_t(m) * stride);
