@@ -1,0 +1,311 @@
+// The x86 int8 and bf16 kernels (AVX-512 VNNI, AVX-VNNI, AVX2, AVX512-BF16): block kernels
+// on packed panels and the vectorized quantization of A's rows, each compiled for its ISA
+// with a target attribute and chosen by CPUID at run time (quantized_gemm.cc), so every
+// x86-64 variant carries them. The layout and the exactness argument: quantized_gemm.cc and
+// quantized_gemm_x86.h.
+#if defined(__x86_64__) && defined(__GNUC__)
+
+#include "quantized_gemm_x86.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "quantized_rows.h"
+
+// No fused multiply-adds from contraction: the epilogues must round the same two operations
+// (scale, then add) as the portable path to give the same bits.
+#pragma GCC optimize("fp-contract=off")
+// GCC 12 reports the deliberately undefined pass-through operand inside _mm512_cvtepi32_ps.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+namespace rnn {
+
+namespace {
+
+#define RNN_UNROLL _Pragma("GCC unroll 16")
+
+// The dot-product instructions through inline assembly. GCC 12 keeps an accumulator array
+// updated by _mm512_dpbusd_epi32 (and the AVX-VNNI and BF16 forms) in other registers than
+// the instruction writes: two register copies per product and a stack spill in the inner
+// loop, which ran the int8 kernel at about half the instruction's rate (measured: 2 per
+// cycle, as the FMA, on Zen 5). An asm with the accumulator as a read-write operand keeps
+// each accumulator in one register. AT&T order: source B, source A, accumulator.
+__attribute__((target("avx512f,avx512vnni"))) inline __m512i dpbusd(__m512i acc, __m512i u8, __m512i s8) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "v"(s8));
+  return acc;
+}
+// The VEX form (AVX-VNNI): registers 0-15 only ("x"), and {vex} so the assembler does not
+// pick the EVEX encoding, which needs AVX512-VL.
+__attribute__((target("avx2,avxvnni"))) inline __m256i dpbusd_vex(__m256i acc, __m256i u8, __m256i s8) {
+  asm("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u8), "x"(s8));
+  return acc;
+}
+// One row's step of the AVX2 kernel (avx2_block) as one asm for the same reason: with the
+// intrinsics GCC 12 hoisted the rows' broadcasts and spilled three of the eight accumulators
+// to the stack inside the k loop (x86-64-v2/v3 builds). Here the four bytes a of the row are
+// broadcast, and c0 += 4-products of a with b0, c1 with b1 (see avx2_block); registers 0-15.
+__attribute__((target("avx2"))) inline void sign_dot_row(__m256i& c0, __m256i& c1, const uint8_t* four, __m256i b0,
+                                                         __m256i b1, __m256i ones) {
+  __m256i a, magnitude, t0, t1;
+  asm("vpbroadcastd %[four], %[a]\n\t"
+      "vpabsb %[a], %[m]\n\t"
+      "vpsignb %[a], %[b0], %[t0]\n\t"
+      "vpsignb %[a], %[b1], %[t1]\n\t"
+      "vpmaddubsw %[t0], %[m], %[t0]\n\t"
+      "vpmaddubsw %[t1], %[m], %[t1]\n\t"
+      "vpmaddwd %[ones], %[t0], %[t0]\n\t"
+      "vpmaddwd %[ones], %[t1], %[t1]\n\t"
+      "vpaddd %[t0], %[c0], %[c0]\n\t"
+      "vpaddd %[t1], %[c1], %[c1]"
+      : [c0] "+x"(c0), [c1] "+x"(c1), [a] "=&x"(a), [m] "=&x"(magnitude), [t0] "=&x"(t0), [t1] "=&x"(t1)
+      : [four] "m"(*reinterpret_cast<const int32_t*>(four)), [b0] "x"(b0), [b1] "x"(b1), [ones] "x"(ones));
+}
+__attribute__((target("avx512f,avx512bf16"))) inline __m512 dpbf16(__m512 acc, __m512i a, __m512i b) {
+  asm("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+  return acc;
+}
+
+// MR rows x 32 columns: C = (r_i s_j) (Σ (a+128) q − correction_j), in the given mode.
+template <int MR>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void vnni512_block(
+    const uint8_t* A, Index lda, const int8_t* P, Index K4, float* C, Index ldc, int cols,
+    PackedMatrix<float>::Mode mode, const float* row_scale, const float* col_scale,
+    const int32_t* correction, const float* bias) {
+  __m512i c0[MR], c1[MR];
+  RNN_UNROLL for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_si512();
+  for (Index k4 = 0; k4 < K4; ++k4) {
+    const __m512i b0 = _mm512_loadu_si512(P + k4 * 128), b1 = _mm512_loadu_si512(P + k4 * 128 + 64);
+    RNN_UNROLL for (int i = 0; i < MR; ++i) {
+      int32_t four;
+      std::memcpy(&four, A + i * lda + 4 * k4, 4);
+      const __m512i a = _mm512_set1_epi32(four);
+      c0[i] = dpbusd(c0[i], a, b0);
+      c1[i] = dpbusd(c1[i], a, b1);
+    }
+  }
+  const __m512i k0 = _mm512_loadu_si512(correction), k1 = _mm512_loadu_si512(correction + 16);
+  const __m512 s0 = _mm512_loadu_ps(col_scale), s1 = _mm512_loadu_ps(col_scale + 16);
+  // What each row adds to C: nothing more (overwrite), the bias, or C itself (accumulate).
+  const bool accumulate = mode == PackedMatrix<float>::kAccumulate;
+  const bool plus_bias = mode == PackedMatrix<float>::kOverwritePlusBias;
+  const __m512 b0 = plus_bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+  const __m512 b1 = plus_bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+  // Columns this block owns: all 32, or the first `cols` of a last, narrower panel.
+  const __mmask16 m0 = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32 ? __mmask16(0xFFFF) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
+  RNN_UNROLL for (int i = 0; i < MR; ++i) {
+    const __m512 r = _mm512_set1_ps(row_scale[i]);
+    __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c0[i], k0)), _mm512_mul_ps(r, s0));
+    __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c1[i], k1)), _mm512_mul_ps(r, s1));
+    float* c = C + i * ldc;
+    if (cols == 32) {  // unmasked: masked memory operations are slow on some CPUs (Zen 4)
+      if (accumulate) {
+        v0 = _mm512_add_ps(_mm512_loadu_ps(c), v0);
+        v1 = _mm512_add_ps(_mm512_loadu_ps(c + 16), v1);
+      } else if (plus_bias) {
+        v0 = _mm512_add_ps(v0, b0);
+        v1 = _mm512_add_ps(v1, b1);
+      }
+      _mm512_storeu_ps(c, v0);
+      _mm512_storeu_ps(c + 16, v1);
+      continue;
+    }
+    if (accumulate) {
+      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), v0);
+      v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), v1);
+    } else if (plus_bias) {
+      v0 = _mm512_add_ps(v0, b0);
+      v1 = _mm512_add_ps(v1, b1);
+    }
+    _mm512_mask_storeu_ps(c, m0, v0);
+    _mm512_mask_storeu_ps(c + 16, m1, v1);
+  }
+}
+
+// MR rows x 16 columns with AVX-VNNI (the VEX form: Alder Lake and later, Zen 5).
+template <int MR>
+__attribute__((target("avx2,avxvnni"))) void avx_vnni_block(
+    const uint8_t* A, Index lda, const int8_t* P, Index K4, float* C, Index ldc, int cols,
+    PackedMatrix<float>::Mode mode, const float* row_scale, const float* col_scale,
+    const int32_t* correction, const float* bias) {
+  __m256i c0[MR], c1[MR];
+  RNN_UNROLL for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_si256();
+  for (Index k4 = 0; k4 < K4; ++k4) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(P + k4 * 64));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(P + k4 * 64 + 32));
+    RNN_UNROLL for (int i = 0; i < MR; ++i) {
+      int32_t four;
+      std::memcpy(&four, A + i * lda + 4 * k4, 4);
+      const __m256i a = _mm256_set1_epi32(four);
+      c0[i] = dpbusd_vex(c0[i], a, b0);
+      c1[i] = dpbusd_vex(c1[i], a, b1);
+    }
+  }
+  const __m256i k0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(correction));
+  const __m256i k1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(correction + 8));
+  const __m256 s0 = _mm256_loadu_ps(col_scale), s1 = _mm256_loadu_ps(col_scale + 8);
+  RNN_UNROLL for (int i = 0; i < MR; ++i) {
+    const __m256 r = _mm256_set1_ps(row_scale[i]);
+    alignas(32) float v[16];
+    _mm256_store_ps(v, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c0[i], k0)), _mm256_mul_ps(r, s0)));
+    _mm256_store_ps(v + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c1[i], k1)), _mm256_mul_ps(r, s1)));
+    store_row(v, C + i * ldc, cols, mode, bias);
+  }
+}
+
+// MR rows x 16 columns with AVX2 alone (no VNNI), on the AVX-VNNI kernel's panels: A holds
+// the signed levels (padded with 0), and per row and group of 4 k
+//   vpbroadcastd a; vpabsb |a|; per 8 columns: vpsignb sign(q, a), vpmaddubsw |a|·sign(q, a)
+//   (int16 pairs, exact: see the top), vpmaddwd with ones (int32: 4 products), vpaddd.
+// 4 rows: 8 accumulators, 2 B vectors, ones, and a, |a| and two products (sign_dot_row):
+// 15 of the 16 ymm registers. The intrinsics (_mm256_abs_epi8, _mm256_sign_epi8,
+// _mm256_maddubs_epi16, _mm256_madd_epi16, _mm256_add_epi32) spilled: see sign_dot_row. The epilogue is the portable one's: float(sum) · (r_i s_j), then the
+// mode's add.
+template <int MR>
+__attribute__((target("avx2,fma"))) void avx2_block(
+    const uint8_t* A, Index lda, const int8_t* P, Index K4, float* C, Index ldc, int cols,
+    PackedMatrix<float>::Mode mode, const float* row_scale, const float* col_scale,
+    const int32_t* /*correction: none, A is not shifted*/, const float* bias) {
+  __m256i c0[MR], c1[MR];
+  RNN_UNROLL for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (Index k4 = 0; k4 < K4; ++k4) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(P + k4 * 64));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(P + k4 * 64 + 32));
+    RNN_UNROLL for (int i = 0; i < MR; ++i) sign_dot_row(c0[i], c1[i], A + i * lda + 4 * k4, b0, b1, ones);
+  }
+  const __m256 s0 = _mm256_loadu_ps(col_scale), s1 = _mm256_loadu_ps(col_scale + 8);
+  const bool accumulate = mode == PackedMatrix<float>::kAccumulate;
+  const bool plus_bias = mode == PackedMatrix<float>::kOverwritePlusBias;
+  RNN_UNROLL for (int i = 0; i < MR; ++i) {
+    const __m256 r = _mm256_set1_ps(row_scale[i]);
+    __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(c0[i]), _mm256_mul_ps(r, s0));
+    __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(c1[i]), _mm256_mul_ps(r, s1));
+    float* c = C + i * ldc;
+    if (cols == 16) {  // the whole panel: store_row's operations, 8 lanes at a time
+      if (accumulate) {
+        v0 = _mm256_add_ps(_mm256_loadu_ps(c), v0);
+        v1 = _mm256_add_ps(_mm256_loadu_ps(c + 8), v1);
+      } else if (plus_bias) {
+        v0 = _mm256_add_ps(v0, _mm256_loadu_ps(bias));
+        v1 = _mm256_add_ps(v1, _mm256_loadu_ps(bias + 8));
+      }
+      _mm256_storeu_ps(c, v0);
+      _mm256_storeu_ps(c + 8, v1);
+      continue;
+    }
+    alignas(32) float v[16];
+    _mm256_store_ps(v, v0);
+    _mm256_store_ps(v + 8, v1);
+    store_row(v, c, cols, mode, bias);
+  }
+}
+
+// MR rows x 32 columns of bf16 pairs: C (+)= Σ_k bf16(A) bf16(B) with vdpbf16ps.
+template <int MR>
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void bf16_block(
+    const uint16_t* A, Index lda, const uint16_t* P, Index K2, float* C, Index ldc, int cols,
+    PackedMatrix<float>::Mode mode, const float* bias) {
+  __m512 c0[MR], c1[MR];
+  RNN_UNROLL for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  for (Index k2 = 0; k2 < K2; ++k2) {
+    const __m512i b0 = _mm512_loadu_si512(P + k2 * 64), b1 = _mm512_loadu_si512(P + k2 * 64 + 32);
+    RNN_UNROLL for (int i = 0; i < MR; ++i) {
+      int32_t pair;
+      std::memcpy(&pair, A + i * lda + 2 * k2, 4);
+      const __m512i a = _mm512_set1_epi32(pair);
+      c0[i] = dpbf16(c0[i], a, b0);
+      c1[i] = dpbf16(c1[i], a, b1);
+    }
+  }
+  RNN_UNROLL for (int i = 0; i < MR; ++i) {
+    alignas(64) float v[32];
+    _mm512_store_ps(v, c0[i]);
+    _mm512_store_ps(v + 16, c1[i]);
+    store_row(v, C + i * ldc, cols, mode, bias);
+  }
+}
+
+}  // namespace
+
+// quantize_row for the VNNI kernels, 16 values at a time: the same r_i and the same levels
+// (x · (127/max) rounded to nearest even by vcvtps2dq, as nearbyint does, then clamped),
+// written shifted as bytes a + 128; the row is padded with 128 to `stride`.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) float quantize_row_avx512(const float* a, Index k, uint8_t* out, Index stride) {
+  __m512 max = _mm512_setzero_ps();
+  Index kk = 0;
+  for (; kk + 16 <= k; kk += 16) max = _mm512_max_ps(max, _mm512_abs_ps(_mm512_loadu_ps(a + kk)));
+  if (kk < k) max = _mm512_max_ps(max, _mm512_abs_ps(_mm512_maskz_loadu_ps(__mmask16((1u << (k - kk)) - 1), a + kk)));
+  const float m = _mm512_reduce_max_ps(max);
+  if (m == 0.0f) {
+    std::memset(out, 128, size_t(stride));
+    return 0.0f;
+  }
+  const __m512 inverse = _mm512_set1_ps(127.0f / m);
+  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), shift = _mm512_set1_epi32(128);
+  for (kk = 0; kk < k; kk += 16) {
+    const __mmask16 mask = k - kk >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (k - kk)) - 1);
+    const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(mask, a + kk), inverse));
+    const __m512i u = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi), shift);
+    _mm_mask_storeu_epi8(out + kk, mask, _mm512_cvtepi32_epi8(u));
+  }
+  std::memset(out + k, 128, size_t(stride - k));
+  return m / 127.0f;
+}
+
+// quantize_row for the AVX2 and AVX-VNNI kernels, 32 values at a time: the same r_i and the
+// same levels (x · (127/max) rounded to nearest even by vcvtps2dq, as nearbyint does; the
+// saturating packs and the clamp to [-127, 127] keep them), written as signed bytes (avx2)
+// or shifted, a + 128 = a ^ 0x80 (avx-vnni); the row padded to `stride` with 0 or 128.
+__attribute__((target("avx2"))) float quantize_row_avx2(const float* a, Index k, uint8_t* out, Index stride, bool shift) {
+  __m256 max = _mm256_setzero_ps();
+  const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  Index kk = 0;
+  for (; kk + 8 <= k; kk += 8) max = _mm256_max_ps(max, _mm256_and_ps(_mm256_loadu_ps(a + kk), magnitude));
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(max), _mm256_extractf128_ps(max, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+  float m = _mm_cvtss_f32(m4);
+  for (; kk < k; ++kk) m = std::max(m, std::fabs(a[kk]));
+  const uint8_t pad = shift ? 128 : 0;
+  if (m == 0.0f) {
+    std::memset(out, pad, size_t(stride));
+    return 0.0f;
+  }
+  const float inverse_scalar = 127.0f / m;
+  const __m256 inverse = _mm256_set1_ps(inverse_scalar);
+  const __m256i lo = _mm256_set1_epi8(-127), flip = _mm256_set1_epi8(shift ? char(0x80) : 0);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (kk = 0; kk + 32 <= k; kk += 32) {
+    const __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(a + kk), inverse));
+    const __m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(a + kk + 8), inverse));
+    const __m256i q2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(a + kk + 16), inverse));
+    const __m256i q3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(a + kk + 24), inverse));
+    // Per 128-bit lane the packs interleave 4-value groups: q0 q1 q2 q3 (low halves), then
+    // the high halves; the permutation puts them back in order.
+    const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
+    const __m256i levels = _mm256_max_epi8(_mm256_permutevar8x32_epi32(bytes, order), lo);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + kk), _mm256_xor_si256(levels, flip));
+  }
+  for (; kk < k; ++kk) {
+    const float q = std::min(127.0f, std::max(-127.0f, std::nearbyint(a[kk] * inverse_scalar)));
+    out[kk] = uint8_t(int(q) + (shift ? 128 : 0));
+  }
+  std::memset(out + k, pad, size_t(stride - k));
+  return m / 127.0f;
+}
+
+// [r - 1]: the block kernel for r rows.
+const Int8Block kVnni512Blocks[8] = {vnni512_block<1>, vnni512_block<2>, vnni512_block<3>, vnni512_block<4>,
+                                     vnni512_block<5>, vnni512_block<6>, vnni512_block<7>, vnni512_block<8>};
+const Int8Block kAvxVnniBlocks[6] = {avx_vnni_block<1>, avx_vnni_block<2>, avx_vnni_block<3>,
+                                     avx_vnni_block<4>, avx_vnni_block<5>, avx_vnni_block<6>};
+const Int8Block kAvx2Blocks[4] = {avx2_block<1>, avx2_block<2>, avx2_block<3>, avx2_block<4>};
+const Bf16Block kBf16Blocks[8] = {bf16_block<1>, bf16_block<2>, bf16_block<3>, bf16_block<4>,
+                                  bf16_block<5>, bf16_block<6>, bf16_block<7>, bf16_block<8>};
+
+}  // namespace rnn
+
+#endif
