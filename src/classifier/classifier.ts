@@ -296,8 +296,9 @@ export class SequenceClassifier {
     // A quantized model holds its recurrent matrices on its grid (what it computes with, and
     // what getWeights shows): other values are moved onto it, as quantize() does.
     const tensors = tensorsOf(this.config);
-    const checked = unpackWeights(tensors, packWeights(tensors, weights));
-    model.setParams(packWeights(tensors, onPrecisionGrid({ config: this.config, weights: checked, preprocessing: null })));
+    const params = packWeights(tensors, weights);
+    if (this.config.precision === 'float32') return model.setParams(params);
+    model.setParams(packWeights(tensors, onPrecisionGrid({ config: this.config, weights: unpackWeights(tensors, params), preprocessing: null })));
   }
 
   /** The model as plain data: its config, weights (copies) and preprocessing. */
