@@ -61,6 +61,7 @@ class PackedMatrix {
   // its panels, and per output column the weight scale and the int8 zero-point correction.
   int low_kernel_ = 0;
   Buffer<int8_t> low_panels_;
+  Buffer<int16_t> wide_panels_;  // the avx2 int8 kernel's: the levels as int16, pairs of k
   Buffer<uint16_t> bf16_panels_;
   Buffer<float> column_scale_;
   Buffer<int32_t> column_correction_;

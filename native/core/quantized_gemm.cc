@@ -10,10 +10,10 @@
 // shifted, a + 128 in [1, 255], and each column's correction takes the shift back out:
 //   Σ_k (a_ik + 128) q_kj − 128 Σ_k q_kj.
 // Without VNNI (AVX2 only: Zen 2/3/4 with AVX-512 off, Intel client cores before Alder Lake)
-// the avx2 kernel multiplies the signed levels directly with the sign trick: both operands lie
-// in [-127, 127], so vpmaddubsw(|a|, sign(q, a)) forms a·q for each byte and adds pairs,
-// |a0 q0 + a1 q1| <= 2·127·127 < 2^15 (never saturates), and vpmaddwd with ones widens the
-// pairs into int32 lanes: the same exact sums, no shift and no correction.
+// the avx2 kernel multiplies the signed levels widened to int16 with vpmaddwd, whose int32
+// lanes sum two products a·q (|.| <= 2·127·127): the same exact sums, no shift and no
+// correction, on panels of int16 levels (twice the bytes of the int8 panels, half the float
+// ones).
 // The portable kernel runs the same integers through the float micro-kernels: every product
 // and partial sum is an integer of magnitude below 2^24 while k <= 1040 (127·127·1040 < 2^24),
 // so float addition is exact and both kernels give the same bits (tested). int8 models are
@@ -37,6 +37,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "packed_gemm.h"
 #include "parallel.h"
@@ -124,26 +125,30 @@ constexpr Index kMinParallelMacs = Index(1) << 22;
 
 
 #if defined(RNN_X86_LOW_PRECISION) || defined(RNN_ARM_LOW_PRECISION)
-// One int8 block kernel: r rows of quantized A against one panel of B (every x86 and arm64
-// int8 kernel has this signature; `correction` is null where A is not shifted).
-using Int8PanelBlock = void (*)(const uint8_t*, Index, const int8_t*, Index, float*, Index, int,
-                                PackedMatrix<float>::Mode, const float*, const float*, const int32_t*, const float*);
-
 // C = the int8 product, panel by panel of B (split over the team when the product is large),
-// `mr` rows of quantized A at a time through blocks[rows - 1].
-void run_int8_panels(const Int8PanelBlock* blocks, int mr, const uint8_t* a_rows, Index stride, const float* a_scales,
-                     Index m, const int8_t* panel_data, Index panels, Index width, Index K4, Index n, float* C,
+// `mr` rows of quantized A at a time through blocks[rows - 1]. A panel holds `groups` groups of
+// `lanes` levels per column (4 bytes for the byte kernels, 2 int16 for the widened one); every
+// block has the byte kernels' arguments, `correction` null where A is not shifted, or the
+// widened kernel's, without it.
+template <typename RowLevel, typename PanelLevel, typename Block>
+void run_int8_panels(const Block* blocks, int mr, const RowLevel* a_rows, Index stride, const float* a_scales, Index m,
+                     const PanelLevel* panel_data, Index panels, Index width, Index groups, Index lanes, Index n, float* C,
                      Index ldc, PackedMatrix<float>::Mode mode, const float* col_scale, const int32_t* correction,
                      const float* bias, Index work) {
   parallel_rows(panels, work, [&](Index first, Index last) {
     for (Index p = first; p < last; ++p) {
-      const int8_t* P = panel_data + p * K4 * width * 4;
+      const PanelLevel* P = panel_data + p * groups * width * lanes;
       const int cols = int(std::min<Index>(width, n - p * width));
       const Index j0 = p * width;
       for (Index i = 0; i < m; i += mr) {
         const int rows = int(std::min<Index>(mr, m - i));
-        blocks[rows - 1](a_rows + i * stride, stride, P, K4, C + i * ldc + j0, ldc, cols, mode, a_scales + i,
-                         col_scale + j0, correction == nullptr ? nullptr : correction + j0, bias + j0);
+        if constexpr (std::is_same<PanelLevel, int16_t>::value) {
+          blocks[rows - 1](a_rows + i * stride, stride, P, groups, C + i * ldc + j0, ldc, cols, mode, a_scales + i,
+                           col_scale + j0, bias + j0);
+        } else {
+          blocks[rows - 1](a_rows + i * stride, stride, P, groups, C + i * ldc + j0, ldc, cols, mode, a_scales + i,
+                           col_scale + j0, correction == nullptr ? nullptr : correction + j0, bias + j0);
+        }
       }
     }
   });
@@ -204,7 +209,13 @@ void PackedMatrix<float>::pack_low_precision(const float* B, Index ldb, Index k,
     k_ = k;
     n_ = n;
     const Index width = panel_width(kernel), panels = (n + width - 1) / width;
-    if (precision == Precision::kInt8) {
+    if (precision == Precision::kInt8 && kernel == kAvx2) {
+      const Index K2 = (k + 1) / 2;  // pairs of k (vpmaddwd's lanes), the levels as int16
+      wide_panels_.assign(size_t(panels) * K2 * width * 2, 0);
+      for (Index kk = 0; kk < k; ++kk)
+        for (Index j = 0; j < n; ++j)
+          wide_panels_[((j / width) * K2 + kk / 2) * width * 2 + (j % width) * 2 + kk % 2] = int16_t(rounded[kk * n + j]);
+    } else if (precision == Precision::kInt8) {
       // Panel p, group k4: 4 consecutive k of each of its columns, side by side (vpdpbusd's lanes).
       const Index K4 = k_groups(kernel, k);  // the Arm kernels' is padded with zero groups
       low_panels_.assign(size_t(panels) * K4 * width * 4, 0);
@@ -235,6 +246,7 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
   thread_local Buffer<float> row_scale, levels, sums;
   thread_local Buffer<uint8_t> shifted;
   thread_local Buffer<uint16_t> halves;
+  thread_local Buffer<int16_t> widened;
   const bool int8 = precision_ == Precision::kInt8;
   if (low_kernel_ == kPortable) {
     levels.resize(size_t(m) * k_);
@@ -284,59 +296,65 @@ void PackedMatrix<float>::multiply_low_precision(const float* A, Index lda, Inde
     const Index work = m * k_ * n_ >= kMinParallelMacs ? kParallelGrain : 0;
     const uint8_t* const a_rows = shifted.data();  // the caller's scratch (see the x86 path)
     const float* const a_scales = row_scale.data();
-    run_int8_panels(blocks, mr, a_rows, stride, a_scales, m, low_panels_.data(), panels, width, K4, n_, C, ldc, mode,
-                    column_scale_.data(), nullptr, bias_.data(), work);
+    run_int8_panels(blocks, mr, a_rows, stride, a_scales, m, low_panels_.data(), panels, width, K4, Index(4), n_, C, ldc,
+                    mode, column_scale_.data(), nullptr, bias_.data(), work);
   }
 #endif
 #ifdef RNN_X86_LOW_PRECISION
   const Index width = panel_width(low_kernel_), panels = (n_ + width - 1) / width;
-  const int mr = low_kernel_ == kAvxVnni ? 6 : low_kernel_ == kAvx2 ? 4 : 8;
-  if (int8) {
-    const Index K4 = (k_ + 3) / 4, stride = 4 * K4;
-    shifted.resize(size_t(m) * stride);
-    row_scale.resize(size_t(m));
-    // Rows are quantized independently: split over the team when there are many (the
-    // all-steps input projection), or that serial pass would cap the product's scaling.
-    uint8_t* const rows_out = shifted.data();
-    float* const scales = row_scale.data();
-    parallel_rows(m, m * k_ * n_ >= kMinParallelMacs ? 4 * k_ : 0, [&](Index first, Index last) {
-      for (Index i = first; i < last; ++i) {
-        uint8_t* out = rows_out + i * stride;
-        if (low_kernel_ == kVnni512) {
-          scales[i] = quantize_row_avx512(A + i * lda, k_, out, stride);
-        } else {  // avx2: signed levels, padded with 0; avx-vnni: shifted, padded with 128
-          scales[i] = quantize_row_avx2(A + i * lda, k_, out, stride, low_kernel_ == kAvxVnni);
-        }
-      }
+  const Index product_work = m * k_ * n_ >= kMinParallelMacs ? kParallelGrain : 0;
+  // Rows are quantized independently: split over the team when there are many (the
+  // all-steps input projection), or that serial pass would cap the product's scaling.
+  const Index quantize_work = m * k_ * n_ >= kMinParallelMacs ? 4 * k_ : 0;
+  if (int8) row_scale.resize(size_t(m));
+  float* const scales = row_scale.data();  // r_i of each quantized row
+  if (int8 && low_kernel_ == kAvx2) {
+    const Index K2 = (k_ + 1) / 2, stride = 2 * K2;
+    widened.resize(size_t(m) * stride);
+    int16_t* const rows_out = widened.data();
+    parallel_rows(m, quantize_work, [&](Index first, Index last) {
+      for (Index i = first; i < last; ++i) scales[i] = quantize_row_widened_avx2(A + i * lda, k_, rows_out + i * stride, stride);
     });
-    const Int8Block* blocks = low_kernel_ == kVnni512 ? kVnni512Blocks : low_kernel_ == kAvx2 ? kAvx2Blocks : kAvxVnniBlocks;
-    const Index work = m * k_ * n_ >= kMinParallelMacs ? kParallelGrain : 0;
     // The team reads the calling thread's scratch: through these pointers, since inside the
     // lambda a thread_local name would mean each worker's own (empty) buffer.
-    const uint8_t* const a_rows = shifted.data();
-    const float* const a_scales = row_scale.data();
-    run_int8_panels(blocks, mr, a_rows, stride, a_scales, m, low_panels_.data(), panels, width, K4, n_, C, ldc, mode,
-                    column_scale_.data(), column_correction_.data(), bias_.data(), work);
+    const int16_t* const a_rows = widened.data();
+    run_int8_panels(kAvx2Blocks, 6, a_rows, stride, scales, m, wide_panels_.data(), panels, width, K2, Index(2), n_, C,
+                    ldc, mode, column_scale_.data(), nullptr, bias_.data(), product_work);
+  } else if (int8) {
+    const int mr = low_kernel_ == kAvxVnni ? 6 : 8;
+    const Index K4 = (k_ + 3) / 4, stride = 4 * K4;
+    shifted.resize(size_t(m) * stride);
+    uint8_t* const rows_out = shifted.data();
+    parallel_rows(m, quantize_work, [&](Index first, Index last) {
+      for (Index i = first; i < last; ++i) {
+        uint8_t* out = rows_out + i * stride;
+        scales[i] = low_kernel_ == kVnni512 ? quantize_row_avx512(A + i * lda, k_, out, stride)
+                                            : quantize_row_avx2(A + i * lda, k_, out, stride);
+      }
+    });
+    const Int8Block* blocks = low_kernel_ == kVnni512 ? kVnni512Blocks : kAvxVnniBlocks;
+    const uint8_t* const a_rows = shifted.data();  // the caller's scratch (see above)
+    run_int8_panels(blocks, mr, a_rows, stride, scales, m, low_panels_.data(), panels, width, K4, Index(4), n_, C, ldc,
+                    mode, column_scale_.data(), column_correction_.data(), bias_.data(), product_work);
   } else {
     const Index K2 = (k_ + 1) / 2, stride = 2 * K2;
     halves.resize(size_t(m) * stride);
     uint16_t* const rows_out = halves.data();
-    parallel_rows(m, m * k_ * n_ >= kMinParallelMacs ? 4 * k_ : 0, [&](Index first, Index last) {
+    parallel_rows(m, quantize_work, [&](Index first, Index last) {
       for (Index i = first; i < last; ++i) {
         uint16_t* out = rows_out + i * stride;
         for (Index kk = 0; kk < k_; ++kk) out[kk] = to_bf16(A[i * lda + kk]);
         if (stride > k_) out[k_] = 0;
       }
     });
-    const Index work = m * k_ * n_ >= kMinParallelMacs ? kParallelGrain : 0;
     const uint16_t* const a_rows = halves.data();  // the caller's scratch (see the int8 case)
-    parallel_rows(panels, work, [&](Index first, Index last) {
+    parallel_rows(panels, product_work, [&](Index first, Index last) {
       for (Index p = first; p < last; ++p) {
         const uint16_t* P = bf16_panels_.data() + p * K2 * width * 2;
         const int cols = int(std::min<Index>(width, n_ - p * width));
         const Index j0 = p * width;
-        for (Index i = 0; i < m; i += mr) {
-          const int rows = int(std::min<Index>(mr, m - i));
+        for (Index i = 0; i < m; i += 8) {
+          const int rows = int(std::min<Index>(8, m - i));
           kBf16Blocks[rows - 1](a_rows + i * stride, stride, P, K2, C + i * ldc + j0, ldc, cols, mode, bias_.data() + j0);
         }
       }
