@@ -252,18 +252,23 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) float quantize_row_avx512(c
 
 namespace {
 
+// Loads a[0 .. count) (count < 8), the other lanes 0: the rows' tails without scalar code.
+__attribute__((target("avx2"))) inline __m256 load_head_avx2(const float* a, Index count) {
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_maskload_ps(a, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(count)), lanes));
+}
+
 // max_k |a_k| of a row, 8 lanes at a time.
 __attribute__((target("avx2"))) float row_magnitude_avx2(const float* a, Index k) {
-  __m256 max = _mm256_setzero_ps();
   const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  __m256 max = _mm256_setzero_ps();
   Index kk = 0;
   for (; kk + 8 <= k; kk += 8) max = _mm256_max_ps(max, _mm256_and_ps(_mm256_loadu_ps(a + kk), magnitude));
+  if (kk < k) max = _mm256_max_ps(max, _mm256_and_ps(load_head_avx2(a + kk, k - kk), magnitude));
   __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(max), _mm256_extractf128_ps(max, 1));
   m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
   m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
-  float m = _mm_cvtss_f32(m4);
-  for (; kk < k; ++kk) m = std::max(m, std::fabs(a[kk]));
-  return m;
+  return _mm_cvtss_f32(m4);
 }
 
 }  // namespace
@@ -310,20 +315,29 @@ __attribute__((target("avx2"))) float quantize_row_widened_avx2(const float* a, 
     std::memset(out, 0, size_t(stride) * sizeof(int16_t));
     return 0.0f;
   }
-  const float inverse_scalar = 127.0f / m;
-  const __m256 inverse = _mm256_set1_ps(inverse_scalar);
+  const __m256 inverse = _mm256_set1_ps(127.0f / m);
   const __m256i lo = _mm256_set1_epi16(-127), hi = _mm256_set1_epi16(127);
+  // 16 levels from two vectors of 8 values: the pack interleaves 4-value groups per 128-bit
+  // lane (q0 low, q1 low, q0 high, q1 high); the permutation of 64-bit quarters (0, 2, 1, 3)
+  // puts them back in order.
+  const auto levels = [&](__m256 x0, __m256 x1) {
+    const __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(x0, inverse)), q1 = _mm256_cvtps_epi32(_mm256_mul_ps(x1, inverse));
+    return _mm256_min_epi16(_mm256_max_epi16(_mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8), lo), hi);
+  };
   Index kk = 0;
   for (; kk + 16 <= k; kk += 16) {
-    const __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(a + kk), inverse));
-    const __m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(a + kk + 8), inverse));
-    // The pack interleaves 4-value groups per 128-bit lane (q0 low, q1 low, q0 high, q1 high);
-    // the permutation of 64-bit quarters (0, 2, 1, 3) puts them back in order.
-    const __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + kk), _mm256_min_epi16(_mm256_max_epi16(words, lo), hi));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + kk), levels(_mm256_loadu_ps(a + kk), _mm256_loadu_ps(a + kk + 8)));
   }
-  for (; kk < k; ++kk) out[kk] = int16_t(std::min(127.0f, std::max(-127.0f, std::nearbyint(a[kk] * inverse_scalar))));
-  std::fill(out + k, out + stride, int16_t(0));
+  if (kk < k) {  // the tail, zeros past k (level 0): through a copy, not past the row's end
+    const Index rest = k - kk;
+    const __m256 x0 = rest >= 8 ? _mm256_loadu_ps(a + kk) : load_head_avx2(a + kk, rest);
+    const __m256 x1 = rest > 8 ? load_head_avx2(a + kk + 8, rest - 8) : _mm256_setzero_ps();
+    alignas(32) int16_t tail[16];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(tail), levels(x0, x1));
+    std::memcpy(out + kk, tail, size_t(std::min<Index>(16, stride - kk)) * sizeof(int16_t));
+    kk += 16;
+  }
+  if (kk < stride) std::fill(out + kk, out + stride, int16_t(0));
   return m / 127.0f;
 }
 
