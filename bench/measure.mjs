@@ -2,7 +2,7 @@
 // bench/grid.mjs (the shape grid): runs the peer's script in a child process and returns
 // { ok: true, value, version, detail } or { ok: false, reason } — never throws.
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -100,7 +100,10 @@ export function writeReportIfComplete(script, path, text, missing) {
     process.exitCode = 1;
     return false;
   }
-  writeFileSync(path, text);
+  // Atomic: a reader (or a run killed half-way) never sees half a report.
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, text);
+  renameSync(temp, path);
   return true;
 }
 

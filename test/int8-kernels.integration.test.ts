@@ -1,6 +1,6 @@
 /**
  * The int8 kernels give the same probabilities, bit for bit: portable (the integer levels on
- * the float micro-kernels), avx2 (vpmaddubsw with the sign trick, for x86 CPUs without VNNI),
+ * the float micro-kernels), avx2 (the levels widened to int16, vpmaddwd, for x86 CPUs without VNNI),
  * and avx-vnni / avx512-vnni where this CPU has them. Every cell (LSTM, GRU with reset after
  * and before, SimpleRNN), a bidirectional layer, masked dense input and tokens with maskZero,
  * at 1 and 2 threads. RNN_NODE_LOW_PRECISION_KERNEL picks the kernel; each kernel runs in its

@@ -6,6 +6,8 @@
 //         [--only train|infer|throughput]   (profiling one phase; the others report 0)
 //         [--precision float32|int8|bf16]   (int8/bf16: inference only, as quantize() makes)
 //   bench --gemm-peak [--threads N] [--seconds 3] [--json]
+//   bench --kernels   (the int8 and bf16 kernels this build runs here, after
+//                      RNN_NODE_LOW_PRECISION_KERNEL: bench/int8-profile.mjs asks)
 //
 // --gemm-peak measures the fp32 GEMM rate of the packed micro-kernels themselves (the best
 // over a few large shapes): the ceiling the recurrent products can reach on this machine.
@@ -62,6 +64,10 @@ Options parse(int argc, char** argv) {
     else if (a == "--seconds") o.seconds = std::atof(next());
     else if (a == "--json") o.json = true;
     else if (a == "--gemm-peak") o.gemm_peak = true;
+    else if (a == "--kernels") {
+      std::printf("int8 kernel: %s\nbf16 kernel: %s\n", int8_kernel_name(), bf16_kernel_name());
+      std::exit(0);
+    }
     else if (a == "--only") {
       o.only = next();
       if (o.only != "train" && o.only != "infer" && o.only != "throughput") {

@@ -246,7 +246,7 @@ TEST(int8_kernels_equal_portable_bit_for_bit) {
 }
 
 // At the depth limit (k = 1024) with every level at ±127: the largest sums an int8 model can
-// form (1024 · 127² = 16516096 < 2^24); nothing saturates (vpmaddubsw's int16 pairs reach
+// form (1024 · 127² = 16516096 < 2^24); nothing saturates (vpmaddwd's int32 pairs reach
 // 2 · 127² = 32258) or rounds. Rows and columns of one sign give the extreme sums.
 TEST(int8_kernels_at_the_depth_limit_with_extreme_levels) {
   const Index k = 1024, n = 40, m = 11;
