@@ -39,7 +39,7 @@ export { detectFormat, expandPaths, openSource, openSources, readAll } from './d
 export type { RecordSchema } from './data/record-schema';
 export type { RecordFormat, DataSource, SourceChunk, SourceOptions, LoadedData } from './data/sources';
 export { splitIndices } from './training/split';
-export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError, CheckpointError, DataFormatError, UnsupportedModelError, ModelFileError, InferenceOnlyError } from './util/errors';
+export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError, CheckpointError, DataFormatError, UnsupportedModelError, ModelFileError, InferenceOnlyError, StudyError } from './util/errors';
 export { parseIdx, readIdxDataset } from './data/idx';
 export type { IdxArray, IdxDataset } from './data/idx';
 export { backendInfo } from './native/backend';
@@ -47,3 +47,9 @@ export type { BackendInfo } from './native/backend';
 export type { VariantNotTaken } from './native/variants';
 export type { ImportOptions } from './interop/tfjs/tfjs';
 export type { BatchingOptions, BatchingStats } from './classifier/micro-batcher';
+export { tune } from './tune/tune';
+export type { TuneOptions, TuneBudget, Study } from './tune/tune';
+export type { TrialParams, RangeOptions, Choice } from './tune/space';
+export type { JsonSpace, JsonParam } from './tune/json-space';
+export type { TrialSettings, TrialRecord, TrialState, EpochRecord, Objective, Direction } from './tune/types';
+export type { Constraints } from './tune/trial-runner';

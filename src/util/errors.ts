@@ -77,6 +77,14 @@ export class DataFormatError extends RnnNodeError {
   }
 }
 
+/** A study journal (tune) is unreadable, corrupt, or belongs to another study: another space,
+ * objective or scheduler, which the message names. */
+export class StudyError extends RnnNodeError {
+  constructor(message: string) {
+    super(message, 'ERR_RNN_STUDY');
+  }
+}
+
 export type ArgumentError = TypeError & { code: string };
 
 function describe(value: unknown): string {

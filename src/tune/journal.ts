@@ -1,0 +1,203 @@
+/**
+ * A study is a journal: a JSONL file of events, each appended whole with one write and
+ * fsynced before the study goes on, so a crash (SIGKILL, power loss) loses at most the line
+ * being written. Reading it back replays the events into the trials (replay below); a torn last
+ * line is cut off, and any other unreadable line is a StudyError naming the file and line.
+ *
+ *   {"type":"study", objective, direction, space, scheduler, sampler, seed, version: 1}  first
+ *   {"type":"session", at}                              each run of the study
+ *   {"type":"trial", id, params, specs, at}             a trial's parameters, once
+ *   {"type":"measured", id, latencyMs?, modelBytes?}    its measured constraints
+ *   {"type":"epoch", id, epoch, value, loss, valLoss?, valAccuracy?, seconds, at}
+ *   {"type":"rung", id, rung, at}                       it completed a rung (checkpoint saved)
+ *   {"type":"promote", id, rung, at}                    ASHA sent it on to a higher rung
+ *   {"type":"end", id, state, error?, at}               complete, pruned, failed or infeasible
+ *
+ * A trial with no end whose last rung is its target waits for a promotion ('paused'); one
+ * that was training when its process died is 'interrupted' and resumes from its checkpoint.
+ */
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+
+import { StudyError } from '../util/errors';
+import type { ParamSpec } from './space';
+import type { Direction, EpochRecord, Objective, TrialRecord } from './types';
+
+/** What makes two runs the same study: reopening with a different one is refused. */
+export interface StudyHeader {
+  objective: Objective;
+  direction: Direction;
+  /** The declarative space, or null for define-by-run (its parameters are compared one by one). */
+  space: unknown;
+  scheduler: { scheduler: 'asha' | 'none'; minEpochs: number; maxEpochs: number; eta: number; patience: number };
+  sampler: string;
+  seed: number;
+}
+
+export type StudyEvent =
+  | ({ type: 'study'; version: 1 } & StudyHeader)
+  | { type: 'session'; at: number }
+  | { type: 'trial'; id: number; params: TrialRecord['params']; specs: Record<string, ParamSpec>; at: number }
+  | { type: 'measured'; id: number; latencyMs?: number; modelBytes?: number }
+  | ({ type: 'epoch'; id: number; at: number } & EpochRecord)
+  | { type: 'rung'; id: number; rung: number; at: number }
+  | { type: 'promote'; id: number; rung: number; at: number }
+  | { type: 'end'; id: number; state: 'complete' | 'pruned' | 'failed' | 'infeasible'; error?: string; at: number };
+
+export interface StudyState {
+  trials: Map<number, TrialRecord>;
+  /** Every parameter's distribution, as the study's trials asked for them. */
+  specs: Map<string, ParamSpec>;
+  /** Wall-clock seconds of every earlier run of the study, summed. */
+  elapsedSeconds: number;
+}
+
+/** An empty study. */
+export function emptyState(): StudyState {
+  return { trials: new Map(), specs: new Map(), elapsedSeconds: 0 };
+}
+
+/** Applies one event to the trials (replay, and the live study after it journals one). */
+export function applyEvent(state: StudyState, e: StudyEvent): void {
+  const get = (id: number) => {
+    const t = state.trials.get(id);
+    if (!t) throw new StudyError(`study journal: an event for trial ${id} before the trial itself`);
+    return t;
+  };
+  switch (e.type) {
+    case 'trial':
+      state.trials.set(e.id, { id: e.id, state: 'interrupted', params: e.params, value: null, epochs: 0, rung: -1, target: 0, seconds: 0, curve: [] });
+      for (const [name, spec] of Object.entries(e.specs)) if (!state.specs.has(name)) state.specs.set(name, spec);
+      break;
+    case 'measured':
+      get(e.id).measured = { ...(e.latencyMs !== undefined ? { latencyMs: e.latencyMs } : {}), ...(e.modelBytes !== undefined ? { modelBytes: e.modelBytes } : {}) };
+      break;
+    case 'epoch': {
+      const t = get(e.id);
+      const { type: _type, id: _id, at: _at, ...record } = e;
+      t.curve[e.epoch - 1] = record;
+      t.curve.length = e.epoch;  // a resumed trial re-runs the epochs after its checkpoint
+      t.epochs = e.epoch;
+      t.value = e.value;
+      t.seconds = t.curve.reduce((sum, r) => sum + r.seconds, 0);
+      break;
+    }
+    case 'rung':
+      get(e.id).rung = e.rung;
+      break;
+    case 'promote':
+      get(e.id).target = e.rung;
+      break;
+    case 'end': {
+      const t = get(e.id);
+      t.state = e.state;
+      if (e.error !== undefined) t.error = e.error;
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+/** Replays events (after the header) into trials; what was not ended waits for a promotion
+ * (paused at its target rung) or was interrupted mid-training. */
+export function replay(events: readonly StudyEvent[]): StudyState {
+  const state = emptyState();
+  let sessionStart: number | null = null, last = 0;
+  for (const e of events) {
+    if ('at' in e) last = Math.max(last, e.at);
+    if (e.type === 'session') {
+      if (sessionStart !== null) state.elapsedSeconds += Math.max(0, last - sessionStart) / 1000;
+      sessionStart = last = e.at;
+    }
+    applyEvent(state, e);
+  }
+  if (sessionStart !== null) state.elapsedSeconds += Math.max(0, last - sessionStart) / 1000;
+  for (const t of state.trials.values()) {
+    if (t.state === 'interrupted' && t.rung >= 0 && t.rung === t.target) t.state = 'paused';
+  }
+  return state;
+}
+
+/** How a stored header differs from this run's, or null. */
+function headerDifference(stored: StudyHeader, wanted: StudyHeader): string | null {
+  if (stored.objective !== wanted.objective || stored.direction !== wanted.direction) {
+    return `its objective is ${stored.objective} (${stored.direction}), not ${wanted.objective} (${wanted.direction})`;
+  }
+  const a = JSON.stringify(stored.scheduler), b = JSON.stringify(wanted.scheduler);
+  if (a !== b) return `its scheduler is ${a}, not ${b}`;
+  if ((stored.space === null) !== (wanted.space === null)) return `its space is ${stored.space === null ? 'define-by-run' : 'declarative'}`;
+  if (stored.space !== null) {
+    const s = stored.space as Record<string, unknown>, w = wanted.space as Record<string, unknown>;
+    for (const key of new Set([...Object.keys(s), ...Object.keys(w)])) {
+      const x = JSON.stringify(s[key]), y = JSON.stringify(w[key]);
+      if (x !== y) return `its space has ${key} = ${x ?? 'nothing'}, this one ${y ?? 'nothing'}`;
+    }
+  }
+  return null;
+}
+
+/** The study's journal file, open for appending. */
+export class Journal {
+  private constructor(private readonly path: string, private fd: number | null) {}
+
+  /**
+   * Opens (or creates) the journal at `path` for a study with `header`: returns it with the
+   * earlier events replayed. Refuses another study's file, naming the difference.
+   */
+  static open(path: string, header: StudyHeader): { journal: Journal; state: StudyState } {
+    let events: StudyEvent[] = [];
+    if (existsSync(path)) {
+      const text = readFileSync(path, 'utf8');
+      let body = text;
+      if (text.length > 0 && !text.endsWith('\n')) {
+        // A torn last line (a crash mid-write): cut it off, so the next event starts a line.
+        body = text.slice(0, text.lastIndexOf('\n') + 1);
+        const fd = openSync(path, 'r+');
+        try {
+          ftruncateSync(fd, Buffer.byteLength(body));
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      const lines = body.split('\n').filter((l) => l.length > 0);
+      events = lines.map((line, i) => {
+        try {
+          const e = JSON.parse(line) as StudyEvent;
+          if (typeof e !== 'object' || e === null || typeof e.type !== 'string') throw new Error('not an event');
+          return e;
+        } catch {
+          throw new StudyError(`${path}:${i + 1}: not a study journal line`);
+        }
+      });
+      if (events.length > 0) {
+        const first = events[0];
+        if (first.type !== 'study' || first.version !== 1) throw new StudyError(`${path}: not a study journal (its first line is no study header)`);
+        const difference = headerDifference(first, header);
+        if (difference) throw new StudyError(`${path} is another study: ${difference}`);
+      }
+    }
+    const state = replay(events.slice(1));
+    let fd: number;
+    try {
+      fd = openSync(path, 'a');
+    } catch (e) {
+      throw new StudyError(`${path}: cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    const journal = new Journal(path, fd);
+    if (events.length === 0) journal.append({ type: 'study', version: 1, ...header });
+    return { journal, state };
+  }
+
+  /** Appends one event: one write of the whole line, then fsync. */
+  append(event: StudyEvent): void {
+    if (this.fd === null) throw new StudyError(`${this.path}: the journal is closed`);
+    writeSync(this.fd, `${JSON.stringify(event)}\n`);
+    fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
