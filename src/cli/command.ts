@@ -35,6 +35,9 @@ export interface GroupCommand {
   /** The lines under the usage line of its help, before each subcommand's. */
   description: string;
   subcommands: Omit<FlagCommand, 'summary'>[];
+  /** The subcommand run when the first argument names none (`rnn-node tune --data ...` is
+   * `rnn-node tune run --data ...`). */
+  defaultSubcommand?: string;
   /** The error a subcommand's error becomes (the queue's own error classes as usage or runtime errors). */
   mapError?(error: unknown, subcommand: string): unknown;
 }
@@ -62,7 +65,7 @@ export function helpOf(command: Command): string {
   if (isPassThrough(command)) return command.help;
   if (!isGroup(command)) return helpText(command.name, command.description, command.flags, command.positional?.usage);
   return [
-    `Usage: rnn-node ${command.name} <${command.subcommands.map((s) => s.name).join('|')}> [options]`,
+    `Usage: rnn-node ${command.name} ${command.defaultSubcommand ? '[' : '<'}${command.subcommands.map((s) => s.name).join('|')}${command.defaultSubcommand ? ']' : '>'} [options]`,
     '',
     command.description,
     ...command.subcommands.flatMap((s) => ['', helpText(`${command.name} ${s.name}`, s.description, s.flags, s.positional?.usage)]),
@@ -78,8 +81,9 @@ function printHelp(command: Command): number {
 export async function runCommand(command: Command, argv: string[]): Promise<number> {
   if (isPassThrough(command)) return argv.includes('--help') ? printHelp(command) : command.runArgs(argv);
   if (!isGroup(command)) return runFlags(command.name, command, argv, command);
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') return name === undefined ? (printHelp(command), 2) : printHelp(command);
+  if (command.defaultSubcommand !== undefined && name.startsWith('-')) [name, rest] = [command.defaultSubcommand, argv];
   const sub = command.subcommands.find((s) => s.name === name);
   if (!sub) throw new UsageError(`rnn-node ${command.name}: unknown subcommand '${name}' (${command.subcommands.map((s) => s.name).join(', ')})`);
   try {

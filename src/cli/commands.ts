@@ -14,11 +14,13 @@ import { QUANTIZE_COMMAND } from './quantize';
 import { QUEUE_COMMAND } from './queue';
 import { REPORT_COMMAND } from './report';
 import { TRAIN_COMMAND } from './train';
+import { TUNE_COMMAND } from './tune';
 
 export { helpOf, runCommand } from './command';
 
 export const COMMANDS: readonly Command[] = [
   TRAIN_COMMAND,
+  TUNE_COMMAND,
   EVALUATE_COMMAND,
   PREDICT_COMMAND,
   MERGE_COMMAND,

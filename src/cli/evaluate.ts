@@ -6,7 +6,7 @@ import type { FlagCommand } from './command';
 import type { Flag, FlagValues } from './flags';
 import { FORMAT_FLAG, idxPrefixFlag, inputFormatsText, jsonFlag, MODEL_FLAG, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { loadData } from './inputs';
-import { checkReportFlags, datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
+import { checkReportFlags, classesOfModel, datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
 
 const EVALUATE_FLAGS: Flag[] = [
   MODEL_FLAG,
@@ -35,7 +35,7 @@ async function evaluate(v: FlagValues): Promise<number> {
   const model = await SequenceClassifier.load(v.model as string);
   try {
     const data = await loadData(v.data as string[], v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined, schemaOf(model, schemaFromFlags(v)));
-    const dataset = datasetFor(data, model, preprocessorOf(model));
+    const dataset = datasetFor(data, classesOfModel(model), preprocessorOf(model));
     const m = await model.evaluate(dataset, { batchSize: v['batch-size'] as number, topK: v['top-k'] as number, ...reportOptionsOf(v, describeRecords(data)) });
     if (v.json) {
       process.stdout.write(JSON.stringify(m) + '\n');

@@ -27,6 +27,7 @@ async function info(v: FlagValues, positionals: string[]): Promise<number> {
   const path = positionals[0];
   const { header } = await readCheckpoint(path);
   const pre = header.preprocessing as { kind?: string; tokenizer?: { kind: string; vocabulary: string[] }; features?: number; vocabSize?: number } | null;
+  const tuned = (header.preprocessing as { tune?: { trial?: number; params?: Record<string, unknown>; objective?: string; value?: number; study?: string } } | null)?.tune ?? null;
   const summary = {
     file: path,
     bytes: statSync(path).size,
@@ -42,6 +43,8 @@ async function info(v: FlagValues, positionals: string[]): Promise<number> {
     tensors: header.tensors,
     preprocessing: pre ? { kind: pre.kind, tokenizer: pre.tokenizer ? { kind: pre.tokenizer.kind, vocabularySize: pre.tokenizer.vocabulary.length } : undefined, features: pre.features } : null,
     training: header.training ? { epochs: header.training.epochs, optimizer: header.training.optimizer, optimizerSteps: header.training.optimizerSteps } : null,
+    // A model `rnn-node tune` chose: its trial's settings.
+    ...(tuned ? { tune: tuned } : {}),
     // An int8/bf16 model: the kernel it runs on here, and the warning when that is the slow one.
     ...(header.config.precision === 'float32' ? {} : { kernel: lowPrecisionKernel(header.config.precision), warning: portableWarning(header.config.precision) }),
   };
@@ -68,6 +71,7 @@ async function info(v: FlagValues, positionals: string[]): Promise<number> {
     `params:   ${header.paramCount}${header.config.precision === 'float32' ? '' : ` (${header.config.precision}: inference-only)`}`,
     ...(c.precision === 'float32' ? [] : [`kernel:   ${c.precision} runs on ${lowPrecisionKernel(c.precision)} here${portable(c.precision)}`]),
     `preprocessing: ${pre ? (pre.tokenizer ? `${pre.tokenizer.kind} tokenizer, ${pre.tokenizer.vocabulary.length} ids` : pre.kind === 'ids' ? `token ids below ${pre.vocabSize} ({"ids": [...]} records)` : `${pre.features} dense features`) : 'none'}`,
+    ...(tuned ? [`tuned:    trial ${tuned.trial}${tuned.study ? ` of ${oneLine(String(tuned.study))}` : ''}, ${tuned.objective} ${tuned.value}: ${oneLine(Object.entries(tuned.params ?? {}).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join(' '))}`] : []),
     `training: ${summary.training ? `${summary.training.epochs} epochs, ${summary.training.optimizer.type}, ${summary.training.optimizerSteps} steps (resumable)` : 'no training state'}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -21,9 +21,18 @@ export function schemaOf(model: SequenceClassifier, given: RecordSchema): Record
   return mergeSchemas(checkRecordSchema(saved, 'the model\'s record schema'), given);
 }
 
-/** Class index of each record's label in the model's label space. */
-export function labelsOf(records: readonly DataRecord[], model: SequenceClassifier): Int32Array {
-  const names = model.labels;
+/** The classes labels are read against: how many, and their names when they have some (a
+ * model's, or those fitted to training data). */
+export interface Classes {
+  count: number;
+  names: readonly string[] | null;
+}
+
+export const classesOfModel = (model: SequenceClassifier): Classes => ({ count: model.config.classes, names: model.labels });
+
+/** Class index of each record's label among `classes`. */
+export function labelsOf(records: readonly DataRecord[], classes: Classes): Int32Array {
+  const names = classes.names;
   const index = names ? new Map(names.map((n, i) => [n, i])) : null;
   return Int32Array.from(records, (r) => {
     const where = r.file ?? 'data';
@@ -33,21 +42,21 @@ export function labelsOf(records: readonly DataRecord[], model: SequenceClassifi
       if (k === undefined) throw new DataFormatError(where, r.line, `label ${JSON.stringify(r.label)} is not one of the model's labels (${names!.join(', ')})`);
       return k;
     }
-    if (typeof r.label !== 'number' || r.label >= model.config.classes)
-      throw new DataFormatError(where, r.line, `label ${JSON.stringify(r.label)} is not a class index in [0, ${model.config.classes})`);
+    if (typeof r.label !== 'number' || r.label >= classes.count)
+      throw new DataFormatError(where, r.line, `label ${JSON.stringify(r.label)} is not a class index in [0, ${classes.count})`);
     return r.label;
   });
 }
 
-/** Typed inputs and labels of loaded data for this model. */
-export function datasetFor(data: LoadedData, model: SequenceClassifier, pre: Preprocessor): { x: TypedSequences; y: Int32Array } {
+/** Typed inputs and labels of loaded data, read with this preprocessing against `classes`. */
+export function datasetFor(data: LoadedData, classes: Classes, pre: Preprocessor): { x: TypedSequences; y: Int32Array } {
   if (data.kind === 'typed') {
     for (let i = 0; i < data.y.length; i++)
-      if (data.y[i] >= model.config.classes) throw new DataFormatError('labels', i + 1, `label ${data.y[i]} is outside the model's ${model.config.classes} classes`);
+      if (data.y[i] >= classes.count) throw new DataFormatError('labels', i + 1, `label ${data.y[i]} is outside the model's ${classes.count} classes`);
     return { x: data.x, y: data.y };
   }
   const { x } = pre.encode(data.records);
-  return { x, y: labelsOf(data.records, model) };
+  return { x, y: labelsOf(data.records, classes) };
 }
 
 /** How a record reads in a report's mistakes table: where it is, its id, and its text or first steps. */

@@ -5,34 +5,20 @@ import { earlyStopping } from '../training/callbacks';
 import { SequenceClassifier, type FitOptions } from '../classifier/classifier';
 import { setNumThreads } from '../native/threads';
 import { type BiasInitializer, DEFAULT_INITIALIZERS, type EmbeddingInitializer, type KernelInitializer, type LayerConfig, type RecurrentInitializer, type SequenceClassifierConfig } from '../model/config';
-import { DataFormatError } from '../util/errors';
-import { MISSING_POLICIES } from '../data/missing';
-import { labelSpace, Preprocessor } from '../data/preprocessing';
 import type { ScheduleOptions } from '../training/schedules';
 import type { FitCallbacks } from '../training/fit';
 import type { FlagCommand } from './command';
 import { UsageError, type Flag, type FlagValues } from './flags';
-import { FORMAT_FLAG, idxPrefixFlag, inputFormatsText, jsonFlag, RECORD_FLAGS, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
+import { jsonFlag, REPORT_FLAGS, schemaFromFlags, THREADS_FLAG } from './common-flags';
+import { preprocessingFor, TRAINING_DATA_FLAGS } from './training-data';
 import { loadData } from './inputs';
 import { progressReporter } from './progress';
-import { checkReportFlags, datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
+import { checkReportFlags, classesOfModel, datasetFor, describeRecords, preprocessorOf, reportOptionsOf, schemaOf } from './shared';
 
 const TRAIN_FLAGS: Flag[] = [
-  { name: 'data', kind: 'path', multiple: true, help: `training data: ${inputFormatsText()}. Repeat it, or quote a glob ('data/*.jsonl.gz'), or name a directory of such files.`, required: true },
+  ...TRAINING_DATA_FLAGS.slice(0, 1),
   { name: 'out', kind: 'path', output: 'file', replaces: ['resume'], aliases: ['output'], help: 'where to write the model (atomically)', required: true },
-  { name: 'validation', kind: 'path', help: 'validation data, evaluated after every epoch', shown: 'none' },
-  { name: 'validation-split', kind: 'float', min: 0, below: 1, help: 'hold out this fraction of --data for validation', shown: 'none' },
-  { name: 'stratify', kind: 'bool', help: 'with --validation-split: split each class in proportion', default: false },
-  FORMAT_FLAG,
-  idxPrefixFlag('train'),
-  ...RECORD_FLAGS,
-  { name: 'tokenize', kind: { choices: ['char', 'word'] }, help: 'text tokenizer', default: 'char' },
-  { name: 'lowercase', kind: 'bool', help: 'lower-case text before tokenizing (word tokens are always lower-cased)', default: false },
-  { name: 'min-frequency', kind: 'int', min: 1, help: 'drop tokens seen fewer times', default: 1 },
-  { name: 'max-vocab', kind: 'int', min: 3, help: 'largest vocabulary (padding and unknown included)', shown: 'unlimited' },
-  { name: 'max-length', kind: 'int', min: 1, help: 'keep the first N tokens or steps of each record', shown: 'unlimited' },
-  { name: 'missing', kind: { choices: MISSING_POLICIES }, help: 'missing values in dense records', default: 'error' },
-  { name: 'no-normalize', kind: 'bool', help: 'do not standardise dense features (mean/std of the training data)', default: false },
+  ...TRAINING_DATA_FLAGS.slice(1),
   { name: 'cell', kind: { choices: CELL_TYPES }, help: 'recurrent cell', default: 'lstm' },
   { name: 'units', kind: 'int', min: 1, max: 16384, help: 'units per recurrent layer', default: 128 },
   { name: 'layers', kind: 'int', min: 1, max: 64, help: 'stacked recurrent layers', default: 1 },
@@ -106,13 +92,13 @@ async function train(v: FlagValues, given: Set<string>): Promise<number> {
   const data = await loadData(v.data as string[], v.format as 'auto', 'train', v['idx-prefix'] as string | undefined, schema);
   const { model, pre } = resumed ?? buildModel(v, data);
   model.preprocessing = { ...(model.preprocessing ?? pre.toJSON()), source: schema };
-  const train = datasetFor(data, model, pre);
+  const train = datasetFor(data, classesOfModel(model), pre);
   let validationData: FitOptions['validationData'];
   // The report's mistakes are records of the validation data when there is some, else of --data.
   let evaluatedData = data;
   if (v.validation !== undefined) {
     const vdata = await loadData([v.validation as string], v.format as 'auto', 't10k', v['idx-prefix'] as string | undefined, schema);
-    validationData = datasetFor(vdata, model, pre);
+    validationData = datasetFor(vdata, classesOfModel(model), pre);
     evaluatedData = vdata;
   }
   const hasValidation = validationData !== undefined || v['validation-split'] !== undefined;
@@ -202,31 +188,7 @@ async function resumeModel(path: string) {
 }
 
 function buildModel(v: FlagValues, data: Awaited<ReturnType<typeof loadData>>) {
-  let pre: Preprocessor;
-  let classes: number | string[];
-  if (data.kind === 'typed') {
-    pre = Preprocessor.fromJSON({ kind: 'sequence', features: data.x.shape[2], normalization: null, missing: 'error', maxLength: null });
-    let max = 1;
-    for (const y of data.y) max = Math.max(max, y);
-    classes = max + 1;
-  } else {
-    pre = Preprocessor.fit(data.records, {
-      tokenizer: {
-        kind: v.tokenize as 'char',
-        ...(v.lowercase ? { lowercase: true } : {}),
-        minFrequency: v['min-frequency'] as number,
-        ...(v['max-vocab'] !== undefined ? { maxSize: v['max-vocab'] as number } : {}),
-      },
-      normalize: !v['no-normalize'],
-      missing: v.missing as 'error',
-      ...(v['max-length'] !== undefined ? { maxLength: v['max-length'] as number } : {}),
-    });
-    classes = labelSpace(data.records).classes;
-  }
-  if (Array.isArray(classes) && classes.length < 2) throw new DataFormatError((v.data as string[]).join(', '), 0, `training data has only one label (${classes[0]})`);
-  // Class indices too: a model of one class seen learns nothing.
-  const seen = new Set<number | string>(data.kind === 'typed' ? data.y : data.records.map((r) => r.label as number | string));
-  if (seen.size < 2) throw new DataFormatError((v.data as string[]).join(', '), 0, `training data has only one label (${[...seen][0]})`);
+  const { pre, classes } = preprocessingFor(v, data);
   const layer: LayerConfig = {
     cell: v.cell as CellType,
     units: v.units as number,

@@ -136,6 +136,54 @@ function headerDifference(stored: StudyHeader, wanted: StudyHeader): string | nu
   return null;
 }
 
+/**
+ * The events of a journal file, the header first (checked). `repair`: cut a torn last line off
+ * the file (a writer opening it); else it is only skipped (a reader).
+ */
+function readEvents(path: string, repair: boolean): StudyEvent[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new StudyError(`${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let body = text;
+  if (text.length > 0 && !text.endsWith('\n')) {
+    // A torn last line (a crash mid-write): cut it off, so the next event starts a line.
+    body = text.slice(0, text.lastIndexOf('\n') + 1);
+    if (repair) {
+      const fd = openSync(path, 'r+');
+      try {
+        ftruncateSync(fd, Buffer.byteLength(body));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+  const events = body.split('\n').filter((l) => l.length > 0).map((line, i) => {
+    try {
+      const e = JSON.parse(line) as StudyEvent;
+      if (typeof e !== 'object' || e === null || typeof e.type !== 'string') throw new Error('not an event');
+      return e;
+    } catch {
+      throw new StudyError(`${path}:${i + 1}: not a study journal line`);
+    }
+  });
+  if (events.length > 0 && (events[0].type !== 'study' || (events[0] as { version?: number }).version !== 1)) {
+    throw new StudyError(`${path}: not a study journal (its first line is no study header)`);
+  }
+  return events;
+}
+
+/** A study as its journal holds it (rnn-node tune status): the header and the trials. */
+export function readStudy(path: string): { header: StudyHeader; state: StudyState } {
+  const events = readEvents(path, false);
+  if (events.length === 0) throw new StudyError(`${path}: an empty study journal`);
+  const { type: _type, version: _version, ...header } = events[0] as { type: 'study'; version: 1 } & StudyHeader;
+  return { header, state: replay(events.slice(1)) };
+}
+
 /** The study's journal file, open for appending. */
 export class Journal {
   private constructor(private readonly path: string, private fd: number | null) {}
@@ -145,37 +193,10 @@ export class Journal {
    * earlier events replayed. Refuses another study's file, naming the difference.
    */
   static open(path: string, header: StudyHeader): { journal: Journal; state: StudyState } {
-    let events: StudyEvent[] = [];
-    if (existsSync(path)) {
-      const text = readFileSync(path, 'utf8');
-      let body = text;
-      if (text.length > 0 && !text.endsWith('\n')) {
-        // A torn last line (a crash mid-write): cut it off, so the next event starts a line.
-        body = text.slice(0, text.lastIndexOf('\n') + 1);
-        const fd = openSync(path, 'r+');
-        try {
-          ftruncateSync(fd, Buffer.byteLength(body));
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      }
-      const lines = body.split('\n').filter((l) => l.length > 0);
-      events = lines.map((line, i) => {
-        try {
-          const e = JSON.parse(line) as StudyEvent;
-          if (typeof e !== 'object' || e === null || typeof e.type !== 'string') throw new Error('not an event');
-          return e;
-        } catch {
-          throw new StudyError(`${path}:${i + 1}: not a study journal line`);
-        }
-      });
-      if (events.length > 0) {
-        const first = events[0];
-        if (first.type !== 'study' || first.version !== 1) throw new StudyError(`${path}: not a study journal (its first line is no study header)`);
-        const difference = headerDifference(first, header);
-        if (difference) throw new StudyError(`${path} is another study: ${difference}`);
-      }
+    const events = existsSync(path) ? readEvents(path, true) : [];
+    if (events.length > 0) {
+      const difference = headerDifference(events[0] as StudyHeader, header);
+      if (difference) throw new StudyError(`${path} is another study: ${difference}`);
     }
     const state = replay(events.slice(1));
     let fd: number;

@@ -107,15 +107,16 @@ export async function tune(options: TuneOptions): Promise<Study> {
   const { train, validation } = studyData(options.data, options.validationData, options.validationSplit, options.stratify ?? false, seed);
   const temp = options.study === undefined ? mkdtempSync(join(tmpdir(), 'rnn-node-study-')) : null;
   const journalPath = options.study ?? join(temp!, 'study.jsonl');
-  const checkpoints = options.checkpoints ?? (temp ?? `${options.study}.trials`);
-  mkdirSync(checkpoints, { recursive: true });
   const header: StudyHeader = { objective, direction, space: json ? json.json : null, scheduler, sampler: samplerName, seed };
+  // The journal first: a study path in a folder that does not exist fails here, creating nothing.
   const { journal, state } = Journal.open(journalPath, header);
+  const checkpoints = options.checkpoints ?? (temp ?? `${options.study}.trials`);
   const record = (event: StudyEvent) => {
     journal.append(event);
     applyEvent(state, event);
   };
   try {
+    mkdirSync(checkpoints, { recursive: true });
     const score = (v: number) => (direction === 'maximize' ? v : -v);
     const rungs = rungEpochs(scheduler);
     const ctx: TrialContext = {
@@ -165,8 +166,9 @@ export async function tune(options: TuneOptions): Promise<Study> {
         if (t.state === 'interrupted' && !running.has(t.id)) return { id: t.id, rung: Math.max(0, t.target) };
       }
       if (scheduler.scheduler === 'asha') {
-        const idle = [...state.trials.values()].filter((t) => !running.has(t.id));
-        const promotion = nextPromotion(idle, scheduler, score);
+        // Every trial counts in its rungs (a running one was promoted from them); only a
+        // waiting one can be promoted.
+        const promotion = nextPromotion([...state.trials.values()], scheduler, score);
         if (promotion) {
           record({ type: 'promote', id: promotion.id, rung: promotion.rung, at: Date.now() });
           return promotion;
