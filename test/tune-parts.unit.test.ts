@@ -175,6 +175,28 @@ describe('journal', () => {
     expect(state.elapsedSeconds).toBeCloseTo(4);
   });
 
+  it('counts each run of a study from its session line to its last event, not the gap between runs', () => {
+    const path = join(dir, 'sessions.jsonl');
+    const { journal } = Journal.open(path, header);
+    journal.append({ type: 'session', at: 0 });
+    journal.append({ type: 'trial', id: 0, params: {}, specs: {}, at: 1000 });
+    journal.append({ type: 'epoch', id: 0, epoch: 1, value: 0.5, loss: 1, seconds: 5, at: 5000 });
+    journal.append({ type: 'session', at: 3_600_000 });  // an hour later
+    journal.append({ type: 'epoch', id: 0, epoch: 2, value: 0.6, loss: 1, seconds: 2, at: 3_602_000 });
+    journal.close();
+    expect(Journal.open(path, header).state.elapsedSeconds).toBeCloseTo(7);
+  });
+
+  it('refuses a file that is not a journal and leaves it as it was; checks each event\'s fields', () => {
+    const notJournal = join(dir, 'space.json');
+    writeFileSync(notJournal, '{"units": {"int": [8, 64]}}');  // no newline: would be "torn"
+    expect(() => Journal.open(notJournal, header)).toThrow(/not a study journal/);
+    expect(readFileSync(notJournal, 'utf8')).toBe('{"units": {"int": [8, 64]}}');
+    const badField = join(dir, 'bad-field.jsonl');
+    writeFileSync(badField, `${JSON.stringify({ type: 'study', version: 1, ...header })}\n\n{"type":"epoch","id":0,"epoch":-1,"value":1,"seconds":1}\n`);
+    expect(() => Journal.open(badField, header)).toThrow(/bad-field\.jsonl:3: not a study journal line/);
+  });
+
   it('refuses another study, naming the difference, and a corrupt line, naming the line', () => {
     const path = join(dir, 'b.jsonl');
     Journal.open(path, header).journal.close();

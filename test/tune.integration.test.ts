@@ -81,7 +81,7 @@ describe('tune', () => {
     result.bestModel?.dispose();
     const failed = result.trials.filter((t) => t.state === 'failed');
     expect(failed.length).toBeGreaterThan(0);
-    expect(failed.every((t) => t.params.lr === 1e6 && /loss became NaN/.test(t.error ?? ''))).toBe(true);
+    expect(failed.every((t) => t.params.lr === 1e6 && /loss became (NaN|Infinity)|diverged/i.test(t.error ?? ''))).toBe(true);
     expect(result.trials.filter((t) => t.state === 'complete').length).toBe(6 - failed.length);
 
     const sized = await tune({ data, validationSplit: 0.25, space: { units: { choice: [4, 64] }, cell: 'lstm' }, sampler: 'grid', scheduler: 'none', maxEpochs: 1, budget: { trials: 2 }, threads: 1, constraints: { maxModelBytes: 4000 } });
@@ -90,6 +90,25 @@ describe('tune', () => {
     expect(sized.trials[1].measured!.modelBytes!).toBeGreaterThan(4000);
     expect(sized.best!.params.units).toBe(4);
   }, 120_000);
+
+  it('a define-by-run space whose range changed is refused as another study; its trials are not marked failed', async () => {
+    const study = join(dir, 'changed.jsonl');
+    const spaceOf = (high: number) => (t: TrialParams) => ({ config: { layers: [{ cell: 'gru' as const, units: t.int('units', 4, high) }] } });
+    const options = { data, validationSplit: 0.25, scheduler: 'none' as const, maxEpochs: 1, seed: 1, study, threads: 1, parallel: 2 };
+    (await tune({ ...options, space: spaceOf(8), budget: { trials: 2 } })).bestModel?.dispose();
+    const before = readFileSync(study, 'utf8');
+    await expect(tune({ ...options, space: spaceOf(16), budget: { trials: 4 } })).rejects.toThrow(/search space changed: parameter 'units' was .*"high":8.* and is now .*"high":16/);
+    const after = events(study).slice(before.trim().split('\n').length);
+    expect(after.filter((e) => e.type === 'end' || e.type === 'trial')).toEqual([]);
+  }, 60_000);
+
+  it('an epochs budget with trials that never finish an epoch (all infeasible) ends instead of proposing forever', async () => {
+    const result = await tune({ data, validationSplit: 0.25, space: { units: { int: [8, 16] } }, sampler: 'random', scheduler: 'none', maxEpochs: 1, budget: { epochs: 5 }, threads: 1, constraints: { maxModelBytes: 10 } });
+    expect(result.best).toBeNull();
+    expect(result.bestModel).toBeNull();
+    expect(result.trials.length).toBe(25);
+    expect(result.trials.every((t) => t.state === 'infeasible')).toBe(true);
+  }, 60_000);
 
   it('bad options are refused naming the argument', async () => {
     await expect(tune({ data, validationSplit: 0.25, space, budget: {} })).rejects.toThrow(/options.budget: give trials, seconds or epochs/);

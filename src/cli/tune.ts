@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 
 import { setNumThreads } from '../native/threads';
 import { StudyError } from '../util/errors';
+import { bestTrial } from '../tune/asha';
 import { readStudy } from '../tune/journal';
 import { parseJsonSpace } from '../tune/json-space';
 import { tune, type TuneBudget } from '../tune/tune';
@@ -178,9 +179,7 @@ async function status(v: FlagValues): Promise<number> {
   const path = v.study as string;
   const { header, state } = readStudy(path);
   const trials = [...state.trials.values()].map((t) => ({ ...t, state: t.state === 'paused' ? ('pruned' as const) : t.state }));
-  const sign = header.direction === 'maximize' ? 1 : -1;
-  const ranked = trials.filter((t) => t.value !== null && t.state !== 'failed' && t.state !== 'infeasible').sort((a, b) => b.rung - a.rung || sign * (b.value! - a.value!) || a.id - b.id);
-  const best = ranked[0] ?? null;
+  const best = bestTrial(trials, header.scheduler, header.direction);
   if (v.json) {
     process.stdout.write(JSON.stringify({ study: path, objective: header.objective, direction: header.direction, trials: trials.map(trialJson), best: best ? trialJson(best) : null }) + '\n');
     return 0;

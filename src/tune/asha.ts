@@ -56,3 +56,18 @@ export function nextPromotion(trials: readonly TrialRecord[], o: SchedulerOption
   }
   return null;
 }
+
+/**
+ * The study's best trial: the highest rung reached first, then its value there (as promotions
+ * judge it); failed and infeasible trials and those without a rung are out. One ranking for
+ * tune() and `rnn-node tune status`.
+ */
+export function bestTrial<T extends TrialRecord>(trials: readonly T[], o: SchedulerOptions, direction: 'maximize' | 'minimize'): T | null {
+  const rungs = rungEpochs(o);
+  const score = (v: number) => (direction === 'maximize' ? v : -v);
+  const at = (t: TrialRecord) => rungScore(t, rungs[t.rung], o.patience, score) ?? -Infinity;
+  const ranked = trials
+    .filter((t) => t.rung >= 0 && t.state !== 'failed' && t.state !== 'infeasible')
+    .sort((a, b) => b.rung - a.rung || at(b) - at(a) || a.id - b.id);
+  return ranked[0] ?? null;
+}

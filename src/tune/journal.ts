@@ -16,7 +16,7 @@
  * A trial with no end whose last rung is its target waits for a promotion ('paused'); one
  * that was training when its process died is 'interrupted' and resumes from its checkpoint.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 
 import { StudyError } from '../util/errors';
 import type { ParamSpec } from './space';
@@ -104,10 +104,13 @@ export function replay(events: readonly StudyEvent[]): StudyState {
   const state = emptyState();
   let sessionStart: number | null = null, last = 0;
   for (const e of events) {
-    if ('at' in e) last = Math.max(last, e.at);
     if (e.type === 'session') {
+      // A run's time is from its session line to its last event: the gap before the next run
+      // (the machine off, the study paused) is no study time.
       if (sessionStart !== null) state.elapsedSeconds += Math.max(0, last - sessionStart) / 1000;
       sessionStart = last = e.at;
+    } else if ('at' in e) {
+      last = Math.max(last, e.at);
     }
     applyEvent(state, e);
   }
@@ -141,39 +144,66 @@ function headerDifference(stored: StudyHeader, wanted: StudyHeader): string | nu
  * the file (a writer opening it); else it is only skipped (a reader).
  */
 function readEvents(path: string, repair: boolean): StudyEvent[] {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     throw new StudyError(`${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  let body = text;
-  if (text.length > 0 && !text.endsWith('\n')) {
-    // A torn last line (a crash mid-write): cut it off, so the next event starts a line.
-    body = text.slice(0, text.lastIndexOf('\n') + 1);
-    if (repair) {
-      const fd = openSync(path, 'r+');
-      try {
-        ftruncateSync(fd, Buffer.byteLength(body));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
-  }
-  const events = body.split('\n').filter((l) => l.length > 0).map((line, i) => {
-    try {
-      const e = JSON.parse(line) as StudyEvent;
-      if (typeof e !== 'object' || e === null || typeof e.type !== 'string') throw new Error('not an event');
-      return e;
-    } catch {
-      throw new StudyError(`${path}:${i + 1}: not a study journal line`);
-    }
-  });
-  if (events.length > 0 && (events[0].type !== 'study' || (events[0] as { version?: number }).version !== 1)) {
+  if (bytes.length === 0) return [];
+  // Whole lines only: a torn last line (a crash mid-write) is not an event. Bytes, not text:
+  // the cut must fall on the file's own last newline.
+  const whole = bytes.lastIndexOf(0x0a) + 1;
+  const lines = bytes.subarray(0, whole).toString('utf8').split('\n');
+  lines.pop();  // after the last newline
+  // Blank lines (a hand edit) are skipped; the others keep their line numbers for errors.
+  const events = lines.flatMap((line, i) => (line.trim().length === 0 ? [] : [checkEvent(path, i + 1, line)]));
+  // A file that does not start with a study header is not a journal: refused, and left as it
+  // is (no repair of somebody else's file).
+  if (events.length === 0 || events[0].type !== 'study' || (events[0] as { version?: number }).version !== 1) {
     throw new StudyError(`${path}: not a study journal (its first line is no study header)`);
   }
+  if (repair && whole < bytes.length) {
+    const fd = openSync(path, 'r+');
+    try {
+      ftruncateSync(fd, whole);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
   return events;
+}
+
+const isCount = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= 1e9;
+
+/** One journal line as an event, its fields checked (replay trusts them): StudyError naming
+ * the line otherwise. */
+function checkEvent(path: string, line: number, text: string): StudyEvent {
+  const bad = () => new StudyError(`${path}:${line}: not a study journal line`);
+  let e: Record<string, unknown>;
+  try {
+    e = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw bad();
+  }
+  if (typeof e !== 'object' || e === null || Array.isArray(e) || typeof e.type !== 'string') throw bad();
+  const plain = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const finiteOrNaN = (v: unknown) => typeof v === 'number' || v === null;
+  const ok = (() => {
+    switch (e.type) {
+      case 'study': return true;
+      case 'session': return typeof e.at === 'number';
+      case 'trial': return isCount(e.id, 0) && plain(e.params) && plain(e.specs);
+      case 'measured': return isCount(e.id, 0);
+      case 'epoch': return isCount(e.id, 0) && isCount(e.epoch, 1) && finiteOrNaN(e.value) && typeof e.seconds === 'number';
+      case 'rung': case 'promote': return isCount(e.id, 0) && isCount(e.rung, 0);
+      case 'end': return isCount(e.id, 0) && ['complete', 'pruned', 'failed', 'infeasible'].includes(e.state as string);
+      default: return false;
+    }
+  })();
+  if (!ok) throw bad();
+  return e as unknown as StudyEvent;
 }
 
 /** A study as its journal holds it (rnn-node tune status): the header and the trials. */
@@ -193,7 +223,7 @@ export class Journal {
    * earlier events replayed. Refuses another study's file, naming the difference.
    */
   static open(path: string, header: StudyHeader): { journal: Journal; state: StudyState } {
-    const events = existsSync(path) ? readEvents(path, true) : [];
+    const events = existsSync(path) && statSync(path).size > 0 ? readEvents(path, true) : [];
     if (events.length > 0) {
       const difference = headerDifference(events[0] as StudyHeader, header);
       if (difference) throw new StudyError(`${path} is another study: ${difference}`);

@@ -59,7 +59,7 @@ export function parseJsonSpace(json: unknown): ParsedSpace {
   const params = new Map<Key, { fixed: Choice } | { spec: ParamSpec }>();
   for (const [key, value] of Object.entries(json)) {
     if (key === 'epochs') throw new RangeError("space: 'epochs' cannot be searched or fixed here; the scheduler owns it (--min-epochs, --max-epochs)");
-    if (!(key in KEYS)) throw new RangeError(`space: unknown key '${key}'; expected one of ${Object.keys(KEYS).join(', ')}`);
+    if (!Object.hasOwn(KEYS, key)) throw new RangeError(`space: unknown key '${key}'; expected one of ${Object.keys(KEYS).join(', ')}`);
     const type = KEYS[key as Key];
     if (typeof value === 'object' && value !== null) {
       params.set(key as Key, { spec: distribution(key, type, value as Record<string, unknown>) });

@@ -103,8 +103,9 @@ export interface Constraints {
 /** Latency and file size of trial `id`'s (untrained: neither depends on the weights) model. */
 export async function measureTrial(ctx: TrialContext, id: number, settings: TrialSettings, constraints: Constraints): Promise<{ latencyMs?: number; modelBytes?: number }> {
   const model = await trialModel(ctx, id, settings);
-  const served = constraints.precision === 'int8' ? await model.quantize({ type: 'int8' }) : model;
+  let served = model;
   try {
+    if (constraints.precision === 'int8') served = await model.quantize({ type: 'int8' });
     const out: { latencyMs?: number; modelBytes?: number } = {};
     if (constraints.maxModelBytes !== undefined) {
       const path = join(ctx.checkpoints, `measure-${id}.rnn`);

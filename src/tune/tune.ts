@@ -14,8 +14,9 @@ import { SequenceClassifier } from '../classifier/classifier';
 import { getNumThreads } from '../native/threads';
 import type { Dataset } from '../data/sequence-set';
 import type { DenseInputConfig, TokenInputConfig } from '../model/config';
+import { StudyError } from '../util/errors';
 import { checkChoice, checkInteger, checkKnownKeys, checkNumber } from '../util/validate';
-import { nextPromotion, rungEpochs, rungScore, type SchedulerOptions } from './asha';
+import { bestTrial, nextPromotion, rungEpochs, rungScore, type SchedulerOptions } from './asha';
 import { classesOf, inputOf, studyData } from './data';
 import { jsonSpaceFunction, parseJsonSpace, type JsonSpace } from './json-space';
 import { applyEvent, Journal, type StudyEvent, type StudyHeader } from './journal';
@@ -76,6 +77,9 @@ export interface Study {
   /** The best trial's model, from its checkpoint; the caller disposes it. */
   bestModel: SequenceClassifier | null;
 }
+
+/** Consecutive trials that end without an epoch (failed, infeasible) before a study stops. */
+const MAX_BARREN_TRIALS = 25;
 
 const KNOWN = ['data', 'validationData', 'validationSplit', 'stratify', 'input', 'classes', 'space', 'objective', 'direction', 'budget', 'sampler', 'scheduler', 'minEpochs', 'maxEpochs', 'eta', 'patience', 'seed', 'parallel', 'threads', 'study', 'checkpoints', 'constraints', 'signal', 'onTrial'];
 
@@ -146,6 +150,8 @@ export async function tune(options: TuneOptions): Promise<Study> {
         .filter((t) => t.state !== 'failed' && t.state !== 'infeasible' && t.rung >= 0)
         .map((t) => ({ params: t.params, score: t.rung * 1e9 + (rungScore(t, rungs[t.rung], scheduler.patience, score) ?? -1e8) }));
     const running = new Set<number>();
+    let fatal: unknown = null;
+    let barren = 0;
     // Resolved (and renewed) whenever a job ends: a worker with nothing to do waits on it.
     let wake: () => void = () => undefined;
     let changed: Promise<void> = Promise.resolve();
@@ -161,7 +167,7 @@ export async function tune(options: TuneOptions): Promise<Study> {
 
     // The next job for a free worker, decided and journaled here (one place, no await).
     const pick = (): { id: number; rung: number } | null => {
-      if (stopAll()) return null;
+      if (fatal !== null || stopAll() || barren >= MAX_BARREN_TRIALS) return null;
       for (const t of state.trials.values()) {
         if (t.state === 'interrupted' && !running.has(t.id)) return { id: t.id, rung: Math.max(0, t.target) };
       }
@@ -179,6 +185,9 @@ export async function tune(options: TuneOptions): Promise<Study> {
       const finished = scored();
       const recorder = new TrialRecorder(id, (name, spec) => sampler.suggest(id, name, spec, finished), state.specs);
       spaceFunction(recorder);
+      // A checkpoint of this number can only be another study's (a deleted journal, a shared
+      // folder): never resumed as this trial.
+      rmSync(checkpointPath(ctx, id), { force: true });
       record({ type: 'trial', id, params: recorder.params, specs: recorder.specs, at: Date.now() });
       return { id, rung: 0 };
     };
@@ -189,9 +198,10 @@ export async function tune(options: TuneOptions): Promise<Study> {
       trial.state = 'running';
       try {
         const settings = settingsOf(trial);
-        if (constraints && trial.epochs === 0 && trial.measured === undefined) {
-          const measured = await measureTrial(ctx, job.id, settings, constraints);
-          record({ type: 'measured', id: job.id, ...measured });
+        if (constraints && trial.epochs === 0) {
+          // Measured once (a trial killed after its measurement is judged on it when resumed).
+          if (trial.measured === undefined) record({ type: 'measured', id: job.id, ...(await measureTrial(ctx, job.id, settings, constraints)) });
+          const measured = trial.measured!;
           const over = (constraints.maxLatencyMs !== undefined && measured.latencyMs! > constraints.maxLatencyMs) || (constraints.maxModelBytes !== undefined && measured.modelBytes! > constraints.maxModelBytes);
           if (over) {
             record({ type: 'end', id: job.id, state: 'infeasible', error: `past a constraint: ${JSON.stringify(measured)}`, at: Date.now() });
@@ -215,11 +225,20 @@ export async function tune(options: TuneOptions): Promise<Study> {
       } catch (e) {
         if (options.signal?.aborted) {
           trial.state = 'interrupted';
+        } else if (e instanceof StudyError) {
+          // The space no longer fits the study (a changed range): the study's error, not the
+          // trial's; it stays as it was.
+          trial.state = 'interrupted';
+          throw e;
         } else {
           record({ type: 'end', id: job.id, state: 'failed', error: (e as Error).message ?? String(e), at: Date.now() });
         }
       } finally {
         running.delete(job.id);
+        // Trials that end without an epoch (failed, infeasible) do not spend an epochs budget:
+        // a run of them stops the study instead of proposing trials forever.
+        const ended = state.trials.get(job.id)!.state as TrialRecord['state'];  // record() changes it behind the compiler's back
+        barren = trial.epochs === 0 && (ended === 'failed' || ended === 'infeasible') ? barren + 1 : 0;
         options.onTrial?.(trial);
         wake();
       }
@@ -227,11 +246,19 @@ export async function tune(options: TuneOptions): Promise<Study> {
 
     // Workers: each takes jobs until none is left; one with nothing to do waits for another's
     // job to end (it may make a promotion possible).
+    // An error of the study itself (the space, the journal) stops every worker: nothing new
+    // starts, the running trials end, then tune rejects with it.
     const worker = async () => {
       for (;;) {
-        const job = pick();
+        let job: { id: number; rung: number } | null = null;
+        try {
+          job = pick();
+          if (job) await runJob(job);
+        } catch (e) {
+          fatal ??= e;
+        }
         if (job) {
-          await runJob(job);
+          await new Promise((resolve) => setImmediate(resolve));  // let timers and aborts in
           continue;
         }
         if (running.size === 0) return;
@@ -239,13 +266,11 @@ export async function tune(options: TuneOptions): Promise<Study> {
       }
     };
     await Promise.all(Array.from({ length: parallel }, worker));
+    if (fatal !== null) throw fatal;
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
 
     const trials = [...state.trials.values()].map((t) => ({ ...t, state: t.state === 'paused' ? ('pruned' as const) : t.state }));
-    const ranked = trials
-      .filter((t) => t.rung >= 0 && t.state !== 'failed' && t.state !== 'infeasible')
-      .sort((a, b) => b.rung - a.rung || (rungScore(b, rungs[b.rung], scheduler.patience, score) ?? -Infinity) - (rungScore(a, rungs[a.rung], scheduler.patience, score) ?? -Infinity) || a.id - b.id);
-    const best = ranked[0] ?? null;
+    const best = bestTrial(trials, scheduler, direction);
     const bestModel = best ? await SequenceClassifier.load(checkpointPath(ctx, best.id)) : null;
     return { trials, best, bestModel };
   } finally {
