@@ -24,6 +24,12 @@ function argsOf(workload, mode, threads, seconds) {
 export async function measure(peer, config, workload, mode, options) {
   const env = { ...process.env, ...(config.env ?? {}) };
   const torch = peer.startsWith('pytorch');
+  if (torch) {
+    // Some machines pin OpenBLAS to an older kernel (OPENBLAS_CORETYPE=Haswell on an AVX-512
+    // CPU): PyTorch gets the kernel OpenBLAS would choose itself, as on a user's machine.
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+  }
   const [cmd, script] = torch ? [options.python, join(here, 'peers', 'torch_bench.py')] : [process.execPath, join(here, 'peers', 'node_peer.mjs')];
   // rnn-node@<variant>: one prebuilt binary (env); rnn-node-int8 / -bf16: the model quantized.
   // rnn-node-int8@avx2:portable: the variant in RNN_NODE_ISA, the kernel in RNN_NODE_LOW_PRECISION_KERNEL (config.env).
