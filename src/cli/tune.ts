@@ -3,19 +3,26 @@
  * saved to --out with its trial's settings; `rnn-node tune status`: the study's trials.
  */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
+import { packageVersion } from '../native/backend';
 import { setNumThreads } from '../native/threads';
 import { StudyError } from '../util/errors';
 import { bestTrial } from '../tune/asha';
-import { readStudy } from '../tune/journal';
-import { parseJsonSpace } from '../tune/json-space';
+import { elapsedSeconds, readStudy } from '../tune/journal';
+import { jsonSpaceFunction, parseJsonSpace } from '../tune/json-space';
+import { TrialRecorder } from '../tune/space';
+import { writeStudyReport } from '../tune/study-report';
+import { studyReportData } from '../tune/study-report-data';
 import { tune, type TuneBudget } from '../tune/tune';
+import type { Choice } from '../tune/space';
 import type { TrialRecord } from '../tune/types';
 import type { GroupCommand } from './command';
 import { jsonFlag, schemaFromFlags, THREADS_FLAG } from './common-flags';
 import { UsageError, type Flag, type FlagValues } from './flags';
 import { loadData } from './inputs';
 import { datasetFor } from './shared';
+import { retrainCommand } from './retrain-command';
 import { preprocessingFor, TRAINING_DATA_FLAGS } from './training-data';
 
 const RUN_FLAGS: Flag[] = [
@@ -38,12 +45,14 @@ const RUN_FLAGS: Flag[] = [
   { name: 'max-latency-ms', kind: 'float', min: 0, help: 'constraint: one sequence, measured on this machine (median); slower trials are infeasible', shown: 'none' },
   { name: 'max-model-bytes', kind: 'int', min: 1, help: 'constraint: the model file size', shown: 'none' },
   { name: 'constraint-precision', kind: { choices: ['float32', 'int8'] }, help: 'measure the constraints on the float32 model or after quantize (int8)', default: 'float32' },
+  { name: 'report', kind: 'path', output: 'file', help: 'write the HTML study report here (rewritten as trials end)', shown: 'none' },
   THREADS_FLAG,
   jsonFlag('print one JSON object with the study'),
 ];
 
 const STATUS_FLAGS: Flag[] = [
   { name: 'study', kind: 'path', help: 'the study journal', required: true },
+  { name: 'report', kind: 'path', output: 'file', help: 'also write the HTML study report here', shown: 'none' },
   jsonFlag('print {"study", "objective", "direction", "trials": [...], "best"}'),
 ];
 
@@ -74,6 +83,11 @@ export function parseBudget(text: string): TuneBudget {
     return unit.startsWith('trial') ? { trials: n } : { epochs: n };
   }
   return { seconds: n * (unit === 's' ? 1 : unit === 'm' ? 60 : 3600) };
+}
+
+/** The space's fixed keys and their values. */
+function fixedOf(space: ReturnType<typeof parseJsonSpace>): Record<string, Choice> {
+  return Object.fromEntries([...space.params].flatMap(([k, p]) => ('fixed' in p ? [[k, p.fixed]] : [])));
 }
 
 function readSpace(path: string): ReturnType<typeof parseJsonSpace> {
@@ -130,6 +144,7 @@ async function runStudy(v: FlagValues): Promise<number> {
     ...(v.threads !== undefined ? { threads: v.threads as number } : {}),
     ...(v.study !== undefined ? { study: v.study as string } : {}),
     ...(constrained ? { constraints: { ...constraints, precision: v['constraint-precision'] as 'float32' } } : {}),
+    ...(v.report !== undefined ? { report: v.report as string, retrainCommand: (t: TrialRecord) => retrainCommand(TRAINING_DATA_FLAGS, v, fixedOf(space), t, v.seed as number, space.params.has('embedding') || pre.inputConfig(v.embedding as number).type !== 'tokens' ? undefined : (v.embedding as number)) } : {}),
     ...(v.json ? {} : { onTrial: trialLine(v.objective as string) }),
   });
   const seconds = (Date.now() - started) / 1000;
@@ -180,6 +195,12 @@ async function status(v: FlagValues): Promise<number> {
   const { header, state } = readStudy(path);
   const trials = [...state.trials.values()].map((t) => ({ ...t, state: t.state === 'paused' ? ('pruned' as const) : t.state }));
   const best = bestTrial(trials, header.scheduler, header.direction);
+  if (v.report !== undefined) {
+    // A declarative space gives the best trial's settings; the data flags are not in the journal.
+    const space = header.space === null ? null : jsonSpaceFunction(parseJsonSpace(header.space));
+    const settingsOf = (t: TrialRecord) => (space ? space(new TrialRecorder(t.id, () => { throw new StudyError('not in the journal'); }, state.specs, t.params)) : null);
+    await writeStudyReport(v.report as string, studyReportData({ title: `Study ${basename(path)}`, header, trials: [...state.trials.values()], specs: state.specs, studySeconds: elapsedSeconds(state), complete: true, settingsOf, version: packageVersion() }));
+  }
   if (v.json) {
     process.stdout.write(JSON.stringify({ study: path, objective: header.objective, direction: header.direction, trials: trials.map(trialJson), best: best ? trialJson(best) : null }) + '\n');
     return 0;

@@ -21,6 +21,8 @@ export interface Series {
   /** Drawn thin and faint (per-batch values behind per-epoch ones). */
   faint?: boolean;
   dashed?: boolean;
+  /** Points only, no line between them (a scatter). */
+  dotsOnly?: boolean;
 }
 
 export interface Marker {
@@ -131,8 +133,8 @@ export async function lineChartHtml(chart: LineChart): Promise<string> {
     const color = PALETTE[i % PALETTE.length];
     const cls = `series${s.faint ? ' faint' : ''}${s.dashed ? ' dashed' : ''}`;
     parts.push(`<g class="${cls}" data-series="${escapeHtml(s.name)}" data-points="${s.points.length}" stroke="${color}" fill="${color}">`);
-    parts.push(`<path d="${pathOf(s.points, x, y)}" fill="none"/>`);
-    if (s.points.length <= (chart.dotsUpTo ?? 0)) {
+    if (!s.dotsOnly) parts.push(`<path d="${pathOf(s.points, x, y)}" fill="none"/>`);
+    if (s.dotsOnly || s.points.length <= (chart.dotsUpTo ?? 0)) {
       for (const p of s.points) {
         if (!Number.isFinite(p.y)) continue;
         parts.push(`<circle cx="${fixed(x(p.x))}" cy="${fixed(y(p.y))}" r="2.5"><title>${escapeHtml(`${s.name}: ${xFormat(p.x)} → ${p.y.toPrecision(4)}`)}</title></circle>`);

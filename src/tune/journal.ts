@@ -47,14 +47,29 @@ export interface StudyState {
   trials: Map<number, TrialRecord>;
   /** Every parameter's distribution, as the study's trials asked for them. */
   specs: Map<string, ParamSpec>;
-  /** Wall-clock seconds of every earlier run of the study, summed. */
-  elapsedSeconds: number;
+  /** Wall-clock seconds of the study's runs before the current one, summed. */
+  closedSeconds: number;
+  /** When the current run began (its session event), and the latest event time since. */
+  sessionStart: number | null;
+  lastAt: number;
 }
 
 /** An empty study. */
 export function emptyState(): StudyState {
-  return { trials: new Map(), specs: new Map(), elapsedSeconds: 0 };
+  return { trials: new Map(), specs: new Map(), closedSeconds: 0, sessionStart: null, lastAt: 0 };
 }
+
+/**
+ * Study time at the wall-clock moment `at`: the seconds of earlier runs plus this run's so
+ * far. A run's time is from its session line to its last event: the gap before the next run
+ * (the machine off, the study paused) is no study time.
+ */
+export function studySeconds(state: StudyState, at: number): number {
+  return state.closedSeconds + (state.sessionStart === null ? 0 : Math.max(0, at - state.sessionStart) / 1000);
+}
+
+/** Study time of every run so far, up to the last event. */
+export const elapsedSeconds = (state: StudyState): number => studySeconds(state, state.lastAt);
 
 /** Applies one event to the trials (replay, and the live study after it journals one). */
 export function applyEvent(state: StudyState, e: StudyEvent): void {
@@ -63,9 +78,15 @@ export function applyEvent(state: StudyState, e: StudyEvent): void {
     if (!t) throw new StudyError(`study journal: an event for trial ${id} before the trial itself`);
     return t;
   };
+  if (e.type === 'session') {
+    state.closedSeconds = elapsedSeconds(state);
+    state.sessionStart = state.lastAt = e.at;
+    return;
+  }
+  if ('at' in e && typeof e.at === 'number') state.lastAt = Math.max(state.lastAt, e.at);
   switch (e.type) {
     case 'trial':
-      state.trials.set(e.id, { id: e.id, state: 'interrupted', params: e.params, value: null, epochs: 0, rung: -1, target: 0, seconds: 0, curve: [] });
+      state.trials.set(e.id, { id: e.id, state: 'interrupted', params: e.params, value: null, epochs: 0, rung: -1, target: 0, seconds: 0, curve: [], startedAt: studySeconds(state, e.at) });
       for (const [name, spec] of Object.entries(e.specs)) if (!state.specs.has(name)) state.specs.set(name, spec);
       break;
     case 'measured':
@@ -74,7 +95,7 @@ export function applyEvent(state: StudyState, e: StudyEvent): void {
     case 'epoch': {
       const t = get(e.id);
       const { type: _type, id: _id, at: _at, ...record } = e;
-      t.curve[e.epoch - 1] = record;
+      t.curve[e.epoch - 1] = { ...record, studySeconds: studySeconds(state, e.at) };
       t.curve.length = e.epoch;  // a resumed trial re-runs the epochs after its checkpoint
       t.epochs = e.epoch;
       t.value = e.value;
@@ -102,19 +123,7 @@ export function applyEvent(state: StudyState, e: StudyEvent): void {
  * (paused at its target rung) or was interrupted mid-training. */
 export function replay(events: readonly StudyEvent[]): StudyState {
   const state = emptyState();
-  let sessionStart: number | null = null, last = 0;
-  for (const e of events) {
-    if (e.type === 'session') {
-      // A run's time is from its session line to its last event: the gap before the next run
-      // (the machine off, the study paused) is no study time.
-      if (sessionStart !== null) state.elapsedSeconds += Math.max(0, last - sessionStart) / 1000;
-      sessionStart = last = e.at;
-    } else if ('at' in e) {
-      last = Math.max(last, e.at);
-    }
-    applyEvent(state, e);
-  }
-  if (sessionStart !== null) state.elapsedSeconds += Math.max(0, last - sessionStart) / 1000;
+  for (const e of events) applyEvent(state, e);
   for (const t of state.trials.values()) {
     if (t.state === 'interrupted' && t.rung >= 0 && t.rung === t.target) t.state = 'paused';
   }

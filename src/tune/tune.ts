@@ -8,21 +8,25 @@
  */
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { SequenceClassifier } from '../classifier/classifier';
+import { packageVersion } from '../native/backend';
 import { getNumThreads } from '../native/threads';
 import type { Dataset } from '../data/sequence-set';
 import type { DenseInputConfig, TokenInputConfig } from '../model/config';
 import { StudyError } from '../util/errors';
+import { checkOutputPath } from '../util/output-path';
 import { checkChoice, checkInteger, checkKnownKeys, checkNumber } from '../util/validate';
 import { bestTrial, nextPromotion, rungEpochs, rungScore, type SchedulerOptions } from './asha';
 import { classesOf, inputOf, studyData } from './data';
 import { jsonSpaceFunction, parseJsonSpace, type JsonSpace } from './json-space';
-import { applyEvent, Journal, type StudyEvent, type StudyHeader } from './journal';
+import { applyEvent, elapsedSeconds, Journal, type StudyEvent, type StudyHeader, type StudyState } from './journal';
 import { gridSampler, randomSampler, tpeSampler, type Sampler, type Scored } from './samplers';
 import { TrialRecorder, type TrialParams } from './space';
 import { checkpointPath, measureTrial, trainTrial, type Constraints, type TrialContext } from './trial-runner';
+import { studyReportData } from './study-report-data';
+import { StudyReporter } from './study-reporter';
 import type { Direction, Objective, TrialRecord, TrialSettings } from './types';
 
 export interface TuneBudget {
@@ -67,6 +71,10 @@ export interface TuneOptions {
   checkpoints?: string;
   constraints?: Constraints;
   signal?: AbortSignal;
+  /** Write the HTML study report here (atomically): as trials end, and when the study ends. */
+  report?: string;
+  /** The command that retrains a trial's model, shown in the report (the CLI gives one). */
+  retrainCommand?: (trial: Readonly<TrialRecord>) => string;
   /** Called after each of a trial's epochs and when it ends. */
   onTrial?: (trial: Readonly<TrialRecord>) => void;
 }
@@ -81,7 +89,7 @@ export interface Study {
 /** Consecutive trials that end without an epoch (failed, infeasible) before a study stops. */
 const MAX_BARREN_TRIALS = 25;
 
-const KNOWN = ['data', 'validationData', 'validationSplit', 'stratify', 'input', 'classes', 'space', 'objective', 'direction', 'budget', 'sampler', 'scheduler', 'minEpochs', 'maxEpochs', 'eta', 'patience', 'seed', 'parallel', 'threads', 'study', 'checkpoints', 'constraints', 'signal', 'onTrial'];
+const KNOWN = ['data', 'validationData', 'validationSplit', 'stratify', 'input', 'classes', 'space', 'objective', 'direction', 'budget', 'sampler', 'scheduler', 'minEpochs', 'maxEpochs', 'eta', 'patience', 'seed', 'parallel', 'threads', 'study', 'checkpoints', 'constraints', 'signal', 'report', 'retrainCommand', 'onTrial'];
 
 export async function tune(options: TuneOptions): Promise<Study> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
@@ -101,6 +109,8 @@ export async function tune(options: TuneOptions): Promise<Study> {
   const parallel = checkInteger('options.parallel', options.parallel ?? 1, 1, 256);
   const allThreads = checkInteger('options.threads', options.threads ?? getNumThreads(), 1, 1024);
   const constraints = checkConstraints(options.constraints);
+  const reportPath = checkOutputPath('options.report', options.report);
+  if (options.retrainCommand !== undefined && typeof options.retrainCommand !== 'function') throw new TypeError('options.retrainCommand must be a function');
   const json = typeof options.space === 'function' ? null : parseJsonSpace(options.space);
   if (typeof options.space !== 'function' && json === null) throw new TypeError('options.space must be a function or a JSON space');
   const spaceFunction = json ? jsonSpaceFunction(json) : (options.space as (trial: TrialParams) => TrialSettings);
@@ -136,12 +146,14 @@ export async function tune(options: TuneOptions): Promise<Study> {
       threads: Math.max(1, Math.floor(allThreads / parallel)),
     };
     const settingsOf = (t: TrialRecord) => spaceFunction(new TrialRecorder(t.id, () => { throw new RangeError(`trial ${t.id}: the space asked for a parameter the journal does not hold`); }, state.specs, t.params));
+    const reporter = reportPath === undefined ? null : new StudyReporter(reportPath, (complete) => studyReport(state, header, complete, options, settingsOf));
     const started = Date.now();
     record({ type: 'session', at: started });
+    const earlierSeconds = state.closedSeconds;  // the runs before this one
     const epochsSpent = () => [...state.trials.values()].reduce((n, t) => n + t.epochs, 0);
     const stopAll = () =>
       options.signal?.aborted === true ||
-      (budget.seconds !== undefined && state.elapsedSeconds + (Date.now() - started) / 1000 >= budget.seconds) ||
+      (budget.seconds !== undefined && earlierSeconds + (Date.now() - started) / 1000 >= budget.seconds) ||
       (budget.epochs !== undefined && epochsSpent() >= budget.epochs);
     const noNewTrials = () => (budget.trials !== undefined && state.trials.size >= budget.trials) || state.trials.size >= sampler.size;
     // A finished or waiting trial as evidence for the sampler: higher rungs rank above lower.
@@ -240,6 +252,7 @@ export async function tune(options: TuneOptions): Promise<Study> {
         const ended = state.trials.get(job.id)!.state as TrialRecord['state'];  // record() changes it behind the compiler's back
         barren = trial.epochs === 0 && (ended === 'failed' || ended === 'infeasible') ? barren + 1 : 0;
         options.onTrial?.(trial);
+        reporter?.update();
         wake();
       }
     };
@@ -269,6 +282,7 @@ export async function tune(options: TuneOptions): Promise<Study> {
     if (fatal !== null) throw fatal;
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
 
+    await reporter?.finish();
     const trials = [...state.trials.values()].map((t) => ({ ...t, state: t.state === 'paused' ? ('pruned' as const) : t.state }));
     const best = bestTrial(trials, scheduler, direction);
     const bestModel = best ? await SequenceClassifier.load(checkpointPath(ctx, best.id)) : null;
@@ -277,6 +291,21 @@ export async function tune(options: TuneOptions): Promise<Study> {
     journal.close();
     if (temp) rmSync(temp, { recursive: true, force: true });
   }
+}
+
+/** The report's data at this moment of the study. */
+function studyReport(state: StudyState, header: StudyHeader, complete: boolean, options: TuneOptions, settingsOf: (t: TrialRecord) => TrialSettings) {
+  return studyReportData({
+    title: options.study === undefined ? 'rnn-node study' : `Study ${basename(options.study)}`,
+    header,
+    trials: [...state.trials.values()],
+    specs: state.specs,
+    studySeconds: elapsedSeconds(state),
+    complete,
+    settingsOf,
+    ...(options.retrainCommand ? { command: options.retrainCommand } : {}),
+    version: packageVersion(),
+  });
 }
 
 function checkBudget(budget: unknown): TuneBudget {

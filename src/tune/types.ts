@@ -33,6 +33,8 @@ export interface EpochRecord {
   valLoss?: number;
   valAccuracy?: number;
   seconds: number;
+  /** Study time (seconds, every run of the study counted, the gaps between runs not) when it was recorded. */
+  studySeconds?: number;
 }
 
 /** One trial as the study knows it (journal.ts builds these from the events). */
@@ -52,6 +54,8 @@ export interface TrialRecord {
   seconds: number;
   curve: EpochRecord[];
   error?: string;
+  /** Study time when the trial began. */
+  startedAt?: number;
   /** Measured constraints (batch-1 latency in ms, model file bytes). */
   measured?: { latencyMs?: number; modelBytes?: number };
 }
