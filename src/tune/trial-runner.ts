@@ -57,7 +57,7 @@ function epochOptions(ctx: TrialContext, settings: TrialSettings): FitOptions {
  * target, 'stopped' by onEpoch. Throws what training throws (the study records the trial as
  * failed).
  */
-export async function trainTrial(ctx: TrialContext, id: number, settings: TrialSettings, targetEpochs: number, onEpoch: (record: EpochRecord) => boolean): Promise<'reached' | 'stopped'> {
+export async function trainTrial(ctx: TrialContext, id: number, settings: TrialSettings, targetEpochs: number, onEpoch: (record: EpochRecord) => boolean | Promise<boolean>): Promise<'reached' | 'stopped'> {
   const model = await trialModel(ctx, id, settings);
   try {
     const options = epochOptions(ctx, settings);
@@ -80,7 +80,7 @@ export async function trainTrial(ctx: TrialContext, id: number, settings: TrialS
       // Journal first, then the checkpoint: a kill between them re-runs this epoch from the
       // checkpoint before it (the same epoch again, deterministically), never leaves an epoch
       // the journal lacks.
-      const goOn = onEpoch(record);
+      const goOn = await onEpoch(record);
       await model.save(checkpointPath(ctx, id));
       if (!goOn) return model.epochsTrained >= targetEpochs ? 'reached' : 'stopped';
     }

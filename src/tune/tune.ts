@@ -15,16 +15,17 @@ import { packageVersion } from '../native/backend';
 import { getNumThreads } from '../native/threads';
 import type { Dataset } from '../data/sequence-set';
 import type { DenseInputConfig, TokenInputConfig } from '../model/config';
-import { StudyError } from '../util/errors';
 import { checkOutputPath } from '../util/output-path';
 import { checkChoice, checkInteger, checkKnownKeys, checkNumber } from '../util/validate';
-import { bestTrial, nextPromotion, rungEpochs, rungScore, type SchedulerOptions } from './asha';
+import { bestTrial, type SchedulerOptions } from './asha';
 import { classesOf, inputOf, studyData } from './data';
 import { jsonSpaceFunction, parseJsonSpace, type JsonSpace } from './json-space';
 import { applyEvent, elapsedSeconds, Journal, type StudyEvent, type StudyHeader, type StudyState } from './journal';
-import { gridSampler, randomSampler, tpeSampler, type Sampler, type Scored } from './samplers';
+import { gridSampler, randomSampler, tpeSampler, type Sampler } from './samplers';
 import { TrialRecorder, type TrialParams } from './space';
-import { checkpointPath, measureTrial, trainTrial, type Constraints, type TrialContext } from './trial-runner';
+import { runStudyLoop, type Executor } from './study-loop';
+import { runTrialJob } from './trial-job';
+import { checkpointPath, type Constraints, type TrialContext } from './trial-runner';
 import { studyReportData } from './study-report-data';
 import { StudyReporter } from './study-reporter';
 import type { Direction, Objective, TrialRecord, TrialSettings } from './types';
@@ -86,9 +87,6 @@ export interface Study {
   bestModel: SequenceClassifier | null;
 }
 
-/** Consecutive trials that end without an epoch (failed, infeasible) before a study stops. */
-const MAX_BARREN_TRIALS = 25;
-
 const KNOWN = ['data', 'validationData', 'validationSplit', 'stratify', 'input', 'classes', 'space', 'objective', 'direction', 'budget', 'sampler', 'scheduler', 'minEpochs', 'maxEpochs', 'eta', 'patience', 'seed', 'parallel', 'threads', 'study', 'checkpoints', 'constraints', 'signal', 'report', 'retrainCommand', 'onTrial'];
 
 export async function tune(options: TuneOptions): Promise<Study> {
@@ -132,7 +130,6 @@ export async function tune(options: TuneOptions): Promise<Study> {
   try {
     mkdirSync(checkpoints, { recursive: true });
     const score = (v: number) => (direction === 'maximize' ? v : -v);
-    const rungs = rungEpochs(scheduler);
     const ctx: TrialContext = {
       train,
       validation,
@@ -155,131 +152,36 @@ export async function tune(options: TuneOptions): Promise<Study> {
       options.signal?.aborted === true ||
       (budget.seconds !== undefined && earlierSeconds + (Date.now() - started) / 1000 >= budget.seconds) ||
       (budget.epochs !== undefined && epochsSpent() >= budget.epochs);
-    const noNewTrials = () => (budget.trials !== undefined && state.trials.size >= budget.trials) || state.trials.size >= sampler.size;
-    // A finished or waiting trial as evidence for the sampler: higher rungs rank above lower.
-    const scored = (): Scored[] =>
-      [...state.trials.values()]
-        .filter((t) => t.state !== 'failed' && t.state !== 'infeasible' && t.rung >= 0)
-        .map((t) => ({ params: t.params, score: t.rung * 1e9 + (rungScore(t, rungs[t.rung], scheduler.patience, score) ?? -1e8) }));
-    const running = new Set<number>();
-    let fatal: unknown = null;
-    let barren = 0;
-    // Resolved (and renewed) whenever a job ends: a worker with nothing to do waits on it.
-    let wake: () => void = () => undefined;
-    let changed: Promise<void> = Promise.resolve();
-    const renew = () => {
-      changed = new Promise<void>((resolve) => {
-        wake = () => {
-          renew();
-          resolve();
-        };
-      });
+    // In this process: each job trains here, its events journaled as they happen.
+    const executor: Executor = {
+      capacity: () => parallel,
+      run: (job, trial) =>
+        runTrialJob(ctx, job, settingsOf(trial), {
+          record,
+          goOn: () => !stopAll(),
+          onEpoch: () => {
+            trial.state = 'running';
+            options.onTrial?.(trial);
+          },
+        }),
     };
-    renew();
-
-    // The next job for a free worker, decided and journaled here (one place, no await).
-    const pick = (): { id: number; rung: number } | null => {
-      if (fatal !== null || stopAll() || barren >= MAX_BARREN_TRIALS) return null;
-      for (const t of state.trials.values()) {
-        if (t.state === 'interrupted' && !running.has(t.id)) return { id: t.id, rung: Math.max(0, t.target) };
-      }
-      if (scheduler.scheduler === 'asha') {
-        // Every trial counts in its rungs (a running one was promoted from them); only a
-        // waiting one can be promoted.
-        const promotion = nextPromotion([...state.trials.values()], scheduler, score);
-        if (promotion) {
-          record({ type: 'promote', id: promotion.id, rung: promotion.rung, at: Date.now() });
-          return promotion;
-        }
-      }
-      if (noNewTrials()) return null;
-      const id = state.trials.size;
-      const finished = scored();
-      const recorder = new TrialRecorder(id, (name, spec) => sampler.suggest(id, name, spec, finished), state.specs);
-      spaceFunction(recorder);
-      // A checkpoint of this number can only be another study's (a deleted journal, a shared
-      // folder): never resumed as this trial.
-      rmSync(checkpointPath(ctx, id), { force: true });
-      record({ type: 'trial', id, params: recorder.params, specs: recorder.specs, at: Date.now() });
-      return { id, rung: 0 };
-    };
-
-    const runJob = async (job: { id: number; rung: number }) => {
-      const trial = state.trials.get(job.id)!;
-      running.add(job.id);
-      trial.state = 'running';
-      try {
-        const settings = settingsOf(trial);
-        if (constraints && trial.epochs === 0) {
-          // Measured once (a trial killed after its measurement is judged on it when resumed).
-          if (trial.measured === undefined) record({ type: 'measured', id: job.id, ...(await measureTrial(ctx, job.id, settings, constraints)) });
-          const measured = trial.measured!;
-          const over = (constraints.maxLatencyMs !== undefined && measured.latencyMs! > constraints.maxLatencyMs) || (constraints.maxModelBytes !== undefined && measured.modelBytes! > constraints.maxModelBytes);
-          if (over) {
-            record({ type: 'end', id: job.id, state: 'infeasible', error: `past a constraint: ${JSON.stringify(measured)}`, at: Date.now() });
-            return;
-          }
-        }
-        const outcome = await trainTrial(ctx, job.id, settings, rungs[job.rung], (epoch) => {
-          record({ type: 'epoch', id: job.id, ...epoch, at: Date.now() });
-          trial.state = 'running';
-          options.onTrial?.(trial);
-          if (!Number.isFinite(epoch.value)) throw new RangeError(`the objective ${objective} is not finite (${epoch.value})`);
-          return !stopAll();
-        });
-        if (outcome === 'reached') {
-          record({ type: 'rung', id: job.id, rung: job.rung, at: Date.now() });
-          if (job.rung === rungs.length - 1) record({ type: 'end', id: job.id, state: 'complete', at: Date.now() });
-          else trial.state = 'paused';
-        } else {
-          trial.state = 'interrupted';  // stopped by the budget mid-rung: resumes next time
-        }
-      } catch (e) {
-        if (options.signal?.aborted) {
-          trial.state = 'interrupted';
-        } else if (e instanceof StudyError) {
-          // The space no longer fits the study (a changed range): the study's error, not the
-          // trial's; it stays as it was.
-          trial.state = 'interrupted';
-          throw e;
-        } else {
-          record({ type: 'end', id: job.id, state: 'failed', error: (e as Error).message ?? String(e), at: Date.now() });
-        }
-      } finally {
-        running.delete(job.id);
-        // Trials that end without an epoch (failed, infeasible) do not spend an epochs budget:
-        // a run of them stops the study instead of proposing trials forever.
-        const ended = state.trials.get(job.id)!.state as TrialRecord['state'];  // record() changes it behind the compiler's back
-        barren = trial.epochs === 0 && (ended === 'failed' || ended === 'infeasible') ? barren + 1 : 0;
+    await runStudyLoop({
+      state,
+      record,
+      scheduler,
+      score,
+      sampler,
+      space: spaceFunction,
+      constraints,
+      trialBudget: budget.trials,
+      stopAll,
+      forgetCheckpoint: (id) => rmSync(checkpointPath(ctx, id), { force: true }),
+      executor,
+      onTrialEnd: (trial) => {
         options.onTrial?.(trial);
         reporter?.update();
-        wake();
-      }
-    };
-
-    // Workers: each takes jobs until none is left; one with nothing to do waits for another's
-    // job to end (it may make a promotion possible).
-    // An error of the study itself (the space, the journal) stops every worker: nothing new
-    // starts, the running trials end, then tune rejects with it.
-    const worker = async () => {
-      for (;;) {
-        let job: { id: number; rung: number } | null = null;
-        try {
-          job = pick();
-          if (job) await runJob(job);
-        } catch (e) {
-          fatal ??= e;
-        }
-        if (job) {
-          await new Promise((resolve) => setImmediate(resolve));  // let timers and aborts in
-          continue;
-        }
-        if (running.size === 0) return;
-        await changed;
-      }
-    };
-    await Promise.all(Array.from({ length: parallel }, worker));
-    if (fatal !== null) throw fatal;
+      },
+    });
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
 
     await reporter?.finish();
