@@ -8,88 +8,35 @@
  *   - SIGTERM lets the current chunk finish; a chunk that keeps failing is reported and does
  *     not block the rest; a missing model, a dead server and a malformed URL fail clearly.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const CLI = join(__dirname, '..', 'dist', 'cli.js');
-const dir = mkdtempSync(join(tmpdir(), 'rnn-node-queue-'));
-let redis: ChildProcess | null = null;
-let url = '';
+import { CLI, freePort, startCli, startRedis, type CliProcess } from './support/redis-server';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
+const dir = mkdtempSync(join(tmpdir(), 'rnn-node-queue-'));
+let redis: Awaited<ReturnType<typeof startRedis>> | null = null;
+let url = '';
 
 function run(args: string[], timeout = 120_000) {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', timeout });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-interface Worker {
-  child: ChildProcess;
-  log: string[];
-  exited: Promise<number | null>;
-  /** Resolves with the first log line matching `pattern`. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
-}
+type Worker = CliProcess;
 
 function startWorker(extra: string[] = []): Worker {
-  const child = spawn(process.execPath, [CLI, 'queue', 'work', '--redis', url, '--threads', '1', '--exit-when-idle', ...extra], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const log: string[] = [];
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  let buffered = '';
-  child.stderr!.on('data', (data: Buffer) => {
-    buffered += data.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      log.push(line);
-      for (const w of [...waiters]) if (w.pattern.test(line)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    log,
-    exited,
-    waitFor(pattern, timeoutMs = 60_000) {
-      const seen = log.find((l) => pattern.test(l));
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no log line like ${pattern} in ${timeoutMs} ms:\n${log.join('\n')}`)), timeoutMs);
-        waiters.push({ pattern, resolve: (line) => (clearTimeout(timer), resolve(line)) });
-      });
-    },
-  };
+  return startCli(['queue', 'work', '--redis', url, '--threads', '1', '--exit-when-idle', ...extra], dir);
 }
 
 const LABELS = ['north', 'south', 'east'];
 const record = (i: number) => JSON.stringify({ text: `${LABELS[i % 3][0].repeat(2 + (i % 9))} ${'xyz'.slice(0, 1 + (i % 3))} ${i % 97}`, label: LABELS[i % 3] });
 
 beforeAll(async () => {
-  const port = await freePort();
-  url = `redis://127.0.0.1:${port}`;
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; ; i++) {
-    const ping = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' });
-    if (ping.stdout?.trim() === 'PONG') break;
-    if (i > 100) throw new Error('redis-server did not start (apt-get install redis-server; scripts/setup.sh installs it)');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  redis = await startRedis(dir);
+  url = redis.url;
   writeFileSync(join(dir, 'train.jsonl'), Array.from({ length: 600 }, (_, i) => record(i)).join('\n') + '\n');
   writeFileSync(join(dir, 'big-1.jsonl'), Array.from({ length: 120_000 }, (_, i) => record(i)).join('\n') + '\n');
   writeFileSync(join(dir, 'big-2.jsonl'), Array.from({ length: 80_000 }, (_, i) => record(i + 7)).join('\n') + '\n');
@@ -100,8 +47,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  redis?.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 200));
+  await redis?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

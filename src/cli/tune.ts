@@ -9,7 +9,9 @@ import { packageVersion } from '../native/backend';
 import { setNumThreads } from '../native/threads';
 import { StudyError } from '../util/errors';
 import { bestTrial } from '../tune/asha';
+import { checkReachable, metaClient, parseRedisUrl } from '../scale/queue/connection';
 import { elapsedSeconds, readStudy } from '../tune/journal';
+import { RedisJournal, studyKeys } from '../tune/queue/redis-journal';
 import { jsonSpaceFunction, parseJsonSpace } from '../tune/json-space';
 import { TrialRecorder } from '../tune/space';
 import { writeStudyReport } from '../tune/study-report';
@@ -23,6 +25,7 @@ import { UsageError, type Flag, type FlagValues } from './flags';
 import { loadData } from './inputs';
 import { datasetFor } from './shared';
 import { retrainCommand } from './retrain-command';
+import { TUNE_PREFIX_FLAG, TUNE_REDIS_FLAG, TUNE_WORK_FLAGS, tuneWork } from './tune-work';
 import { preprocessingFor, TRAINING_DATA_FLAGS } from './training-data';
 
 const RUN_FLAGS: Flag[] = [
@@ -30,7 +33,7 @@ const RUN_FLAGS: Flag[] = [
   { name: 'space', kind: 'path', help: 'the search space: a JSON object keyed like train\'s flags, each a fixed value or {"choice": [...]}, {"int": [lo, hi]}, {"float": [lo, hi]} (optionally "log": true, "step": s); epochs is the scheduler\'s', required: true },
   { name: 'budget', kind: 'string', help: "the whole study's budget, across restarts: Ns, Nm, Nh (wall clock), 'N trials' or 'N epochs'", required: true },
   { name: 'out', kind: 'path', output: 'file', aliases: ['output'], help: 'where to write the best model (atomically)', required: true },
-  { name: 'study', kind: 'path', help: 'the study journal (JSONL): the same path continues the study', shown: 'none (not resumable)' },
+  { name: 'study', kind: 'path', help: 'the study journal (JSONL): the same path continues the study; with --redis, the study\'s name', shown: 'none (not resumable)' },
   ...TRAINING_DATA_FLAGS.slice(1),
   { name: 'embedding', kind: 'int', min: 1, max: 16384, help: 'embedding width for text (unless the space searches "embedding")', default: 32 },
   { name: 'objective', kind: { choices: ['valAccuracy', 'valLoss', 'valMacroF1'] }, help: 'what the study optimises (valLoss is minimised)', default: 'valAccuracy' },
@@ -40,18 +43,23 @@ const RUN_FLAGS: Flag[] = [
   { name: 'max-epochs', kind: 'int', min: 1, max: 1e6, help: 'epochs of the last rung', default: 9 },
   { name: 'eta', kind: 'int', min: 2, max: 100, help: 'ASHA: rungs grow by this factor, the top 1/eta is promoted', default: 3 },
   { name: 'patience', kind: 'int', min: 0, help: 'ASHA: judge a rung on the best of the last N + 1 epochs (noisy curves)', default: 0 },
-  { name: 'parallel', kind: 'int', min: 1, max: 256, help: 'trials trained at once (the threads are split between them)', default: 1 },
+  { name: 'parallel', kind: 'int', min: 1, max: 256, help: 'trials trained at once (the threads are split between them); with --redis, trials on the queue at once', shown: '1; with --redis, one per connected worker' },
   { name: 'seed', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, help: 'the same seed proposes the same configurations', default: 0 },
   { name: 'max-latency-ms', kind: 'float', min: 0, help: 'constraint: one sequence, measured on this machine (median); slower trials are infeasible', shown: 'none' },
   { name: 'max-model-bytes', kind: 'int', min: 1, help: 'constraint: the model file size', shown: 'none' },
   { name: 'constraint-precision', kind: { choices: ['float32', 'int8'] }, help: 'measure the constraints on the float32 model or after quantize (int8)', default: 'float32' },
   { name: 'report', kind: 'path', output: 'file', help: 'write the HTML study report here (rewritten as trials end)', shown: 'none' },
+  { ...TUNE_REDIS_FLAG, help: "put the trials on a BullMQ queue on this Redis: 'rnn-node tune work' processes train them (the journal is kept in Redis)" },
+  { name: 'checkpoints', kind: 'path', help: "with --redis: a folder every worker sees (shared storage) for the trials' checkpoints and the study's data", shown: 'none' },
+  TUNE_PREFIX_FLAG,
   THREADS_FLAG,
   jsonFlag('print one JSON object with the study'),
 ];
 
 const STATUS_FLAGS: Flag[] = [
-  { name: 'study', kind: 'path', help: 'the study journal', required: true },
+  { name: 'study', kind: 'path', help: "the study journal (with --redis, the study's name)", required: true },
+  { ...TUNE_REDIS_FLAG, help: 'read a distributed study from this Redis' },
+  TUNE_PREFIX_FLAG,
   { name: 'report', kind: 'path', output: 'file', help: 'also write the HTML study report here', shown: 'none' },
   jsonFlag('print {"study", "objective", "direction", "trials": [...], "best"}'),
 ];
@@ -64,6 +72,7 @@ export const TUNE_COMMAND: GroupCommand = {
   subcommands: [
     { name: 'run', description: 'Run the study until its budget is spent; save the best model to --out.', flags: RUN_FLAGS, run: ({ values }) => runStudy(values) },
     { name: 'status', description: "Show a study's trials.", flags: STATUS_FLAGS, run: ({ values }) => status(values) },
+    { name: 'work', description: "Train the trials that 'rnn-node tune --redis' puts on the queue (run any number, anywhere that sees --checkpoints).", flags: TUNE_WORK_FLAGS, run: ({ values }) => tuneWork(values) },
   ],
   // Bad options and another study's file are usage errors (exit 2); the rest is runtime (1).
   mapError: (e) =>
@@ -140,7 +149,9 @@ async function runStudy(v: FlagValues): Promise<number> {
     eta: v.eta as number,
     patience: v.patience as number,
     seed: v.seed as number,
-    parallel: v.parallel as number,
+    ...(v.parallel !== undefined ? { parallel: v.parallel as number } : {}),
+    ...(v.redis !== undefined ? { redis: v.redis as string, prefix: v.prefix as string } : {}),
+    ...(v.checkpoints !== undefined ? { checkpoints: v.checkpoints as string } : {}),
     ...(v.threads !== undefined ? { threads: v.threads as number } : {}),
     ...(v.study !== undefined ? { study: v.study as string } : {}),
     ...(constrained ? { constraints: { ...constraints, precision: v['constraint-precision'] as 'float32' } } : {}),
@@ -192,7 +203,7 @@ function trialJson(t: TrialRecord) {
 
 async function status(v: FlagValues): Promise<number> {
   const path = v.study as string;
-  const { header, state } = readStudy(path);
+  const { header, state } = v.redis === undefined ? readStudy(path) : await readRedisStudy(v.redis as string, v.prefix as string, path);
   const trials = [...state.trials.values()].map((t) => ({ ...t, state: t.state === 'paused' ? ('pruned' as const) : t.state }));
   const best = bestTrial(trials, header.scheduler, header.direction);
   if (v.report !== undefined) {
@@ -211,4 +222,16 @@ async function status(v: FlagValues): Promise<number> {
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
   process.stdout.write([line(head), ...rows.map(line), best ? `best: trial ${best.id}` : 'best: none yet'].join('\n') + '\n');
   return 0;
+}
+
+/** A distributed study's header and trials, from its journal in Redis. */
+async function readRedisStudy(url: string, prefix: string, study: string) {
+  const target = parseRedisUrl(url);
+  await checkReachable(target);
+  const client = metaClient(target);
+  try {
+    return await RedisJournal.read(client, studyKeys(prefix, study).events);
+  } finally {
+    client.disconnect();
+  }
 }

@@ -131,7 +131,7 @@ export function replay(events: readonly StudyEvent[]): StudyState {
 }
 
 /** How a stored header differs from this run's, or null. */
-function headerDifference(stored: StudyHeader, wanted: StudyHeader): string | null {
+export function headerDifference(stored: StudyHeader, wanted: StudyHeader): string | null {
   if (stored.objective !== wanted.objective || stored.direction !== wanted.direction) {
     return `its objective is ${stored.objective} (${stored.direction}), not ${wanted.objective} (${wanted.direction})`;
   }
@@ -189,19 +189,26 @@ const isCount = (v: unknown, min: number) => typeof v === 'number' && Number.isI
 /** One journal line as an event, its fields checked (replay trusts them): StudyError naming
  * the line otherwise. */
 function checkEvent(path: string, line: number, text: string): StudyEvent {
-  const bad = () => new StudyError(`${path}:${line}: not a study journal line`);
-  let e: Record<string, unknown>;
+  let e: unknown;
   try {
-    e = JSON.parse(text) as Record<string, unknown>;
+    e = JSON.parse(text);
   } catch {
-    throw bad();
+    throw new StudyError(`${path}:${line}: not a study journal line`);
   }
-  if (typeof e !== 'object' || e === null || Array.isArray(e) || typeof e.type !== 'string') throw bad();
+  return checkEventObject(`${path}:${line}`, e);
+}
+
+/** A parsed event, its fields checked: StudyError naming `where` otherwise. */
+export function checkEventObject(where: string, value: unknown): StudyEvent {
+  const bad = () => new StudyError(`${where}: not a study journal line`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad();
+  const e = value as Record<string, unknown>;
+  if (typeof e.type !== 'string') throw bad();
   const plain = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   const finiteOrNaN = (v: unknown) => typeof v === 'number' || v === null;
   const ok = (() => {
     switch (e.type) {
-      case 'study': return true;
+      case 'study': return e.version === 1;
       case 'session': return typeof e.at === 'number';
       case 'trial': return isCount(e.id, 0) && plain(e.params) && plain(e.specs);
       case 'measured': return isCount(e.id, 0);
@@ -213,6 +220,18 @@ function checkEvent(path: string, line: number, text: string): StudyEvent {
   })();
   if (!ok) throw bad();
   return e as unknown as StudyEvent;
+}
+
+/**
+ * A study's state from its events (the header first), refusing another study's: StudyError
+ * naming the difference. `source` names the journal in the message.
+ */
+export function openState(source: string, events: readonly StudyEvent[], header: StudyHeader): StudyState {
+  if (events.length > 0) {
+    const difference = headerDifference(events[0] as StudyHeader, header);
+    if (difference) throw new StudyError(`${source} is another study: ${difference}`);
+  }
+  return replay(events.slice(1));
 }
 
 /** A study as its journal holds it (rnn-node tune status): the header and the trials. */
@@ -233,11 +252,7 @@ export class Journal {
    */
   static open(path: string, header: StudyHeader): { journal: Journal; state: StudyState } {
     const events = existsSync(path) && statSync(path).size > 0 ? readEvents(path, true) : [];
-    if (events.length > 0) {
-      const difference = headerDifference(events[0] as StudyHeader, header);
-      if (difference) throw new StudyError(`${path} is another study: ${difference}`);
-    }
-    const state = replay(events.slice(1));
+    const state = openState(path, events, header);
     let fd: number;
     try {
       fd = openSync(path, 'a');

@@ -23,6 +23,8 @@ import { jsonSpaceFunction, parseJsonSpace, type JsonSpace } from './json-space'
 import { applyEvent, elapsedSeconds, Journal, type StudyEvent, type StudyHeader, type StudyState } from './journal';
 import { gridSampler, randomSampler, tpeSampler, type Sampler } from './samplers';
 import { TrialRecorder, type TrialParams } from './space';
+import { openCoordinator, type Coordinator } from './queue/coordinator';
+import { checkDistributed, openDistributedStudy } from './queue/distributed-study';
 import { runStudyLoop, type Executor } from './study-loop';
 import { runTrialJob } from './trial-job';
 import { checkpointPath, type Constraints, type TrialContext } from './trial-runner';
@@ -68,8 +70,14 @@ export interface TuneOptions {
   threads?: number;
   /** The journal file: the same path continues the study. Default: none (kept in memory). */
   study?: string;
-  /** Where trials keep their checkpoints. Default `<study>.trials` (a temp folder without study). */
+  /** Where trials keep their checkpoints. Default `<study>.trials` (a temp folder without study);
+   * with `redis`, required: a folder every worker sees. */
   checkpoints?: string;
+  /** Run the trials on a BullMQ queue on this Redis (redis://host:port): `rnn-node tune work`
+   * processes anywhere train them. `study` is then the study's name, its journal kept in Redis. */
+  redis?: string;
+  /** The Redis key prefix (as the predict queue's). Default 'rnn-node'. */
+  prefix?: string;
   constraints?: Constraints;
   signal?: AbortSignal;
   /** Write the HTML study report here (atomically): as trials end, and when the study ends. */
@@ -87,7 +95,7 @@ export interface Study {
   bestModel: SequenceClassifier | null;
 }
 
-const KNOWN = ['data', 'validationData', 'validationSplit', 'stratify', 'input', 'classes', 'space', 'objective', 'direction', 'budget', 'sampler', 'scheduler', 'minEpochs', 'maxEpochs', 'eta', 'patience', 'seed', 'parallel', 'threads', 'study', 'checkpoints', 'constraints', 'signal', 'report', 'retrainCommand', 'onTrial'];
+const KNOWN = ['data', 'validationData', 'validationSplit', 'stratify', 'input', 'classes', 'space', 'objective', 'direction', 'budget', 'sampler', 'scheduler', 'minEpochs', 'maxEpochs', 'eta', 'patience', 'seed', 'parallel', 'threads', 'study', 'checkpoints', 'constraints', 'redis', 'prefix', 'signal', 'report', 'retrainCommand', 'onTrial'];
 
 export async function tune(options: TuneOptions): Promise<Study> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
@@ -117,16 +125,21 @@ export async function tune(options: TuneOptions): Promise<Study> {
   const sampler: Sampler = samplerName === 'grid' ? gridSampler([...json!.params].flatMap(([k, p]) => ('spec' in p ? [[k, p.spec] as const] : []))) : samplerName === 'random' ? randomSampler(seed) : tpeSampler(seed);
 
   const { train, validation } = studyData(options.data, options.validationData, options.validationSplit, options.stratify ?? false, seed);
-  const temp = options.study === undefined ? mkdtempSync(join(tmpdir(), 'rnn-node-study-')) : null;
-  const journalPath = options.study ?? join(temp!, 'study.jsonl');
   const header: StudyHeader = { objective, direction, space: json ? json.json : null, scheduler, sampler: samplerName, seed };
+  const input = inputOf(train, options.input, undefined);
+  const remote = options.redis === undefined ? null : checkDistributed(options.redis, options.prefix, options.study, options.checkpoints);
+  const temp = options.study === undefined ? mkdtempSync(join(tmpdir(), 'rnn-node-study-')) : null;
   // The journal first: a study path in a folder that does not exist fails here, creating nothing.
-  const { journal, state } = Journal.open(journalPath, header);
+  const distributed = remote ? await openDistributedStudy(remote, header, { train, validation }, input) : null;
+  const file = distributed ? null : Journal.open(options.study ?? join(temp!, 'study.jsonl'), header);
+  const journal = distributed?.journal ?? file!.journal;
+  const state = distributed?.state ?? file!.state;
   const checkpoints = options.checkpoints ?? (temp ?? `${options.study}.trials`);
   const record = (event: StudyEvent) => {
     journal.append(event);
     applyEvent(state, event);
   };
+  let coordinator: Coordinator | null = null;
   try {
     mkdirSync(checkpoints, { recursive: true });
     const score = (v: number) => (direction === 'maximize' ? v : -v);
@@ -138,7 +151,7 @@ export async function tune(options: TuneOptions): Promise<Study> {
       checkpoints,
       seed,
       ...(options.signal ? { signal: options.signal } : {}),
-      input: inputOf(train, options.input, undefined),
+      input,
       classes: classesOf(train, validation, options.classes),
       threads: Math.max(1, Math.floor(allThreads / parallel)),
     };
@@ -152,8 +165,25 @@ export async function tune(options: TuneOptions): Promise<Study> {
       options.signal?.aborted === true ||
       (budget.seconds !== undefined && earlierSeconds + (Date.now() - started) / 1000 >= budget.seconds) ||
       (budget.epochs !== undefined && epochsSpent() >= budget.epochs);
-    // In this process: each job trains here, its events journaled as they happen.
-    const executor: Executor = {
+    // In this process: each job trains here, its events journaled as they happen. Or on the
+    // queue's workers, their events read back from Redis.
+    const apply = (e: StudyEvent) => {
+      applyEvent(state, e);
+      const t = 'id' in e ? state.trials.get(e.id) : undefined;
+      if (t && e.type === 'epoch') options.onTrial?.(t);
+    };
+    if (distributed) {
+      coordinator = await openCoordinator({
+        ...distributed,
+        study: remote!.study,
+        apply,
+        stopAll,
+        session: started,
+        ...(options.parallel !== undefined ? { parallel } : {}),
+        payloadOf: (job, trial) => ({ study: remote!.study, job, settings: settingsOf(trial), data: distributed.data, checkpoints, objective, maxEpochs, seed, input, classes: ctx.classes }),
+      });
+    }
+    const executor: Executor = coordinator ?? {
       capacity: () => parallel,
       run: (job, trial) =>
         runTrialJob(ctx, job, settingsOf(trial), {
@@ -177,6 +207,7 @@ export async function tune(options: TuneOptions): Promise<Study> {
       stopAll,
       forgetCheckpoint: (id) => rmSync(checkpointPath(ctx, id), { force: true }),
       executor,
+      ...(coordinator ? { adopted: coordinator.adopted } : {}),
       onTrialEnd: (trial) => {
         options.onTrial?.(trial);
         reporter?.update();
@@ -190,7 +221,9 @@ export async function tune(options: TuneOptions): Promise<Study> {
     const bestModel = best ? await SequenceClassifier.load(checkpointPath(ctx, best.id)) : null;
     return { trials, best, bestModel };
   } finally {
-    journal.close();
+    await coordinator?.close().catch(() => undefined);
+    await journal.close();
+    distributed?.client.disconnect();
     if (temp) rmSync(temp, { recursive: true, force: true });
   }
 }
