@@ -2,7 +2,7 @@
  * `rnn-node tune`: a study over a JSON search space on `train`'s data (tune/), the best model
  * saved to --out with its trial's settings; `rnn-node tune status`: the study's trials.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 import { packageVersion } from '../native/backend';
@@ -25,6 +25,7 @@ import { UsageError, type Flag, type FlagValues } from './flags';
 import { loadData } from './inputs';
 import { datasetFor } from './shared';
 import { retrainCommand } from './retrain-command';
+import { studyProgress } from './tune-progress';
 import { TUNE_PREFIX_FLAG, TUNE_REDIS_FLAG, TUNE_WORK_FLAGS, tuneWork } from './tune-work';
 import { preprocessingFor, TRAINING_DATA_FLAGS } from './training-data';
 
@@ -134,6 +135,9 @@ async function runStudy(v: FlagValues): Promise<number> {
   };
   const constrained = Object.keys(constraints).length > 0;
   const started = Date.now();
+  // The earlier runs of a file study count against a time budget (the bar shows what is left).
+  const earlier = v.study !== undefined && v.redis === undefined && existsSync(v.study as string) ? earlierStudySeconds(v.study as string) : 0;
+  const progress = v.json ? null : studyProgress(budget, v.objective as string, v.objective !== 'valLoss', earlier);
   const study = await tune({
     data: train,
     ...(validationData ? { validationData } : { validationSplit: v['validation-split'] as number, stratify: v.stratify as boolean }),
@@ -156,8 +160,8 @@ async function runStudy(v: FlagValues): Promise<number> {
     ...(v.study !== undefined ? { study: v.study as string } : {}),
     ...(constrained ? { constraints: { ...constraints, precision: v['constraint-precision'] as 'float32' } } : {}),
     ...(v.report !== undefined ? { report: v.report as string, retrainCommand: (t: TrialRecord) => retrainCommand(TRAINING_DATA_FLAGS, v, fixedOf(space), t, v.seed as number, space.params.has('embedding') || pre.inputConfig(v.embedding as number).type !== 'tokens' ? undefined : (v.embedding as number)) } : {}),
-    ...(v.json ? {} : { onTrial: trialLine(v.objective as string) }),
-  });
+    ...(progress ? { onTrial: progress.onTrial } : {}),
+  }).finally(() => progress?.finish());
   const seconds = (Date.now() - started) / 1000;
   if (!study.best || !study.bestModel) {
     process.stderr.write(`rnn-node tune: no trial finished an epoch within the budget (${study.trials.length} trials)\n`);
@@ -184,17 +188,13 @@ async function runStudy(v: FlagValues): Promise<number> {
   return 0;
 }
 
-/** One stderr line when a trial ends (a terminal sees the study move). */
-function trialLine(objective: string) {
-  const reported = new Set<string>();
-  return (t: Readonly<TrialRecord>) => {
-    if (t.state === 'running' || t.state === 'interrupted') return;
-    const key = `${t.id}:${t.state}:${t.epochs}`;
-    if (reported.has(key)) return;
-    reported.add(key);
-    const value = t.value === null ? '' : ` ${objective} ${t.value.toFixed(4)}`;
-    process.stderr.write(`trial ${t.id}: ${t.state === 'paused' ? `rung ${t.rung} done` : t.state}${value} (${t.epochs} epochs, ${t.seconds.toFixed(1)} s)${t.error ? `: ${t.error}` : ''}\n`);
-  };
+/** The study time of a journal's earlier runs, or 0 for one that cannot be read (tune says why). */
+function earlierStudySeconds(path: string): number {
+  try {
+    return elapsedSeconds(readStudy(path).state);
+  } catch {
+    return 0;
+  }
 }
 
 function trialJson(t: TrialRecord) {
