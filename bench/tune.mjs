@@ -165,8 +165,8 @@ async function workersPart() {
   const dir = mkdtempSync(join(tmpdir(), 'rnn-node-bench-tune-workers-'));
   const redis = await startRedis(dir);
   try {
-    const data = readIdxDataset(FMNIST, 'train', 6000);
-    const space = { cell: { choice: ['lstm', 'gru'] }, units: { int: [16, 64], log: true }, lr: { float: [0.001, 0.01], log: true }, 'batch-size': 128 };
+    const data = readIdxDataset(FMNIST, 'train', 12000);
+    const space = { cell: { choice: ['lstm', 'gru'] }, units: { int: [32, 128], log: true }, lr: { float: [0.001, 0.01], log: true }, 'batch-size': 128 };
     const rates = {};
     for (const n of [1, 2]) {
       const workers = Array.from({ length: n }, () => spawn(process.execPath, [CLI, 'tune', 'work', '--redis', redis.url, '--threads', '1', '--lock-duration', '10000'], { stdio: 'ignore' }));
@@ -180,7 +180,7 @@ async function workersPart() {
     }
     sections.push(`## Two workers against one (tune --redis, tune work at 1 thread each)
 
-Fashion-MNIST rows (6,000, 20% for validation), \`scheduler: none\`, 3 epochs per trial, the same
+Fashion-MNIST rows (12,000, 20% for validation), \`scheduler: none\`, 3 epochs per trial, the same
 seed; ${workerMinutes} minutes each; a real redis-server on loopback. The study's coordinator runs
 in this process beside the workers.
 
