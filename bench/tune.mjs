@@ -10,6 +10,8 @@
 //   text     bench/init/datasets.mjs's words and fortunes tasks: a --text-minutes study against
 //            train's default configuration (LSTM(128), embedding 32, Adam 0.001, batch 32,
 //            10 epochs) trained on all the training texts; both scored on the held-out texts.
+//   parallel one machine: the same study (scheduler none, 3 epochs per trial, 8 trials, the
+//            same seed) as one trial at a time on every thread, and as one trial per thread.
 //   workers  a distributed study (tune --redis) on a real redis-server with one, then two
 //            `tune work` processes at 1 thread each, --worker-minutes each; trials completed
 //            per hour (scheduler none, 3 epochs per trial, the same seed).
@@ -32,7 +34,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const script = 'bench/tune.mjs';
 const opt = parseOptions(script, {
-  parts: { type: 'string', default: 'asha,text,workers' },
+  parts: { type: 'string', default: 'asha,text,parallel,workers' },
   trials: { type: 'string', default: '12' },
   'max-epochs': { type: 'string', default: '9' },
   'text-minutes': { type: 'string', default: '5' },
@@ -40,9 +42,9 @@ const opt = parseOptions(script, {
   report: { type: 'string', default: join(here, 'TUNE.md') },
 });
 const parts = opt.parts.split(',');
-const unknown = parts.filter((p) => !['asha', 'text', 'workers'].includes(p));
+const unknown = parts.filter((p) => !['asha', 'text', 'parallel', 'workers'].includes(p));
 if (unknown.length) {
-  process.stderr.write(`${script}: expected parts among asha, text, workers but received ${unknown.join(', ')}\n`);
+  process.stderr.write(`${script}: expected parts among asha, text, parallel, workers but received ${unknown.join(', ')}\n`);
   process.exit(2);
 }
 const [trials] = positiveIntegers(script, 'trials', opt.trials);
@@ -150,6 +152,34 @@ ${lines.join('\n')}
 `);
 }
 
+async function parallelPart() {
+  const data = readIdxDataset(FMNIST, 'train', 12000);
+  const threads = availableParallelism();
+  const rows = [];
+  for (const [label, units] of [['small (16-48 units)', [16, 48]], ['large (128-256 units)', [128, 256]]]) {
+    const space = { cell: { choice: ['lstm', 'gru'] }, units: { int: units, log: true }, lr: { float: [0.001, 0.01], log: true }, 'batch-size': 128 };
+    const seconds = {};
+    for (const parallel of [1, threads]) {
+      log(`parallel: ${label}, ${parallel} at once`);
+      const t0 = Date.now();
+      const s = await tune({ data, validationSplit: 0.2, space, scheduler: 'none', maxEpochs: 3, sampler: 'random', seed: 7, budget: { trials: 8 }, parallel, threads });
+      s.bestModel?.dispose();
+      seconds[parallel] = (Date.now() - t0) / 1000;
+    }
+    rows.push(`| ${label} | ${seconds[1].toFixed(1)} | ${seconds[threads].toFixed(1)} | ${(seconds[1] / seconds[threads]).toFixed(2)}x |`);
+  }
+  sections.push(`## One machine: trials at once (--parallel)
+
+Fashion-MNIST rows (12,000, 20% for validation), \`scheduler: none\`, 8 trials of 3 epochs, the
+same seed, ${threads} threads in all: one trial at a time with all of them, or ${threads} trials at once
+with one each.
+
+| Models | 1 at a time (s) | ${threads} at once (s) | Speed-up of ${threads} at once |
+|---|---|---|---|
+${rows.join('\n')}
+`);
+}
+
 /** Starts redis-server on a free port (the bench's own, stopped at the end). */
 async function startRedis(dir) {
   const port = 20000 + Math.floor(Math.random() * 20000);
@@ -200,6 +230,7 @@ Two workers complete **${(rates[2].perHour / rates[1].perHour).toFixed(2)}x** th
 
 if (parts.includes('asha')) await ashaPart();
 if (parts.includes('text')) await textPart();
+if (parts.includes('parallel')) await parallelPart();
 if (parts.includes('workers')) await workersPart();
 const text = `# rnn-node tune: benchmarks (npm run bench:tune)
 

@@ -118,6 +118,15 @@ describe('rnn-node tune --redis with tune work', () => {
     expect(dead.code).toBe(1);
     expect(dead.stderr.trim().split('\n')).toHaveLength(1);
     expect(dead.stderr).toMatch(/cannot reach Redis/);
+    // No worker at all: at the budget the waiting job is taken off the queue and the study
+    // ends (nothing trained: exit 1, one line). A second coordinator of a running study is refused.
+    const lonely = startCli([...base.slice(0, -4), '--budget', '3s', '--out', 'x.rnn', '--redis', redis.url, '--study', 'lonely', '--checkpoints', 'shared'], dir);
+    await new Promise((r) => setTimeout(r, 1200));
+    const second = run([...base, '--redis', redis.url, '--study', 'lonely', '--checkpoints', 'shared']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/being run by another coordinator/);
+    expect(await lonely.exited).toBe(1);
+    expect(lonely.log.join('\n')).toMatch(/no trial finished an epoch/);
     const missing = run(['tune', 'status', '--redis', redis.url, '--study', 'nothing-here']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no such study/);

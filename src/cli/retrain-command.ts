@@ -14,9 +14,10 @@ export function shellWord(word: string): string {
 
 function flagWords(name: string, value: Choice | string[] | undefined): string[] {
   if (value === undefined || value === null || value === false) return [];
-  if (value === true) return [`--${name}`];
-  if (Array.isArray(value)) return value.flatMap((v) => [`--${name}`, shellWord(v)]);
-  return [`--${name}`, shellWord(String(value))];
+  const flag = shellWord(`--${name}`);
+  if (value === true) return [flag];
+  if (Array.isArray(value)) return value.flatMap((v) => [flag, shellWord(v)]);
+  return [flag, shellWord(String(value))];
 }
 
 /**

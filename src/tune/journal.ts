@@ -198,6 +198,19 @@ function checkEvent(path: string, line: number, text: string): StudyEvent {
   return checkEventObject(`${path}:${line}`, e);
 }
 
+/** A stored header's fields: what replay, ASHA and the report use (a tampered one is refused). */
+function checkHeader(e: Record<string, unknown>): boolean {
+  const s = e.scheduler as Record<string, unknown> | undefined;
+  return (
+    ['valAccuracy', 'valLoss', 'valMacroF1'].includes(e.objective as string) &&
+    (e.direction === 'maximize' || e.direction === 'minimize') &&
+    typeof s === 'object' && s !== null &&
+    (s.scheduler === 'asha' || s.scheduler === 'none') &&
+    isCount(s.minEpochs, 1) && isCount(s.maxEpochs, 1) && (s.minEpochs as number) <= (s.maxEpochs as number) &&
+    isCount(s.eta, 2) && isCount(s.patience, 0) && typeof e.sampler === 'string' && Number.isSafeInteger(e.seed) && (e.seed as number) >= 0
+  );
+}
+
 /** A parsed event, its fields checked: StudyError naming `where` otherwise. */
 export function checkEventObject(where: string, value: unknown): StudyEvent {
   const bad = () => new StudyError(`${where}: not a study journal line`);
@@ -208,7 +221,7 @@ export function checkEventObject(where: string, value: unknown): StudyEvent {
   const finiteOrNaN = (v: unknown) => typeof v === 'number' || v === null;
   const ok = (() => {
     switch (e.type) {
-      case 'study': return e.version === 1;
+      case 'study': return e.version === 1 && checkHeader(e);
       case 'session': return typeof e.at === 'number';
       case 'trial': return isCount(e.id, 0) && plain(e.params) && plain(e.specs);
       case 'measured': return isCount(e.id, 0);

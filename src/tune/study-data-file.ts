@@ -105,9 +105,12 @@ export function readStudyData(path: string, sha256: string): Record<'train' | 'v
   const out: Partial<Record<'train' | 'validation', Dataset>> = {};
   for (const s of header.sets) {
     if ((s.name !== 'train' && s.name !== 'validation') || !Array.isArray(s.shape) || (s.dtype !== 'float32' && s.dtype !== 'int32')) throw bad('an unknown set');
-    const count = s.shape[0];
+    // Dense sets are [count, steps, features] floats, token sets [count, steps] ids.
+    if (s.shape.length !== (s.dtype === 'float32' ? 3 : 2) || !s.shape.every((d) => Number.isSafeInteger(d) && d >= 1)) throw bad(`${s.name}: shape ${JSON.stringify(s.shape)}`);
+    const count = s.shape[0], steps = s.shape[1];
     const values = take(s.shape.reduce((a, b) => a * b, 1), s.dtype);
     const lengths = s.lengths ? (take(count, 'int32') as Int32Array) : undefined;
+    if (lengths?.some((n) => n < 1 || n > steps)) throw bad(`${s.name}: a length outside [1, ${steps}]`);
     const y = s.labels === 'int32' ? take(count, 'int32') : s.labels;
     if (!Array.isArray(y) && !(y instanceof Int32Array)) throw bad('labels');
     if (y.length !== count) throw bad(`${count} sequences but ${y.length} labels`);

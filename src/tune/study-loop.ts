@@ -76,10 +76,11 @@ export async function runStudyLoop(o: LoopOptions): Promise<void> {
   renew();
   for (const [id, end] of o.adopted ?? []) {
     running.add(id);
-    void end.finally(() => {
+    const done = () => {
       running.delete(id);
       wake();
-    });
+    };
+    void end.then(done, done);
   }
 
   // The next job for a free slot, decided and journaled here (one place, no await).
@@ -91,7 +92,9 @@ export async function runStudyLoop(o: LoopOptions): Promise<void> {
     if (scheduler.scheduler === 'asha') {
       // Every trial counts in its rungs (a running one was promoted from them); only a
       // waiting one can be promoted.
-      const promotion = nextPromotion([...state.trials.values()], scheduler, o.score);
+      // A trial still running elsewhere (an adopted job) is not waiting, whatever its events say.
+      const trials = [...state.trials.values()].map((t) => (running.has(t.id) ? { ...t, state: 'running' as const } : t));
+      const promotion = nextPromotion(trials, scheduler, o.score);
       if (promotion) {
         o.record({ type: 'promote', id: promotion.id, rung: promotion.rung, at: Date.now() });
         return promotion;

@@ -53,7 +53,7 @@ function summaryPanel(d: StudyReportData): string {
   const facts: [string, string][] = [
     ['objective', `${h.objective} (${h.direction})`],
     ['sampler', `${h.sampler}, seed ${h.seed}`],
-    ['scheduler', h.scheduler.scheduler === 'asha' ? `ASHA: rungs at ${d.rungs.map((r) => r.epochs).join(', ')} epochs (η = ${h.scheduler.eta}${h.scheduler.patience ? `, patience ${h.scheduler.patience}` : ''})` : `none: every trial to ${h.scheduler.maxEpochs} epochs`],
+    ['scheduler', h.scheduler.scheduler === 'asha' ? `ASHA: rungs at ${d.rungs.map((r) => String(r.epochs)).join(', ')} epochs (η = ${h.scheduler.eta}${h.scheduler.patience ? `, patience ${h.scheduler.patience}` : ''})` : `none: every trial to ${h.scheduler.maxEpochs} epochs`],
     ['trials', `${d.trials.length}: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`],
     ['epochs trained', String(d.trials.reduce((a, t) => a + t.epochs, 0))],
     ['study time', `${(d.studySeconds / 60).toFixed(1)} min`],

@@ -25,7 +25,11 @@ export class StudyReporter {
     this.#writing = this.#writing.then(async () => {
       this.#pending = false;
       this.#last = Date.now();
-      await writeStudyReport(this.path, this.build(false)).catch(() => undefined);
+      try {
+        await writeStudyReport(this.path, this.build(false));
+      } catch {
+        // the final write reports what is wrong
+      }
     });
   }
 

@@ -5,9 +5,11 @@
  * next (the epoch before its checkpoint, trial-runner.ts). A trial whose training throws
  * (a diverging loss, a NaN objective) is recorded as failed; the study goes on.
  */
+import { existsSync } from 'node:fs';
+
 import { StudyError } from '../util/errors';
 import type { StudyEvent } from './journal';
-import { measureTrial, trainTrial, type Constraints, type TrialContext } from './trial-runner';
+import { checkpointPath, measureTrial, trainTrial, type Constraints, type TrialContext } from './trial-runner';
 import type { TrialSettings } from './types';
 
 export interface TrialJobSpec {
@@ -39,7 +41,8 @@ export class JobLostError extends Error {}
 export async function runTrialJob(ctx: TrialContext, job: TrialJobSpec, settings: TrialSettings, hooks: TrialJobHooks): Promise<TrialJobOutcome> {
   const { id } = job;
   try {
-    if (job.constraints && job.epochsDone === 0) {
+    // A new trial (no checkpoint yet: a job retried after its first epoch is not new).
+    if (job.constraints && job.epochsDone === 0 && !existsSync(checkpointPath(ctx, id))) {
       // Measured once (a trial killed after its measurement is judged on it when resumed).
       let measured = job.measured;
       if (measured === undefined) {

@@ -8,7 +8,7 @@
  */
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 import { SequenceClassifier } from '../classifier/classifier';
 import { packageVersion } from '../native/backend';
@@ -128,13 +128,15 @@ export async function tune(options: TuneOptions): Promise<Study> {
   const header: StudyHeader = { objective, direction, space: json ? json.json : null, scheduler, sampler: samplerName, seed };
   const input = inputOf(train, options.input, undefined);
   const remote = options.redis === undefined ? null : checkDistributed(options.redis, options.prefix, options.study, options.checkpoints);
+  // Workers elsewhere read the checkpoints' folder by the same (absolute) path.
+  if (remote) remote.checkpoints = resolve(remote.checkpoints);
   const temp = options.study === undefined ? mkdtempSync(join(tmpdir(), 'rnn-node-study-')) : null;
   // The journal first: a study path in a folder that does not exist fails here, creating nothing.
   const distributed = remote ? await openDistributedStudy(remote, header, { train, validation }, input) : null;
   const file = distributed ? null : Journal.open(options.study ?? join(temp!, 'study.jsonl'), header);
   const journal = distributed?.journal ?? file!.journal;
   const state = distributed?.state ?? file!.state;
-  const checkpoints = options.checkpoints ?? (temp ?? `${options.study}.trials`);
+  const checkpoints = remote?.checkpoints ?? options.checkpoints ?? (temp ?? `${options.study}.trials`);
   const record = (event: StudyEvent) => {
     journal.append(event);
     applyEvent(state, event);

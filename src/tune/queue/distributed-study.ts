@@ -10,10 +10,10 @@ import type Redis from 'ioredis';
 
 import type { Dataset } from '../../data/sequence-set';
 import type { DenseInputConfig, TokenInputConfig } from '../../model/config';
-import { checkReachable, DEFAULT_PREFIX, metaClient, parseRedisUrl, QueueUsageError, type RedisTarget } from '../../scale/queue/connection';
+import { checkReachable, DEFAULT_PREFIX, parseRedisUrl, QueueUsageError, type RedisTarget } from '../../scale/queue/connection';
 import type { StudyHeader, StudyState } from '../journal';
 import { writeStudyData } from '../study-data-file';
-import { RedisJournal, STUDY_NAME, studyKeys } from './redis-journal';
+import { RedisJournal, STUDY_NAME, studyClient, studyKeys } from './redis-journal';
 
 export interface DistributedStudy {
   target: RedisTarget;
@@ -48,10 +48,10 @@ export async function openDistributedStudy(
   input: DenseInputConfig | TokenInputConfig,
 ): Promise<DistributedStudy> {
   await checkReachable(o.target);
-  const client = metaClient(o.target);
+  const client = studyClient(o.target.connection);
   try {
     const writer = `coordinator@${hostname()}:${process.pid}`;
-    const { journal, state } = await RedisJournal.open(client, studyKeys(o.prefix, o.study).events, header, writer);
+    const { journal, state } = await RedisJournal.open(client, studyKeys(o.prefix, o.study), header, writer);
     mkdirSync(o.checkpoints, { recursive: true });
     const path = join(o.checkpoints, `${o.study}.data`);
     const sha256 = await writeStudyData(path, sets, input);

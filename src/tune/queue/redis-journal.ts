@@ -8,7 +8,8 @@
  *
  *   <prefix>:tune:<study>:events   the list
  *   <prefix>:tune:<study>:stop     set while the study's budget is spent: workers stop at their next epoch end
- *   <prefix>:tune:<study>:once:*   markers of the results recorded once (a rung reached, a trial's end)
+ *   <prefix>:tune:<study>:once     a hash of the results recorded once (a rung reached, a trial's end)
+ *   <prefix>:tune:<study>:coordinator   the running coordinator's lease
  */
 import type Redis from 'ioredis';
 
@@ -17,12 +18,31 @@ import { checkEventObject, openState, type StudyEvent, type StudyHeader, type St
 
 export const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export function studyKeys(prefix: string, study: string): { events: string; stop: string; once: string } {
+export function studyKeys(prefix: string, study: string): { events: string; stop: string; once: string; lease: string } {
   const base = `${prefix}:tune:${study}`;
-  return { events: `${base}:events`, stop: `${base}:stop`, once: `${base}:once` };
+  return { events: `${base}:events`, stop: `${base}:stop`, once: `${base}:once`, lease: `${base}:coordinator` };
 }
 
-const PUSH_HEADER = "if redis.call('LLEN', KEYS[1]) == 0 then return redis.call('RPUSH', KEYS[1], ARGV[1]) else return 0 end";
+/**
+ * Pushes a worker's event if it still holds its job's lock (KEYS[3], BullMQ's, holding the
+ * token ARGV[2]): 1 pushed, 0 already recorded once (ARGV[3] a field of the `once` hash, or ''
+ * for an event that may repeat), -1 the lock is lost (another worker has the job now).
+ */
+export const PUSH_AS_HOLDER = `if redis.call('GET', KEYS[3]) ~= ARGV[2] then return -1 end
+if ARGV[3] ~= '' and redis.call('HSETNX', KEYS[2], ARGV[3], '1') == 0 then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+return 1`;
+
+/** A Redis client for a study: it keeps reconnecting for about a minute before commands fail. */
+export function studyClient(connection: object): Redis {
+  const { default: IORedis } = require('ioredis') as typeof import('ioredis');
+  const client = new IORedis({ ...connection, maxRetriesPerRequest: 30, retryStrategy: (times: number) => (times > 30 ? null : Math.min(2000, 200 * times)) });
+  client.on('error', () => undefined);  // surfaced by the commands
+  return client;
+}
+
+// A new study (an empty list) also forgets the once-markers of any earlier study of its name.
+const PUSH_HEADER = "if redis.call('LLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) return redis.call('RPUSH', KEYS[1], ARGV[1]) else return 0 end";
 
 /** The entries from `start` on, checked: StudyError naming the entry otherwise. */
 async function readEntries(client: Redis, key: string, start: number): Promise<{ w: string; e: StudyEvent }[]> {
@@ -49,8 +69,9 @@ export class RedisJournal {
   }
 
   /** Opens (or starts) the study in the list at `key`: its state replayed, another study's refused. */
-  static async open(client: Redis, key: string, header: StudyHeader, writer: string): Promise<{ journal: RedisJournal; state: StudyState }> {
-    await client.eval(PUSH_HEADER, 1, key, JSON.stringify({ w: writer, e: { type: 'study', version: 1, ...header } }));
+  static async open(client: Redis, keys: { events: string; once: string }, header: StudyHeader, writer: string): Promise<{ journal: RedisJournal; state: StudyState }> {
+    const key = keys.events;
+    await client.eval(PUSH_HEADER, 2, key, keys.once, JSON.stringify({ w: writer, e: { type: 'study', version: 1, ...header } }));
     const entries = await readEntries(client, key, 0);
     if (entries.length === 0 || entries[0].e.type !== 'study') throw new StudyError(`${key}: not a study journal (its first entry is no study header)`);
     const state = openState(key, entries.map((x) => x.e), header);

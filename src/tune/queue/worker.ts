@@ -12,13 +12,14 @@
  */
 import { hostname } from 'node:os';
 
-import { bullmq, checkReachable, metaClient, type RedisTarget } from '../../scale/queue/connection';
+import { bullmq, checkReachable, type RedisTarget } from '../../scale/queue/connection';
+import { StudyError } from '../../util/errors';
 import type { Dataset } from '../../data/sequence-set';
 import type { StudyEvent } from '../journal';
 import { readStudyData } from '../study-data-file';
 import { JobLostError, runTrialJob, type TrialJobOutcome } from '../trial-job';
 import type { TrialContext } from '../trial-runner';
-import { studyKeys } from './redis-journal';
+import { PUSH_AS_HOLDER, studyClient, studyKeys } from './redis-journal';
 import { readTrialPayload, TrialPayloadError, TUNE_QUEUE } from './trial-payload';
 
 export interface TuneWorkOptions {
@@ -33,8 +34,6 @@ export interface TuneWorkOptions {
   log: (line: string) => void;
 }
 
-const PUSH_ONCE = "if redis.call('SET', KEYS[2], '1', 'NX') then return redis.call('RPUSH', KEYS[1], ARGV[1]) else return 0 end";
-
 /** How long the queue must stay empty before an exitWhenIdle worker leaves (a study enqueues
  * its next job within moments of the last one's end). */
 const IDLE_MS = 3000;
@@ -47,7 +46,8 @@ const IDLE_MS = 3000;
 export async function runTuneWorker(o: TuneWorkOptions): Promise<number> {
   await checkReachable(o.target);
   const { Worker, Queue, UnrecoverableError } = bullmq();
-  const client = metaClient(o.target);
+  const client = studyClient(o.target.connection);
+  let fatal: Error | null = null;
   const writer = `worker@${hostname()}:${process.pid}`;
   let leaving = false;
   let data: { sha256: string; sets: Record<'train' | 'validation', Dataset> } | null = null;
@@ -65,18 +65,35 @@ export async function runTuneWorker(o: TuneWorkOptions): Promise<number> {
       const keys = studyKeys(o.prefix, payload.study);
       const { id, rung } = payload.job;
       if ((await client.get(keys.stop)) !== null) return { outcome: 'stopped' };
-      if (data?.sha256 !== payload.data.sha256) data = { sha256: payload.data.sha256, sets: readStudyData(payload.data.path, payload.data.sha256) };
+      if (data?.sha256 !== payload.data.sha256) {
+        try {
+          data = { sha256: payload.data.sha256, sets: readStudyData(payload.data.path, payload.data.sha256) };
+        } catch (e) {
+          // This worker cannot see the study's data: it can do none of its jobs. It says so
+          // once and leaves; the job is retried by another worker.
+          if (e instanceof StudyError && !fatal) {
+            fatal = e;
+            setImmediate(() => void stop());
+          }
+          throw e;
+        }
+      }
       const ctx: TrialContext = { train: data.sets.train, validation: data.sets.validation, input: payload.input, classes: payload.classes, objective: payload.objective, maxEpochs: payload.maxEpochs, threads: o.threads, checkpoints: payload.checkpoints, seed: payload.seed };
       o.log(`${payload.study}: trial ${id} to rung ${rung} (${payload.job.targetEpochs} epochs), attempt ${job.attemptsMade + 1}`);
+      const lockKey = `${worker.toKey(job.id!)}:lock`;
       const record = async (event: StudyEvent) => {
-        // Only the job's holder writes: a lost lock means another worker has the trial now.
-        if ((await job.extendLock(token!, o.lockDuration)) !== 1) throw new JobLostError(`${payload.study}: trial ${id}'s job went to another worker`);
-        const entry = JSON.stringify({ w: writer, e: event });
-        // A rung reached and a trial's end are recorded once, even when a job is done again
-        // (its worker died after recording them, before BullMQ heard the job was done).
-        const once = event.type === 'rung' ? `rung:${event.id}:${event.rung}` : event.type === 'end' ? `end:${event.id}` : null;
-        if (once) await client.eval(PUSH_ONCE, 2, keys.events, `${keys.once}:${once}`, entry);
-        else await client.rpush(keys.events, entry);
+        // Only the job's holder writes (one script: the lock checked, then the push), and a
+        // rung reached or a trial's end only once, even when a job is done again (its worker
+        // died after recording them, before BullMQ heard the job was done).
+        const once = event.type === 'rung' ? `rung:${event.id}:${event.rung}` : event.type === 'end' ? `end:${event.id}` : '';
+        let pushed: unknown;
+        try {
+          pushed = await client.eval(PUSH_AS_HOLDER, 3, keys.events, keys.once, lockKey, JSON.stringify({ w: writer, e: event }), token!, once);
+        } catch (e) {
+          // Redis away: not the trial's failure; the job is tried again.
+          throw new JobLostError(`${payload.study}: trial ${id}: Redis: ${(e as Error).message.split('\n')[0]}`);
+        }
+        if (pushed === -1) throw new JobLostError(`${payload.study}: trial ${id}'s job went to another worker`);
       };
       const outcome = await runTrialJob(ctx, payload.job, payload.settings, { record, goOn: async () => !leaving && (await client.get(keys.stop)) === null });
       o.log(`${payload.study}: trial ${id} ${outcome}`);
@@ -129,5 +146,9 @@ export async function runTuneWorker(o: TuneWorkOptions): Promise<number> {
     }, 100);
   });
   for (const s of ['SIGTERM', 'SIGINT'] as const) process.off(s, onSignal);
+  if (fatal) {
+    o.log((fatal as Error).message);
+    return 1;
+  }
   return 0;
 }
