@@ -119,6 +119,21 @@ describe('samplers', () => {
     const tpe = run(tpeSampler(1)), random = run(randomSampler(1) as ReturnType<typeof tpeSampler>);
     expect(tpe).toBeGreaterThan(2 * random);
   });
+
+  it('tpe: two good trials side by side do not collapse its proposals onto them', () => {
+    // 12 finished trials; the best two have dropout 0.175 and 0.176. Proposals must still
+    // spread over a good part of [0, 0.3], not repeat 0.175 (the bandwidth's floor is a share
+    // of the range that shrinks only as evidence grows).
+    const spec = rangeSpec('float', 'dropout', 0, 0.3);
+    const bad = [0.01, 0.02, 0.04, 0.05, 0.08, 0.11, 0.23, 0.26, 0.28, 0.29];
+    const finished: Scored[] = [0.175, 0.176].map((dropout) => ({ params: { dropout }, score: 1 })).concat(bad.map((dropout) => ({ params: { dropout }, score: 0 })));
+    const proposals = Array.from({ length: 40 }, (_, t) => tpeSampler(3).suggest(100 + t, 'dropout', spec, finished) as number);
+    const spread = Math.max(...proposals) - Math.min(...proposals);
+    expect(spread).toBeGreaterThan(0.03);
+    expect(proposals.filter((d) => Math.abs(d - 0.1755) < 0.002).length).toBeLessThan(20);
+    // Still drawn to the good region, between the bad ones.
+    expect(proposals.filter((d) => d > 0.11 && d < 0.23).length).toBeGreaterThan(20);
+  });
 });
 
 describe('ASHA', () => {

@@ -91,8 +91,11 @@ function parzen(points: number[], lo: number, hi: number) {
   const n = points.length;
   const mean = points.reduce((a, b) => a + b, 0) / Math.max(1, n);
   const sd = Math.sqrt(points.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, n));
-  // Scott's rule, kept between a hundredth of the range and the whole range.
-  const sigma = Math.min(width, Math.max(width / 100, 1.06 * (sd || width) * Math.pow(n + 1, -0.2)));
+  // Scott's rule, kept between range / min(100, n + 1) and the whole range. The floor shrinks
+  // with the evidence (Optuna's "magic clip"): with few good trials, close to each other because
+  // earlier proposals came from them, a bandwidth from their spread alone would collapse and
+  // every later trial would repeat them.
+  const sigma = Math.min(width, Math.max(width / Math.min(100, n + 1), 1.06 * (sd || width) * Math.pow(n + 1, -0.2)));
   const centres = [...points, (lo + hi) / 2];
   const sigmas = [...points.map(() => sigma), width];
   const density = (x: number) => {
