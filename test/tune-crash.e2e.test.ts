@@ -23,7 +23,7 @@ const events = (path: string): Event[] => (existsSync(path) ? readFileSync(path,
 /** Runs the study; with `killAfterMs`, SIGKILLs it then. Resolves with its exit code or signal. */
 function runStudy(killAfterMs: number | null): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'tune', '--data', 'records.jsonl', '--validation-split', '0.25', '--space', 'space.json', '--budget', '7 trials', '--min-epochs', '2', '--max-epochs', '8', '--eta', '2', '--sampler', 'tpe', '--seed', '4', '--threads', '1', '--study', 'study.jsonl', '--out', 'best.rnn', '--json'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'tune', '--data', 'records.jsonl', '--validation-split', '0.25', '--space', 'space.json', '--budget', '10 trials', '--min-epochs', '2', '--max-epochs', '8', '--eta', '2', '--sampler', 'tpe', '--seed', '4', '--threads', '1', '--study', 'study.jsonl', '--out', 'best.rnn', '--json'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const timer = killAfterMs === null ? null : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
@@ -50,7 +50,7 @@ describe('rnn-node tune, killed and restarted', () => {
     const sessions: Event[][] = [];
     let seen = 0;
     for (let k = 0; k < 5; k++) {
-      const delay = 700 + Math.floor(rand() * 2300);
+      const delay = 700 + Math.floor(rand() * 1300);
       const r = await runStudy(delay);
       const all = events(journal);
       sessions.push(all.slice(seen));
@@ -64,7 +64,7 @@ describe('rnn-node tune, killed and restarted', () => {
     expect(sessions.slice(0, 5).filter((x) => x.some((e) => e.type === 'epoch')).length).toBeGreaterThanOrEqual(3);
 
     const trials = [...new Set(all.filter((e) => e.type === 'trial').map((e) => e.id!))];
-    expect(trials).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(trials).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     for (const id of trials) {
       expect(all.filter((e) => e.type === 'trial' && e.id === id)).toHaveLength(1);
       expect(all.filter((e) => e.type === 'end' && e.id === id).length).toBeLessThanOrEqual(1);
@@ -93,7 +93,7 @@ describe('rnn-node tune, killed and restarted', () => {
       child.stdout.on('data', (d) => (out += d));
       child.on('exit', () => resolve(out));
     })));
-    expect(status.trials).toHaveLength(7);
+    expect(status.trials).toHaveLength(10);
     for (const t of status.trials) expect(['complete', 'pruned']).toContain(t.state);
   }, 300_000);
 });

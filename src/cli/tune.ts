@@ -44,7 +44,7 @@ const RUN_FLAGS: Flag[] = [
   { name: 'max-epochs', kind: 'int', min: 1, max: 1e6, help: 'epochs of the last rung', default: 9 },
   { name: 'eta', kind: 'int', min: 2, max: 100, help: 'ASHA: rungs grow by this factor, the top 1/eta is promoted', default: 3 },
   { name: 'patience', kind: 'int', min: 0, help: 'ASHA: judge a rung on the best of the last N + 1 epochs (noisy curves)', default: 0 },
-  { name: 'parallel', kind: 'int', min: 1, max: 256, help: 'trials trained at once (the threads are split between them); with --redis, trials on the queue at once', shown: '1; with --redis, one per connected worker' },
+  { name: 'parallel', kind: 'int', min: 1, max: 256, help: 'trials trained at once (the threads are split between them); with --redis, trials on the queue at once', shown: 'one per thread, up to 8; with --redis, one per connected worker' },
   { name: 'seed', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, help: 'the same seed proposes the same configurations', default: 0 },
   { name: 'max-latency-ms', kind: 'float', min: 0, help: 'constraint: one sequence, measured on this machine (median); slower trials are infeasible', shown: 'none' },
   { name: 'max-model-bytes', kind: 'int', min: 1, help: 'constraint: the model file size', shown: 'none' },
