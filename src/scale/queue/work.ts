@@ -18,6 +18,7 @@ import { fileSink, runTo } from '../../inference/sinks';
 import { chunkSource } from '../chunk-source';
 import { countingSink, partName, writeSidecar } from '../parts';
 import { bullmq, checkReachable, QUEUE_NAME, QueueRuntimeError, type RedisTarget } from './connection';
+import { superviseWorker } from './worker-lifecycle';
 import { ChunkPayloadError, readChunk, type ChunkDescriptor } from './job';
 
 export interface WorkOptions {
@@ -82,7 +83,8 @@ export async function runWorker(o: WorkOptions): Promise<number> {
   const { Worker, Queue, UnrecoverableError } = bullmq();
   const models = new ModelCache();
   let fatal: Error | null = null;
-  let closing: Promise<void> | null = null;
+  // Set once the worker exists (the processor only runs after that).
+  let stop: () => Promise<void> = async () => undefined;
   // Typed unknown: a payload is what Redis holds, checked by readChunk before use.
   const worker = new Worker<unknown, ChunkResult>(
     QUEUE_NAME,
@@ -119,42 +121,18 @@ export async function runWorker(o: WorkOptions): Promise<number> {
   );
   worker.on('error', (e) => o.log(`Redis: ${e.message.split('\n')[0]}`));
   // With exitWhenIdle, a second connection watches the queue's counts.
-  const watcher = o.exitWhenIdle ? new Queue(QUEUE_NAME, { connection: o.target.connection, prefix: o.prefix }) : null;
-  let idleTimer: NodeJS.Timeout | undefined;
-  const stop = () => {
-    closing ??= (async () => {
-      clearInterval(idleTimer);
+  const lifecycle = superviseWorker({
+    close: async () => {
       await worker.close();
-      await watcher?.close();
       models.dispose();
-    })();
-    return closing;
-  };
-  const signals = ['SIGTERM', 'SIGINT'] as const;
-  const onSignal = () => {
-    o.log('stopping: finishing the current chunk');
-    void stop();
-  };
-  for (const s of signals) process.on(s, onSignal);
-  if (watcher) {
-    idleTimer = setInterval(async () => {
-      try {
-        const counts = await watcher.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
-        if (Object.values(counts).every((n) => n === 0)) void stop();
-      } catch {
-        // Redis away for a moment: try again on the next tick
-      }
-    }, 200);
-  }
-  await new Promise<void>((done) => {
-    const wait = setInterval(() => {
-      if (closing) {
-        clearInterval(wait);
-        closing.then(done, done);
-      }
-    }, 100);
+    },
+    watcher: o.exitWhenIdle ? new Queue(QUEUE_NAME, { connection: o.target.connection, prefix: o.prefix }) : null,
+    idleMs: 0,
+    pollMs: 200,
+    onSignal: () => o.log('stopping: finishing the current chunk'),
   });
-  for (const s of signals) process.off(s, onSignal);
+  stop = lifecycle.stop;
+  await lifecycle.finished;
   if (fatal) {
     o.log((fatal as Error).message);
     return 1;

@@ -13,6 +13,7 @@
 import { hostname } from 'node:os';
 
 import { bullmq, checkReachable, type RedisTarget } from '../../scale/queue/connection';
+import { superviseWorker } from '../../scale/queue/worker-lifecycle';
 import { StudyError } from '../../util/errors';
 import type { Dataset } from '../../data/sequence-set';
 import type { StudyEvent } from '../journal';
@@ -48,6 +49,8 @@ export async function runTuneWorker(o: TuneWorkOptions): Promise<number> {
   const { Worker, Queue, UnrecoverableError } = bullmq();
   const client = studyClient(o.target.connection);
   let fatal: Error | null = null;
+  // Set once the worker exists (the processor only runs after that).
+  let stop: () => Promise<void> = async () => undefined;
   const writer = `worker@${hostname()}:${process.pid}`;
   let leaving = false;
   let data: { sha256: string; sets: Record<'train' | 'validation', Dataset> } | null = null;
@@ -106,46 +109,21 @@ export async function runTuneWorker(o: TuneWorkOptions): Promise<number> {
   );
   worker.on('error', (e) => o.log(`Redis: ${e.message.split('\n')[0]}`));
   worker.on('failed', (job, e) => o.log(`job ${job?.id ?? '?'} failed: ${e.message}`));
-  const watcher = o.exitWhenIdle ? new Queue(TUNE_QUEUE, { connection: o.target.connection, prefix: o.prefix }) : null;
-  let closing: Promise<void> | null = null;
-  let idleTimer: NodeJS.Timeout | undefined;
-  const stop = () => {
-    closing ??= (async () => {
-      clearInterval(idleTimer);
+  const lifecycle = superviseWorker({
+    close: async () => {
       await worker.close();
-      await watcher?.close();
       client.disconnect();
-    })();
-    return closing;
-  };
-  const onSignal = () => {
-    o.log('stopping: the current trial stops at its epoch end');
-    leaving = true;
-    void stop();
-  };
-  for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, onSignal);
-  if (watcher) {
-    let idleSince: number | null = null;
-    idleTimer = setInterval(async () => {
-      try {
-        const counts = await watcher.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-        const empty = Object.values(counts).every((n) => n === 0);
-        idleSince = empty ? (idleSince ?? Date.now()) : null;
-        if (idleSince !== null && Date.now() - idleSince >= IDLE_MS) void stop();
-      } catch {
-        // Redis away for a moment: try again on the next tick
-      }
-    }, 500);
-  }
-  await new Promise<void>((done) => {
-    const wait = setInterval(() => {
-      if (closing) {
-        clearInterval(wait);
-        closing.then(done, done);
-      }
-    }, 100);
+    },
+    watcher: o.exitWhenIdle ? new Queue(TUNE_QUEUE, { connection: o.target.connection, prefix: o.prefix }) : null,
+    idleMs: IDLE_MS,
+    pollMs: 500,
+    onSignal: () => {
+      o.log('stopping: the current trial stops at its epoch end');
+      leaving = true;
+    },
   });
-  for (const s of ['SIGTERM', 'SIGINT'] as const) process.off(s, onSignal);
+  stop = lifecycle.stop;
+  await lifecycle.finished;
   if (fatal) {
     o.log((fatal as Error).message);
     return 1;
