@@ -116,6 +116,14 @@ describe('tune', () => {
     await expect(tune({ data, validationSplit: 0.25, space: { epochs: 3 }, budget: { trials: 1 } })).rejects.toThrow(/'epochs'/);
     await expect(tune({ data, validationSplit: 0.25, space, sampler: 'grid', budget: { trials: 1 } })).rejects.toThrow(/'grid' needs a declarative/);
     await expect(tune({ data, validationSplit: 0.25, space, budget: { trials: 1 }, objective: 'accuracy' as never })).rejects.toThrow(/options.objective/);
+    // The report, the retrain command and the distributed options, each refused before any work.
+    await expect(tune({ data, validationSplit: 0.25, space, budget: { trials: 1 }, report: join(dir, 'no-such-folder', 'study.html') })).rejects.toThrow(/options.report/);
+    await expect(tune({ data, validationSplit: 0.25, space, budget: { trials: 1 }, report: join(dir, 'r.html'), retrainCommand: 'rnn-node train' as never })).rejects.toThrow(/options.retrainCommand/);
+    await expect(tune({ data, validationSplit: 0.25, space, budget: { trials: 1 }, redis: 'http://localhost', study: 's', checkpoints: dir })).rejects.toThrow(/options.redis/);
+    await expect(tune({ data, validationSplit: 0.25, space, budget: { trials: 1 }, redis: 'redis://127.0.0.1:1', study: '../s', checkpoints: dir })).rejects.toThrow(/options.study/);
+    await expect(tune({ data, validationSplit: 0.25, space, budget: { trials: 1 }, redis: 'redis://127.0.0.1:1', study: 's' })).rejects.toThrow(/options.checkpoints/);
+    await expect(tune({ data, validationSplit: 0.25, space, budget: { trials: 1 }, redis: 'redis://127.0.0.1:1', prefix: 'a b', study: 's', checkpoints: dir })).rejects.toThrow(/options.prefix/);
+    expect(existsSync(join(dir, 'r.html'))).toBe(false);
   });
 
   it('a study killed (SIGKILL) between an epoch\'s journal line and its checkpoint, and again later, resumes each interrupted trial from its checkpoint; no trial is lost or ends twice', async () => {
