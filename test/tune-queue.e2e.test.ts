@@ -23,13 +23,13 @@ function run(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Rising or falling noisy series, 24 steps of 4 features, as JSONL records. */
+/** Rising or falling noisy series, 48 steps of 4 features, as JSONL records. */
 function writeRecords(path: string, count: number) {
   let s = 11;
   const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
   const lines = Array.from({ length: count }, (_, i) => {
     const up = i % 2 === 1;
-    const sequence = Array.from({ length: 24 }, (_, t) => Array.from({ length: 4 }, (_, f) => +((f === 0 ? (up ? 1 : -1) * (t / 24) : 0) + (rand() - 0.5)).toFixed(3)));
+    const sequence = Array.from({ length: 48 }, (_, t) => Array.from({ length: 4 }, (_, f) => +((f === 0 ? (up ? 1 : -1) * (t / 48) : 0) + (rand() - 0.5)).toFixed(3)));
     return JSON.stringify({ sequence, label: up ? 'up' : 'down' });
   });
   writeFileSync(path, lines.join('\n') + '\n');
@@ -39,7 +39,8 @@ type Entry = { w: string; e: { type: string; id?: number; epoch?: number; rung?:
 
 beforeAll(async () => {
   redis = await startRedis(dir);
-  writeRecords(join(dir, 'records.jsonl'), 3000);
+  // Epochs long enough (about half a second) that the kill lands inside the victim's rung.
+  writeRecords(join(dir, 'records.jsonl'), 6000);
   writeFileSync(join(dir, 'space.json'), JSON.stringify({ cell: { choice: ['lstm', 'gru'] }, units: { int: [16, 32] }, lr: { float: [0.002, 0.02], log: true }, 'batch-size': 32 }));
 }, 120_000);
 
