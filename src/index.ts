@@ -2,6 +2,8 @@
  * rnn-node: recurrent neural network classifiers (RNN, LSTM, GRU) for Node.js on the CPU.
  */
 export { SequenceClassifier, PREDICT_SYNC_MAX_SEQUENCES } from './classifier/classifier';
+export { SequenceStream } from './classifier/sequence-stream';
+export type { OpenStreamOptions, PushOptions, StreamSteps, DenseSteps, TokenSteps } from './classifier/sequence-stream';
 export { setNumThreads, getNumThreads } from './native/threads';
 export type { FitOptions, PredictOptions, EvaluateOptions } from './classifier/classifier';
 export type { ModelDescription, WeightTensor, WeightsInput } from './model/description';
@@ -39,7 +41,7 @@ export { detectFormat, expandPaths, openSource, openSources, readAll } from './d
 export type { RecordSchema } from './data/record-schema';
 export type { RecordFormat, DataSource, SourceChunk, SourceOptions, LoadedData } from './data/sources';
 export { splitIndices } from './training/split';
-export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError, CheckpointError, DataFormatError, UnsupportedModelError, ModelFileError, InferenceOnlyError, StudyError } from './util/errors';
+export { RnnNodeError, DisposedError, BusyError, NonFiniteLossError, CheckpointError, DataFormatError, UnsupportedModelError, ModelFileError, InferenceOnlyError, StudyError, StreamStateError, StreamClosedError } from './util/errors';
 export { parseIdx, readIdxDataset } from './data/idx';
 export type { IdxArray, IdxDataset } from './data/idx';
 export { backendInfo } from './native/backend';

@@ -28,7 +28,7 @@ describe('one table of cells, one layout of tensors', () => {
     expect(info.cells.map((c) => c.type).sort()).toEqual([...CELL_TYPES].sort());
     for (const c of info.cells) {
       const spec = CELLS[c.type as keyof typeof CELLS];
-      expect({ gates: c.gates, weightPrefix: c.weightPrefix, two: c.twoBiasesWhenResetAfter }, c.type).toEqual({ gates: [...spec.gates], weightPrefix: spec.weightPrefix, two: spec.twoBiasesWhenResetAfter });
+      expect({ gates: c.gates, weightPrefix: c.weightPrefix, two: c.twoBiasesWhenResetAfter, cellState: c.cellState }, c.type).toEqual({ gates: [...spec.gates], weightPrefix: spec.weightPrefix, two: spec.twoBiasesWhenResetAfter, cellState: spec.cellState });
     }
     expect(info.gateOrder).toEqual(GATE_ORDER);
   });

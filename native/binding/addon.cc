@@ -116,6 +116,7 @@ Napi::Value build_info(const Napi::CallbackInfo& info) {
     cell.Set("weightPrefix", std::string(spec.weight_prefix));
     cell.Set("gates", gate_list(spec));
     cell.Set("twoBiasesWhenResetAfter", spec.two_biases_when_reset_after);
+    cell.Set("cellState", spec.cell_state);
     cells.Set(uint32_t(c), cell);
     order.Set(name, gate_list(spec));
   }

@@ -82,6 +82,11 @@ Napi::Float32Array read_float32_array(const Napi::Value& value, const char* name
   return expect_typed_array<Napi::Float32Array>(value, napi_float32_array, "Float32Array", name, length);
 }
 
+std::vector<int32_t> read_int32_array(const Napi::Value& value, const char* name, size_t length) {
+  Napi::Int32Array a = expect_typed_array<Napi::Int32Array>(value, napi_int32_array, "Int32Array", name, length);
+  return std::vector<int32_t>(a.Data(), a.Data() + length);
+}
+
 rnn::PackedInput<float> read_batch(const Napi::Value& value, const rnn::ModelConfig& config) {
   Napi::Object o = expect_object(value, "batch");
   Napi::Env env = o.Env();

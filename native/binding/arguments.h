@@ -33,6 +33,9 @@ rnn::OptimizerConfig read_optimizer_config(const Napi::Value& value);
 // another length); the returned view is only valid during the call.
 Napi::Float32Array read_float32_array(const Napi::Value& value, const char* name, size_t length);
 
+// An Int32Array of exactly `length` values, copied out.
+std::vector<int32_t> read_int32_array(const Napi::Value& value, const char* name, size_t length);
+
 // A non-negative integer-valued number no larger than `max`.
 int64_t read_integer(const Napi::Value& value, const char* name, int64_t min, int64_t max);
 double read_number(const Napi::Value& value, const char* name);

@@ -82,4 +82,23 @@ Napi::Value PredictJob::result(Napi::Env env) {
 
 void PredictJob::settle() { handle_->prediction_finished(); }
 
+std::string StreamJob::run() {
+  const long rows = every_step_ ? long(batch_.layout.batch) * batch_.layout.steps : batch_.layout.batch;
+  probabilities_.assign(size_t(rows) * model_->network().config().classes, 0.0f);
+  return model_->stream(batch_, states_.data(), prior_steps_.data(), every_step_, probabilities_.data());
+}
+
+Napi::Value StreamJob::result(Napi::Env env) {
+  Napi::Float32Array probs = Napi::Float32Array::New(env, probabilities_.size());
+  std::memcpy(probs.Data(), probabilities_.data(), probabilities_.size() * sizeof(float));
+  Napi::Float32Array states = Napi::Float32Array::New(env, states_.size());
+  std::memcpy(states.Data(), states_.data(), states_.size() * sizeof(float));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("probabilities", probs);
+  out.Set("states", states);
+  return out;
+}
+
+void StreamJob::settle() { handle_->prediction_finished(); }
+
 }  // namespace rnn_binding

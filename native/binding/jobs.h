@@ -78,4 +78,25 @@ class PredictJob final : public ModelJob {
   std::vector<float> probabilities_;
 };
 
+// One chunk of many streams (Model::stream): the states go in and come back new.
+class StreamJob final : public ModelJob {
+ public:
+  StreamJob(Napi::Object owner, NativeModel* handle, std::shared_ptr<rnn::Model> model, int threads,
+            rnn::PackedInput<float> batch, std::vector<float> states, std::vector<int32_t> prior_steps,
+            bool every_step)
+      : ModelJob(owner, handle, std::move(model), threads), batch_(std::move(batch)),
+        states_(std::move(states)), prior_steps_(std::move(prior_steps)), every_step_(every_step) {}
+
+ private:
+  std::string run() override;
+  Napi::Value result(Napi::Env env) override;
+  void settle() override;
+
+  rnn::PackedInput<float> batch_;
+  std::vector<float> states_;
+  std::vector<int32_t> prior_steps_;
+  bool every_step_;
+  std::vector<float> probabilities_;
+};
+
 }  // namespace rnn_binding

@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "jobs.h"
 #include "parallel.h"
+#include "stream.h"
 
 namespace rnn_binding {
 
@@ -40,6 +41,8 @@ Napi::Function NativeModel::define(Napi::Env env) {
                          InstanceMethod("gradients", &NativeModel::gradients),
                          InstanceMethod("predict", &NativeModel::predict),
                          InstanceMethod("predictSync", &NativeModel::predict_sync),
+                         InstanceMethod("streamInfo", &NativeModel::stream_info),
+                         InstanceMethod("stream", &NativeModel::stream),
                          InstanceMethod("dispose", &NativeModel::dispose),
                          InstanceAccessor("disposed", &NativeModel::is_disposed, nullptr),
                      });
@@ -210,6 +213,44 @@ Napi::Value NativeModel::predict_sync(const Napi::CallbackInfo& info) {
   const std::string err = model->predict(batch, out.Data());
   if (!err.empty()) throw_range(env, err);
   return out;
+}
+
+// streamInfo() -> {width, unsupported: string | null}: floats of carried state per stream
+// row (stream.h), and why the model cannot stream, if it cannot.
+Napi::Value NativeModel::stream_info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const rnn::ModelConfig& config = live(env)->network().config();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("width", double(rnn::stream_state_layout(config).width));
+  const std::string why = rnn::stream_unsupported(config);
+  out.Set("unsupported", why.empty() ? env.Null() : Napi::String::New(env, why));
+  return out;
+}
+
+// stream(batch, states: Float32Array [batch * width], priorSteps: Int32Array [batch],
+// everyStep, threads) -> Promise<{probabilities, states}>: probabilities [batch * classes],
+// or [batch * batch.steps * classes] after every step; the states after the chunk.
+Napi::Value NativeModel::stream(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  ensure_idle(env, false, "stream");
+  const rnn::ModelConfig& config = model->network().config();
+  const std::string why = rnn::stream_unsupported(config);
+  if (!why.empty()) throw_range(env, "This model cannot stream: " + why);
+  rnn::PackedInput<float> batch = read_batch(info[0], config);
+  const size_t rows = size_t(batch.layout.batch);
+  const size_t width = size_t(rnn::stream_state_layout(config).width);
+  Napi::Float32Array states_in = read_float32_array(info[1], "states", rows * width);
+  std::vector<float> states(states_in.Data(), states_in.Data() + rows * width);
+  std::vector<int32_t> prior = read_int32_array(info[2], "priorSteps", rows);
+  if (!info[3].IsBoolean()) throw_type(env, "Expected everyStep to be a boolean");
+  const bool every_step = info[3].As<Napi::Boolean>().Value();
+  const int threads = threads_for_batch(resolve_threads(env, int(read_integer(info[4], "threads", 0, kMaxThreads))), int(rows));
+  auto* job = new StreamJob(Value(), this, model, threads, std::move(batch), std::move(states),
+                            std::move(prior), every_step);
+  ++predictions_;
+  job->Queue();
+  return job->promise();
 }
 
 Napi::Value NativeModel::dispose(const Napi::CallbackInfo& info) {

@@ -34,6 +34,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value gradients(const Napi::CallbackInfo& info);
   Napi::Value predict(const Napi::CallbackInfo& info);
   Napi::Value predict_sync(const Napi::CallbackInfo& info);
+  Napi::Value stream_info(const Napi::CallbackInfo& info);
+  Napi::Value stream(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value is_disposed(const Napi::CallbackInfo& info);
 

@@ -60,6 +60,8 @@ struct CellSpec {
   // A reset_after layer (LayerConfig::reset_after) keeps two bias rows [2, G*units], the
   // input's and the recurrent one's, instead of one [G*units]: Keras's GRU (reset_after=True).
   bool two_biases_when_reset_after;
+  // Carries a cell state c beside h from step to step (LSTM): a stream keeps both.
+  bool cell_state;
   DirectionFactory<float> make_float;
   DirectionFactory<double> make_double;
 
@@ -72,11 +74,11 @@ struct CellSpec {
 
 // In CellType order; names and prefixes as model files, Keras and tfjs spell them.
 inline constexpr CellSpec kCells[] = {
-    {CellType::kRnn, "rnn", "simple_rnn", cell_gates(kSimpleRnnGateNames), false,
+    {CellType::kRnn, "rnn", "simple_rnn", cell_gates(kSimpleRnnGateNames), false, false,
      &make_simple_rnn_direction<float>, &make_simple_rnn_direction<double>},
-    {CellType::kLstm, "lstm", "lstm", cell_gates(kLstmGateNames), false,
+    {CellType::kLstm, "lstm", "lstm", cell_gates(kLstmGateNames), false, true,
      &make_lstm_direction<float>, &make_lstm_direction<double>},
-    {CellType::kGru, "gru", "gru", cell_gates(kGruGateNames), true,
+    {CellType::kGru, "gru", "gru", cell_gates(kGruGateNames), true, false,
      &make_gru_direction<float>, &make_gru_direction<double>},
 };
 inline constexpr int kCellCount = int(sizeof(kCells) / sizeof(kCells[0]));

@@ -133,17 +133,23 @@ inline void head_rows(const T* x, long D, Index n, const T* W, const T* bias, T*
 
 template <typename T>
 void head_forward(const ModelConfig& config, const ParamLayout& params, const T* P, Workspace<T>& ws) {
-  const PackedLayout& L = ws.layout;
+  head_rows_forward(config, params, P, ws.pooled.data(), Index(ws.layout.batch), ws);
+}
+
+template <typename T>
+void head_rows_forward(const ModelConfig& config, const ParamLayout& params, const T* P, const T* pooled,
+                       Index n, Workspace<T>& ws) {
   // Dense head and a numerically stable softmax.
   const long C = config.classes, Dtop = config.head_input_size();
-  ws.logits.resize(size_t(L.batch) * C);
-  ws.log_norm.resize(L.batch);
-  ws.probs.resize(size_t(L.batch) * C);
+  ws.logits.resize(size_t(n) * C);
+  ws.log_norm.resize(n);
+  ws.probs.resize(size_t(n) * C);
   // Each sequence's logits and probabilities are computed from its own row alone, in a fixed
   // order: the same bits whatever batch the sequence is in, wherever in it, and with any
   // thread count (what lets sharded and queued predictions equal a single run's byte for
-  // byte). A general GEMM chooses its blocking and its vector/scalar split from the batch
-  // size and from addresses, so it is not used here; the head is small next to the cells.
+  // byte, and a stream's step equal a whole sequence's). A general GEMM chooses its blocking
+  // and its vector/scalar split from the batch size and from addresses, so it is not used
+  // here; the head is small next to the cells.
   //   logits[r, c] = bias[c] + sum_j pooled[r, j] * W[j, c]   (j in order)
   //   probs[r, c] = exp(logits[r, c] - max_c logits[r, c]) / sum_c (...)
   const T* W = P + params.dense_kernel;
@@ -155,17 +161,17 @@ void head_forward(const ModelConfig& config, const ParamLayout& params, const T*
     for (long j = 0; j < Dtop; ++j) std::copy(W + j * C, W + (j + 1) * C, ws.head_kernel.data() + j * kHeadWidth);
     std::copy(bias, bias + C, ws.head_bias.data());
   }
-  parallel_rows(L.batch, Dtop * C, [&](Index b, Index e) {
+  parallel_rows(n, Dtop * C, [&](Index b, Index e) {
     if (narrow) {
       constexpr int R = kHeadRows<T>;
       for (Index r = b; r < e; r += R)
-        head_rows<T, R>(ws.pooled.data() + r * Dtop, Dtop, std::min<Index>(R, e - r), ws.head_kernel.data(),
+        head_rows<T, R>(pooled + r * Dtop, Dtop, std::min<Index>(R, e - r), ws.head_kernel.data(),
                         ws.head_bias.data(), ws.logits.data() + r * C, C);
     }
     for (Index r = b; r < e; ++r) {
       T* z = ws.logits.data() + r * C;
       if (!narrow) {
-        const T* x = ws.pooled.data() + r * Dtop;
+        const T* x = pooled + r * Dtop;
         std::copy(bias, bias + C, z);
         for (long j = 0; j < Dtop; ++j) {
           const T xj = x[j];
@@ -233,11 +239,13 @@ T cross_entropy(const ModelConfig& config, Workspace<T>& ws, const int32_t* labe
 template void pool<float>(const ModelConfig&, Workspace<float>&);
 template void unpool<float>(const ModelConfig&, Workspace<float>&, float*);
 template void head_forward<float>(const ModelConfig&, const ParamLayout&, const float*, Workspace<float>&);
+template void head_rows_forward<float>(const ModelConfig&, const ParamLayout&, const float*, const float*, Index, Workspace<float>&);
 template void head_backward<float>(const ModelConfig&, const ParamLayout&, const float*, float*, Workspace<float>&);
 template float cross_entropy<float>(const ModelConfig&, Workspace<float>&, const int32_t*, const float*, long*);
 template void pool<double>(const ModelConfig&, Workspace<double>&);
 template void unpool<double>(const ModelConfig&, Workspace<double>&, double*);
 template void head_forward<double>(const ModelConfig&, const ParamLayout&, const double*, Workspace<double>&);
+template void head_rows_forward<double>(const ModelConfig&, const ParamLayout&, const double*, const double*, Index, Workspace<double>&);
 template void head_backward<double>(const ModelConfig&, const ParamLayout&, const double*, double*, Workspace<double>&);
 template double cross_entropy<double>(const ModelConfig&, Workspace<double>&, const int32_t*, const double*, long*);
 

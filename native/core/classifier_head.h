@@ -42,6 +42,13 @@ void unpool(const ModelConfig& config, Workspace<T>& ws, T* dtop);
 template <typename T>
 void head_forward(const ModelConfig& config, const ParamLayout& params, const T* P, Workspace<T>& ws);
 
+// The same for any n rows of pooled values [n, D] (a stream's, one per step or per
+// sequence): ws.logits, ws.probs [n, C] and ws.log_norm [n], row for row the bits
+// head_forward gives the same pooled row.
+template <typename T>
+void head_rows_forward(const ModelConfig& config, const ParamLayout& params, const T* P, const T* pooled,
+                       Index n, Workspace<T>& ws);
+
 // Mean (class-weighted) cross-entropy of the last head_forward, and its gradient into
 // ws.dlogits; labels in caller order (copied to ws.labels in sorted order), class_weights
 // [classes] or null; `correct` (if non-null) receives how many argmax predictions match.

@@ -17,6 +17,7 @@ class LstmDirection final : public RecurrentDirection<T> {
                const T* c0, bool keep_for_backward) override;
   void backward(const PackedLayout& layout, const T* X, const DirectionParams<T>& p, const T* dH,
                 const DirectionGrads<T>& g, T* dX, T* dh0, T* dc0) override;
+  const T* cell_state() const override { return C_.data(); }
 
  private:
   // The shared buffers (RecurrentDirection::allocate_common) and these:

@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "stream.h"
+
 namespace rnn {
 
 namespace {
@@ -129,6 +131,17 @@ std::string Model::predict(const PackedInput<float>& in, float* probabilities) {
   ws->params_version = params_version_;
   std::string err = network_.forward(*ws, params_.data(), in, false, 0, /*keep_for_backward=*/false);
   if (err.empty()) network_.probabilities(*ws, probabilities);
+  release_workspace(std::move(ws));
+  return err;
+}
+
+std::string Model::stream(const PackedInput<float>& in, float* states, const int32_t* prior_steps,
+                          bool every_step, float* probabilities) {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::unique_ptr<Workspace<float>> ws = acquire_workspace();
+  ws->params_version = params_version_;
+  const std::string err = stream_forward(network_, *ws, params_.data(), in, states, prior_steps,
+                                         every_step, probabilities);
   release_workspace(std::move(ws));
   return err;
 }

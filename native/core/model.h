@@ -52,6 +52,10 @@ class Model {
   // Class probabilities [batch, classes] in caller order.
   std::string predict(const PackedInput<float>& in, float* probabilities);
 
+  // One chunk of each row's stream, from and into its carried state (stream.h).
+  std::string stream(const PackedInput<float>& in, float* states, const int32_t* prior_steps,
+                     bool every_step, float* probabilities);
+
  private:
   Network<float> network_;
   Buffer<float> params_, grads_;

@@ -48,12 +48,14 @@ void Network<T>::embed(Workspace<T>& ws, const T* P, const PackedInput<T>& in) c
 
 namespace {
 
-// Caller-order [batch, units] rows -> sorted order, or back.
+// Caller-order [batch, width] rows -> sorted order, or back. src rows are src_stride apart.
 template <typename T>
-void permute_rows(const PackedLayout& L, const T* src, T* dst, long width, bool to_sorted) {
+void permute_rows(const PackedLayout& L, const T* src, T* dst, long width, bool to_sorted,
+                  long src_stride = 0) {
+  if (src_stride == 0) src_stride = width;
   for (int r = 0; r < L.batch; ++r) {
     const long from = to_sorted ? L.order[r] : r, to = to_sorted ? r : L.order[r];
-    std::memcpy(dst + to * width, src + from * width, sizeof(T) * width);
+    std::memcpy(dst + to * width, src + from * src_stride, sizeof(T) * width);
   }
 }
 
@@ -71,6 +73,17 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const BatchInput<T
 template <typename T>
 std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<T>& in,
                                 bool training, uint64_t seed, bool keep_for_backward) const {
+  const std::string err = forward_stack(ws, P, in, training, seed, keep_for_backward);
+  if (!err.empty()) return err;
+  pool(config_, ws);
+  head_forward(config_, params_, P, ws);
+  ws.kept_for_backward = keep_for_backward;
+  return "";
+}
+
+template <typename T>
+std::string Network<T>::forward_stack(Workspace<T>& ws, const T* P, const PackedInput<T>& in,
+                                      bool training, uint64_t seed, bool keep_for_backward) const {
   ws.kept_for_backward = false;
   const bool tokens = config_.input == InputType::kTokens;
   const size_t expected = size_t(in.layout.rows) * (tokens ? 1 : size_t(config_.features));
@@ -108,14 +121,14 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<
     MapR<T> Out(in_place ? nullptr : out.data(), L.rows, D);
     for (int d = 0; d < lc.directions(); ++d) {
       const T *h0 = nullptr, *c0 = nullptr;
-      if (!ws.h0.empty() && !ws.h0[l][d].empty()) {
+      if (!ws.h0.empty() && ws.h0[l][d].data) {
         ws.state_in.resize(size_t(L.batch) * u);
-        permute_rows(L, ws.h0[l][d].data(), ws.state_in.data(), u, true);
+        permute_rows(L, ws.h0[l][d].data, ws.state_in.data(), u, true, ws.h0[l][d].stride);
         h0 = ws.state_in.data();
       }
-      if (!ws.c0.empty() && !ws.c0[l][d].empty()) {
+      if (!ws.c0.empty() && ws.c0[l][d].data) {
         ws.cell_in.resize(size_t(L.batch) * u);
-        permute_rows(L, ws.c0[l][d].data(), ws.cell_in.data(), u, true);
+        permute_rows(L, ws.c0[l][d].data, ws.cell_in.data(), u, true, ws.c0[l][d].stride);
         c0 = ws.cell_in.data();
       }
       RecurrentDirection<T>& dir = *ws.directions[l][d];
@@ -141,9 +154,6 @@ std::string Network<T>::forward(Workspace<T>& ws, const T* P, const PackedInput<
     if (!in_place) ws.output_of[l] = out.data();
     x = ws.output_of[l];
   }
-  pool(config_, ws);
-  head_forward(config_, params_, P, ws);
-  ws.kept_for_backward = keep_for_backward;
   return "";
 }
 

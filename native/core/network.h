@@ -24,6 +24,14 @@
 
 namespace rnn {
 
+// [batch] rows of a state in caller order, `stride` values apart (a row holds at least the
+// layer's units); null data: zeros.
+template <typename T>
+struct StateRows {
+  const T* data = nullptr;
+  long stride = 0;
+};
+
 template <typename T>
 struct Workspace {
   PackedLayout layout;
@@ -44,9 +52,12 @@ struct Workspace {
   Buffer<T> probs;                                           // [batch, C], sorted order
   Buffer<T> dlogits, dpooled, dout, dinput, dsplit;
   std::vector<int32_t> labels;                                    // sorted order
-  // Initial states per layer and direction, [batch, units] in caller order; empty = zeros.
-  // Gradient checks use them; the public API always starts from zeros.
-  std::vector<std::vector<std::vector<T>>> h0, c0, dh0, dc0;  // (plain vectors: test inputs)
+  // Initial states per layer and direction; empty (or null rows) = zeros. Streams
+  // (stream.cc) set them for one call and the gradient checks for theirs; whoever sets them
+  // clears them, so a pooled workspace starts the next prediction from zeros.
+  std::vector<std::vector<StateRows<T>>> h0, c0;
+  // Their gradients [batch, units] in caller order (backward, when h0 is set).
+  std::vector<std::vector<std::vector<T>>> dh0, dc0;
   Buffer<T> state_in, cell_in, state_grad, cell_grad;
   // The caller's version of the parameters it passes (changes whenever they do); 0 means
   // unknown, and then derived data such as packed recurrent kernels is rebuilt every call.
@@ -74,6 +85,12 @@ class Network {
                       uint64_t seed, bool keep_for_backward = true) const;
   std::string forward(Workspace<T>& ws, const T* params, const BatchInput<T>& in, bool training,
                       uint64_t seed, bool keep_for_backward = true) const;
+
+  // The recurrent stack alone (forward without pooling and the head): ws.output_of.back() is
+  // the top layer's output [rows, D], and each direction's state() its final state. Streams
+  // pool and run the head themselves (stream.cc).
+  std::string forward_stack(Workspace<T>& ws, const T* params, const PackedInput<T>& in, bool training,
+                            uint64_t seed, bool keep_for_backward) const;
 
   // Mean (class-weighted) cross-entropy of the last forward; also sets the head gradient.
   // labels in caller order, each in [0, classes); class_weights [classes] or null.

@@ -67,6 +67,10 @@ class RecurrentDirection {
 
   // [rows, units]: the state after each packed step.
   const T* output() const { return H_.data(); }
+  // [batch, units], sorted order: each sequence's state h after its last step of the last
+  // forward, and the cell state c for cells that carry one (else null). Streams keep them.
+  const T* state() const { return S_.data(); }
+  virtual const T* cell_state() const { return nullptr; }
   bool reverse() const { return reverse_; }
   int units() const { return units_; }
 

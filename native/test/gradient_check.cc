@@ -45,17 +45,27 @@ struct GradientCheck {
     // Move every weight off its initial value so biases are nonzero and no path is idle.
     for (double& p : params) p += 0.2 * (2 * rng.uniform() - 1);
     for (int k = 0; k < c.classes; ++k) class_weights.push_back(0.5 + rng.uniform());
-    ws.h0.resize(c.layers.size());
-    ws.c0.resize(c.layers.size());
+    h0.resize(c.layers.size());
+    c0.resize(c.layers.size());
     for (size_t l = 0; l < c.layers.size(); ++l)
       for (int d = 0; d < c.layers[l].directions(); ++d) {
         std::vector<double> h(size_t(batch.batch) * c.layers[l].units), cell(h.size());
         for (double& v : h) v = 0.8 * (2 * rng.uniform() - 1);
         for (double& v : cell) v = 0.8 * (2 * rng.uniform() - 1);
-        ws.h0[l].push_back(h);
-        ws.c0[l].push_back(c.layers[l].cell == CellType::kLstm ? cell : std::vector<double>{});
+        h0[l].push_back(h);
+        c0[l].push_back(c.layers[l].cell == CellType::kLstm ? cell : std::vector<double>{});
+      }
+    // The workspace reads them in place (numeric() perturbs them there).
+    ws.h0.resize(c.layers.size());
+    ws.c0.resize(c.layers.size());
+    for (size_t l = 0; l < c.layers.size(); ++l)
+      for (int d = 0; d < c.layers[l].directions(); ++d) {
+        const long u = c.layers[l].units;
+        ws.h0[l].push_back({h0[l][d].data(), u});
+        ws.c0[l].push_back({c0[l][d].empty() ? nullptr : c0[l][d].data(), u});
       }
   }
+  std::vector<std::vector<std::vector<double>>> h0, c0;  // initial states, [batch, units] each
 
   double loss() {
     const std::string err = net.forward(ws, params.data(), batch.input(), training, 1234);
@@ -104,9 +114,9 @@ struct GradientCheck {
     for (size_t l = 0; l < config.layers.size(); ++l)
       for (int d = 0; d < config.layers[l].directions(); ++d) {
         const std::string where = " of layer " + std::to_string(l) + " direction " + std::to_string(d);
-        expect_close("h0" + where, dh0[l][d], numeric(ws.h0[l][d], ws.h0[l][d].size()));
+        expect_close("h0" + where, dh0[l][d], numeric(h0[l][d], h0[l][d].size()));
         if (config.layers[l].cell == CellType::kLstm)
-          expect_close("c0" + where, dc0[l][d], numeric(ws.c0[l][d], ws.c0[l][d].size()));
+          expect_close("c0" + where, dc0[l][d], numeric(c0[l][d], c0[l][d].size()));
       }
   }
 };

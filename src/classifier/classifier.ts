@@ -11,7 +11,7 @@ import { makeHeader, encodeCheckpoint, readCheckpoint } from '../model/checkpoin
 import { packWeights, tensorsOf, unpackWeights, type ModelDescription, type WeightsInput, type WeightTensor } from '../model/description';
 import { resolveConfig, toNativeConfig, type ResolvedConfig, type SequenceClassifierConfig } from '../model/config';
 import { batchOf, toSequenceSet, type Dataset, type Labels, type SequenceInput, type SequenceSet } from '../data/sequence-set';
-import { BusyError, CheckpointError, DisposedError, InferenceOnlyError, invalidType, outOfRange } from '../util/errors';
+import { BusyError, CheckpointError, DisposedError, InferenceOnlyError, invalidType, outOfRange, UnsupportedModelError } from '../util/errors';
 import { resolveClassWeights, resolveMissing, type FitOptions } from '../training/fit-options';
 import { computeMetrics, type Metrics } from '../training/metrics';
 import { native, type NativeModel, type NativeOptimizerConfig } from '../native/addon';
@@ -19,7 +19,7 @@ import type { MissingPolicy } from '../data/missing';
 import { ensureThreadsConfigured, threadsOption } from '../native/threads';
 import { type History } from '../training/fit';
 import { checkInteger, checkKnownKeys } from '../util/validate';
-import { MicroBatcher, resolveBatching, type BatchingOptions, type BatchingStats } from './micro-batcher';
+import { predictionBatcher, resolveBatching, type BatchingOptions, type BatchingStats, type MicroBatcher } from './micro-batcher';
 import { writeEvaluationReport } from '../report/fit-report';
 import { resolveReportOptions, type ReportOptions } from '../training/report-options';
 import { importOnnx } from '../interop/onnx/onnx-import';
@@ -28,6 +28,8 @@ import { exportOnnx } from '../interop/onnx/onnx-export';
 import { packageVersion } from '../native/backend';
 import { warnIfPortable } from '../native/low-precision';
 import { onPrecisionGrid, quantizeDescription } from '../model/quantize';
+import { ModelStreams } from './model-streams';
+import { SequenceStream, type OpenStreamOptions } from './sequence-stream';
 
 export type { FitOptions } from '../training/fit-options';
 
@@ -71,7 +73,10 @@ export class SequenceClassifier {
   /** Tokenizer vocabulary, normalisation, ...: saved with the model. */
   preprocessing: Record<string, unknown> | null = null;
   /** Dynamic batching of concurrent predictions, when turned on (setBatching). */
-  #batcher: MicroBatcher | null = null;
+  #batcher: MicroBatcher<SequenceSet, Float32Array> | null = null;
+  #batching: BatchingOptions | null = null;
+  /** The streams' batcher, fingerprint and tokenizer: made by the first openStream. */
+  #streams: ModelStreams | null = null;
 
   constructor(config: SequenceClassifierConfig) {
     this.config = resolveConfig(config);
@@ -161,7 +166,10 @@ export class SequenceClassifier {
           setParams: (p) => model.setParams(p),
           save: (path) => this.#saveWith(model, path, true),
         },
-        running: (fitting) => (this.#fitting = fitting),
+        running: (fitting) => {
+          this.#fitting = fitting;
+          this.#streams?.weightsChanged();
+        },
       },
       data,
       options,
@@ -238,13 +246,15 @@ export class SequenceClassifier {
   setBatching(options: Partial<BatchingOptions> | null): void {
     this.#live();
     const resolved = resolveBatching(options);
+    this.#batching = resolved;
+    this.#streams?.configure(resolved);
     if (!resolved) {
       this.#batcher?.flush();
       this.#batcher = null;
       return;
     }
     if (this.#batcher) this.#batcher.configure(resolved);
-    else this.#batcher = new MicroBatcher(resolved, this.config.classes, (set) => predictSet(this.#idle('predict'), set, this.config.classes, Math.max(1, set.count), 0));
+    else this.#batcher = predictionBatcher(resolved, this.config.classes, (set) => predictSet(this.#idle('predict'), set, this.config.classes, Math.max(1, set.count), 0));
   }
 
   /** Synchronous `predictProba` for small inputs (up to PREDICT_SYNC_MAX_SEQUENCES): the
@@ -263,6 +273,24 @@ export class SequenceClassifier {
     const probs = this.predictProbaSync(x, options);
     const flat = probs instanceof Float32Array ? probs : Float32Array.from(probs.flat());
     return this.#labelsOf(flat);
+  }
+
+  /**
+   * A stream: a sequence read a chunk at a time (`push`), answering with the probabilities so
+   * far; see SequenceStream. Pushes from many streams that arrive together run as one native
+   * call (through the batching options of `setBatching`, or, without them, every push made in
+   * the same turn of the event loop). `options.state` goes on from a `saveState()` of this
+   * model. A model with a bidirectional layer cannot stream (UnsupportedModelError).
+   */
+  openStream(options: OpenStreamOptions = {}): SequenceStream {
+    const model = this.#idle('open a stream');
+    const why = model.streamInfo().unsupported;
+    if (why) throw new UnsupportedModelError(`Cannot stream this model: ${why}`);
+    this.#streams ??= new ModelStreams(
+      { config: this.config, native: () => this.#idle('push to a stream'), preprocessing: () => this.preprocessing },
+      this.#batching,
+    );
+    return new SequenceStream(this.#streams, options);
   }
 
   #shape(set: SequenceSet, probs: Float32Array): Float32Array | number[][] {
@@ -293,6 +321,7 @@ export class SequenceClassifier {
   /** Sets weights from a list in `getWeights()` order and shapes (Float32Array or number[] values). */
   setWeights(weights: WeightsInput): void {
     const model = this.#idle('set weights');
+    this.#streams?.weightsChanged();
     // A quantized model holds its recurrent matrices on its grid (what it computes with, and
     // what getWeights shows): other values are moved onto it, as quantize() does.
     const tensors = tensorsOf(this.config);
@@ -426,6 +455,7 @@ export class SequenceClassifier {
   dispose(): void {
     this.#batcher?.drain(new DisposedError());
     this.#batcher = null;
+    this.#streams?.batcher.drain(new DisposedError());
     this.#native?.dispose();
     this.#native = null;
   }

@@ -1,7 +1,7 @@
 /**
- * Dynamic batching for servers: concurrent `predictProba` calls on one model wait up to
- * `maxDelayMs` (or until `maxBatchSize` sequences are waiting) and run as one native batch,
- * as serving systems do. One batch runs at a time; calls that arrive meanwhile form the next,
+ * Dynamic batching for servers: concurrent `predictProba` calls (or stream pushes) on one
+ * model wait up to `maxDelayMs` (or until `maxBatchSize` sequences are waiting) and run as
+ * one native batch, as serving systems do. One batch runs at a time; calls that arrive meanwhile form the next,
  * which starts as soon as the running one ends. A sequence's probabilities are the same bits
  * in any batch (the batch invariant), so a coalesced call returns exactly what it would alone.
  * Each call keeps its own validation error and its own abort; results come back in order.
@@ -28,16 +28,17 @@ export function resolveBatching(value: unknown): BatchingOptions | null {
   };
 }
 
-interface Pending {
-  set: SequenceSet;
+interface Pending<Item, Result> {
+  item: Item;
+  size: number;
   signal?: AbortSignal;
-  resolve(probs: Float32Array): void;
+  resolve(result: Result): void;
   reject(error: unknown): void;
   onAbort?: () => void;
 }
 
-/** Runs one combined set; resolves with its probabilities [count x classes]. */
-export type RunBatch = (set: SequenceSet) => Promise<Float32Array>;
+/** Runs the items of one batch together; resolves with one result per item, in order. */
+export type RunBatch<Item, Result> = (items: Item[]) => Promise<Result[]>;
 
 /** What a batcher has run since batching was turned on. */
 export interface BatchingStats {
@@ -47,48 +48,54 @@ export interface BatchingStats {
   sequences: number;
 }
 
-export class MicroBatcher {
+/**
+ * The batcher, over any kind of call: `Item` is what a call submits (a set of sequences, a
+ * stream's chunk with its state), `size(item)` how many sequences it adds to a batch, and
+ * `run` runs one batch of items and gives each its `Result`.
+ */
+export class MicroBatcher<Item, Result> {
   readonly stats: BatchingStats = { batches: 0, calls: 0, sequences: 0 };
-  #pending: Pending[] = [];
+  #pending: Pending<Item, Result>[] = [];
   #waiting = 0;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: { cancel(): void } | null = null;
   #running = false;
 
   constructor(
     private options: BatchingOptions,
-    private readonly classes: number,
-    private readonly run: RunBatch,
+    private readonly size: (item: Item) => number,
+    private readonly run: RunBatch<Item, Result>,
   ) {}
 
   configure(options: BatchingOptions): void {
     this.options = options;
   }
 
-  /** Queues one call's sequences; resolves with its probabilities. */
-  submit(set: SequenceSet, signal?: AbortSignal): Promise<Float32Array> {
+  /** Queues one call; resolves with its result. */
+  submit(item: Item, signal?: AbortSignal): Promise<Result> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (set.count >= this.options.maxBatchSize) {
-      this.#count(1, set.count);
-      return this.run(set); // a batch by itself
+    const size = this.size(item);
+    if (size >= this.options.maxBatchSize) {
+      this.#count(1, size);
+      return this.#runNow([item]).then((results) => results[0]); // a batch by itself
     }
     return new Promise((resolve, reject) => {
-      const entry: Pending = { set, signal, resolve, reject };
+      const entry: Pending<Item, Result> = { item, size, signal, resolve, reject };
       if (signal) {
         // Aborted while waiting: it leaves the queue; the others go on.
         entry.onAbort = () => {
           const at = this.#pending.indexOf(entry);
           if (at >= 0) {
             this.#pending.splice(at, 1);
-            this.#waiting -= set.count;
+            this.#waiting -= size;
           }
           reject(signal.reason);
         };
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
       this.#pending.push(entry);
-      this.#waiting += set.count;
+      this.#waiting += size;
       if (this.#waiting >= this.options.maxBatchSize) this.#dispatch();
-      else if (!this.#timer && !this.#running) this.#timer = setTimeout(() => this.#dispatch(), this.options.maxDelayMs);
+      else if (!this.#timer && !this.#running) this.#timer = this.#after(this.options.maxDelayMs);
     });
   }
 
@@ -99,7 +106,7 @@ export class MicroBatcher {
 
   /** Rejects everything still waiting (the model is being disposed or batching turned off). */
   drain(error: unknown): void {
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = null;
     const pending = this.#pending;
     this.#pending = [];
@@ -110,39 +117,45 @@ export class MicroBatcher {
     }
   }
 
+  /** The dispatch after `ms`; 0 waits only for the calls made in the current turn of the
+   * event loop (setImmediate: a setTimeout of 0 waits a millisecond). */
+  #after(ms: number): { cancel(): void } {
+    if (ms === 0) {
+      const handle = setImmediate(() => this.#dispatch());
+      return { cancel: () => clearImmediate(handle) };
+    }
+    const handle = setTimeout(() => this.#dispatch(), ms);
+    return { cancel: () => clearTimeout(handle) };
+  }
+
+  /** A run that throws at once (the model was disposed, or is training) fails its batch only. */
+  #runNow(items: Item[]): Promise<Result[]> {
+    try {
+      return this.run(items);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   #dispatch(): void {
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = null;
     if (this.#running || this.#pending.length === 0) return;
     // Up to maxBatchSize sequences (at least one call), in arrival order.
-    const batch: Pending[] = [];
+    const batch: Pending<Item, Result>[] = [];
     let count = 0;
-    while (this.#pending.length > 0 && (batch.length === 0 || count + this.#pending[0].set.count <= this.options.maxBatchSize)) {
+    while (this.#pending.length > 0 && (batch.length === 0 || count + this.#pending[0].size <= this.options.maxBatchSize)) {
       const next = this.#pending.shift()!;
       batch.push(next);
-      count += next.set.count;
+      count += next.size;
     }
     this.#waiting -= count;
     this.#count(batch.length, count);
     for (const p of batch) if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     this.#running = true;
-    let combined: SequenceSet;
-    try {
-      combined = combine(batch.map((p) => p.set));
-    } catch (error) {
-      this.#finish(batch, error, null);
-      return;
-    }
     // Started now, not on a later tick: the native threads begin while callers keep queueing.
-    // A run that throws at once (the model was disposed, or is training) fails this batch only.
-    let running: Promise<Float32Array>;
-    try {
-      running = this.run(combined);
-    } catch (error) {
-      running = Promise.reject(error);
-    }
-    running.then(
-      (probs) => this.#finish(batch, null, probs),
+    this.#runNow(batch.map((p) => p.item)).then(
+      (results) => this.#finish(batch, null, results),
       (error) => this.#finish(batch, error, null),
     );
   }
@@ -153,20 +166,31 @@ export class MicroBatcher {
     this.stats.sequences += sequences;
   }
 
-  #finish(batch: Pending[], error: unknown, probs: Float32Array | null): void {
+  #finish(batch: Pending<Item, Result>[], error: unknown, results: Result[] | null): void {
     this.#running = false;
     // Calls that arrived meanwhile have waited for a whole batch already: start them first,
     // so the native threads compute while this batch's callers get their results.
     if (this.#pending.length > 0) this.#dispatch();
-    let row = 0;
-    for (const p of batch) {
-      const rows = p.set.count;
+    batch.forEach((p, i) => {
       if (error) p.reject(error);
       else if (p.signal?.aborted) p.reject(p.signal.reason); // aborted while its batch ran
-      else p.resolve(probs!.slice(row * this.classes, (row + rows) * this.classes));
-      row += rows;
-    }
+      else p.resolve(results![i]);
+    });
   }
+}
+
+/** Predictions through a batcher: each call's set joins one combined set, whose
+ * probabilities [count × classes] are cut back into each call's rows. */
+export function predictionBatcher(options: BatchingOptions, classes: number, predict: (set: SequenceSet) => Promise<Float32Array>): MicroBatcher<SequenceSet, Float32Array> {
+  return new MicroBatcher<SequenceSet, Float32Array>(options, (set) => set.count, async (sets) => {
+    const probs = await predict(combine(sets));
+    let row = 0;
+    return sets.map((set) => {
+      const part = probs.slice(row * classes, (row + set.count) * classes);
+      row += set.count;
+      return part;
+    });
+  });
 }
 
 /** One set holding the sequences of several, in order (rows padded to the longest). */

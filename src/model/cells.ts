@@ -27,6 +27,8 @@ export interface CellSpec {
   options: { recurrentActivation: boolean; resetAfter: boolean; unitForgetBias: boolean };
   /** A layer with `resetAfter: true` has two bias rows [2, G·units]: the input and the recurrent bias. */
   twoBiasesWhenResetAfter: boolean;
+  /** Carries a cell state c beside h from step to step (LSTM): a stream's saved state holds both. */
+  cellState: boolean;
   /** Keras/tfjs-layers: the layer's class_name (its config fields follow `options`). */
   kerasClass: string;
   onnx: {
@@ -47,6 +49,7 @@ export const CELLS: Record<CellType, CellSpec> = {
     weightPrefix: 'lstm',
     options: { recurrentActivation: true, resetAfter: false, unitForgetBias: true },
     twoBiasesWhenResetAfter: false,
+    cellState: true,
     kerasClass: 'LSTM',
     onnx: { op: 'LSTM', gateOrder: ['i', 'o', 'f', 'g'], activations: ['gate', 'candidate', 'candidate'], outputs: 3 },
   },
@@ -55,6 +58,7 @@ export const CELLS: Record<CellType, CellSpec> = {
     weightPrefix: 'gru',
     options: { recurrentActivation: true, resetAfter: true, unitForgetBias: false },
     twoBiasesWhenResetAfter: true,
+    cellState: false,
     kerasClass: 'GRU',
     onnx: { op: 'GRU', gateOrder: ['z', 'r', 'h'], activations: ['gate', 'candidate'], outputs: 2 },
   },
@@ -63,6 +67,7 @@ export const CELLS: Record<CellType, CellSpec> = {
     weightPrefix: 'simple_rnn',
     options: { recurrentActivation: false, resetAfter: false, unitForgetBias: false },
     twoBiasesWhenResetAfter: false,
+    cellState: false,
     kerasClass: 'SimpleRNN',
     onnx: { op: 'RNN', gateOrder: ['a'], activations: ['candidate'], outputs: 2 },
   },

@@ -115,6 +115,14 @@ export interface NativeModel {
   ): { loss: number; grads: Float32Array };
   predict(batch: NativeBatch, threads: number): Promise<Float32Array>;
   predictSync(batch: NativeBatch, threads: number): Float32Array;
+  /** Floats of carried state per stream row (native/core/stream.h), and why the model cannot
+   * stream (a bidirectional layer), or null. */
+  streamInfo(): { width: number; unsupported: string | null };
+  /** One chunk of each row's stream from its carried state: `states` [batch × width],
+   * `priorSteps` [batch] steps read before. Resolves with the probabilities after each row's
+   * last step [batch × classes] (or after every step, [batch × batch.steps × classes]) and the
+   * new states. */
+  stream(batch: NativeBatch, states: Float32Array, priorSteps: Int32Array, everyStep: boolean, threads: number): Promise<{ probabilities: Float32Array; states: Float32Array }>;
   dispose(): void;
 }
 
@@ -136,7 +144,7 @@ export interface NativeBuildInfo {
    * order: the API name, the Keras weight-name prefix (`<prefix>_<layer>/kernel`), the
    * one-letter gate names in block order, and whether a `resetAfter` layer keeps two bias rows.
    */
-  cells: { type: string; weightPrefix: string; gates: string[]; twoBiasesWhenResetAfter: boolean }[];
+  cells: { type: string; weightPrefix: string; gates: string[]; twoBiasesWhenResetAfter: boolean; cellState: boolean }[];
 }
 
 export interface NativeAddon {

@@ -85,6 +85,21 @@ export class StudyError extends RnnNodeError {
   }
 }
 
+/** A stream's saved state cannot be restored: it is corrupt, truncated, of another format
+ * version, or was saved from another model (other config or weights), which the message says. */
+export class StreamStateError extends RnnNodeError {
+  constructor(message: string) {
+    super(message, 'ERR_RNN_STREAM_STATE');
+  }
+}
+
+/** A stream was used after `close()`. */
+export class StreamClosedError extends RnnNodeError {
+  constructor(message = 'The stream has been closed') {
+    super(message, 'ERR_RNN_STREAM_CLOSED');
+  }
+}
+
 export type ArgumentError = TypeError & { code: string };
 
 function describe(value: unknown): string {
