@@ -243,6 +243,12 @@ export class SequenceClassifier {
     return this.#batcher ? { ...this.#batcher.stats } : null;
   }
 
+  /** Batches, calls (pushes) and sequences the streams of this model have run; null before
+   * the first openStream. */
+  get streamStats(): BatchingStats | null {
+    return this.#streams ? { ...this.#streams.batcher.stats } : null;
+  }
+
   setBatching(options: Partial<BatchingOptions> | null): void {
     this.#live();
     const resolved = resolveBatching(options);
