@@ -26,8 +26,19 @@ void ModelJob::Execute() {
 // left to await it; letting the exception escape would abort the whole process.
 void ModelJob::OnOK() {
   settle();
+  Napi::Value value;
   try {
-    deferred_.Resolve(result(Env()));
+    value = result(Env());
+  } catch (const Napi::Error& error) {
+    // A result that cannot be delivered (StreamJob: its states array was detached) rejects.
+    try {
+      deferred_.Reject(error.Value());
+    } catch (const Napi::Error&) {
+    }
+    return;
+  }
+  try {
+    deferred_.Resolve(value);
   } catch (const Napi::Error&) {
   }
 }
@@ -89,14 +100,14 @@ std::string StreamJob::run() {
 }
 
 Napi::Value StreamJob::result(Napi::Env env) {
+  // The caller's array, unless JavaScript detached or shrank its buffer meanwhile.
+  Napi::Float32Array states = states_array_.Value();
+  if (states.ElementLength() != states_.size() || states.Data() == nullptr)
+    throw make_error(env, ErrorKind::kPlain, kNative, "the states array was detached while the stream call ran");
+  std::memcpy(states.Data(), states_.data(), states_.size() * sizeof(float));
   Napi::Float32Array probs = Napi::Float32Array::New(env, probabilities_.size());
   std::memcpy(probs.Data(), probabilities_.data(), probabilities_.size() * sizeof(float));
-  Napi::Float32Array states = Napi::Float32Array::New(env, states_.size());
-  std::memcpy(states.Data(), states_.data(), states_.size() * sizeof(float));
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("probabilities", probs);
-  out.Set("states", states);
-  return out;
+  return probs;
 }
 
 void StreamJob::settle() { handle_->prediction_finished(); }

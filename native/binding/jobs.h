@@ -78,14 +78,18 @@ class PredictJob final : public ModelJob {
   std::vector<float> probabilities_;
 };
 
-// One chunk of many streams (Model::stream): the states go in and come back new.
+// One chunk of many streams (Model::stream): the states are copied in when the job is made,
+// and the new ones written back into the caller's array when it settles (on the JavaScript
+// thread), so a caller can keep one buffer for every call.
 class StreamJob final : public ModelJob {
  public:
   StreamJob(Napi::Object owner, NativeModel* handle, std::shared_ptr<rnn::Model> model, int threads,
-            rnn::PackedInput<float> batch, std::vector<float> states, std::vector<int32_t> prior_steps,
+            rnn::PackedInput<float> batch, Napi::Float32Array states_array, std::vector<int32_t> prior_steps,
             bool every_step)
       : ModelJob(owner, handle, std::move(model), threads), batch_(std::move(batch)),
-        states_(std::move(states)), prior_steps_(std::move(prior_steps)), every_step_(every_step) {}
+        states_array_(Napi::Persistent(states_array)),
+        states_(states_array.Data(), states_array.Data() + states_array.ElementLength()),
+        prior_steps_(std::move(prior_steps)), every_step_(every_step) {}
 
  private:
   std::string run() override;
@@ -93,6 +97,7 @@ class StreamJob final : public ModelJob {
   void settle() override;
 
   rnn::PackedInput<float> batch_;
+  Napi::Reference<Napi::Float32Array> states_array_;
   std::vector<float> states_;
   std::vector<int32_t> prior_steps_;
   bool every_step_;

@@ -228,8 +228,9 @@ Napi::Value NativeModel::stream_info(const Napi::CallbackInfo& info) {
 }
 
 // stream(batch, states: Float32Array [batch * width], priorSteps: Int32Array [batch],
-// everyStep, threads) -> Promise<{probabilities, states}>: probabilities [batch * classes],
-// or [batch * batch.steps * classes] after every step; the states after the chunk.
+// everyStep, threads) -> Promise<Float32Array>: probabilities [batch * classes], or
+// [batch * batch.steps * classes] after every step. `states` is copied in now, and the
+// states after the chunk are written back into it as the promise settles.
 Napi::Value NativeModel::stream(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto model = live(env);
@@ -240,13 +241,12 @@ Napi::Value NativeModel::stream(const Napi::CallbackInfo& info) {
   rnn::PackedInput<float> batch = read_batch(info[0], config);
   const size_t rows = size_t(batch.layout.batch);
   const size_t width = size_t(rnn::stream_state_layout(config).width);
-  Napi::Float32Array states_in = read_float32_array(info[1], "states", rows * width);
-  std::vector<float> states(states_in.Data(), states_in.Data() + rows * width);
+  Napi::Float32Array states = read_float32_array(info[1], "states", rows * width);
   std::vector<int32_t> prior = read_int32_array(info[2], "priorSteps", rows);
   if (!info[3].IsBoolean()) throw_type(env, "Expected everyStep to be a boolean");
   const bool every_step = info[3].As<Napi::Boolean>().Value();
   const int threads = threads_for_batch(resolve_threads(env, int(read_integer(info[4], "threads", 0, kMaxThreads))), int(rows));
-  auto* job = new StreamJob(Value(), this, model, threads, std::move(batch), std::move(states),
+  auto* job = new StreamJob(Value(), this, model, threads, std::move(batch), states,
                             std::move(prior), every_step);
   ++predictions_;
   job->Queue();

@@ -28,12 +28,14 @@ export function resolveBatching(value: unknown): BatchingOptions | null {
   };
 }
 
+/** How a queued call hears its outcome: an error, or its item and result. */
+export type Settle<Item, Result> = (error: unknown, item: Item, result: Result | undefined) => void;
+
 interface Pending<Item, Result> {
   item: Item;
   size: number;
   signal?: AbortSignal;
-  resolve(result: Result): void;
-  reject(error: unknown): void;
+  settle: Settle<Item, Result>;
   onAbort?: () => void;
 }
 
@@ -73,30 +75,39 @@ export class MicroBatcher<Item, Result> {
   /** Queues one call; resolves with its result. */
   submit(item: Item, signal?: AbortSignal): Promise<Result> {
     if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => this.enqueue(item, (error, _item, result) => (error ? reject(error) : resolve(result!)), signal));
+  }
+
+  /**
+   * Queues one call without a promise of its own: `settle` hears its outcome, synchronously as
+   * its batch ends (an error, or its result). For callers that settle a promise of their own
+   * (a stream push): one promise per call instead of two.
+   */
+  enqueue(item: Item, settle: Settle<Item, Result>, signal?: AbortSignal): void {
+    if (signal?.aborted) return settle(signal.reason, item, undefined);
     const size = this.size(item);
     if (size >= this.options.maxBatchSize) {
       this.#count(1, size);
-      return this.#runNow([item]).then((results) => results[0]); // a batch by itself
+      this.#runNow([item]).then((results) => settle(null, item, results[0]), (error) => settle(error, item, undefined)); // a batch by itself
+      return;
     }
-    return new Promise((resolve, reject) => {
-      const entry: Pending<Item, Result> = { item, size, signal, resolve, reject };
-      if (signal) {
-        // Aborted while waiting: it leaves the queue; the others go on.
-        entry.onAbort = () => {
-          const at = this.#pending.indexOf(entry);
-          if (at >= 0) {
-            this.#pending.splice(at, 1);
-            this.#waiting -= size;
-          }
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', entry.onAbort, { once: true });
-      }
-      this.#pending.push(entry);
-      this.#waiting += size;
-      if (this.#waiting >= this.options.maxBatchSize) this.#dispatch();
-      else if (!this.#timer && !this.#running) this.#timer = this.#after(this.options.maxDelayMs);
-    });
+    const entry: Pending<Item, Result> = { item, size, signal, settle };
+    if (signal) {
+      // Aborted while waiting: it leaves the queue; the others go on.
+      entry.onAbort = () => {
+        const at = this.#pending.indexOf(entry);
+        if (at >= 0) {
+          this.#pending.splice(at, 1);
+          this.#waiting -= size;
+        }
+        settle(signal.reason, item, undefined);
+      };
+      signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
+    this.#pending.push(entry);
+    this.#waiting += size;
+    if (this.#waiting >= this.options.maxBatchSize) this.#dispatch();
+    else if (!this.#timer && !this.#running) this.#timer = this.#after(this.options.maxDelayMs);
   }
 
   /** Runs what is waiting now, without waiting out the delay (batching is being turned off). */
@@ -113,7 +124,7 @@ export class MicroBatcher<Item, Result> {
     this.#waiting = 0;
     for (const p of pending) {
       if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
-      p.reject(error);
+      p.settle(error, p.item, undefined);
     }
   }
 
@@ -171,11 +182,12 @@ export class MicroBatcher<Item, Result> {
     // Calls that arrived meanwhile have waited for a whole batch already: start them first,
     // so the native threads compute while this batch's callers get their results.
     if (this.#pending.length > 0) this.#dispatch();
-    batch.forEach((p, i) => {
-      if (error) p.reject(error);
-      else if (p.signal?.aborted) p.reject(p.signal.reason); // aborted while its batch ran
-      else p.resolve(results![i]);
-    });
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i];
+      if (error) p.settle(error, p.item, undefined);
+      else if (p.signal?.aborted) p.settle(p.signal.reason, p.item, undefined); // aborted while its batch ran
+      else p.settle(null, p.item, results![i]);
+    }
   }
 }
 

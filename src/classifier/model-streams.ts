@@ -9,7 +9,8 @@ import type { ResolvedConfig } from '../model/config';
 import { Preprocessor } from '../data/preprocessing';
 import type { Tokenizer } from '../data/tokenizer';
 import type { MicroBatcher, BatchingOptions } from './micro-batcher';
-import { streamBatcher, type StreamChunk, type StreamHost, type StreamResult } from './sequence-stream';
+import { streamBatcher, type StreamHost } from './sequence-stream';
+import type { StreamChunk } from './stream-input';
 
 /** Without `setBatching`, the pushes made in one turn of the event loop run together. */
 const STREAM_BATCHING: BatchingOptions = { maxDelayMs: 0, maxBatchSize: 1 << 16 };
@@ -23,7 +24,7 @@ export interface StreamOwner {
 }
 
 export class ModelStreams implements StreamHost {
-  readonly batcher: MicroBatcher<StreamChunk, StreamResult>;
+  readonly batcher: MicroBatcher<StreamChunk, StreamChunk>;
   readonly width: number;
   #fingerprint: string | null = null;
   #tokenizer: { from: unknown; tokenizer: Tokenizer | null } | null = null;

@@ -8,13 +8,12 @@
  * gives the bits `predictProba` gives on the same prefix.
  */
 import type { NativeModel } from '../native/addon';
-import { batchOf, type SequenceSet } from '../data/sequence-set';
 import type { SequenceSpec } from '../data/input-config';
 import type { Tokenizer } from '../data/tokenizer';
 import { invalidType, outOfRange, StreamClosedError } from '../util/errors';
 import { checkKnownKeys } from '../util/validate';
-import { combine, MicroBatcher, type BatchingOptions } from './micro-batcher';
-import { toStreamChunk, type StreamSteps } from './stream-input';
+import { MicroBatcher, type BatchingOptions } from './micro-batcher';
+import { toStreamChunk, type StreamChunk, type StreamSteps } from './stream-input';
 import { decodeStreamState, encodeStreamState } from './stream-state';
 
 export type { StreamSteps, DenseSteps, TokenSteps } from './stream-input';
@@ -41,43 +40,47 @@ export interface StreamHost {
   fingerprint(): string;
   /** The model's tokenizer (text models), or null. */
   tokenizer(): Tokenizer | null;
-  readonly batcher: MicroBatcher<StreamChunk, StreamResult>;
-}
-
-/** One stream's next chunk, as the batcher carries it. */
-export interface StreamChunk {
-  set: SequenceSet;
-  state: Float32Array;
-  steps: number;
-  everyStep: boolean;
-}
-
-export interface StreamResult {
-  /** [classes] after the last step, or [length × classes] after each. */
-  probabilities: Float32Array;
-  state: Float32Array;
+  readonly batcher: MicroBatcher<StreamChunk, StreamChunk>;
 }
 
 /** The batcher of a model's streams: chunks that arrive together run as one native call. */
-export function streamBatcher(options: BatchingOptions, host: Omit<StreamHost, 'batcher'>): MicroBatcher<StreamChunk, StreamResult> {
-  return new MicroBatcher<StreamChunk, StreamResult>(options, () => 1, async (chunks) => {
+export function streamBatcher(options: BatchingOptions, host: Omit<StreamHost, 'batcher'>): MicroBatcher<StreamChunk, StreamChunk> {
+  // One states buffer for every call (the batcher runs one at a time): the addon copies it
+  // in at the call and writes the new states back into it as the call settles.
+  let states = new Float32Array(0);
+  return new MicroBatcher<StreamChunk, StreamChunk>(options, () => 1, async (chunks) => {
     const model = host.native();
     const { width, classes: C } = host;
-    const set = combine(chunks.map((c) => c.set));
-    const states = new Float32Array(chunks.length * width);
-    const prior = new Int32Array(chunks.length);
-    chunks.forEach((c, i) => {
-      states.set(c.state, i * width);
+    const n = chunks.length;
+    // The chunks as one padded batch [n × steps × features], and their states [n × width].
+    let steps = 1;
+    for (const c of chunks) if (c.length > steps) steps = c.length;
+    const tokens = host.spec.input.type === 'tokens';
+    const features = tokens ? 1 : (host.spec.input as { features: number }).features;
+    const values = tokens ? new Int32Array(n * steps) : new Float32Array(n * steps * features);
+    const lengths = new Int32Array(n);
+    const prior = new Int32Array(n);
+    if (states.length < n * width) states = new Float32Array(n * width);
+    const batchStates = states.length === n * width ? states : states.subarray(0, n * width);
+    let everyStep = false;
+    for (let i = 0; i < n; i++) {
+      const c = chunks[i];
+      values.set(c.values, i * steps * features);
+      lengths[i] = c.length;
+      batchStates.set(c.state!, i * width);
       prior[i] = c.steps;
-    });
-    const everyStep = chunks.some((c) => c.everyStep);
-    const out = await model.stream(batchOf(set, null, 0, set.count), states, prior, everyStep, 0);
-    return chunks.map((c, i) => {
-      const length = c.set.lengths[0];
-      const first = everyStep ? (c.everyStep ? i * set.steps : i * set.steps + length - 1) : i;
-      const rows = c.everyStep ? length : 1;
-      return { probabilities: out.probabilities.slice(first * C, (first + rows) * C), state: out.states.subarray(i * width, (i + 1) * width) };
-    });
+      everyStep ||= c.everyStep;
+    }
+    const batch = tokens ? { batch: n, steps, lengths, tokens: values as Int32Array } : { batch: n, steps, lengths, dense: values as Float32Array };
+    const probabilities = await model.stream(batch, batchStates, prior, everyStep, 0);
+    for (let i = 0; i < n; i++) {
+      const c = chunks[i];
+      const state = c.state!;
+      for (let k = 0, at = i * width; k < width; k++, at++) state[k] = batchStates[at];
+      const first = everyStep ? (c.everyStep ? i * steps : i * steps + c.length - 1) : i;
+      c.read = probabilities.slice(first * C, (first + (c.everyStep ? c.length : 1)) * C);
+    }
+    return chunks;
   });
 }
 
@@ -85,21 +88,24 @@ export class SequenceStream {
   readonly #host: StreamHost;
   readonly #state: Float32Array;
   #steps = 0;
-  #last: Float32Array | null = null;
+  /** Probabilities after the last step read ([classes]); meaningless while #steps is 0. */
+  readonly #last: Float32Array;
   #closed = false;
-  /** The last operation queued: each push, reset and saveState waits for the one before. */
-  #tail: Promise<unknown> = Promise.resolve();
+  /** Operations run one at a time, in call order: the one running, and those waiting. */
+  #running = false;
+  readonly #waiting: Array<() => void> = [];
 
   constructor(host: StreamHost, options: OpenStreamOptions = {}) {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidType('options', 'an object', options);
     checkKnownKeys('options', options as Record<string, unknown>, ['state']);
     this.#host = host;
     this.#state = new Float32Array(host.width);
+    this.#last = new Float32Array(host.classes);
     if (options.state !== undefined) {
       const saved = decodeStreamState(options.state, { model: host.fingerprint(), width: host.width, classes: host.classes });
       this.#state.set(saved.state);
       this.#steps = saved.steps;
-      this.#last = saved.last;
+      if (saved.last) this.#last.set(saved.last);
     }
   }
 
@@ -119,62 +125,93 @@ export class SequenceStream {
    * other input plain arrays. Text goes through the model's tokenizer: with a word tokenizer
    * a push ends a word. A push whose steps are all masked (or that holds none) changes nothing.
    */
-  push(steps: StreamSteps, options: PushOptions = {}): Promise<Float32Array | number[] | number[][]> {
+  push(steps: StreamSteps, options?: PushOptions): Promise<Float32Array | number[] | number[][]> {
     if (this.#closed) return Promise.reject(new StreamClosedError());
-    let everyStep: boolean;
-    let chunk: ReturnType<typeof toStreamChunk>;
+    let chunk: StreamChunk;
     try {
-      if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidType('options', 'an object', options);
-      checkKnownKeys('options', options as Record<string, unknown>, ['everyStep']);
-      everyStep = options.everyStep ?? false;
-      if (typeof everyStep !== 'boolean') throw invalidType('options.everyStep', 'a boolean', everyStep);
       chunk = toStreamChunk(steps, this.#host.spec, this.#host.tokenizer());
+      if (options !== undefined) {
+        if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidType('options', 'an object', options);
+        checkKnownKeys('options', options as Record<string, unknown>, ['everyStep']);
+        const everyStep = options.everyStep ?? false;
+        if (typeof everyStep !== 'boolean') throw invalidType('options.everyStep', 'a boolean', everyStep);
+        chunk.everyStep = everyStep;
+      }
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#queue(async () => {
-      const C = this.#host.classes;
-      const before = this.#last; // the probabilities before this push's first step
-      let read: Float32Array | null = null;
-      if (chunk.set) {
-        const result = await this.#host.batcher.submit({ set: chunk.set, state: this.#state, steps: this.#steps, everyStep });
-        this.#state.set(result.state);
-        this.#steps += chunk.set.lengths[0];
-        read = result.probabilities;
-        this.#last = read.slice(read.length - C);
-      } else if (!everyStep && this.#last === null) {
-        throw outOfRange('steps', 'at least one unmasked step (this stream has read none yet, so there are no probabilities to give)', 'no unmasked step');
-      }
-      if (!everyStep) return shaped(this.#last!.slice(), chunk.typed, C, false);
-      // One row per step given; a masked step repeats the probabilities before it (NaN before
-      // the stream's first unmasked step).
-      const rows = new Float32Array(chunk.given * C);
-      for (let t = 0; t < chunk.given; t++) {
-        const k = chunk.through[t];
-        if (k > 0) rows.set(read!.subarray((k - 1) * C, k * C), t * C);
-        else if (before) rows.set(before, t * C);
-        else rows.fill(NaN, t * C, (t + 1) * C);
-      }
-      return shaped(rows, chunk.typed, C, true);
+    return this.#enqueue(() => this.#read(chunk));
+  }
+
+  #read(chunk: StreamChunk): Promise<Float32Array | number[] | number[][]> {
+    // The probabilities before this push, for rows of masked steps (everyStep) or an empty push.
+    if (this.#steps > 0 && (chunk.length === 0 || (chunk.everyStep && chunk.through))) chunk.before = this.#last.slice();
+    if (chunk.length === 0) {
+      this.#advance();
+      if (!chunk.everyStep && !chunk.before) return Promise.reject(outOfRange('steps', 'at least one unmasked step (this stream has read none yet, so there are no probabilities to give)', 'no unmasked step'));
+      return Promise.resolve(chunk.everyStep ? this.#rows(chunk) : shaped(chunk.before!, chunk.typed, this.#host.classes, false));
+    }
+    chunk.state = this.#state;
+    chunk.steps = this.#steps;
+    return new Promise((resolve, reject) => {
+      chunk.resolve = resolve;
+      chunk.reject = reject;
+      this.#host.batcher.enqueue(chunk, this.#settle);
     });
+  }
+
+  /** A push's batch ended (bound once per stream, not per push): the stream moves on, then
+   * the next operation starts and the push settles. */
+  readonly #settle = (error: unknown, chunk: StreamChunk): void => {
+    if (error) {
+      // The stream is as it was before the push (the batcher wrote no state).
+      this.#advance();
+      chunk.reject!(error);
+      return;
+    }
+    const C = this.#host.classes;
+    const read = chunk.read!;
+    this.#steps += chunk.length;
+    this.#last.set(read.length === C ? read : read.subarray(read.length - C));
+    this.#advance();
+    if (!chunk.everyStep) chunk.resolve!(shaped(read, chunk.typed, C, false));
+    else chunk.resolve!(chunk.through === null ? shaped(read, chunk.typed, C, true) : this.#rows(chunk));
+  };
+
+  /** One row per step given; a masked step repeats the probabilities before it (NaN before
+   * the stream's first unmasked step). */
+  #rows(chunk: StreamChunk) {
+    const C = this.#host.classes;
+    const { read, before } = chunk;
+    const rows = new Float32Array(chunk.given * C);
+    for (let t = 0; t < chunk.given; t++) {
+      const k = chunk.through ? chunk.through[t] : t + 1;
+      if (k > 0) rows.set(read!.subarray((k - 1) * C, k * C), t * C);
+      else if (before) rows.set(before, t * C);
+      else rows.fill(NaN, t * C, (t + 1) * C);
+    }
+    return shaped(rows, chunk.typed, C, true);
   }
 
   /** Forgets everything read: the next push starts a new sequence. Applies in call order. */
   reset(): Promise<void> {
     if (this.#closed) return Promise.reject(new StreamClosedError());
-    return this.#queue(async () => {
+    return this.#enqueue(() => {
       this.#state.fill(0);
       this.#steps = 0;
-      this.#last = null;
+      this.#advance();
+      return Promise.resolve();
     });
   }
 
   /** The state after every push made so far, as bytes for `model.openStream({ state })`. */
   saveState(): Promise<Uint8Array> {
     if (this.#closed) return Promise.reject(new StreamClosedError());
-    return this.#queue(async () =>
-      encodeStreamState({ model: this.#host.fingerprint(), state: this.#state, steps: this.#steps, last: this.#last }, this.#host.classes),
-    );
+    return this.#enqueue(() => {
+      const bytes = encodeStreamState({ model: this.#host.fingerprint(), state: this.#state, steps: this.#steps, last: this.#steps > 0 ? this.#last : null }, this.#host.classes);
+      this.#advance();
+      return Promise.resolve(bytes);
+    });
   }
 
   /** Ends the stream: pushes already made still finish; later calls throw StreamClosedError. */
@@ -182,10 +219,28 @@ export class SequenceStream {
     this.#closed = true;
   }
 
-  #queue<T>(operation: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(operation, operation);
-    this.#tail = run.catch(() => undefined);
-    return run;
+  /** Runs `start` once every operation before it has settled (at once when none is running).
+   * Each operation calls #advance exactly once, when it has done its work. */
+  #enqueue<T>(start: () => Promise<T>): Promise<T> {
+    if (this.#running) return new Promise<T>((resolve, reject) => this.#waiting.push(() => this.#guarded(start).then(resolve, reject)));
+    this.#running = true;
+    return this.#guarded(start);
+  }
+
+  #guarded<T>(start: () => Promise<T>): Promise<T> {
+    try {
+      return start();
+    } catch (error) {
+      this.#advance();
+      return Promise.reject(error);
+    }
+  }
+
+  /** The next operation waiting starts now (or the stream goes idle). */
+  #advance(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#running = false;
   }
 }
 

@@ -4,7 +4,6 @@
  * (the model's `maskValue`, or id 0 with `maskZero`) left out as a whole sequence leaves them
  * out: a masked step does not change a recurrent state.
  */
-import type { SequenceSet } from '../data/sequence-set';
 import type { SequenceSpec } from '../data/input-config';
 import type { Tokenizer } from '../data/tokenizer';
 import { invalidType, outOfRange } from '../util/errors';
@@ -19,24 +18,45 @@ export type StreamSteps = DenseSteps | TokenSteps;
 const MAX_PUSH_STEPS = 1 << 24;
 const FLOAT32_MAX = 3.4028234663852886e38;
 
-export interface StreamChunkInput {
-  /** The unmasked steps as a one-sequence set, or null when every step was masked (or none given). */
-  set: SequenceSet | null;
+/** One push, checked: what the stream batcher carries (one object per push, no other). */
+export interface StreamChunk {
+  /** The unmasked steps, [length × features] (dense) or [length] ids. */
+  values: Float32Array | Int32Array;
+  /** Unmasked steps: 0 when every step was masked (or none given). */
+  length: number;
   /** Steps given, masked ones included. */
   given: number;
   /** Per step given: how many unmasked steps it and those before it hold (its row in the
-   * set's output is that minus one; 0: no unmasked step yet in this push). */
-  through: Int32Array;
+   * output is that minus one; 0: no unmasked step yet in this push). Null: none was masked. */
+  through: Int32Array | null;
   /** Whether the input was typed (results come back typed). */
   typed: boolean;
+  // Set by the stream as the push runs:
+  /** The probabilities after every step, not only the last. */
+  everyStep: boolean;
+  /** The stream's carried state: read, then overwritten with the new one. */
+  state: Float32Array | null;
+  /** Steps the stream read before. */
+  steps: number;
+  /** The probabilities before this push, when its rows need them (masked steps, everyStep). */
+  before: Float32Array | null;
+  /** Set by the batcher: [classes] after the last step, or [length × classes] after each. */
+  read: Float32Array | null;
+  /** The push's promise, settled when its batch ends. */
+  resolve: ((probabilities: Float32Array | number[] | number[][]) => void) | null;
+  reject: ((error: unknown) => void) | null;
+}
+
+function chunk(values: Float32Array | Int32Array, length: number, given: number, through: Int32Array | null, typed: boolean): StreamChunk {
+  return { values, length, given, through, typed, everyStep: false, state: null, steps: 0, before: null, read: null, resolve: null, reject: null };
 }
 
 /** Checks and converts one push's steps. `tokenizer` is the model's, for text. */
-export function toStreamChunk(steps: unknown, spec: SequenceSpec, tokenizer: Tokenizer | null): StreamChunkInput {
+export function toStreamChunk(steps: unknown, spec: SequenceSpec, tokenizer: Tokenizer | null): StreamChunk {
   return spec.input.type === 'dense' ? denseChunk(steps, spec.input.features, spec.input.maskValue ?? null) : tokenChunk(steps, spec.input.vocabSize, spec.input.maskZero === true, tokenizer);
 }
 
-function denseChunk(steps: unknown, features: number, maskValue: number | null): StreamChunkInput {
+function denseChunk(steps: unknown, features: number, maskValue: number | null): StreamChunk {
   let values: Float32Array;
   let typed = false;
   if (steps !== null && typeof steps === 'object' && !Array.isArray(steps) && 'values' in steps && 'shape' in steps) {
@@ -68,23 +88,21 @@ function denseChunk(steps: unknown, features: number, maskValue: number | null):
     });
   }
   const given = values.length / features;
+  if (maskValue === null) return chunk(values, given, given, null, typed);
   const masked = (t: number) => {
-    if (maskValue === null) return false;
     for (let f = 0; f < features; f++) if (values[t * features + f] !== maskValue) return false;
     return true;
   };
-  const { through, kept } = keptSteps(given, masked);
-  if (kept === 0) return { set: null, given, through, typed };
-  let dense = values;
-  if (kept !== given) {
-    dense = new Float32Array(kept * features);
-    let at = 0;
-    for (let t = 0; t < given; t++) if (!masked(t)) dense.set(values.subarray(t * features, (t + 1) * features), features * at++);
-  }
-  return { set: { count: 1, steps: kept, features, lengths: Int32Array.of(kept), dense, typed }, given, through, typed };
+  const through = keptSteps(given, masked);
+  const kept = given === 0 ? 0 : through[given - 1];
+  if (kept === given) return chunk(values, given, given, null, typed);
+  const dense = new Float32Array(kept * features);
+  let at = 0;
+  for (let t = 0; t < given; t++) if (!masked(t)) dense.set(values.subarray(t * features, (t + 1) * features), features * at++);
+  return chunk(dense, kept, given, through, typed);
 }
 
-function tokenChunk(steps: unknown, vocab: number, maskZero: boolean, tokenizer: Tokenizer | null): StreamChunkInput {
+function tokenChunk(steps: unknown, vocab: number, maskZero: boolean, tokenizer: Tokenizer | null): StreamChunk {
   let ids: Int32Array;
   const typed = steps instanceof Int32Array;
   if (typeof steps === 'string') {
@@ -110,18 +128,17 @@ function tokenChunk(steps: unknown, vocab: number, maskZero: boolean, tokenizer:
   for (let t = 0; t < ids.length; t++)
     if (ids[t] < 0 || ids[t] >= vocab) throw outOfRange(`steps[${t}]`, `a token id in [0, ${vocab})`, ids[t]);
   const given = ids.length;
-  const { through, kept } = keptSteps(given, (t) => maskZero && ids[t] === 0);
-  if (kept === 0) return { set: null, given, through, typed };
-  const tokens = kept === given ? ids : ids.filter((id) => id !== 0);
-  return { set: { count: 1, steps: kept, features: 1, lengths: Int32Array.of(kept), tokens, typed }, given, through, typed };
+  if (!maskZero || !ids.includes(0)) return chunk(ids, given, given, null, typed);
+  const through = keptSteps(given, (t) => ids[t] === 0);
+  return chunk(ids.filter((id) => id !== 0), through[given - 1], given, through, typed);
 }
 
-function keptSteps(given: number, masked: (t: number) => boolean): { through: Int32Array; kept: number } {
+function keptSteps(given: number, masked: (t: number) => boolean): Int32Array {
   const through = new Int32Array(given);
   let kept = 0;
   for (let t = 0; t < given; t++) {
     if (!masked(t)) kept++;
     through[t] = kept;
   }
-  return { through, kept };
+  return through;
 }
