@@ -8,7 +8,7 @@
  * The folders of src/, lowest first. A folder imports only from folders before it (and from
  * itself); the entry points (src/index.ts, src/cli.ts, examples/) sit above them all.
  */
-const LAYERS = ['util', 'native', 'data', 'training', 'model', 'interop', 'report', 'classifier', 'inference', 'scale', 'tune', 'cli'];
+const LAYERS = ['util', 'native', 'data', 'training', 'model', 'interop', 'report', 'classifier', 'inference', 'scale', 'tune', 'serve', 'cli'];
 const folders = (names) => `^src/(${names.join('|')})/`;
 const ENTRY_POINTS = '^src/(index\\.ts|cli\\.ts|examples/)';
 

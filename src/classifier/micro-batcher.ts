@@ -15,14 +15,18 @@ export interface BatchingOptions {
   maxDelayMs: number;
   /** Sequences that make a batch run at once (a larger call runs alone). */
   maxBatchSize: number;
+  /** Told of each batch as it starts: its sequences and how long its first call waited (ms). For metrics. */
+  onBatch?: (sequences: number, waitedMs: number) => void;
 }
 
 export function resolveBatching(value: unknown): BatchingOptions | null {
   if (value === null || value === false) return null;
   if (typeof value !== 'object' || value === undefined || Array.isArray(value)) throw invalidType('options', "{ maxDelayMs, maxBatchSize }, or null to turn batching off", value);
-  checkKnownKeys('options', value as Record<string, unknown>, ['maxDelayMs', 'maxBatchSize']);
+  checkKnownKeys('options', value as Record<string, unknown>, ['maxDelayMs', 'maxBatchSize', 'onBatch']);
   const o = value as Partial<BatchingOptions>;
+  if (o.onBatch !== undefined && typeof o.onBatch !== 'function') throw invalidType('options.onBatch', 'a function', o.onBatch);
   return {
+    ...(o.onBatch ? { onBatch: o.onBatch } : {}),
     maxDelayMs: o.maxDelayMs === undefined ? 2 : checkNumber('options.maxDelayMs', o.maxDelayMs, 0, 1000),
     maxBatchSize: o.maxBatchSize === undefined ? 256 : checkInteger('options.maxBatchSize', o.maxBatchSize, 1, 1 << 20),
   };
@@ -34,6 +38,8 @@ export type Settle<Item, Result> = (error: unknown, item: Item, result: Result |
 interface Pending<Item, Result> {
   item: Item;
   size: number;
+  /** When it was queued (performance.now()), for onBatch. */
+  queuedAt: number;
   signal?: AbortSignal;
   settle: Settle<Item, Result>;
   onAbort?: () => void;
@@ -88,10 +94,11 @@ export class MicroBatcher<Item, Result> {
     const size = this.size(item);
     if (size >= this.options.maxBatchSize) {
       this.#count(1, size);
+      this.options.onBatch?.(size, 0);
       this.#runNow([item]).then((results) => settle(null, item, results[0]), (error) => settle(error, item, undefined)); // a batch by itself
       return;
     }
-    const entry: Pending<Item, Result> = { item, size, signal, settle };
+    const entry: Pending<Item, Result> = { item, size, queuedAt: this.options.onBatch ? performance.now() : 0, signal, settle };
     if (signal) {
       // Aborted while waiting: it leaves the queue; the others go on.
       entry.onAbort = () => {
@@ -162,6 +169,7 @@ export class MicroBatcher<Item, Result> {
     }
     this.#waiting -= count;
     this.#count(batch.length, count);
+    this.options.onBatch?.(count, performance.now() - batch[0].queuedAt);
     for (const p of batch) if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     this.#running = true;
     // Started now, not on a later tick: the native threads begin while callers keep queueing.

@@ -13,6 +13,7 @@ import { PREDICT_COMMAND } from './predict';
 import { QUANTIZE_COMMAND } from './quantize';
 import { QUEUE_COMMAND } from './queue';
 import { REPORT_COMMAND } from './report';
+import { SERVE_COMMAND } from './serve';
 import { TRAIN_COMMAND } from './train';
 import { TUNE_COMMAND } from './tune';
 
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   TUNE_COMMAND,
   EVALUATE_COMMAND,
   PREDICT_COMMAND,
+  SERVE_COMMAND,
   MERGE_COMMAND,
   QUEUE_COMMAND,
   REPORT_COMMAND,

@@ -78,6 +78,11 @@ export function parseJsonlRecord(text: string, file: string, line: number, schem
   } catch (e) {
     throw new DataFormatError(file, line, `not valid JSON (${(e as Error).message})`);
   }
+  return recordFromJson(value, file, line, schema);
+}
+
+/** One record from a parsed JSON value (a JSONL line's, a JSON array's element). */
+export function recordFromJson(value: unknown, file: string, line: number, schema: RecordSchema = {}): DataRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new DataFormatError(file, line, 'expected a JSON object with "text", "sequence" or "ids"');
   const v = value as Record<string, unknown>;
