@@ -50,9 +50,18 @@ interface TensorJSON {
 /** The request's `x` (and `lengths`) as model input. */
 export function inferInput(body: unknown, v: ModelVersion): TypedSequences {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RequestError(400, 'the body must be a JSON object with "inputs"');
-  const { inputs, parameters } = body as { inputs?: unknown; parameters?: Record<string, unknown> };
-  if (parameters && typeof parameters === 'object' && 'binary_data_output' in parameters)
+  const { inputs, outputs, parameters } = body as { inputs?: unknown; outputs?: unknown; parameters?: Record<string, unknown> };
+  if (parameters && typeof parameters === 'object' && parameters.binary_data_output === true)
     throw new RequestError(400, 'the binary tensor extension is not supported: send and receive tensors as JSON "data"');
+  // Requested outputs (Triton's client names them, and asks for binary data unless told not to).
+  if (outputs !== undefined && outputs !== null) {
+    if (!Array.isArray(outputs)) throw new RequestError(400, '"outputs" must be an array of { name }');
+    outputs.forEach((o: { name?: unknown; parameters?: Record<string, unknown> }, i) => {
+      if (o === null || typeof o !== 'object' || o.name !== 'probabilities') throw new RequestError(400, `outputs[${i}].name must be 'probabilities' (the model's only output)`);
+      if (o.parameters && typeof o.parameters === 'object' && o.parameters.binary_data === true)
+        throw new RequestError(400, `outputs[${i}] asks for binary data (the binary tensor extension), which is not supported: set "binary_data": false`);
+    });
+  }
   if (!Array.isArray(inputs) || inputs.length === 0) throw new RequestError(400, '"inputs" must be a non-empty array of tensors');
   const byName = new Map<string, TensorJSON>();
   inputs.forEach((t: TensorJSON, i) => {

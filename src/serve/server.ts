@@ -10,7 +10,7 @@
  * Draining (SIGTERM): every new request and readiness get 503 with Connection: close while
  * those in flight finish. Every answer carries `x-model-version` when it concerns a model.
  */
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { packageVersion } from '../native/backend';
 import { RnnNodeError } from '../util/errors';
 import { ModelRegistry } from './models';
@@ -51,16 +51,17 @@ export async function startServer(options: ServeOptions): Promise<Server> {
   let draining = false;
   let inFlight = 0;
   let admitted = 0;
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (_request, reply) => {
     if (draining) {
       reply.header('connection', 'close');
       return reply.code(503).send({ error: 'the server is shutting down' });
     }
+    // In flight until its response ends or its client goes away ('close' fires for both; a
+    // client that disconnects first gets no onResponse).
     inFlight++;
-    (request as FastifyRequest & { counted?: boolean }).counted = true;
+    reply.raw.once('close', () => inFlight--);
   });
   app.addHook('onResponse', async (request, reply) => {
-    if ((request as FastifyRequest & { counted?: boolean }).counted) inFlight--;
     const route = request.routeOptions.url ?? 'unknown';
     metrics.requests.labels(route, String(reply.statusCode)).inc();
     metrics.latency.labels(route).observe(reply.elapsedTime / 1000);
