@@ -262,6 +262,21 @@ describe('rnn-node serve under load', () => {
     expect(result.statusCodeStats['500']).toBeUndefined();
   }, 60_000);
 
+  it('draining: a request in flight finishes; readiness and new requests get 503 with Connection: close', async () => {
+    const server = await startServe(['--model', `dense=${modelPath}`, '--max-delay', '600']);
+    const body = { inputs: [{ name: 'x', shape: [1, 1, 3], datatype: 'FP32', data: [1, 2, 3] }] };
+    const inFlight = post(`${server.url}/v2/models/dense/infer`, body); // waits ~600 ms in the batcher
+    await new Promise((r) => setTimeout(r, 150));
+    server.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 150));
+    for (const r of [await fetch(`${server.url}/v2/health/ready`), await post(`${server.url}/v2/models/dense/infer`, body)]) {
+      expect(r.status).toBe(503);
+      expect(r.headers.get('connection')).toBe('close');
+    }
+    expect((await inFlight).status).toBe(200);
+    expect(await server.exited).toBe(0);
+  }, 30_000);
+
   it('past --request-timeout: 504, and the server goes on', async () => {
     const server = await startServe(['--model', `dense=${modelPath}`, '--request-timeout', '5', '--max-delay', '200']);
     const body = { inputs: [{ name: 'x', shape: [1, 1, 3], datatype: 'FP32', data: [1, 2, 3] }] };

@@ -1,4 +1,5 @@
 /** `rnn-node serve --model NAME=path.rnn ...`: models behind HTTP (src/serve/, docs/SERVE.md). */
+import { availableParallelism } from 'node:os';
 import type { FlagCommand } from './command';
 import { UsageError, type FlagValues } from './flags';
 import { THREADS_FLAG } from './common-flags';
@@ -23,7 +24,7 @@ export const SERVE_COMMAND: FlagCommand = {
     { name: 'max-sessions', kind: 'int', min: 1, max: 1 << 24, default: 10_000, help: 'open sessions past which a new one gets 429' },
     { name: 'drain-timeout', kind: 'float', min: 0, max: 3600, default: 30, help: 'on SIGTERM, seconds to let requests in flight finish (then exit 1)' },
     { name: 'log-level', kind: { choices: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] }, default: 'info', help: 'pino log level (JSON lines on stdout)' },
-    THREADS_FLAG,
+    { ...THREADS_FLAG, help: 'threads for native work (one core is left to the event loop, which parses and answers every request)', shown: 'CPUs available - 1 (at least 1)' },
   ],
   run: ({ values }) => serve(values),
 };
@@ -44,7 +45,7 @@ function modelSpecs(values: string[]): ServeOptions['models'] {
 
 async function serve(v: FlagValues): Promise<number> {
   const models = modelSpecs(v.model as string[]);
-  if (v.threads !== undefined) setNumThreads(v.threads as number);
+  setNumThreads(v.threads !== undefined ? (v.threads as number) : Math.max(1, availableParallelism() - 1));
   const server = await startServer({
     models,
     host: v.host as string,

@@ -107,6 +107,11 @@ function checkShape(name: string, shape: unknown, rank: number): number[] {
 /** Copies `data` (flat or nested, row-major) into `out`, checking its count and values. */
 function fill(name: string, data: unknown, out: Float32Array | Int32Array, count: number, integers: boolean): void {
   if (!Array.isArray(data)) throw new RequestError(400, `${name}.data must be an array of numbers`);
+  // Flat data (what most clients send): one loop, no recursion.
+  if (data.length === count && data.every((x) => typeof x === 'number' && Number.isFinite(x) && (!integers || Number.isInteger(x)))) {
+    for (let i = 0; i < count; i++) out[i] = data[i];
+    return;
+  }
   let at = 0;
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) {

@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// `npm run bench:serve`: `rnn-node serve` against the way Node teams serve a model today, a
+// Fastify server calling onnxruntime-node's session.run per request (bench/peers/
+// ort-fastify-server.mjs) on the ONNX export of the same model. Same machine, same run, same
+// request body (one Open Inference Protocol infer body: "x" FP32 [1, 28, 28]), same
+// connection counts, on loopback; every load run is bounded in time (autocannon --duration).
+// Interleaved repetitions, medians. Reports requests/s, p50 and p99 latency, each server's
+// event-loop delay p99 over the run, and the CPU autocannon itself used (it shares the cores).
+// Writes bench/SERVE.md.
+//
+//   node bench/serve.mjs [--model trained.rnn] [--seconds 10] [--reps 3] [--connections 16,64]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+import { parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const script = 'bench/serve.mjs';
+const opt = parseOptions(script, {
+  model: { type: 'string', default: '' },
+  seconds: { type: 'string', default: '10' },
+  reps: { type: 'string', default: '3' },
+  connections: { type: 'string', default: '16,64' },
+  'serve-args': { type: 'string', default: '' },
+  report: { type: 'string', default: join(here, 'SERVE.md') },
+});
+const [seconds, reps] = ['seconds', 'reps'].map((k) => positiveIntegers(script, `--${k}`, opt[k])[0]);
+const connectionCounts = positiveIntegers(script, '--connections', opt.connections);
+const autocannon = require('autocannon');
+const { SequenceClassifier, backendInfo } = require(join(here, '..', 'dist', 'index.js'));
+
+const dir = mkdtempSync(join(tmpdir(), 'rnn-node-serve-bench-'));
+const model = opt.model
+  ? await SequenceClassifier.load(opt.model)
+  : new SequenceClassifier({ input: { type: 'dense', features: 28 }, layers: [{ cell: 'lstm', units: 128 }], classes: 10, seed: 1 });
+if (model.config.input.type !== 'dense' || model.config.input.features !== 28) throw new Error(`${script}: --model must be a Fashion-MNIST model (28 features per step)`);
+const rnnPath = join(dir, 'fashion.rnn');
+const onnxPath = join(dir, 'fashion.onnx');
+await model.save(rnnPath, { includeTrainingState: false });
+await model.toOnnx(onnxPath);
+const describe = `${model.config.layers.map((l) => `${l.cell.toUpperCase()}(${l.units})`).join(' → ')}, ${model.config.precision}`;
+model.dispose();
+
+/** Starts a server process; resolves with its URL once it says it listens. */
+function start(args) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env } });
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (chunk) => {
+      text += chunk;
+      const m = /listening on (http:\/\/[0-9.:]+)/.exec(text);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code})`)));
+  });
+}
+
+let s = 1;
+const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+const body = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 28, 28], datatype: 'FP32', data: Array.from({ length: 784 }, () => Number(rand().toFixed(4))) }] });
+
+const servers = {
+  'rnn-node serve': await start([join(here, '..', 'dist', 'cli.js'), 'serve', '--model', `fashion=${rnnPath}`, '--port', '0', '--log-level', 'info', ...opt['serve-args'].split(' ').filter(Boolean)]),
+  'onnxruntime-node behind Fastify': await start([join(here, 'peers', 'ort-fastify-server.mjs'), '--model', onnxPath, '--port', '0', '--threads', String(backendInfo().threads)]),
+};
+
+/** The server's event-loop delay p99 (ms) since the last call. */
+async function eventLoopP99(name, url) {
+  if (name === 'rnn-node serve') {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return Number(/^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(text)[1]) * 1000;
+  }
+  return (await (await fetch(`${url}/eld`)).json()).p99;
+}
+
+async function measure(name, url, connections) {
+  await eventLoopP99(name, url); // resets it
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await autocannon({ url: `${url}/v2/models/fashion/infer`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: seconds, timeout: 30 });
+  const cpu = process.cpuUsage(cpu0);
+  const wall = (performance.now() - t0) * 1000;
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    eld: await eventLoopP99(name, url),
+    autocannonCpu: (cpu.user + cpu.system) / wall,
+    failed: r.errors + r.timeouts + r.non2xx,
+  };
+}
+
+// Warm-up: each server answers a few seconds of load first.
+for (const [name, { url }] of Object.entries(servers)) await autocannon({ url: `${url}/v2/models/fashion/infer`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 16, duration: 3 });
+const results = {};
+for (let rep = 0; rep < reps; rep++)
+  for (const connections of connectionCounts)
+    for (const [name, { url }] of Object.entries(servers)) ((results[connections] ??= {})[name] ??= []).push(await measure(name, url, connections));
+for (const { child } of Object.values(servers)) child.kill('SIGTERM');
+rmSync(dir, { recursive: true, force: true });
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const info = backendInfo();
+let failed = 0;
+const rows = [];
+const verdicts = [];
+for (const connections of connectionCounts) {
+  const by = {};
+  for (const [name, runs] of Object.entries(results[connections])) {
+    failed += runs.reduce((a, r) => a + r.failed, 0);
+    by[name] = Object.fromEntries(['rps', 'p50', 'p99', 'eld', 'autocannonCpu'].map((k) => [k, median(runs.map((r) => r[k]))]));
+    const m = by[name];
+    rows.push(`| ${connections} | ${name} | ${Math.round(m.rps).toLocaleString('en')} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.eld.toFixed(1)} | ${(m.autocannonCpu * 100).toFixed(0)}% |`);
+  }
+  const ours = by['rnn-node serve'];
+  const peer = by['onnxruntime-node behind Fastify'];
+  const ratio = ours.rps / peer.rps;
+  verdicts.push(`- ${connections} connections: ${ratio.toFixed(2)}x the throughput, p99 ${ours.p99.toFixed(1)} ms against ${peer.p99.toFixed(1)} ms, event-loop delay p99 ${ours.eld.toFixed(1)} ms. Goal (≥ 2x at equal or better p99, event-loop delay p99 ≤ 5 ms): **${ratio >= 2 && ours.p99 <= peer.p99 && ours.eld <= 5 ? 'met' : 'not met'}**.`);
+}
+const text = `# Serving: rnn-node serve against onnxruntime-node behind Fastify
+
+Generated by \`npm run bench:serve\` on ${new Date().toISOString().slice(0, 10)}: ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} CPUs, Node ${process.versions.node}, rnn-node ${info.version} (${info.variant} binary, ${info.threads} threads).
+The Fashion-MNIST model: ${describe}, 28 steps of 28 features, 10 classes${opt.model ? ` (${opt.model})` : ' (weights as initialised: the work per request does not depend on their values)'}. One sequence per request, the same Open Inference Protocol body for both servers (\`x\` FP32 [1, 28, 28]). autocannon in this process, ${seconds} s per run, on loopback; medians of ${reps} interleaved repetitions. rnn-node serve with ${opt['serve-args'] ? `\`${opt['serve-args']}\`` : 'its defaults (\`--max-batch-size 256 --max-delay 2\`)'}; onnxruntime with ${info.threads} intra-op threads, one \`session.run\` per request.
+
+| connections | server | requests/s | p50 (ms) | p99 (ms) | server event-loop delay p99 (ms) | CPU used by autocannon |
+|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+${verdicts.join('\n')}
+- Failed requests (errors, timeouts, non-2xx) over every run: ${failed}.
+- autocannon shares the machine's ${cpus().length} cores with the server it loads: the CPU share above is taken from both servers alike.
+`;
+writeReportIfComplete(script, opt.report, text, failed > 0 ? ['some requests failed'] : []);
+console.log(text);
