@@ -5,7 +5,7 @@
  * failed request and both versions in order, a SIGTERM drain that fails nothing and exits 0,
  * and 429s past the queue bound without RSS growth.
  */
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -247,6 +247,28 @@ describe('rnn-node serve under load', () => {
     await dense.save(modelPath); // back for the other tests
     expect(await server.stop()).toBe(0);
   }, 60_000);
+
+  it('hot reload through a Kubernetes ConfigMap-style link swap (..data -> ..v2)', async () => {
+    const mount = join(dir, 'configmap');
+    mkdirSync(join(mount, '..v1'), { recursive: true });
+    await dense.save(join(mount, '..v1', 'm.rnn'));
+    symlinkSync('..v1', join(mount, '..data'));
+    symlinkSync(join('..data', 'm.rnn'), join(mount, 'm.rnn'));
+    const server = await startServe(['--model', `m=${join(mount, 'm.rnn')}`]);
+    mkdirSync(join(mount, '..v2'));
+    const next = await denseModel(3);
+    await next.save(join(mount, '..v2', 'm.rnn'));
+    next.dispose();
+    symlinkSync('..v2', join(mount, '..data_tmp'));
+    renameSync(join(mount, '..data_tmp'), join(mount, '..data')); // the atomic swap kubelet makes
+    let version = '1';
+    for (let i = 0; i < 50 && version === '1'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      version = (await fetch(`${server.url}/v2/models/m`)).headers.get('x-model-version')!;
+    }
+    expect(version).toBe('2');
+    expect(await server.stop()).toBe(0);
+  }, 30_000);
 
   it('SIGTERM during load: in-flight requests finish, new ones get 503 with Connection: close, exit 0', async () => {
     const server = await startServe(['--model', `dense=${modelPath}`, '--drain-timeout', '10']);

@@ -27,7 +27,7 @@ function chunking(n: number, seed: number, maxChunk = 5): number[] {
 interface Case {
   name: string;
   config: SequenceClassifierConfig;
-  quantize?: boolean;
+  quantize?: 'int8' | 'bf16';
 }
 
 const dense = (features: number, extra: object = {}) => ({ type: 'dense' as const, features, ...extra });
@@ -41,14 +41,15 @@ const CASES: Case[] = [
   { name: 'LSTM with maskValue, mean', config: { input: dense(3, { maskValue: 0 }), layers: [{ cell: 'lstm', units: 8 }], pooling: 'mean', classes: 3 } },
   { name: 'tokens with maskZero, LSTM + GRU, max', config: { input: tokens({ maskZero: true }), layers: [{ cell: 'lstm', units: 8 }, { cell: 'gru', units: 6 }], pooling: 'max', classes: 4 } },
   { name: 'tokens, GRU, last', config: { input: tokens(), layers: [{ cell: 'gru', units: 16 }], classes: 3 } },
-  { name: 'int8 LSTM, 2 layers, mean', config: { input: dense(4), layers: [{ cell: 'lstm', units: 16 }, { cell: 'lstm', units: 16 }], pooling: 'mean', classes: 3 }, quantize: true },
-  { name: 'int8 GRU, last', config: { input: dense(4), layers: [{ cell: 'gru', units: 24 }], classes: 6 }, quantize: true },
+  { name: 'int8 LSTM, 2 layers, mean', config: { input: dense(4), layers: [{ cell: 'lstm', units: 16 }, { cell: 'lstm', units: 16 }], pooling: 'mean', classes: 3 }, quantize: 'int8' },
+  { name: 'int8 GRU, last', config: { input: dense(4), layers: [{ cell: 'gru', units: 24 }], classes: 6 }, quantize: 'int8' },
+  { name: 'bf16 LSTM, max', config: { input: dense(4), layers: [{ cell: 'lstm', units: 16 }], pooling: 'max', classes: 3 }, quantize: 'bf16' },
 ];
 
 async function build(c: Case): Promise<SequenceClassifier> {
   const model = new SequenceClassifier({ ...c.config, seed: 5 });
   if (!c.quantize) return model;
-  const q = await model.quantize();
+  const q = await model.quantize({ type: c.quantize });
   model.dispose();
   return q;
 }

@@ -7,8 +7,8 @@
  * an old version is disposed when the last of them lets go. A file that fails to load leaves
  * the old version serving, and is logged once.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { statSync, watch, type FSWatcher } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { SequenceClassifier } from '../classifier/classifier';
 import { Preprocessor } from '../data/preprocessing';
 import type { BatchingOptions } from '../classifier/micro-batcher';
@@ -52,6 +52,16 @@ async function loadVersion(spec: ModelSpec, version: string, batching: BatchingO
   }
 }
 
+/** The file a path names now (through links): its inode, size and modification time. */
+function stampOf(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
 export class ModelRegistry {
   readonly #specs = new Map<string, ModelSpec>();
   readonly #current = new Map<string, ModelVersion>();
@@ -59,6 +69,8 @@ export class ModelRegistry {
   readonly #watchers: FSWatcher[] = [];
   readonly #pending = new Map<string, NodeJS.Timeout>();
   readonly #loading = new Map<string, Promise<void>>();
+  /** What each model's path named when last looked at (stampOf). */
+  readonly #stamps = new Map<string, string>();
 
   private constructor(
     private readonly batching: (name: string) => BatchingOptions,
@@ -103,13 +115,20 @@ export class ModelRegistry {
     if (v.retired && v.holders === 0) v.model.dispose();
   }
 
-  /** Watches each model file's folder; a change to the file reloads it (debounced). */
+  /**
+   * Watches each model file's folder: any change there (a rename onto the file, an edit, or a
+   * Kubernetes ConfigMap's swap of the `..data` link the file points through) makes the file
+   * be looked at again once the folder is quiet, and reloaded if it is another file now.
+   */
   watch(): void {
     const byFolder = new Map<string, ModelSpec[]>();
-    for (const spec of this.#specs.values()) byFolder.set(dirname(spec.path), [...(byFolder.get(dirname(spec.path)) ?? []), spec]);
+    for (const spec of this.#specs.values()) {
+      this.#stamps.set(spec.name, stampOf(spec.path));
+      byFolder.set(dirname(spec.path), [...(byFolder.get(dirname(spec.path)) ?? []), spec]);
+    }
     for (const [folder, specs] of byFolder) {
-      const watcher = watch(folder, (_event, file) => {
-        for (const spec of specs) if (file === null || file === basename(spec.path)) this.#schedule(spec.name);
+      const watcher = watch(folder, () => {
+        for (const spec of specs) this.#schedule(spec.name);
       });
       watcher.on('error', () => {}); // a folder removed: keep serving what is loaded
       this.#watchers.push(watcher);
@@ -123,8 +142,14 @@ export class ModelRegistry {
 
   #schedule(name: string): void {
     clearTimeout(this.#pending.get(name));
-    // A writer may take a few events to finish (truncate, write, rename): load once it is quiet.
-    this.#pending.set(name, setTimeout(() => void this.reload(name), 150).unref());
+    // A writer may take a few events to finish (truncate, write, rename): look once it is quiet.
+    const check = () => {
+      const stamp = stampOf(this.#specs.get(name)!.path);
+      if (stamp === this.#stamps.get(name)) return;
+      this.#stamps.set(name, stamp);
+      void this.reload(name);
+    };
+    this.#pending.set(name, setTimeout(check, 150).unref());
   }
 
   /** Loads the model's file again, warms it up and swaps it in; one reload at a time per model. */
