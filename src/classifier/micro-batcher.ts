@@ -160,13 +160,10 @@ export class MicroBatcher<Item, Result> {
     this.#timer = null;
     if (this.#running || this.#pending.length === 0) return;
     // Up to maxBatchSize sequences (at least one call), in arrival order.
-    const batch: Pending<Item, Result>[] = [];
+    let take = 0;
     let count = 0;
-    while (this.#pending.length > 0 && (batch.length === 0 || count + this.#pending[0].size <= this.options.maxBatchSize)) {
-      const next = this.#pending.shift()!;
-      batch.push(next);
-      count += next.size;
-    }
+    while (take < this.#pending.length && (take === 0 || count + this.#pending[take].size <= this.options.maxBatchSize)) count += this.#pending[take++].size;
+    const batch = this.#pending.splice(0, take);
     this.#waiting -= count;
     this.#count(batch.length, count);
     this.options.onBatch?.(count, performance.now() - batch[0].queuedAt);

@@ -140,6 +140,16 @@ export class SequenceStream {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (!this.#running) {
+      // The common case, nothing waiting on this stream: no closure for the queue.
+      this.#running = true;
+      try {
+        return this.#read(chunk);
+      } catch (error) {
+        this.#advance();
+        return Promise.reject(error);
+      }
+    }
     return this.#enqueue(() => this.#read(chunk));
   }
 

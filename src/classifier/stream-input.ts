@@ -62,7 +62,7 @@ function denseChunk(steps: unknown, features: number, maskValue: number | null):
   if (steps !== null && typeof steps === 'object' && !Array.isArray(steps) && 'values' in steps && 'shape' in steps) {
     const { values: v, shape } = steps as { values: unknown; shape: unknown };
     if (!(v instanceof Float32Array)) throw invalidType('steps.values', 'a Float32Array (dense input)', v);
-    if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isInteger(d) && d >= 0))
+    if (!Array.isArray(shape) || shape.length !== 2 || !Number.isInteger(shape[0]) || shape[0] < 0 || !Number.isInteger(shape[1]))
       throw invalidType('steps.shape', 'two integers [steps, features]', shape);
     if (shape[1] !== features) throw outOfRange('steps.shape[1]', `${features} features per step (the model's input.features)`, shape[1]);
     if (v.length !== shape[0] * features) throw outOfRange('steps.values', `${shape[0] * features} values for shape [${shape[0]}, ${features}]`, v);
