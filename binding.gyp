@@ -30,7 +30,8 @@
         "native/binding/addon.cc",
         "native/binding/arguments.cc",
         "native/binding/jobs.cc",
-        "native/binding/native_model.cc"
+        "native/binding/native_model.cc",
+        "native/binding/state_pages.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

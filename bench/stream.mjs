@@ -75,10 +75,11 @@ async function nativeRounds() {
   const states = new Float32Array(sessions * width);
   const prior = new Int32Array(sessions);
   const lengths = new Int32Array(sessions).fill(1);
+  const slots = Int32Array.from({ length: sessions }, (_, i) => i);
   let probabilities = null;
   const t0 = performance.now();
   for (let r = 0; r < rounds; r++) {
-    probabilities = await direct.stream({ batch: sessions, steps: 1, lengths, dense: steps[r] }, states, prior, false, 0);
+    probabilities = await direct.stream({ batch: sessions, steps: 1, lengths, dense: steps[r] }, [states], slots, prior, false, 0);
     prior.fill(r + 1);
   }
   return { seconds: (performance.now() - t0) / 1000, probabilities };
@@ -152,7 +153,7 @@ ${rows.join('\n')}
 
 - Goal: at least 50% of the native step: **${plain >= 0.5 ? 'met' : 'not met'}** with V8's default young generation (${(plain * 100).toFixed(0)}%), **${large >= 0.5 ? 'met' : 'not met'}** with \`--max-semi-space-size=32\` (${(large * 100).toFixed(0)}%).
 - The pushes of a round ran as ${runs[0].batchesPerRound.toFixed(1)} native call(s) (\`setBatching({ maxDelayMs: 0, maxBatchSize: ${Math.max(10000, sessions)} })\`): batching across streams works; what is left is JavaScript's cost per push.
-- Where the rest goes: per push, checking its steps and making its promise (about 1.3 µs); per round, gathering every stream's state into the batch and copying the new states back (${runs[0].width} floats per stream); and garbage collection. The ${sessions.toLocaleString('en')} pushes in flight live through the native call (their chunks, promises and results, some 500 bytes each), so with V8's default young generation every round's scavenge copies them and promotes them: the GC column. A larger young generation (\`node --max-semi-space-size=32\`, or \`NODE_OPTIONS\`) lets them die young.
+- Where the rest goes: per push, checking its steps and making its promise (about 1.3 µs); per round, gathering the pushes' steps into one batch (the states stay where they are: the addon reads and writes each stream's row of its model's state pages, ${runs[0].width} floats); and garbage collection. The ${sessions.toLocaleString('en')} pushes in flight live through the native call (their chunks, promises and results, some 500 bytes each), so with V8's default young generation every round's scavenge copies them and promotes them: the GC column. A larger young generation (\`node --max-semi-space-size=32\`, or \`NODE_OPTIONS\`) lets them die young.
 - Every stream's probabilities after the last round equal the direct calls' bit for bit (${mismatches} mismatches).
 `;
   writeReportIfComplete(script, opt.report, text, mismatches > 0 ? ['stream results differ from the native step'] : []);

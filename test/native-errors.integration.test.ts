@@ -99,3 +99,34 @@ describe('the loaded addon', () => {
     else expect(simd).not.toBe('');
   });
 });
+
+describe('the stream call checks every size it is given', () => {
+  it('state pages, slots and prior steps: wrong types, lengths and ranges are typed errors; a page changed mid-call rejects', async () => {
+    const model = new (native().NativeModel)(toNativeConfig(resolveConfig({ input: { type: 'dense', features: 2 }, layers: [{ cell: 'lstm', units: 3 }], classes: 2 })));
+    model.initialize(1);
+    const width = model.streamInfo().width;
+    expect(width).toBe(6); // h and c of 3 units
+    const batch: NativeBatch = { batch: 2, steps: 1, lengths: Int32Array.of(1, 1), dense: Float32Array.of(1, -2, 0.5, 3) };
+    const pages = [new Float32Array(4 * width)];
+    const slots = Int32Array.of(0, 3);
+    const prior = new Int32Array(2);
+    const call = (p: unknown, s: unknown, q: unknown) => outcome(() => model.stream(batch, p as Float32Array[], s as Int32Array, q as Int32Array, false, 0));
+    expect(await call(new Float32Array(4 * width), slots, prior)).toBeInstanceOf(TypeError);
+    expect(await call([new Float32Array(5)], slots, prior)).toBeInstanceOf(RangeError);
+    expect(await call([pages[0], new Float32Array(width)], slots, prior)).toBeInstanceOf(RangeError);
+    expect((await call(pages, Int32Array.of(0, 4), prior))?.message).toMatch(/slots\[1\]/);
+    expect(await call(pages, Int32Array.of(0), prior)).toBeInstanceOf(RangeError);
+    expect((await call(pages, slots, Int32Array.of(0, -1)))?.message).toMatch(/prior steps/);
+    // A good call writes each row's new state into its slot, and nowhere else.
+    expect(await call(pages, slots, prior)).toBeNull();
+    expect(pages[0].subarray(width, 3 * width).every((v) => v === 0)).toBe(true);
+    expect(pages[0].subarray(0, width).some((v) => v !== 0)).toBe(true);
+    expect(pages[0].subarray(3 * width, 4 * width).some((v) => v !== 0)).toBe(true);
+    // The pages array losing a page while the call runs: the call rejects, nothing is written.
+    const shrinking = [new Float32Array(4 * width)];
+    const running = model.stream(batch, shrinking, slots, prior, false, 0);
+    shrinking.length = 0;
+    await expect(running).rejects.toThrow(/pages/);
+    model.dispose();
+  });
+});

@@ -148,6 +148,23 @@ describe('stream state', () => {
   });
 });
 
+describe('stream lifetimes', () => {
+  it("a closed stream's slot, reused by a new stream, starts from zero; a push made before close() still finishes", async () => {
+    const model = new SequenceClassifier({ input: dense(3), layers: [{ cell: 'lstm', units: 8 }], pooling: 'mean', classes: 3, seed: 6 });
+    const { steps } = sequence(CASES[0], 6, 21);
+    const a = model.openStream();
+    const pending = push(a, steps, 3, 0, 4);
+    a.close(); // while the push runs: it finishes, then the slot is freed
+    expect(bits(await pending)).toEqual(await prefix(model, CASES[0], steps, 3, 4));
+    for (let i = 0; i < 3; i++) {
+      const b = model.openStream();
+      expect(bits(await push(b, steps, 3, 2, 5))).toEqual(await prefix(model, CASES[0], steps.slice(6), 3, 3));
+      b.close();
+    }
+    model.dispose();
+  });
+});
+
 describe('streams together', () => {
   it('pushes from many streams run as one native call; pushes on one stream apply in call order', async () => {
     const model = new SequenceClassifier({ input: dense(3), layers: [{ cell: 'gru', units: 16 }], pooling: 'max', classes: 3, seed: 4 });

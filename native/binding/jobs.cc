@@ -30,7 +30,7 @@ void ModelJob::OnOK() {
   try {
     value = result(Env());
   } catch (const Napi::Error& error) {
-    // A result that cannot be delivered (StreamJob: its states array was detached) rejects.
+    // A result that cannot be delivered (StreamJob: its state pages changed) rejects.
     try {
       deferred_.Reject(error.Value());
     } catch (const Napi::Error&) {
@@ -100,11 +100,7 @@ std::string StreamJob::run() {
 }
 
 Napi::Value StreamJob::result(Napi::Env env) {
-  // The caller's array, unless JavaScript detached or shrank its buffer meanwhile.
-  Napi::Float32Array states = states_array_.Value();
-  if (states.ElementLength() != states_.size() || states.Data() == nullptr)
-    throw make_error(env, ErrorKind::kPlain, kNative, "the states array was detached while the stream call ran");
-  std::memcpy(states.Data(), states_.data(), states_.size() * sizeof(float));
+  pages_->write_back(env, states_);  // throws (the call rejects) if the pages changed meanwhile
   Napi::Float32Array probs = Napi::Float32Array::New(env, probabilities_.size());
   std::memcpy(probs.Data(), probabilities_.data(), probabilities_.size() * sizeof(float));
   return probs;

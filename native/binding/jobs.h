@@ -10,6 +10,7 @@
 
 #include "arguments.h"
 #include "model.h"
+#include "state_pages.h"
 
 namespace rnn_binding {
 
@@ -78,18 +79,16 @@ class PredictJob final : public ModelJob {
   std::vector<float> probabilities_;
 };
 
-// One chunk of many streams (Model::stream): the states are copied in when the job is made,
-// and the new ones written back into the caller's array when it settles (on the JavaScript
-// thread), so a caller can keep one buffer for every call.
+// One chunk of many streams (Model::stream): their states are copied in from their pages
+// when the job is made, and the new ones written back into the same rows as it settles.
 class StreamJob final : public ModelJob {
  public:
   StreamJob(Napi::Object owner, NativeModel* handle, std::shared_ptr<rnn::Model> model, int threads,
-            rnn::PackedInput<float> batch, Napi::Float32Array states_array, std::vector<int32_t> prior_steps,
-            bool every_step)
+            rnn::PackedInput<float> batch, std::unique_ptr<StatePages> pages, std::vector<float> states,
+            std::vector<int32_t> prior_steps, bool every_step)
       : ModelJob(owner, handle, std::move(model), threads), batch_(std::move(batch)),
-        states_array_(Napi::Persistent(states_array)),
-        states_(states_array.Data(), states_array.Data() + states_array.ElementLength()),
-        prior_steps_(std::move(prior_steps)), every_step_(every_step) {}
+        pages_(std::move(pages)), states_(std::move(states)), prior_steps_(std::move(prior_steps)),
+        every_step_(every_step) {}
 
  private:
   std::string run() override;
@@ -97,7 +96,7 @@ class StreamJob final : public ModelJob {
   void settle() override;
 
   rnn::PackedInput<float> batch_;
-  Napi::Reference<Napi::Float32Array> states_array_;
+  std::unique_ptr<StatePages> pages_;
   std::vector<float> states_;
   std::vector<int32_t> prior_steps_;
   bool every_step_;

@@ -227,10 +227,11 @@ Napi::Value NativeModel::stream_info(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// stream(batch, states: Float32Array [batch * width], priorSteps: Int32Array [batch],
-// everyStep, threads) -> Promise<Float32Array>: probabilities [batch * classes], or
-// [batch * batch.steps * classes] after every step. `states` is copied in now, and the
-// states after the chunk are written back into it as the promise settles.
+// stream(batch, statePages: Float32Array[], slots: Int32Array [batch], priorSteps: Int32Array
+// [batch], everyStep, threads) -> Promise<Float32Array>: probabilities [batch * classes], or
+// [batch * batch.steps * classes] after every step. Row i's state is row slots[i] of the
+// pages (state_pages.h): read now, and the state after the chunk written back as the promise
+// settles.
 Napi::Value NativeModel::stream(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto model = live(env);
@@ -240,13 +241,13 @@ Napi::Value NativeModel::stream(const Napi::CallbackInfo& info) {
   if (!why.empty()) throw_range(env, "This model cannot stream: " + why);
   rnn::PackedInput<float> batch = read_batch(info[0], config);
   const size_t rows = size_t(batch.layout.batch);
-  const size_t width = size_t(rnn::stream_state_layout(config).width);
-  Napi::Float32Array states = read_float32_array(info[1], "states", rows * width);
-  std::vector<int32_t> prior = read_int32_array(info[2], "priorSteps", rows);
-  if (!info[3].IsBoolean()) throw_type(env, "Expected everyStep to be a boolean");
-  const bool every_step = info[3].As<Napi::Boolean>().Value();
-  const int threads = threads_for_batch(resolve_threads(env, int(read_integer(info[4], "threads", 0, kMaxThreads))), int(rows));
-  auto* job = new StreamJob(Value(), this, model, threads, std::move(batch), states,
+  std::vector<float> states;
+  auto pages = std::make_unique<StatePages>(info[1], info[2], rows, size_t(rnn::stream_state_layout(config).width), states);
+  std::vector<int32_t> prior = read_int32_array(info[3], "priorSteps", rows);
+  if (!info[4].IsBoolean()) throw_type(env, "Expected everyStep to be a boolean");
+  const bool every_step = info[4].As<Napi::Boolean>().Value();
+  const int threads = threads_for_batch(resolve_threads(env, int(read_integer(info[5], "threads", 0, kMaxThreads))), int(rows));
+  auto* job = new StreamJob(Value(), this, model, threads, std::move(batch), std::move(pages), std::move(states),
                             std::move(prior), every_step);
   ++predictions_;
   job->Queue();

@@ -10,6 +10,7 @@ import { Preprocessor } from '../data/preprocessing';
 import type { Tokenizer } from '../data/tokenizer';
 import type { MicroBatcher, BatchingOptions } from './micro-batcher';
 import { streamBatcher, type StreamHost } from './sequence-stream';
+import { StateSlab } from './state-slab';
 import type { StreamChunk } from './stream-input';
 
 /** Without `setBatching`, the pushes made in one turn of the event loop run together. */
@@ -26,6 +27,7 @@ export interface StreamOwner {
 export class ModelStreams implements StreamHost {
   readonly batcher: MicroBatcher<StreamChunk, StreamChunk>;
   readonly width: number;
+  readonly slab: StateSlab;
   #fingerprint: string | null = null;
   #tokenizer: { from: unknown; tokenizer: Tokenizer | null } | null = null;
 
@@ -34,6 +36,7 @@ export class ModelStreams implements StreamHost {
     batching: BatchingOptions | null,
   ) {
     this.width = owner.native().streamInfo().width;
+    this.slab = new StateSlab(this.width);
     this.batcher = streamBatcher(batching ?? STREAM_BATCHING, this);
   }
 

@@ -15,6 +15,7 @@ import { checkKnownKeys } from '../util/validate';
 import { MicroBatcher, type BatchingOptions } from './micro-batcher';
 import { toStreamChunk, type StreamChunk, type StreamSteps } from './stream-input';
 import { decodeStreamState, encodeStreamState } from './stream-state';
+import type { StateSlab } from './state-slab';
 
 export type { StreamSteps, DenseSteps, TokenSteps } from './stream-input';
 
@@ -36,6 +37,8 @@ export interface StreamHost {
   native(): NativeModel;
   /** Floats of carried state per stream. */
   readonly width: number;
+  /** Where the streams' carried states live (a row each). */
+  readonly slab: StateSlab;
   /** The model's fingerprint (config and weights), for saved states. */
   fingerprint(): string;
   /** The model's tokenizer (text models), or null. */
@@ -45,38 +48,33 @@ export interface StreamHost {
 
 /** The batcher of a model's streams: chunks that arrive together run as one native call. */
 export function streamBatcher(options: BatchingOptions, host: Omit<StreamHost, 'batcher'>): MicroBatcher<StreamChunk, StreamChunk> {
-  // One states buffer for every call (the batcher runs one at a time): the addon copies it
-  // in at the call and writes the new states back into it as the call settles.
-  let states = new Float32Array(0);
   return new MicroBatcher<StreamChunk, StreamChunk>(options, () => 1, async (chunks) => {
     const model = host.native();
-    const { width, classes: C } = host;
+    const C = host.classes;
     const n = chunks.length;
-    // The chunks as one padded batch [n × steps × features], and their states [n × width].
+    // The chunks as one padded batch [n × steps × features]; their states are their slots'
+    // rows of the slab, which the addon reads and writes itself.
     let steps = 1;
     for (const c of chunks) if (c.length > steps) steps = c.length;
     const tokens = host.spec.input.type === 'tokens';
     const features = tokens ? 1 : (host.spec.input as { features: number }).features;
     const values = tokens ? new Int32Array(n * steps) : new Float32Array(n * steps * features);
     const lengths = new Int32Array(n);
+    const slots = new Int32Array(n);
     const prior = new Int32Array(n);
-    if (states.length < n * width) states = new Float32Array(n * width);
-    const batchStates = states.length === n * width ? states : states.subarray(0, n * width);
     let everyStep = false;
     for (let i = 0; i < n; i++) {
       const c = chunks[i];
       values.set(c.values, i * steps * features);
       lengths[i] = c.length;
-      batchStates.set(c.state!, i * width);
+      slots[i] = c.slot;
       prior[i] = c.steps;
       everyStep ||= c.everyStep;
     }
     const batch = tokens ? { batch: n, steps, lengths, tokens: values as Int32Array } : { batch: n, steps, lengths, dense: values as Float32Array };
-    const probabilities = await model.stream(batch, batchStates, prior, everyStep, 0);
+    const probabilities = await model.stream(batch, host.slab.pages, slots, prior, everyStep, 0);
     for (let i = 0; i < n; i++) {
       const c = chunks[i];
-      const state = c.state!;
-      for (let k = 0, at = i * width; k < width; k++, at++) state[k] = batchStates[at];
       const first = everyStep ? (c.everyStep ? i * steps : i * steps + c.length - 1) : i;
       c.read = probabilities.slice(first * C, (first + (c.everyStep ? c.length : 1)) * C);
     }
@@ -86,7 +84,8 @@ export function streamBatcher(options: BatchingOptions, host: Omit<StreamHost, '
 
 export class SequenceStream {
   readonly #host: StreamHost;
-  readonly #state: Float32Array;
+  /** This stream's row in the model's state slab. */
+  readonly #slot: number;
   #steps = 0;
   /** Probabilities after the last step read ([classes]); meaningless while #steps is 0. */
   readonly #last: Float32Array;
@@ -99,11 +98,11 @@ export class SequenceStream {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidType('options', 'an object', options);
     checkKnownKeys('options', options as Record<string, unknown>, ['state']);
     this.#host = host;
-    this.#state = new Float32Array(host.width);
     this.#last = new Float32Array(host.classes);
-    if (options.state !== undefined) {
-      const saved = decodeStreamState(options.state, { model: host.fingerprint(), width: host.width, classes: host.classes });
-      this.#state.set(saved.state);
+    const saved = options.state === undefined ? null : decodeStreamState(options.state, { model: host.fingerprint(), width: host.width, classes: host.classes });
+    this.#slot = host.slab.acquire(this);
+    if (saved) {
+      host.slab.row(this.#slot).set(saved.state);
       this.#steps = saved.steps;
       if (saved.last) this.#last.set(saved.last);
     }
@@ -161,7 +160,7 @@ export class SequenceStream {
       if (!chunk.everyStep && !chunk.before) return Promise.reject(outOfRange('steps', 'at least one unmasked step (this stream has read none yet, so there are no probabilities to give)', 'no unmasked step'));
       return Promise.resolve(chunk.everyStep ? this.#rows(chunk) : shaped(chunk.before!, chunk.typed, this.#host.classes, false));
     }
-    chunk.state = this.#state;
+    chunk.slot = this.#slot;
     chunk.steps = this.#steps;
     return new Promise((resolve, reject) => {
       chunk.resolve = resolve;
@@ -207,7 +206,7 @@ export class SequenceStream {
   reset(): Promise<void> {
     if (this.#closed) return Promise.reject(new StreamClosedError());
     return this.#enqueue(() => {
-      this.#state.fill(0);
+      this.#host.slab.row(this.#slot).fill(0);
       this.#steps = 0;
       this.#advance();
       return Promise.resolve();
@@ -218,15 +217,18 @@ export class SequenceStream {
   saveState(): Promise<Uint8Array> {
     if (this.#closed) return Promise.reject(new StreamClosedError());
     return this.#enqueue(() => {
-      const bytes = encodeStreamState({ model: this.#host.fingerprint(), state: this.#state, steps: this.#steps, last: this.#steps > 0 ? this.#last : null }, this.#host.classes);
+      const bytes = encodeStreamState({ model: this.#host.fingerprint(), state: this.#host.slab.row(this.#slot), steps: this.#steps, last: this.#steps > 0 ? this.#last : null }, this.#host.classes);
       this.#advance();
       return Promise.resolve(bytes);
     });
   }
 
-  /** Ends the stream: pushes already made still finish; later calls throw StreamClosedError. */
+  /** Ends the stream: pushes already made still finish; later calls throw StreamClosedError.
+   * Its slot goes back to the slab once nothing of it runs. */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
+    if (!this.#running) this.#host.slab.release(this.#slot, this);
   }
 
   /** Runs `start` once every operation before it has settled (at once when none is running).
@@ -249,8 +251,9 @@ export class SequenceStream {
   /** The next operation waiting starts now (or the stream goes idle). */
   #advance(): void {
     const next = this.#waiting.shift();
-    if (next) next();
-    else this.#running = false;
+    if (next) return next();
+    this.#running = false;
+    if (this.#closed) this.#host.slab.release(this.#slot, this);
   }
 }
 

@@ -34,8 +34,8 @@ export interface StreamChunk {
   // Set by the stream as the push runs:
   /** The probabilities after every step, not only the last. */
   everyStep: boolean;
-  /** The stream's carried state: read, then overwritten with the new one. */
-  state: Float32Array | null;
+  /** The stream's slot in the model's state slab (its carried state's row). */
+  slot: number;
   /** Steps the stream read before. */
   steps: number;
   /** The probabilities before this push, when its rows need them (masked steps, everyStep). */
@@ -48,7 +48,7 @@ export interface StreamChunk {
 }
 
 function chunk(values: Float32Array | Int32Array, length: number, given: number, through: Int32Array | null, typed: boolean): StreamChunk {
-  return { values, length, given, through, typed, everyStep: false, state: null, steps: 0, before: null, read: null, resolve: null, reject: null };
+  return { values, length, given, through, typed, everyStep: false, slot: -1, steps: 0, before: null, read: null, resolve: null, reject: null };
 }
 
 /** Checks and converts one push's steps. `tokenizer` is the model's, for text. */

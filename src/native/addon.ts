@@ -118,11 +118,12 @@ export interface NativeModel {
   /** Floats of carried state per stream row (native/core/stream.h), and why the model cannot
    * stream (a bidirectional layer), or null. */
   streamInfo(): { width: number; unsupported: string | null };
-  /** One chunk of each row's stream from its carried state: `states` [batch × width] (copied
-   * in at the call, and overwritten with the new states as the promise settles),
-   * `priorSteps` [batch] steps read before. Resolves with the probabilities after each row's
+  /** One chunk of each row's stream from its carried state: row i's state is row `slots[i]`
+   * of `statePages` (Float32Arrays of equal length, whole rows of `streamInfo().width`), read
+   * at the call and overwritten with the new state as the promise settles; `priorSteps`
+   * [batch] are the steps each read before. Resolves with the probabilities after each row's
    * last step [batch × classes], or after every step [batch × batch.steps × classes]. */
-  stream(batch: NativeBatch, states: Float32Array, priorSteps: Int32Array, everyStep: boolean, threads: number): Promise<Float32Array>;
+  stream(batch: NativeBatch, statePages: Float32Array[], slots: Int32Array, priorSteps: Int32Array, everyStep: boolean, threads: number): Promise<Float32Array>;
   dispose(): void;
 }
 
