@@ -10,7 +10,7 @@
  * Draining (SIGTERM): every new request and readiness get 503 with Connection: close while
  * those in flight finish. Every answer carries `x-model-version` when it concerns a model.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { packageVersion } from '../native/backend';
 import { RnnNodeError } from '../util/errors';
 import { ModelRegistry } from './models';
@@ -33,7 +33,7 @@ export interface Server {
 
 export async function startServer(options: ServeOptions): Promise<Server> {
   const metrics = new ServerMetrics();
-  const app = Fastify({ logger: { level: options.logLevel }, bodyLimit: options.bodyLimit, disableRequestLogging: true, return503OnClosing: true });
+  const app = Fastify({ logger: { level: options.logLevel }, bodyLimit: options.bodyLimit, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true });
   const batching = (name: string) => ({ maxBatchSize: options.maxBatchSize, maxDelayMs: options.maxDelayMs, onBatch: metrics.onBatch(name) });
   const registry = await ModelRegistry.open(options.models, batching, {
     swapped: (name, version) => {
