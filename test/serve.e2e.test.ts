@@ -154,9 +154,12 @@ describe('rnn-node serve: protocol, records, sessions', () => {
       expect(a.probabilities.down).toBeCloseTo(probs[i][0], 5);
       expect(a.label).toBe(['down', 'flat', 'up'][probs[i].indexOf(Math.max(...probs[i]))]);
     });
-    const jsonl = await post(`${server.url}/v1/models/text:classify`, '{"text":"the cat"}\n{"text":"a dog"}\n', 'application/x-ndjson');
+    const jsonl = await post(`${server.url}/v1/models/text:classify`, '{"text":"the cat","id":"a-1"}\n{"text":"a dog"}\n', 'application/x-ndjson');
     const lines = (await jsonl.text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.index)).toEqual([0, 1]);
+    expect(lines[0].id).toBe('a-1'); // record ids pass through, as predict's do
+    expect(Object.keys(lines[0])[0]).toBe('id');
+    expect('id' in lines[1]).toBe(false);
     expect(Object.keys(lines[0].probabilities)).toEqual(['cat', 'dog']);
     const bad = await post(`${server.url}/v1/models/dense:classify`, [{ sequence: [[1, 2, 3]] }, { sequence: [[1, 2]] }]);
     expect(bad.status).toBe(400);
@@ -213,6 +216,7 @@ function load(url: string, options: { connections: number; duration: number }) {
 describe('rnn-node serve under load', () => {
   it('hot reload by rename during load: no failed request, versions 1 then 2 in order; a bad file keeps the old one', async () => {
     const server = await startServe(['--model', `dense=${modelPath}`]);
+    const pinned = (await (await post(`${server.url}/v1/models/dense/sessions`, {})).json()).session_id;
     const versions: string[] = [];
     let polling = true;
     const poller = (async () => {
@@ -236,6 +240,10 @@ describe('rnn-node serve under load', () => {
     const first2 = versions.indexOf('2');
     expect(first2).toBeGreaterThan(0);
     expect(versions.slice(0, first2).every((v) => v === '1') && versions.slice(first2).every((v) => v === '2')).toBe(true);
+    // A session opened before the swap stays on the version it began with.
+    const push = await post(`${server.url}/v1/sessions/${pinned}:push`, { steps: [[1, 2, 3]] });
+    expect(push.status).toBe(200);
+    expect(push.headers.get('x-model-version')).toBe('1');
     // A corrupt file: one error logged, version 2 goes on serving.
     writeFileSync(join(dir, 'bad.tmp'), 'not a model');
     renameSync(join(dir, 'bad.tmp'), modelPath);

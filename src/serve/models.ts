@@ -11,6 +11,7 @@ import { statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { SequenceClassifier } from '../classifier/classifier';
 import { Preprocessor } from '../data/preprocessing';
+import { checkRecordSchema, type RecordSchema } from '../data/record-schema';
 import type { BatchingOptions } from '../classifier/micro-batcher';
 
 export interface ModelSpec {
@@ -26,6 +27,9 @@ export interface ModelVersion {
   preprocessor: Preprocessor | null;
   /** Label names, or "0".."C-1". */
   labels: string[];
+  /** How records name their text, label and id: the schema the model was trained with, ids
+   * under "id" unless it says otherwise. */
+  schema: RecordSchema;
   /** Requests and sessions holding this version. */
   holders: number;
   retired: boolean;
@@ -45,7 +49,8 @@ async function loadVersion(spec: ModelSpec, version: string, batching: BatchingO
     await model.predictProba(input.type === 'dense' ? [[new Array(input.features).fill(0)]] : [[1]]);
     model.setBatching(batching);
     const labels = model.labels ?? Array.from({ length: model.config.classes }, (_, c) => String(c));
-    return { name: spec.name, version, model, preprocessor, labels, holders: 0, retired: false };
+    const schema = { idField: 'id', ...checkRecordSchema((model.preprocessing as { source?: unknown } | null)?.source, "the model's record schema") };
+    return { name: spec.name, version, model, preprocessor, labels, schema, holders: 0, retired: false };
   } catch (e) {
     model.dispose();
     throw e;

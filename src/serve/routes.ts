@@ -10,6 +10,7 @@ import { lineFormatter } from '../inference/prediction-lines';
 import { DataFormatError } from '../util/errors';
 import { inferInput, inferResponse, modelMetadata, RequestError } from './oip';
 import type { ModelVersion } from './models';
+import type { RecordSchema } from '../data/record-schema';
 import type { ServerContext } from './context';
 
 type Params = { name: string };
@@ -44,7 +45,7 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ServerContext): v
   // parameter, so the segment is one parameter, split at its last ':'.
   app.post<{ Params: { target: string } }>('/v1/models/:target', async (request, reply) =>
     ctx.admit(reply, verbTarget(request.params.target, 'classify', 'model'), async (v, signal) => {
-      const { records, jsonl } = recordsOf(request.body);
+      const { records, jsonl } = recordsOf(request.body, v.schema);
       if (!v.preprocessor) throw new RequestError(400, `model '${v.name}' has no saved preprocessing, so it takes no records: use /v2/models/${v.name}/infer with tensors`);
       let encoded;
       try {
@@ -55,7 +56,8 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ServerContext): v
       }
       const probs = (await v.model.predictProba(encoded.x, { signal })) as Float32Array;
       const format = lineFormatter(v.labels, v.model.labels !== null);
-      const lines = records.map((_, i) => format(probs, i, `{"index":${i}`));
+      // predict's line, "index" in place of "line", after the record's id when it has one.
+      const lines = records.map((r, i) => format(probs, i, r.id === undefined ? `{"index":${i}` : `{"id":${JSON.stringify(r.id)},"index":${i}`));
       if (jsonl) {
         reply.header('content-type', 'application/x-ndjson');
         return lines.join('');
@@ -109,10 +111,10 @@ function verbTarget(segment: string, verb: string, what: string): string {
 }
 
 /** A :classify body: a JSON array of records, or JSONL text. */
-function recordsOf(body: unknown): { records: DataRecord[]; jsonl: boolean } {
+function recordsOf(body: unknown, schema: RecordSchema): { records: DataRecord[]; jsonl: boolean } {
   if (Array.isArray(body)) {
     if (body.length === 0) throw new RequestError(400, 'the body holds no records');
-    return { records: body.map((value, i) => asRecord(() => recordFromJson(value, 'body', i + 1), i)), jsonl: false };
+    return { records: body.map((value, i) => asRecord(() => recordFromJson(value, 'body', i + 1, schema), i)), jsonl: false };
   }
   if (typeof body === 'string') {
     const lines = body.split('\n').filter((l) => l.trim() !== '');
@@ -126,7 +128,7 @@ function recordsOf(body: unknown): { records: DataRecord[]; jsonl: boolean } {
           } catch (e) {
             throw new DataFormatError('body', i + 1, `not valid JSON (${(e as Error).message})`);
           }
-          return recordFromJson(value, 'body', i + 1);
+          return recordFromJson(value, 'body', i + 1, schema);
         }, i),
       ),
       jsonl: true,
