@@ -30,7 +30,7 @@ if (!['lstm', 'gru', 'rnn'].includes(opt.cell)) {
   process.stderr.write(`${script}: --cell must be lstm, gru or rnn, got ${JSON.stringify(opt.cell)}\n`);
   process.exit(2);
 }
-const [calls, units, reps, maxDelay, maxBatch] = ['calls', 'units', 'reps', 'max-delay', 'max-batch'].map((k) => positiveIntegers(script, `--${k}`, opt[k])[0]);
+const [calls, units, reps, maxDelay, maxBatch] = ['calls', 'units', 'reps', 'max-delay', 'max-batch'].map((k) => positiveIntegers(script, k, opt[k])[0]);
 const { SequenceClassifier, backendInfo } = require(join(here, '..', 'dist', 'index.js'));
 
 const model = new SequenceClassifier({ input: { type: 'dense', features: 28 }, layers: [{ cell: opt.cell, units }], classes: 10, seed: 1 });

@@ -31,7 +31,7 @@ if (!['lstm', 'gru', 'rnn'].includes(opt.cell)) {
   process.stderr.write(`${script}: --cell must be lstm, gru or rnn, got ${JSON.stringify(opt.cell)}\n`);
   process.exit(2);
 }
-const [units, seconds, threads] = ['units', 'seconds', 'threads'].map((k) => positiveIntegers(script, `--${k}`, opt[k])[0]);
+const [units, seconds, threads] = ['units', 'seconds', 'threads'].map((k) => positiveIntegers(script, k, opt[k])[0]);
 const STEPS = 28, FEATURES = 28, CLASSES = 10, BATCH = 1024;
 
 const tf = require('@tensorflow/tfjs');

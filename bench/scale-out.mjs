@@ -33,7 +33,7 @@ const opt = parseOptions(script, {
   'lock-duration': { type: 'string', default: '5000' },
   report: { type: 'string', default: join(here, 'SCALE-OUT.md') },
 });
-const [records, units, batchSize, chunkSize, lockDuration] = ['records', 'units', 'batch-size', 'chunk-size', 'lock-duration'].map((k) => positiveIntegers(script, `--${k}`, opt[k])[0]);
+const [records, units, batchSize, chunkSize, lockDuration] = ['records', 'units', 'batch-size', 'chunk-size', 'lock-duration'].map((k) => positiveIntegers(script, k, opt[k])[0]);
 if (!['lstm', 'gru', 'rnn'].includes(opt.cell)) {
   process.stderr.write(`${script}: --cell must be lstm, gru or rnn, got ${JSON.stringify(opt.cell)}\n`);
   process.exit(2);

@@ -26,7 +26,7 @@ const opt = parseOptions(script, {
   connections: { type: 'string', default: '16' },
   report: { type: 'string', default: join(here, 'SERVE-SOAK.md') },
 });
-const [minutes, warmup, runSeconds, sampleSeconds, connections] = ['minutes', 'warmup', 'run', 'sample', 'connections'].map((k) => positiveIntegers(script, `--${k}`, opt[k])[0]);
+const [minutes, warmup, runSeconds, sampleSeconds, connections] = ['minutes', 'warmup', 'run', 'sample', 'connections'].map((k) => positiveIntegers(script, k, opt[k])[0]);
 const autocannon = require('autocannon');
 const { SequenceClassifier, Preprocessor, backendInfo } = require(join(here, '..', 'dist', 'index.js'));
 

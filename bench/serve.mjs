@@ -29,8 +29,8 @@ const opt = parseOptions(script, {
   'serve-args': { type: 'string', default: '' },
   report: { type: 'string', default: join(here, 'SERVE.md') },
 });
-const [seconds, reps] = ['seconds', 'reps'].map((k) => positiveIntegers(script, `--${k}`, opt[k])[0]);
-const connectionCounts = positiveIntegers(script, '--connections', opt.connections);
+const [seconds, reps] = ['seconds', 'reps'].map((k) => positiveIntegers(script, k, opt[k])[0]);
+const connectionCounts = positiveIntegers(script, 'connections', opt.connections);
 const autocannon = require('autocannon');
 const { SequenceClassifier, backendInfo } = require(join(here, '..', 'dist', 'index.js'));
 

@@ -37,7 +37,7 @@ if (!['lstm', 'gru', 'rnn'].includes(opt.cell)) {
   process.stderr.write(`${script}: --cell must be lstm, gru or rnn, got ${JSON.stringify(opt.cell)}\n`);
   process.exit(2);
 }
-const [sessions, rounds, reps, units] = ['sessions', 'rounds', 'reps', 'units'].map((k) => positiveIntegers(script, `--${k}`, opt[k])[0]);
+const [sessions, rounds, reps, units] = ['sessions', 'rounds', 'reps', 'units'].map((k) => positiveIntegers(script, k, opt[k])[0]);
 if (!opt.child) {
   // The parent: one child per young-generation setting, then the report.
   const args = ['--sessions', String(sessions), '--rounds', String(rounds), '--reps', String(reps), '--cell', opt.cell, '--units', String(units), '--child'];

@@ -67,7 +67,7 @@ describe('scripts: bad input', () => {
     expect(run('bench/init.mjs', ['--bogus']).status).toBe(2);
   });
 
-  it('bench:report, bench:scale-out, bench:batching, bench:bring-your-model and bench:quantize refuse bad values up front, naming the option', () => {
+  it('bench:report, bench:scale-out, bench:batching, bench:bring-your-model, bench:quantize, bench:stream, bench:serve and bench:serve-soak refuse bad values up front, naming the option', () => {
     for (const [script, args, pattern] of [
       ['bench/report.mjs', ['--reps', '0'], /--reps/],
       ['bench/scale-out.mjs', ['--chunk-size', 'x'], /--chunk-size/],
@@ -78,6 +78,10 @@ describe('scripts: bad input', () => {
       ['bench/quantize.mjs', ['--tasks', 'fmnist-lstm,mnist'], /expected names among fmnist-lstm, fmnist-gru, words for --tasks but received "mnist"/],
       ['bench/quantize.mjs', ['--seconds', 'soon'], /--seconds must be a positive number/],
       ['bench/quantize.mjs', ['--reps', '0'], /--reps/],
+      ['bench/stream.mjs', ['--sessions', '0'], /for --sessions but/],
+      ['bench/stream.mjs', ['--cell', 'cnn'], /--cell must be lstm, gru or rnn/],
+      ['bench/serve.mjs', ['--connections', '16,x'], /--connections/],
+      ['bench/serve-soak.mjs', ['--minutes=-1'], /for --minutes but/],
     ] as const) {
       const r = run(script, [...args]);
       expect(r.status, `${script} ${args.join(' ')}: ${r.stderr}`).toBe(2);
