@@ -122,6 +122,12 @@ describe('the stream call checks every size it is given', () => {
     expect(pages[0].subarray(width, 3 * width).every((v) => v === 0)).toBe(true);
     expect(pages[0].subarray(0, width).some((v) => v !== 0)).toBe(true);
     expect(pages[0].subarray(3 * width, 4 * width).some((v) => v !== 0)).toBe(true);
+    // A page added while the call runs (a new stream's slot) is fine.
+    const growing = [new Float32Array(4 * width)];
+    const grown = model.stream(batch, growing, slots, prior, false, 0);
+    growing.push(new Float32Array(4 * width));
+    await expect(grown).resolves.toBeInstanceOf(Float32Array);
+    expect(growing[0].subarray(0, width).some((v) => v !== 0)).toBe(true);
     // The pages array losing a page while the call runs: the call rejects, nothing is written.
     const shrinking = [new Float32Array(4 * width)];
     const running = model.stream(batch, shrinking, slots, prior, false, 0);

@@ -113,6 +113,8 @@ describe('rnn-node serve: protocol, records, sessions', () => {
       [x({ parameters: { binary_data_size: 24 } }), 400, /binary/],
       [{ ...x({}), outputs: [{ name: 'probabilities' , parameters: { binary_data: true } }] }, 400, /binary/],
       [{ inputs: [] }, 400, /inputs/],
+      [x({ shape: [1, 2000, 3] }), 400, /at most 2048/], // more values than a 4096-byte body can carry
+      [{ inputs: [{ name: 'x', shape: [1, 1, 3], datatype: 'FP32', data: [1, 2, 3] }, { name: 'lengths', shape: [1], datatype: 'INT32', data: [4294967297] }] }, 400, /32-bit integer/],
     ];
     for (const [body, status, message] of cases) {
       const r = await post(url, body);
@@ -305,6 +307,19 @@ describe('rnn-node serve under load', () => {
     }
     expect((await inFlight).status).toBe(200);
     expect(await server.exited).toBe(0);
+  }, 30_000);
+
+  it('a session deleted while its push waits: the push still answers 200, then the session is gone', async () => {
+    const server = await startServe(['--model', `dense=${modelPath}`, '--max-delay', '400']);
+    const { session_id: id } = await (await post(`${server.url}/v1/models/dense/sessions`, {})).json();
+    const pushing = post(`${server.url}/v1/sessions/${id}:push`, { steps: [[1, 2, 3]] });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(`${server.url}/v1/sessions/${id}`, { method: 'DELETE' })).status).toBe(200);
+    const pushed = await pushing;
+    expect(pushed.status).toBe(200);
+    expect((await pushed.json()).steps).toBe(1);
+    expect((await post(`${server.url}/v1/sessions/${id}:push`, { steps: [[1, 2, 3]] })).status).toBe(404);
+    expect(await server.stop()).toBe(0);
   }, 30_000);
 
   it('past --request-timeout: 504, and the server goes on', async () => {

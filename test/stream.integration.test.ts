@@ -165,6 +165,48 @@ describe('stream lifetimes', () => {
   });
 });
 
+describe('stream queues and limits', () => {
+  it('thousands of operations queued behind a push all settle, in order', async () => {
+    const model = new SequenceClassifier({ input: dense(2), layers: [{ cell: 'gru', units: 4 }], classes: 2, seed: 1 });
+    const s = model.openStream();
+    const first = s.push([[1, 2]]);
+    const empties = Array.from({ length: 5000 }, () => s.push([], { everyStep: true }));
+    const last = s.push([[2, 1]]);
+    await first;
+    expect((await Promise.all(empties)).every((r) => Array.isArray(r) && r.length === 0)).toBe(true);
+    expect(((await last) as number[]).length).toBe(2);
+    expect(s.steps).toBe(2);
+    model.dispose();
+  });
+
+  it('a restored state near 2^31 steps refuses a push past it, alone (the other streams of its batch go on)', async () => {
+    const { encodeStreamState } = await import('../src/classifier/stream-state');
+    const model = new SequenceClassifier({ input: dense(2), layers: [{ cell: 'rnn', units: 4 }], classes: 2, seed: 1 });
+    const probe = model.openStream();
+    await probe.push([[1, 1]]);
+    const fingerprint = JSON.parse(Buffer.from(await probe.saveState()).toString('utf8', 16, 16 + Buffer.from(await probe.saveState()).readUInt32LE(12))).model;
+    const bytes = encodeStreamState({ model: fingerprint, state: new Float32Array(4), steps: 2 ** 31 - 2, last: new Float32Array(2) }, 2);
+    const old = model.openStream({ state: bytes });
+    const other = model.openStream();
+    const [a, b] = await Promise.allSettled([old.push([[1, 2], [3, 4]]), other.push([[1, 2]])]);
+    expect(a.status).toBe('rejected');
+    expect(String((a as PromiseRejectedResult).reason)).toMatch(/2\^31 - 1/);
+    expect(b.status).toBe('fulfilled');
+    expect(((await old.push([[1, 2]])) as number[]).length).toBe(2); // one more step fits
+    model.dispose();
+  });
+
+  it('one long push does not pad a batch of short ones to its length', async () => {
+    const model = new SequenceClassifier({ input: dense(2), layers: [{ cell: 'gru', units: 4 }], classes: 2, seed: 1 });
+    const streams = Array.from({ length: 20 }, () => model.openStream());
+    const long = Array.from({ length: 400 }, (_, t) => [Math.sin(t), Math.cos(t)]);
+    await Promise.all(streams.map((s, i) => s.push(i === 10 ? long : [[1, 2]])));
+    // The long push ran apart from the short ones around it: three batches, not one.
+    expect(model.streamStats!.batches).toBe(3);
+    model.dispose();
+  });
+});
+
 describe('streams together', () => {
   it('pushes from many streams run as one native call; pushes on one stream apply in call order', async () => {
     const model = new SequenceClassifier({ input: dense(3), layers: [{ cell: 'gru', units: 16 }], pooling: 'max', classes: 3, seed: 4 });

@@ -16,7 +16,9 @@ constexpr uint32_t kMaxPages = 1u << 20;
 
 std::vector<Napi::Float32Array> StatePages::read_pages(Napi::Env env) const {
   Napi::Array pages = pages_.Value();
-  if (pages.Length() != page_count_) throw_range(env, "Expected the state pages to keep their number while a stream call runs");
+  // Pages may be added while a call runs (a new stream's slot); the call's slots index only
+  // the first page_count_, which must still be there.
+  if (pages.Length() < page_count_) throw_range(env, "Expected the state pages to keep their first " + std::to_string(page_count_) + " pages while a stream call runs");
   // Every element is read before any pointer into a page is taken: an accessor on the array
   // could otherwise detach a page already pointed into.
   std::vector<Napi::Float32Array> out;

@@ -19,8 +19,9 @@ class StatePages {
   StatePages(const Napi::Value& pages, const Napi::Value& slots, size_t rows, size_t width,
              std::vector<float>& out);
 
-  // Writes `rows` [rows × width] back into the slots' rows. Throws if the pages changed
-  // meanwhile (one detached or replaced by another length): nothing is written then.
+  // Writes `rows` [rows × width] back into the slots' rows. Pages added meanwhile are fine;
+  // throws if the pages the call read changed (one removed, detached or resized): nothing is
+  // written then.
   void write_back(Napi::Env env, const std::vector<float>& rows);
 
  private:

@@ -59,8 +59,14 @@ export interface BatchingStats {
 /**
  * The batcher, over any kind of call: `Item` is what a call submits (a set of sequences, a
  * stream's chunk with its state), `size(item)` how many sequences it adds to a batch, and
- * `run` runs one batch of items and gives each its `Result`.
+ * `run` runs one batch of items and gives each its `Result`. `width(item)`, when given, is how
+ * many steps its sequences are padded to: a batch pads every sequence to its widest, so an item
+ * joins a batch only while the padded steps stay within PADDING_LIMIT times the real ones (one
+ * long sequence never makes hundreds of short ones as long as itself).
  */
+/** Most padded steps a batch may hold per real step (see MicroBatcher). */
+const PADDING_LIMIT = 4;
+
 export class MicroBatcher<Item, Result> {
   readonly stats: BatchingStats = { batches: 0, calls: 0, sequences: 0 };
   #pending: Pending<Item, Result>[] = [];
@@ -72,6 +78,7 @@ export class MicroBatcher<Item, Result> {
     private options: BatchingOptions,
     private readonly size: (item: Item) => number,
     private readonly run: RunBatch<Item, Result>,
+    private readonly width?: (item: Item) => number,
   ) {}
 
   configure(options: BatchingOptions): void {
@@ -162,7 +169,18 @@ export class MicroBatcher<Item, Result> {
     // Up to maxBatchSize sequences (at least one call), in arrival order.
     let take = 0;
     let count = 0;
-    while (take < this.#pending.length && (take === 0 || count + this.#pending[take].size <= this.options.maxBatchSize)) count += this.#pending[take++].size;
+    let cells = 0; // real steps, sum of size × width
+    let widest = 0;
+    while (take < this.#pending.length) {
+      const next = this.#pending[take];
+      const w = this.width ? this.width(next.item) : 1;
+      const wider = Math.max(widest, w);
+      if (take > 0 && (count + next.size > this.options.maxBatchSize || (count + next.size) * wider > PADDING_LIMIT * (cells + next.size * w))) break;
+      count += next.size;
+      cells += next.size * w;
+      widest = wider;
+      take++;
+    }
     const batch = this.#pending.splice(0, take);
     this.#waiting -= count;
     this.#count(batch.length, count);
@@ -199,15 +217,20 @@ export class MicroBatcher<Item, Result> {
 /** Predictions through a batcher: each call's set joins one combined set, whose
  * probabilities [count × classes] are cut back into each call's rows. */
 export function predictionBatcher(options: BatchingOptions, classes: number, predict: (set: SequenceSet) => Promise<Float32Array>): MicroBatcher<SequenceSet, Float32Array> {
-  return new MicroBatcher<SequenceSet, Float32Array>(options, (set) => set.count, async (sets) => {
-    const probs = await predict(combine(sets));
-    let row = 0;
-    return sets.map((set) => {
-      const part = probs.slice(row * classes, (row + set.count) * classes);
-      row += set.count;
-      return part;
-    });
-  });
+  return new MicroBatcher<SequenceSet, Float32Array>(
+    options,
+    (set) => set.count,
+    async (sets) => {
+      const probs = await predict(combine(sets));
+      let row = 0;
+      return sets.map((set) => {
+        const part = probs.slice(row * classes, (row + set.count) * classes);
+        row += set.count;
+        return part;
+      });
+    },
+    (set) => set.steps,
+  );
 }
 
 /** One set holding the sequences of several, in order (rows padded to the longest). */

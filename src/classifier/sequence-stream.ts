@@ -48,7 +48,10 @@ export interface StreamHost {
 
 /** The batcher of a model's streams: chunks that arrive together run as one native call. */
 export function streamBatcher(options: BatchingOptions, host: Omit<StreamHost, 'batcher'>): MicroBatcher<StreamChunk, StreamChunk> {
-  return new MicroBatcher<StreamChunk, StreamChunk>(options, () => 1, async (chunks) => {
+  return new MicroBatcher<StreamChunk, StreamChunk>(
+    options,
+    () => 1,
+    async (chunks) => {
     const model = host.native();
     const C = host.classes;
     const n = chunks.length;
@@ -79,7 +82,9 @@ export function streamBatcher(options: BatchingOptions, host: Omit<StreamHost, '
       c.read = probabilities.slice(first * C, (first + (c.everyStep ? c.length : 1)) * C);
     }
     return chunks;
-  });
+    },
+    (chunk) => chunk.length,
+  );
 }
 
 export class SequenceStream {
@@ -159,6 +164,10 @@ export class SequenceStream {
       this.#advance();
       if (!chunk.everyStep && !chunk.before) return Promise.reject(outOfRange('steps', 'at least one unmasked step (this stream has read none yet, so there are no probabilities to give)', 'no unmasked step'));
       return Promise.resolve(chunk.everyStep ? this.#rows(chunk) : shaped(chunk.before!, chunk.typed, this.#host.classes, false));
+    }
+    if (this.#steps + chunk.length > 2 ** 31 - 1) {
+      this.#advance();
+      return Promise.reject(outOfRange('steps', `at most ${2 ** 31 - 1 - this.#steps} more steps (a stream reads at most 2^31 - 1)`, chunk.length));
     }
     chunk.slot = this.#slot;
     chunk.steps = this.#steps;
@@ -251,7 +260,9 @@ export class SequenceStream {
   /** The next operation waiting starts now (or the stream goes idle). */
   #advance(): void {
     const next = this.#waiting.shift();
-    if (next) return next();
+    // Started from a fresh microtask, not from here: operations that finish at once (an
+    // empty push, reset) would otherwise start each other recursively, thousands deep.
+    if (next) return queueMicrotask(next);
     this.#running = false;
     if (this.#closed) this.#host.slab.release(this.#slot, this);
   }

@@ -66,6 +66,7 @@ function denseChunk(steps: unknown, features: number, maskValue: number | null):
       throw invalidType('steps.shape', 'two integers [steps, features]', shape);
     if (shape[1] !== features) throw outOfRange('steps.shape[1]', `${features} features per step (the model's input.features)`, shape[1]);
     if (v.length !== shape[0] * features) throw outOfRange('steps.values', `${shape[0] * features} values for shape [${shape[0]}, ${features}]`, v);
+    if (shape[0] > MAX_PUSH_STEPS) throw outOfRange('steps.shape[0]', `at most ${MAX_PUSH_STEPS} steps per push`, shape[0]);
     for (let k = 0; k < v.length; k++)
       if (!Number.isFinite(v[k])) throw outOfRange(`steps[${Math.floor(k / features)}][${k % features}]`, 'a finite number', v[k]);
     values = v;
@@ -112,7 +113,9 @@ function tokenChunk(steps: unknown, vocab: number, maskZero: boolean, tokenizer:
     } catch (e) {
       throw outOfRange('steps', `text the model's tokenizer can encode (${(e as Error).message})`, steps);
     }
+    if (ids.length > MAX_PUSH_STEPS) throw outOfRange('steps', `text of at most ${MAX_PUSH_STEPS} tokens per push`, ids.length);
   } else if (steps instanceof Int32Array) {
+    if (steps.length > MAX_PUSH_STEPS) throw outOfRange('steps', `at most ${MAX_PUSH_STEPS} ids per push`, steps.length);
     ids = steps;
   } else if (Array.isArray(steps)) {
     if (steps.length > MAX_PUSH_STEPS) throw outOfRange('steps', `at most ${MAX_PUSH_STEPS} ids per push`, steps.length);

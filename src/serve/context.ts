@@ -25,8 +25,9 @@ export interface ServerContext {
   sessions: SessionStore;
   metrics: ServerMetrics;
   options: ServeOptions;
-  /** Runs `work` as one admitted request: 429 past the queue bound, 504 past the deadline
+  /** Runs `work` as one admitted request on a model (by name: the version serving now) or a
+   * session's version: 429 past the queue bound, 504 past the deadline
    * (its signal aborts what is still waiting). The model version is held meanwhile. */
-  admit<T>(reply: FastifyReply, name: string, work: (v: ModelVersion, signal: AbortSignal) => Promise<T>): Promise<T>;
+  admit<T>(reply: FastifyReply, target: string | ModelVersion, work: (v: ModelVersion, signal: AbortSignal) => Promise<T>): Promise<T>;
 }
 

@@ -115,6 +115,12 @@ export class ModelRegistry {
     return v;
   }
 
+  /** Holds a version already held elsewhere (a session's) for one more holder. */
+  hold(v: ModelVersion): ModelVersion {
+    v.holders++;
+    return v;
+  }
+
   release(v: ModelVersion): void {
     v.holders--;
     if (v.retired && v.holders === 0) v.model.dispose();

@@ -48,7 +48,7 @@ interface TensorJSON {
 }
 
 /** The request's `x` (and `lengths`) as model input. */
-export function inferInput(body: unknown, v: ModelVersion): TypedSequences {
+export function inferInput(body: unknown, v: ModelVersion, maxValues = MAX_TENSOR_VALUES): TypedSequences {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RequestError(400, 'the body must be a JSON object with "inputs"');
   const { inputs, outputs, parameters } = body as { inputs?: unknown; outputs?: unknown; parameters?: Record<string, unknown> };
   if (parameters && typeof parameters === 'object' && parameters.binary_data_output === true)
@@ -76,7 +76,7 @@ export function inferInput(body: unknown, v: ModelVersion): TypedSequences {
   if (!x) throw new RequestError(400, 'the input "x" is missing');
   const input = v.model.config.input;
   const dense = input.type === 'dense';
-  const shape = checkShape('inputs.x', x.shape, dense ? 3 : 2);
+  const shape = checkShape('inputs.x', x.shape, dense ? 3 : 2, maxValues);
   if (dense && shape[2] !== input.features) throw new RequestError(400, `inputs.x.shape[2] must be ${input.features} (the model's features), got ${shape[2]}`);
   const accepted = dense ? ['FP32'] : ['INT32', 'INT64'];
   if (!accepted.includes(x.datatype as string)) throw new RequestError(400, `inputs.x.datatype must be ${accepted.join(' or ')}, got ${JSON.stringify(x.datatype)}`);
@@ -86,7 +86,7 @@ export function inferInput(body: unknown, v: ModelVersion): TypedSequences {
   const out: TypedSequences = { values, shape };
   const lengths = byName.get('lengths');
   if (lengths) {
-    const lshape = checkShape('inputs.lengths', lengths.shape, 1);
+    const lshape = checkShape('inputs.lengths', lengths.shape, 1, maxValues);
     if (lshape[0] !== shape[0]) throw new RequestError(400, `inputs.lengths.shape must be [${shape[0]}] (one length per row of x), got [${lshape[0]}]`);
     if (lengths.datatype !== 'INT32' && lengths.datatype !== 'INT64') throw new RequestError(400, `inputs.lengths.datatype must be INT32, got ${JSON.stringify(lengths.datatype)}`);
     const l = new Int32Array(lshape[0]);
@@ -96,19 +96,21 @@ export function inferInput(body: unknown, v: ModelVersion): TypedSequences {
   return out;
 }
 
-function checkShape(name: string, shape: unknown, rank: number): number[] {
+function checkShape(name: string, shape: unknown, rank: number, maxValues: number): number[] {
   if (!Array.isArray(shape) || shape.length !== rank || !shape.every((d) => Number.isInteger(d) && d >= 1))
     throw new RequestError(400, `${name}.shape must be ${rank} positive integers, got ${JSON.stringify(shape)?.slice(0, 80)}`);
   const count = shape.reduce((a: number, b: number) => a * b, 1);
-  if (count > MAX_TENSOR_VALUES) throw new RequestError(400, `${name}.shape declares ${count} values; a request holds at most ${MAX_TENSOR_VALUES}`);
+  if (count > maxValues) throw new RequestError(400, `${name}.shape declares ${count} values; a request holds at most ${maxValues} (its body could not carry more)`);
   return shape as number[];
 }
+
+const isInt32 = (x: number) => Number.isInteger(x) && x >= -(2 ** 31) && x < 2 ** 31;
 
 /** Copies `data` (flat or nested, row-major) into `out`, checking its count and values. */
 function fill(name: string, data: unknown, out: Float32Array | Int32Array, count: number, integers: boolean): void {
   if (!Array.isArray(data)) throw new RequestError(400, `${name}.data must be an array of numbers`);
   // Flat data (what most clients send): one loop, no recursion.
-  if (data.length === count && data.every((x) => typeof x === 'number' && Number.isFinite(x) && (!integers || Number.isInteger(x)))) {
+  if (data.length === count && data.every((x) => typeof x === 'number' && Number.isFinite(x) && (!integers || isInt32(x)))) {
     for (let i = 0; i < count; i++) out[i] = data[i];
     return;
   }
@@ -119,8 +121,8 @@ function fill(name: string, data: unknown, out: Float32Array | Int32Array, count
       return;
     }
     if (at >= count) throw new RequestError(400, `${name}.data holds more than the ${count} values its shape declares`);
-    if (typeof value !== 'number' || !Number.isFinite(value) || (integers && !Number.isInteger(value)))
-      throw new RequestError(400, `${name}.data[${at}] must be ${integers ? 'an integer' : 'a finite number'}, got ${JSON.stringify(value)?.slice(0, 40)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || (integers && !isInt32(value)))
+      throw new RequestError(400, `${name}.data[${at}] must be ${integers ? 'a 32-bit integer' : 'a finite number'}, got ${JSON.stringify(value)?.slice(0, 40)}`);
     out[at++] = value;
   };
   visit(data);

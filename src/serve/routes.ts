@@ -8,10 +8,11 @@ import { recordFromJson } from '../data/readers';
 import type { DataRecord } from '../data/readers';
 import { lineFormatter } from '../inference/prediction-lines';
 import { DataFormatError } from '../util/errors';
-import { inferInput, inferResponse, modelMetadata, RequestError } from './oip';
+import { inferInput, inferResponse, MAX_TENSOR_VALUES, modelMetadata, RequestError } from './oip';
 import type { ModelVersion } from './models';
 import type { RecordSchema } from '../data/record-schema';
 import type { ServerContext } from './context';
+import { MAX_PENDING_PUSHES } from './sessions';
 
 type Params = { name: string };
 
@@ -35,7 +36,9 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ServerContext): v
   });
   app.post<{ Params: Params }>('/v2/models/:name/infer', async (request, reply) =>
     ctx.admit(reply, request.params.name, async (v, signal) => {
-      const x = inferInput(request.body, v);
+      // A value takes at least two bytes of JSON ("0,"): a shape declaring more than the body
+      // could carry is refused before anything is allocated for it.
+      const x = inferInput(request.body, v, Math.min(MAX_TENSOR_VALUES, Math.ceil(ctx.options.bodyLimit / 2)));
       const probs = (await v.model.predictProba(x, { signal })) as Float32Array;
       return inferResponse(v, probs, x.shape[0], (request.body as { id?: unknown }).id);
     }),
@@ -88,13 +91,20 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ServerContext): v
     const id = verbTarget(request.params.target, 'push', 'session');
     const session = sessions.get(id);
     if (!session) throw new RequestError(404, `no session '${id.slice(0, 64)}' (closed, expired or never opened)`);
-    const v = session.version;
-    reply.header('x-model-version', v.version);
-    const steps = stepsOf(request.body, v);
-    const probs = (await session.stream.push(steps)) as number[];
-    let best = 0;
-    for (let c = 1; c < probs.length; c++) if (probs[c] > probs[best]) best = c;
-    return { probabilities: Object.fromEntries(v.labels.map((name, c) => [name, probs[c]])), label: v.model.labels ? v.labels[best] : best, steps: session.stream.steps };
+    if (session.pending >= MAX_PENDING_PUSHES) {
+      reply.header('retry-after', '1');
+      throw new RequestError(429, `session '${id.slice(0, 64)}' has ${session.pending} pushes waiting; wait for their answers`);
+    }
+    const steps = stepsOf(request.body, session.version);
+    // Admitted as any request (the queue bound, the deadline), on the session's own version.
+    return ctx.admit(reply, session.version, (v) =>
+      sessions.push(session, async () => {
+        const probs = (await session.stream.push(steps)) as number[];
+        let best = 0;
+        for (let c = 1; c < probs.length; c++) if (probs[c] > probs[best]) best = c;
+        return { probabilities: Object.fromEntries(v.labels.map((name, c) => [name, probs[c]])), label: v.model.labels ? v.labels[best] : best, steps: session.stream.steps };
+      }),
+    );
   });
   app.delete<{ Params: { id: string } }>('/v1/sessions/:id', async (request) => {
     if (!sessions.delete(request.params.id)) throw new RequestError(404, `no session '${String(request.params.id).slice(0, 64)}'`);

@@ -87,13 +87,14 @@ export async function startServer(options: ServeOptions): Promise<Server> {
     sessions,
     metrics,
     options,
-    async admit(reply, name, work) {
+    async admit(reply, target, work) {
       if (admitted >= options.maxQueue) {
         reply.header('retry-after', '1');
         throw new RequestError(429, `the server has ${admitted} requests in flight (its --max-queue); retry later`);
       }
-      const v = registry.acquire(name);
-      if (!v) throw new RequestError(404, `no model named '${name}' (served: ${registry.names.join(', ')})`);
+      // A model by name (the version serving now), or a session's own version.
+      const v = typeof target === 'string' ? registry.acquire(target) : registry.hold(target);
+      if (!v) throw new RequestError(404, `no model named '${target as string}' (served: ${registry.names.join(', ')})`);
       reply.header('x-model-version', v.version);
       admitted++;
       const controller = new AbortController();

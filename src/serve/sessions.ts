@@ -12,7 +12,14 @@ export interface Session {
   version: ModelVersion;
   stream: SequenceStream;
   lastUsed: number;
+  /** Pushes running or waiting on it. */
+  pending: number;
+  /** Deleted or expired while pushes ran: its version is let go when they end. */
+  ended: boolean;
 }
+
+/** Pushes one session may have waiting at once; past it, 429. */
+export const MAX_PENDING_PUSHES = 64;
 
 export class SessionStore {
   readonly #sessions = new Map<string, Session>();
@@ -35,7 +42,7 @@ export class SessionStore {
   }
 
   add(version: ModelVersion, stream: SequenceStream): Session {
-    const session = { id: randomUUID(), version, stream, lastUsed: Date.now() };
+    const session: Session = { id: randomUUID(), version, stream, lastUsed: Date.now(), pending: 0, ended: false };
     this.#sessions.set(session.id, session);
     return session;
   }
@@ -50,14 +57,28 @@ export class SessionStore {
     const s = this.#sessions.get(id);
     if (!s) return false;
     this.#sessions.delete(id);
-    s.stream.close();
-    this.closed(s);
+    s.stream.close(); // pushes already made still finish
+    s.ended = true;
+    if (s.pending === 0) this.closed(s);
     return true;
+  }
+
+  /** Runs one push on the session: counted, so the session is neither swept nor let go
+   * while it runs, and its idle time starts when it ends. */
+  async push<T>(s: Session, work: () => Promise<T>): Promise<T> {
+    s.pending++;
+    try {
+      return await work();
+    } finally {
+      s.pending--;
+      s.lastUsed = Date.now();
+      if (s.ended && s.pending === 0) this.closed(s);
+    }
   }
 
   #sweep(): void {
     const now = Date.now();
-    for (const s of this.#sessions.values()) if (now - s.lastUsed > this.ttlMs) this.delete(s.id);
+    for (const s of this.#sessions.values()) if (s.pending === 0 && now - s.lastUsed > this.ttlMs) this.delete(s.id);
   }
 
   close(): void {
