@@ -5,7 +5,9 @@
  * failed request and both versions in order, a SIGTERM drain that fails nothing and exits 0,
  * and 429s past the queue bound without RSS growth.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -56,6 +58,36 @@ function normalised(seq: number[][]): number[][] {
   const n = (dense.preprocessing as { normalization: { mean: number[]; std: number[] } }).normalization;
   return seq.map((step) => step.map((x, f) => (x - n.mean[f]) / n.std[f]));
 }
+
+describe('rnn-node serve: bad flags and files', () => {
+  const cli = join(__dirname, '..', 'dist', 'cli.js');
+  const run = (args: string[]) => spawnSync(process.execPath, [cli, 'serve', '--log-level', 'silent', ...args], { encoding: 'utf8', timeout: 30_000 });
+
+  it('a wrong --model, --port or a missing or unreadable file: one stderr line naming it, exit 2 (usage) or 1, nothing on stdout', async () => {
+    for (const [args, code, message] of [
+      [[], 2, /--model is required/],
+      [['--model', 'bad'], 2, /--model must be NAME=path/],
+      [['--model', `m=${modelPath}`, '--model', `m=${modelPath}`], 2, /names 'm' twice/],
+      [['--model', `m=${modelPath}`, '--port', '70000'], 2, /--port/],
+      [['--model', `m=${modelPath}`, '--max-delay', '-1'], 2, /--max-delay/],
+      [['--model', `m=${join(dir, 'none.rnn')}`, '--port', '0'], 1, /none\.rnn/],
+    ] as const) {
+      const r = run([...args]);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(code);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stdout).toBe('');
+    }
+    // A port already taken: exit 1, saying so.
+    const holder = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => holder.once('listening', r));
+    const port = (holder.address() as { port: number }).port;
+    const r = run(['--model', `m=${modelPath}`, '--port', String(port)]);
+    holder.close();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/EADDRINUSE/);
+  }, 60_000);
+});
 
 describe('rnn-node serve: protocol, records, sessions', () => {
   let server: ServeProcess;
