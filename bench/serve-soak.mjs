@@ -6,7 +6,6 @@
 // at the end of the warm-up. Writes bench/SERVE-SOAK.md.
 //
 //   node bench/serve-soak.mjs [--minutes 10] [--warmup 60] [--run 10] [--sample 5] [--connections 16]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,6 +13,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 import { parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
+import { startServer } from './support/start-server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -42,16 +42,7 @@ const modelPath = join(dir, 'fashion.rnn');
 await model.save(modelPath);
 model.dispose();
 
-const child = spawn(process.execPath, [join(here, '..', 'dist', 'cli.js'), 'serve', '--model', `fashion=${modelPath}`, '--port', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
-const url = await new Promise((resolve, reject) => {
-  let text = '';
-  child.stdout.on('data', (chunk) => {
-    text += chunk;
-    const m = /listening on (http:\/\/[0-9.:]+)/.exec(text);
-    if (m) resolve(m[1]);
-  });
-  child.on('exit', (code) => reject(new Error(`serve exited (${code})`)));
-});
+const { child, url } = await startServer([join(here, '..', 'dist', 'cli.js'), 'serve', '--model', `fashion=${modelPath}`, '--port', '0', '--log-level', 'info']);
 const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024;
 
 const body = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 28, 28], datatype: 'FP32', data: Array.from({ length: 784 }, () => Number(rand().toFixed(4))) }] });

@@ -9,7 +9,6 @@
 // Writes bench/SERVE.md.
 //
 //   node bench/serve.mjs [--model trained.rnn] [--seconds 10] [--reps 3] [--connections 16,64]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,6 +16,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 import { parseOptions, positiveIntegers, writeReportIfComplete } from './measure.mjs';
+import { startServer } from './support/start-server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -46,27 +46,13 @@ await model.toOnnx(onnxPath);
 const describe = `${model.config.layers.map((l) => `${l.cell.toUpperCase()}(${l.units})`).join(' → ')}, ${model.config.precision}`;
 model.dispose();
 
-/** Starts a server process; resolves with its URL once it says it listens. */
-function start(args) {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env } });
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child.stdout.on('data', (chunk) => {
-      text += chunk;
-      const m = /listening on (http:\/\/[0-9.:]+)/.exec(text);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code})`)));
-  });
-}
-
 let s = 1;
 const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 const body = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 28, 28], datatype: 'FP32', data: Array.from({ length: 784 }, () => Number(rand().toFixed(4))) }] });
 
 const servers = {
-  'rnn-node serve': await start([join(here, '..', 'dist', 'cli.js'), 'serve', '--model', `fashion=${rnnPath}`, '--port', '0', '--log-level', 'info', ...opt['serve-args'].split(' ').filter(Boolean)]),
-  'onnxruntime-node behind Fastify': await start([join(here, 'peers', 'ort-fastify-server.mjs'), '--model', onnxPath, '--port', '0', '--threads', String(backendInfo().threads)]),
+  'rnn-node serve': await startServer([join(here, '..', 'dist', 'cli.js'), 'serve', '--model', `fashion=${rnnPath}`, '--port', '0', '--log-level', 'info', ...opt['serve-args'].split(' ').filter(Boolean)]),
+  'onnxruntime-node behind Fastify': await startServer([join(here, 'peers', 'ort-fastify-server.mjs'), '--model', onnxPath, '--port', '0', '--threads', String(backendInfo().threads)]),
 };
 
 /** The server's event-loop delay p99 (ms) since the last call. */
