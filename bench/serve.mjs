@@ -59,7 +59,7 @@ const servers = {
 async function eventLoopP99(name, url) {
   if (name === 'rnn-node serve') {
     const text = await (await fetch(`${url}/metrics`)).text();
-    return Number(/^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(text)[1]) * 1000;
+    return Number(/^rnn_event_loop_delay_seconds\{quantile="0.99"\} (\S+)/m.exec(text)[1]) * 1000;
   }
   return (await (await fetch(`${url}/eld`)).json()).p99;
 }
@@ -131,7 +131,7 @@ ${rows.join('\n')}
 ${verdicts.join('\n')}
 - Failed requests (errors, timeouts, non-2xx) over every run: ${failed}.
 - autocannon shares the machine's ${cpus().length} cores with the server it loads: the CPU share above is taken from both servers alike.
-- The event-loop delay: autocannon keeps every connection's next request waiting, so both servers run saturated, and a saturated loop runs each turn as long as the requests that arrived during the last one take to parse, batch and answer: a timer waits that long. The server CPU per request (JavaScript and native together, from /proc) is what a request costs; the Open Inference Protocol body of 784 numbers costs both servers the same to parse (Fastify's JSON parser) and is most of rnn-node's JavaScript time per request. rnn-node leaves a core to the event loop (\`--threads\` CPUs − 1); below saturation the delay is the native batch's, not the loop's.
+- The event-loop delay: how late a 10 ms timer ran, Node's histogram less those 10 ms, which it counts in (rnn-node: \`rnn_event_loop_delay_seconds\`; the peer computes it the same way; earlier reports of this bench quoted the histogram with the 10 ms in). autocannon keeps every connection's next request waiting, so both servers run saturated, and a saturated loop runs each turn as long as the requests that arrived during the last one take to parse, batch and answer, plus any garbage collection: a timer waits that long. rnn-node parses JSON bodies on later turns, about 1 ms of them per turn (docs/SERVE.md). The server CPU per request (JavaScript and native together, from /proc) is what a request costs; the Open Inference Protocol body of 784 numbers costs both servers the same to parse (Fastify's JSON parser) and is most of rnn-node's JavaScript time per request. rnn-node leaves a core to the event loop (\`--threads\` CPUs − 1); below saturation the delay is the native batch's, not the loop's.
 `;
 writeReportIfComplete(script, opt.report, text, failed > 0 ? ['some requests failed'] : []);
 console.log(text);

@@ -230,6 +230,12 @@ describe('rnn-node serve: protocol, records, sessions', () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     for (const name of ['rnn_requests_total{route="/v2/models/:name/infer",status="200"}', 'rnn_request_duration_seconds_bucket', 'rnn_queue_wait_seconds_bucket', 'rnn_batch_size_bucket', 'rnn_open_sessions', 'rnn_model_version{model="dense"} 1', 'nodejs_eventloop_lag_p99_seconds'])
       expect(text).toContain(name);
+    // The event loop's delay by quantile, the sampling interval taken out: ordered, finite.
+    const delay = (q: string) => Number(new RegExp(`^rnn_event_loop_delay_seconds\\{quantile="${q}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    const [p50, p99, max] = ['0.5', '0.99', '1'].map(delay);
+    expect(Number.isFinite(p50) && p50 >= 0).toBe(true);
+    expect(p50).toBeLessThanOrEqual(p99);
+    expect(p99).toBeLessThanOrEqual(max);
   });
 });
 

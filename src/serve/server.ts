@@ -18,6 +18,7 @@ import { ServerMetrics } from './metrics';
 import { SessionStore } from './sessions';
 import { RequestError } from './oip';
 import { registerModelRoutes } from './routes';
+import { TurnBudget } from './turn-budget';
 import type { ServeOptions, ServerContext } from './context';
 
 export type { ServeOptions } from './context';
@@ -76,6 +77,21 @@ export async function startServer(options: ServeOptions): Promise<Server> {
     return reply.code(500).send({ error: 'internal error' });
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` }));
+  // JSON bodies are parsed by Fastify's own parser (its errors, its prototype-poisoning
+  // checks), but on later turns of the event loop, about a millisecond of them per turn, so
+  // that many requests arriving together do not hold the loop (turn-budget.ts).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  const parseTurns = new TurnBudget(1, (error) => app.log.error({ err: error }, 'a deferred body parse threw'));
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    parseTurns.run(() => {
+      try {
+        jsonParser(request, body as string, done);
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    }),
+  );
   // JSONL bodies for :classify; other text as text.
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('application/octet-stream', (_req, _payload, done) =>
@@ -140,6 +156,7 @@ export async function startServer(options: ServeOptions): Promise<Server> {
       sessions.close();
       await app.close();
       registry.close();
+      metrics.close();
     },
   };
 }
