@@ -70,7 +70,10 @@ export async function startServer(options: ServeOptions): Promise<Server> {
   // Errors as JSON naming what is wrong: the library's typed errors and argument errors are
   // the client's (400), anything else is the server's (500, logged).
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
-    if (error instanceof RequestError) return reply.code(error.status).send({ error: error.message });
+    if (error instanceof RequestError) {
+      if (error.status === 429) reply.header('retry-after', '1');
+      return reply.code(error.status).send({ error: error.message });
+    }
     if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ error: error.message, code: error.code });
     if (error instanceof TypeError || error instanceof RangeError || error instanceof RnnNodeError) return reply.code(400).send({ error: error.message, code: error.code });
     app.log.error({ err: error }, 'request failed');
@@ -83,15 +86,20 @@ export async function startServer(options: ServeOptions): Promise<Server> {
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   const parseTurns = new TurnBudget(1, (error) => app.log.error({ err: error }, 'a deferred body parse threw'));
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // Bodies waiting to be parsed are bounded as admitted requests are (--max-queue).
+    if (parseTurns.pending >= options.maxQueue) {
+      done(Object.assign(new RequestError(429, `the server has ${parseTurns.pending} request bodies waiting to be parsed (its --max-queue); retry later`), { statusCode: 429 }), undefined);
+      return;
+    }
     parseTurns.run(() => {
       try {
         jsonParser(request, body as string, done);
       } catch (error) {
         done(error as Error, undefined);
       }
-    }),
-  );
+    });
+  });
   // JSONL bodies for :classify; other text as text.
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('application/octet-stream', (_req, _payload, done) =>
@@ -105,7 +113,6 @@ export async function startServer(options: ServeOptions): Promise<Server> {
     options,
     async admit(reply, target, work) {
       if (admitted >= options.maxQueue) {
-        reply.header('retry-after', '1');
         throw new RequestError(429, `the server has ${admitted} requests in flight (its --max-queue); retry later`);
       }
       // A model by name (the version serving now), or a session's own version.
