@@ -17,7 +17,7 @@ export const SERVE_COMMAND: FlagCommand = {
     { name: 'port', kind: 'int', min: 0, max: 65535, default: 8080, help: 'port to listen on (0: any free port, printed at start)' },
     { name: 'max-batch-size', kind: 'int', min: 1, max: 1 << 20, default: 256, help: 'sequences that make a native batch run at once' },
     { name: 'max-delay', kind: 'float', min: 0, max: 1000, default: 0, help: 'longest a request waits for others to batch with (ms); 0: only for those that arrived in the same turn of the event loop (under load, batches fill while the previous one runs)' },
-    { name: 'max-queue', kind: 'int', min: 1, max: 1 << 20, default: 1024, help: 'requests in flight past which new ones get 429 (Retry-After)' },
+    { name: 'max-queue', kind: 'int', min: 1, max: 1 << 20, default: 1024, help: 'requests in flight (and, apart, JSON bodies waiting to be parsed) past which new ones get 429 (Retry-After)' },
     { name: 'request-timeout', kind: 'int', min: 1, max: 3_600_000, default: 10_000, help: 'a request still unanswered after this many ms gets 504' },
     { name: 'body-limit', kind: 'int', min: 1024, max: 1 << 30, default: 16 << 20, help: 'largest request body (bytes); larger ones get 413' },
     { name: 'session-ttl', kind: 'float', min: 0.01, max: 86_400 * 7, default: 300, help: 'a session without a push for this many seconds is closed' },
