@@ -370,6 +370,25 @@ describe('rnn-node serve under load', () => {
     expect(await server.stop()).toBe(0);
   }, 30_000);
 
+  it('past the queue bound while bodies wait to be parsed: 429 with Retry-After naming it, and the server goes on', async () => {
+    const server = await startServe(['--model', `dense=${modelPath}`, '--max-queue', '1']);
+    const body = { inputs: [{ name: 'x', shape: [1, 1, 3], datatype: 'FP32', data: [1, 2, 3] }] };
+    // A large body first: while the server parses it (tens of ms in one turn), the small ones
+    // arrive and are read together in the next turn, and all but the first one queued are past
+    // --max-queue 1.
+    const steps = 400_000;
+    const large = { inputs: [{ name: 'x', shape: [1, steps, 3], datatype: 'FP32', data: Array.from({ length: steps * 3 }, (_, i) => i % 7) }] };
+    const answers = await Promise.all([post(`${server.url}/v2/models/dense/infer`, large), ...Array.from({ length: 40 }, () => post(`${server.url}/v2/models/dense/infer`, body))]);
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
+    const refused = await Promise.all(answers.filter((r) => r.status === 429).map(async (r) => ({ retry: r.headers.get('retry-after'), error: (await r.json()).error as string })));
+    const parsing = refused.filter((r) => /waiting to be parsed/.test(r.error));
+    expect(parsing.length).toBeGreaterThan(0);
+    expect(parsing.every((r) => r.retry === '1' && /--max-queue/.test(r.error))).toBe(true);
+    expect((await post(`${server.url}/v2/models/dense/infer`, body)).status).toBe(200);
+    expect(await server.stop()).toBe(0);
+  }, 30_000);
+
   it('past the queue bound: 429 with Retry-After, and RSS grows at most 10% over the overload', async () => {
     const server = await startServe(['--model', `dense=${modelPath}`, '--max-queue', '4', '--max-delay', '5']);
     // Warm-up with as many sockets as the run, until V8's heap has grown to its working size
